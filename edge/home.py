@@ -1,0 +1,41 @@
+"""Run a whole simulated care home: one edge agent per device, in one process.
+
+Each resident has a terminal (vitals, events) and a voice device (utterances); each device
+gets its own :class:`~edge.agent.EdgeAgent` with its own outbox and MQTT connection, exactly
+as real devices would, so the pipeline behind the broker cannot tell the difference.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import AsyncIterator
+from typing import Any
+
+from careloop.settings import Settings
+from edge.adapters import SimulatedAdapter
+from edge.agent import EdgeAgent
+
+
+def device_settings(settings: Settings, profile: Any, device: str) -> Settings:
+    """The settings of one device: its id, its resident, and that resident's text consent."""
+    edge = settings.edge.model_copy(
+        update={"device": device, "resident": profile.id, "text_consent": profile.text_consent}
+    )
+    return settings.model_copy(update={"edge": edge})
+
+
+@contextlib.asynccontextmanager
+async def run_home(
+    settings: Settings, home: Any, *, speed: float = 1.0, steps: int | None = None
+) -> AsyncIterator[list[EdgeAgent]]:
+    """Start every device's agent of ``home``; stop them all on exit."""
+    speed = math.inf if speed <= 0 else speed
+    async with contextlib.AsyncExitStack() as stack:
+        agents = []
+        for index, profile in enumerate(home.profiles):
+            for role, device in zip(("terminal", "voice"), profile.devices, strict=True):
+                adapter = SimulatedAdapter(home, index, role, speed=speed, steps=steps)
+                agent = EdgeAgent(device_settings(settings, profile, device), adapter)
+                agents.append(await stack.enter_async_context(agent))
+        yield agents
