@@ -1,0 +1,60 @@
+"""Liveness and a live status page of the simulated (or real) care home."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from careloop.api.deps import MonitorDep
+
+router = APIRouter(tags=["status"])
+
+_SHOWN = (
+    "vitals.heart_rate",
+    "vitals.spo2",
+    "vitals.respiration_rate",
+    "vitals.temperature",
+    "vitals.posture",
+    "vitals.activity",
+)
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/status")
+async def status_json(monitor: MonitorDep) -> dict[str, Any]:
+    """Devices seen on the broker, online or not, with their latest readings."""
+    return monitor.snapshot()
+
+
+@router.get("/", response_class=HTMLResponse)
+async def status_page(monitor: MonitorDep) -> str:
+    """A plain page that refreshes itself: one row per device."""
+    snap = monitor.snapshot()
+    rows = []
+    for d in snap["devices"]:
+        cells = "".join(f"<td>{html.escape(str(d['latest'].get(k, '')))}</td>" for k in _SHOWN)
+        rows.append(
+            f"<tr class='{html.escape(d['state'])}'><td>{html.escape(d['device'])}</td>"
+            f"<td>{html.escape(d['resident'])}</td><td>{html.escape(d['state'])}</td>"
+            f"<td>{d['readings']}</td>{cells}</tr>"
+        )
+    head = "".join(f"<th>{k.split('.', 1)[1]}</th>" for k in _SHOWN)
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="2"><title>careloop · {html.escape(snap["site"])}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:right}}
+tr.offline td{{color:#b00}}td:first-child,th:first-child{{text-align:left}}</style></head>
+<body><h1>careloop · {html.escape(snap["site"])}</h1>
+<p>{snap["devices_online"]} of {snap["devices_total"]} devices online ·
+{snap["residents"]} residents · {snap["readings"]} readings seen ·
+broker {"connected" if snap["broker_connected"] else "DISCONNECTED"}</p>
+<table><tr><th>device</th><th>resident</th><th>state</th><th>readings</th>{head}</tr>
+{"".join(rows)}</table><p><a href="/status">JSON</a></p></body></html>"""

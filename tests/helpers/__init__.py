@@ -1,0 +1,1 @@
+"""Test-only helpers kept out of conftest.py so fixtures stay short and readable."""
