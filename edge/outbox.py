@@ -80,15 +80,16 @@ class Outbox:
         """
         batch = list(items)
         with self._lock, self._tx() as db:
-            dropped = self._make_room(db, len(batch))
             db.executemany("INSERT INTO outbox (kind, body) VALUES (?, ?)", batch)
             if cursor is not None:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (cursor,))
-            self._count += len(batch) - dropped
+            self._count += len(batch)
+            dropped = self._enforce_bound(db)
+            self._count -= dropped
         return dropped
 
-    def _make_room(self, db: sqlite3.Connection, incoming: int) -> int:
-        excess = self._count + incoming - self.max_rows
+    def _enforce_bound(self, db: sqlite3.Connection) -> int:
+        excess = self._count - self.max_rows
         if excess <= 0:
             return 0
         dropped = db.execute(
