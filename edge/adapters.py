@@ -22,6 +22,7 @@ from typing import Any, Literal
 from careloop.logs import fields
 from careloop.wire import CommandMessage
 from edge.errors import AdapterError
+from simulators import CareHome
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class SimulatedAdapter(SensorAdapter):
 
     def __init__(
         self,
-        home: Any,
+        home: CareHome,
         index: int,
         role: Literal["terminal", "voice"],
         *,
@@ -78,7 +79,7 @@ class SimulatedAdapter(SensorAdapter):
         steps: int | None = None,
     ) -> None:
         profile = home.profiles[index]
-        device = profile.devices[0] if role == "terminal" else profile.devices[1]
+        device = profile.devices.terminal if role == "terminal" else profile.devices.voice
         super().__init__(device=device, resident=profile.id)
         self.home = home
         self.index = index

@@ -10,14 +10,14 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import AsyncIterator
-from typing import Any
 
 from careloop.settings import Settings
 from edge.adapters import SimulatedAdapter
 from edge.agent import EdgeAgent
+from simulators import CareHome, ResidentProfile
 
 
-def device_settings(settings: Settings, profile: Any, device: str) -> Settings:
+def device_settings(settings: Settings, profile: ResidentProfile, device: str) -> Settings:
     """The settings of one device: its id, its resident, and that resident's text consent."""
     edge = settings.edge.model_copy(
         update={"device": device, "resident": profile.id, "text_consent": profile.text_consent}
@@ -27,15 +27,15 @@ def device_settings(settings: Settings, profile: Any, device: str) -> Settings:
 
 @contextlib.asynccontextmanager
 async def run_home(
-    settings: Settings, home: Any, *, speed: float = 1.0, steps: int | None = None
+    settings: Settings, home: CareHome, *, speed: float = 1.0, steps: int | None = None
 ) -> AsyncIterator[list[EdgeAgent]]:
     """Start every device's agent of ``home``; stop them all on exit."""
     speed = math.inf if speed <= 0 else speed
     async with contextlib.AsyncExitStack() as stack:
         agents = []
         for index, profile in enumerate(home.profiles):
-            for role, device in zip(("terminal", "voice"), profile.devices, strict=True):
+            for role in ("terminal", "voice"):
                 adapter = SimulatedAdapter(home, index, role, speed=speed, steps=steps)
-                agent = EdgeAgent(device_settings(settings, profile, device), adapter)
+                agent = EdgeAgent(device_settings(settings, profile, adapter.device), adapter)
                 agents.append(await stack.enter_async_context(agent))
         yield agents

@@ -21,6 +21,7 @@ class Received:
     seqs: list[int] = field(default_factory=list)
     statuses: list[StatusMessage] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    devices: set[str] = field(default_factory=set)
     messages: int = 0
 
     def unique(self) -> set[int]:
@@ -66,13 +67,14 @@ class ReadingCollector:
 
     def _on_message(self, client: Any, userdata: Any, message: MQTTMessage) -> None:
         try:
-            _, msg = decode(message.topic, message.payload)
+            topic, msg = decode(message.topic, message.payload)
         except Exception as exc:  # record anything undecodable for the assertion
             with self._lock:
                 self.data.rejected.append(str(exc))
             return
         with self._lock:
             self.data.messages += 1
+            self.data.devices.add(topic.device)
             if isinstance(msg, StatusMessage):
                 self.data.statuses.append(msg)
                 return
