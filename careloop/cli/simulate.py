@@ -110,19 +110,19 @@ def make_home(args: argparse.Namespace, settings: Settings) -> Any:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     _check(args)
     if args.fleet:
+        import json
+
         from simulators.load import run_fleet
 
-        result = asyncio.run(
-            run_fleet(
-                settings,
-                n_devices=args.fleet,
-                seed=args.seed,
-                rate=args.rate,
-                duration=args.duration,
-                connections=args.connections,
-            )
+        result = run_fleet(
+            settings,
+            n_devices=args.fleet,
+            seed=args.seed,
+            rate=args.rate,
+            duration=args.duration,
+            connections=args.connections,
         )
-        print(result)
+        print(json.dumps(result.as_dict()))
         return 0
     home = make_home(args, settings)
     if args.offline:
