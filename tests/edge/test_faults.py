@@ -141,3 +141,80 @@ def test_kill_9_of_the_agent_loses_nothing(mosquitto, tmp_path, unique_topic_roo
     assert 0 < progress[0] < progress[1] < progress[2] < backlog  # kills hit mid-stream
     assert (will["state"], will["reason"]) == ("offline", "lost")  # the last will fired
     assert_complete_and_ordered(data, expected)
+
+
+def test_kill_9_of_a_simulated_device_resumes_where_it_stopped(
+    mosquitto, tmp_path, unique_topic_root
+):
+    """The simulator's cursor is stored with its readings: after kill -9 the agent resumes at
+    the next step, so the subscriber sees exactly the readings the simulation defines."""
+    from simulators import CareHome
+
+    site, start_ms, steps = unique_topic_root, 1_764_000_000_000, 4000
+    home = CareHome(3, seed=11, site=site, start_ms=start_ms)
+    expected = [
+        e.reading["ts"]
+        for step in range(steps)
+        for e in home.resident_emissions(1, step)
+        if e.kind == "vitals"
+    ]
+    cmd = [
+        sys.executable,
+        "-m",
+        "careloop",
+        "edge",
+        "--adapter",
+        "simulated",
+        "--speed",
+        "0",
+        "--steps",
+        str(steps),
+        "--sim-residents",
+        "3",
+        "--sim-index",
+        "1",
+        "--seed",
+        "11",
+        "--start-ms",
+        str(start_ms),
+        "--max-batch",
+        "5",
+        "--site",
+        site,
+        "--data-dir",
+        str(tmp_path),
+        "--mqtt-host",
+        mosquitto.host,
+        "--mqtt-port",
+        str(mosquitto.port),
+        "--log-format",
+        "json",
+    ]
+    env = {**os.environ, "CARELOOP_EDGE__SYNCHRONOUS": "normal"}
+
+    def start() -> subprocess.Popen:
+        log = (tmp_path / "agent.log").open("ab")
+        return subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
+
+    with ReadingCollector(
+        mosquitto.host,
+        mosquitto.port,
+        subscription(site=site, kind="vitals"),
+        client_id=f"sub-{site}",
+    ) as sub:
+        for kills in range(1, 3):
+            agent = start()
+            wait_connected(tmp_path, kills)
+            time.sleep(0.3)
+            agent.kill()
+            agent.wait()
+        at_kill = len(sub.data.unique())
+        agent = start()
+        sub.wait_for(set(expected), 60)
+        stop_agent(agent)
+    print(
+        f"\nsimulated kill -9 x2: {len(expected)} vitals readings, {at_kill} before the last "
+        f"restart, {len(sub.data.unique())} in the end, {sub.data.duplicates()} duplicates"
+    )
+    assert 0 < at_kill < len(expected)
+    assert_complete_and_ordered(sub.data, expected)
