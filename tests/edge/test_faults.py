@@ -81,12 +81,12 @@ def test_outbox_carries_readings_through_a_30s_broker_outage(
     private_mosquitto, tmp_path, unique_topic_root
 ):
     broker, site = private_mosquitto, unique_topic_root
-    feed = Feed(tmp_path / "sensor.jsonl", rate_hz=50).start()
-    agent = start_agent(broker, site, tmp_path, feed.path)
-    wait_connected(tmp_path, 1)
     with ReadingCollector(
         broker.host, broker.port, subscription(site=site), client_id=f"sub-{site}"
     ) as sub:
+        feed = Feed(tmp_path / "sensor.jsonl", rate_hz=50).start()
+        agent = start_agent(broker, site, tmp_path, feed.path)
+        wait_connected(tmp_path, 1)
         time.sleep(3)
         before = len(sub.data.unique())
         broker.stop()
