@@ -11,7 +11,8 @@ def test_every_measure_is_documented_with_its_unit():
     text = DOC.read_text()
     for table in TABLES.values():
         for m in table:
-            row = next((line for line in text.splitlines() if line.startswith(f"| `{m.name}` |")),
-                       None)
+            row = next(
+                (line for line in text.splitlines() if line.startswith(f"| `{m.name}` |")), None
+            )
             assert row is not None, f"{m.name} missing from docs/wire.md"
             assert m.unit in row
