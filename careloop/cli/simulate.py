@@ -151,24 +151,40 @@ async def live(
     progress: bool,
     stop: asyncio.Event | None = None,
 ) -> int:
-    """Run the home's edge agents until Ctrl-C/SIGTERM (or ``stop``), with a live display."""
+    """Run the home's edge agents until Ctrl-C/SIGTERM (or ``stop``), with a live display.
+
+    With ``steps``, it also ends once every device has sent all its readings and the broker
+    acknowledged them.
+    """
     from edge.home import run_home
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with run_home(settings, home, speed=speed, steps=steps) as agents:
-        if not progress:
-            await stop.wait()
-            return 0
-        from rich.live import Live
+    async with (
+        run_home(settings, home, speed=speed, steps=steps) as agents,
+        asyncio.TaskGroup() as tg,
+    ):
+        if steps is not None:
 
-        with Live(_table(agents, home), refresh_per_second=2, transient=False) as display:
-            while not stop.is_set():
+            async def all_sent() -> None:
+                await asyncio.gather(*(agent.wait_drained() for agent in agents))
+                stop.set()
+
+            done = tg.create_task(all_sent(), name="all-sent")
+        if progress:
+            from rich.live import Live
+
+            with Live(_table(agents, home), refresh_per_second=2, transient=False) as display:
+                while not stop.is_set():
+                    display.update(_table(agents, home))
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=0.5)
                 display.update(_table(agents, home))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=0.5)
+        await stop.wait()
+        if steps is not None:
+            done.cancel()
     return 0
 
 
