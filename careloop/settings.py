@@ -75,6 +75,48 @@ class EdgeSettings(_Section):
         return None if value is None else check_id(value, "id")
 
 
+class IngestSettings(_Section):
+    """The ingest service: MQTT -> validated -> InfluxDB, at least once (docs/ingest.md)."""
+
+    #: MQTT client id; stable per process so a restarted ingest finds its session again.
+    #: Default ``ingest-<hostname>-<instance>``.
+    client_id: str | None = None
+    instance: int = Field(1, ge=0, le=9999)
+    #: Shared-subscription group: every ingest process in a group gets a share of the load.
+    #: "" = a plain subscription (one instance only; survives broker restarts, see docs).
+    share_group: str = "ingest"
+    #: The device registry (SQLite); default ``DATA_DIR/registry.sqlite3``.
+    registry: Path | None = None
+    #: Demos and benchmarks only: register unknown devices on first sight instead of rejecting.
+    auto_register: bool = False
+    #: A batch is written when it holds this many messages or readings, or is this old.
+    max_batch_messages: int = Field(500, ge=1, le=32_000)
+    max_batch_readings: int = Field(5000, ge=1, le=1_000_000)
+    max_delay: float = Field(0.2, gt=0, le=60)
+    #: Concurrent /write requests (each on its own keep-alive connection).
+    writers: int = Field(2, ge=1, le=8)
+    #: Seconds before a /write without an answer counts as InfluxDB being down.
+    write_timeout: float = Field(10.0, gt=0, le=600)
+    #: Disk spool bound, in bytes, used while InfluxDB is down; full means backpressure.
+    max_spool_bytes: int = Field(1 << 30, ge=1 << 16)
+    #: Dead letters kept (the newest ones).
+    max_dead_letters: int = Field(100_000, ge=10)
+    #: Port for Prometheus metrics on ``metrics_host``; 0 = off.
+    metrics_port: int = Field(0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    #: How long the broker keeps this client's session (and its queued messages), seconds.
+    session_expiry: int = Field(24 * 3600, ge=60)
+    #: Seconds between summary log lines (counts only, never message content); 0 = off.
+    stats_interval: float = Field(60.0, ge=0)
+    #: Send ``CREATE DATABASE`` at start-up (InfluxDB 1.x; harmless if it exists).
+    create_database: bool = True
+
+    @field_validator("share_group")
+    @classmethod
+    def _valid_group(cls, value: str) -> str:
+        return value and check_id(value, "share_group")
+
+
 class Settings(BaseSettings):
     """Everything one careloop process needs to know."""
 
@@ -89,6 +131,7 @@ class Settings(BaseSettings):
     mqtt: MqttSettings = MqttSettings()
     influx: InfluxSettings = InfluxSettings()
     edge: EdgeSettings = EdgeSettings()
+    ingest: IngestSettings = IngestSettings()
 
     @field_validator("site")
     @classmethod

@@ -13,12 +13,12 @@ import sys
 from collections.abc import Sequence
 
 from careloop import __version__
-from careloop.cli import demo, edge, simulate
+from careloop.cli import deadletters, demo, edge, ingest, registry, simulate
 from careloop.cli.common import add_common_flags, settings_from_args
 from careloop.errors import CareloopError
 from careloop.logs import setup_logging
 
-SUBCOMMANDS = (demo, simulate, edge)
+SUBCOMMANDS = (demo, simulate, edge, ingest, registry, deadletters)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,7 +28,7 @@ _ID = re.compile(ID_PATTERN)
 
 def check_id(value: str, field: str) -> str:
     """Return ``value`` if it is a valid site/device/resident id, else raise WireError."""
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise WireError(field, f"must match {ID_PATTERN}", value, code="bad_id")
     return value
 

@@ -1,0 +1,80 @@
+"""One received message into the open batch: topic, contract, registry; never raises for
+anything a device sends.
+
+Runs on the MQTT thread for every message, so it does no logging and no I/O (except the
+rare ``--auto-register`` insert): a valid message becomes lines, a rejected one a dead
+letter, a downlink command is skipped; all three are acknowledged with their batch.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from careloop.logs import fields
+from careloop.wire import WireError
+from ingest.batch import Batch
+from ingest.deadletters import DeadLetter
+from ingest.decoder import Decoder, strict_id
+from ingest.errors import RegistryError
+from ingest.metrics import IngestMetrics
+from ingest.registry import Device, Registry, Verdict
+
+log = logging.getLogger(__name__)
+
+
+class Intake:
+    """Validates messages against the contract and the registry, into batches."""
+
+    def __init__(
+        self, decoder: Decoder, registry: Registry, metrics: IngestMetrics, auto_register: bool
+    ) -> None:
+        self.decoder = decoder
+        self.registry = registry
+        self.metrics = metrics
+        self.auto_register = auto_register
+
+    def accept(self, batch: Batch, topic_bytes: bytes, mid: int, qos: int, payload: bytes) -> None:
+        """Add one message to ``batch`` as lines, a dead letter, or a skip."""
+        try:
+            topic = topic_bytes.decode()
+        except UnicodeDecodeError:
+            topic = topic_bytes.decode("utf-8", "replace")
+            letter = DeadLetter.make(topic, "bad_topic:topic", "topic is not UTF-8", payload)
+            batch.reject(mid, qos, letter)
+            return
+        parsed = self.decoder.topic(topic)
+        if parsed is not None and parsed.kind == "cmd":
+            batch.skip(mid, qos)
+            self.metrics.ignored.inc()
+            return
+        try:
+            decoded = self.decoder.decode(topic, payload)
+        except WireError as exc:
+            batch.reject(mid, qos, DeadLetter.make(topic, exc.reason, str(exc), payload))
+            return
+        site = decoded.topic.site
+        verdict = self.registry.check(decoded.device, site, decoded.resident)
+        if verdict == "unknown_device" and self.auto_register:
+            verdict = self._register(decoded.device, site, decoded.resident)
+        if verdict != "ok":
+            detail = (
+                f"device {decoded.device!r} is not registered"
+                if verdict == "unknown_device"
+                else f"device {decoded.device!r} is not registered to resident "
+                f"{decoded.resident!r} at site {site!r}"
+            )
+            batch.reject(mid, qos, DeadLetter.make(topic, verdict, detail, payload))
+            return
+        batch.add(mid, qos, topic, payload, decoded.lines, decoded.first_ts)
+
+    def _register(self, device: str, site: str, resident: str) -> Verdict:
+        """--auto-register: take the message's word for whom the device belongs to."""
+        if not strict_id(site):
+            return "unknown_device"
+        try:
+            self.registry.add([Device(device, site, resident)], replace=False)
+            self.registry.refresh(force=True)
+        except RegistryError as exc:
+            log.warning("auto-register failed", extra=fields(device=device, error=str(exc)))
+            return "unknown_device"
+        return self.registry.check(device, site, resident)

@@ -1,0 +1,176 @@
+"""Making a batch durable: InfluxDB if it is up, else the disk spool; refused points dead.
+
+:meth:`Sink.store` is what the writer threads call; when it returns, every message of the
+batch is durable somewhere (InfluxDB, the spool, or the dead-letter table) and may be
+acknowledged. :meth:`Sink.replay_once` is what the replay thread calls to move the oldest
+spooled batch into InfluxDB. The rules (docs/ingest.md, "spool"):
+
+* while the spool holds anything, new batches are appended to it too, so order is kept;
+* InfluxDB down (connection error, timeout, 5xx, 401/403/404/429) -> spool;
+* InfluxDB refuses points (400/413/422, e.g. a field type conflict or points outside the
+  retention policy) -> the batch is split in halves and retried until each refused message
+  (or, for a spooled batch, each refused line) is found; those are dead-lettered as
+  ``influx_rejected`` with InfluxDB's reason and the rest is stored. Rewriting points that
+  were already accepted is harmless: same series and time overwrite.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from careloop.logs import fields
+from ingest.batch import Batch
+from ingest.deadletters import DeadLetter, DeadLetterStore
+from ingest.errors import InfluxRejected, InfluxUnavailable
+from ingest.influx import InfluxWriter
+from ingest.metrics import IngestMetrics
+from ingest.spool import Spool
+
+log = logging.getLogger(__name__)
+
+REJECTED = "influx_rejected"
+SPOOL_TOPIC = "(spool)"
+
+#: A unit of a refused write: its lines and where they came from (topic, raw payload).
+Unit = tuple[list[str], tuple[str, bytes]]
+
+
+class Sink:
+    """Shared by the writer and replay threads; each thread gets its own HTTP connection."""
+
+    def __init__(
+        self,
+        connect: Callable[[], InfluxWriter],
+        spool: Spool,
+        deadletters: DeadLetterStore,
+        metrics: IngestMetrics,
+    ) -> None:
+        self._connect = connect
+        self.spool = spool
+        self.deadletters = deadletters
+        self.metrics = metrics
+        self._local = threading.local()
+        self._writers: list[InfluxWriter] = []
+        self._writers_lock = threading.Lock()
+        self._down = False
+        #: Set whenever a batch enters the spool, so the replay thread wakes up.
+        self.spooled = threading.Event()
+        self.metrics.spool_limit.set(spool.max_bytes)
+        self._update_spool_metrics()
+
+    def _writer(self) -> InfluxWriter:
+        writer: InfluxWriter | None = getattr(self._local, "writer", None)
+        if writer is None:
+            writer = self._local.writer = self._connect()
+            with self._writers_lock:
+                self._writers.append(writer)
+        return writer
+
+    # -- live batches ----------------------------------------------------------------------
+    def store(self, batch: Batch) -> None:
+        """Make ``batch`` durable; raises SpoolFull/DeadLetterError (retry later, no ack)."""
+        if batch.dead and not batch.dead_stored:
+            self._dead(batch.dead)
+            batch.dead_stored = True
+        if batch.lines:
+            if len(self.spool) == 0:
+                try:
+                    rejected = self._write_split(batch.units())
+                except InfluxUnavailable as exc:
+                    self._note_down(exc)
+                else:
+                    self._note_up()
+                    self._finish(rejected, len(batch.lines), batch.oldest_ts)
+                    return
+            self.spool.append(batch.body())
+            self.metrics.spooled.inc()
+            self._update_spool_metrics()
+            self.spooled.set()
+        elif batch.oldest_ts is not None:
+            self._observe_lag(batch.oldest_ts)
+
+    def _finish(self, rejected: list[tuple[Unit, str]], lines: int, oldest_ts: int | None) -> None:
+        """Dead-letter what InfluxDB refused and count the rest as written."""
+        if rejected:
+            self._dead(
+                [
+                    DeadLetter.make(topic, REJECTED, reason, payload)
+                    for (_, (topic, payload)), reason in rejected
+                ]
+            )
+        refused = sum(len(unit[0]) for unit, _ in rejected)
+        self.metrics.readings_written.inc(lines - refused)
+        if oldest_ts is not None:
+            self._observe_lag(oldest_ts)
+
+    # -- the spool -------------------------------------------------------------------------
+    def replay_once(self) -> bool:
+        """Write the oldest spooled batch; True if the spool moved on, False if InfluxDB is
+        still unavailable (the caller backs off)."""
+        item = self.spool.oldest()
+        if item is None:
+            return True
+        seq, body = item
+        lines = body.decode().split("\n")
+        try:
+            rejected = self._write_split([([line], (SPOOL_TOPIC, line.encode())) for line in lines])
+        except InfluxUnavailable as exc:
+            self._note_down(exc)
+            return False
+        self._note_up()
+        self._finish(rejected, len(lines), None)
+        self.spool.remove(seq)
+        self._update_spool_metrics()
+        if len(self.spool) == 0:
+            log.info("spool drained; writing directly again")
+        return True
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _write_split(self, units: list[Unit]) -> list[tuple[Unit, str]]:
+        """Write ``units``; the ones InfluxDB refuses for good, each with its reason."""
+        body = "\n".join(line for unit in units for line in unit[0]).encode()
+        started = time.perf_counter()
+        try:
+            self._writer().write(body)
+        except InfluxRejected as exc:
+            if len(units) == 1:
+                return [(units[0], exc.reason)]
+            half = len(units) // 2
+            return self._write_split(units[:half]) + self._write_split(units[half:])
+        finally:
+            self.metrics.write_seconds.observe(time.perf_counter() - started)
+        return []
+
+    def _dead(self, letters: list[DeadLetter]) -> None:
+        self.deadletters.add(letters)
+        for letter in letters:
+            self.metrics.rejected.labels(letter.reason).inc()
+
+    def _observe_lag(self, oldest_ts: int) -> None:
+        self.metrics.lag_seconds.observe(max(0.0, time.time() - oldest_ts / 1000))
+
+    def _update_spool_metrics(self) -> None:
+        self.metrics.spool_bytes.set(self.spool.nbytes)
+        self.metrics.spool_batches.set(len(self.spool))
+
+    def _note_down(self, exc: InfluxUnavailable) -> None:
+        if not self._down:
+            self._down = True
+            log.warning(
+                "InfluxDB unavailable; spooling to disk",
+                extra=fields(error=str(exc)[:300], spool_batches=len(self.spool)),
+            )
+
+    def _note_up(self) -> None:
+        if self._down:
+            self._down = False
+            log.info("InfluxDB reachable again", extra=fields(spool_batches=len(self.spool)))
+
+    def close(self) -> None:
+        with self._writers_lock:
+            for writer in self._writers:
+                writer.close()
+            self._writers.clear()
