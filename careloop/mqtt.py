@@ -9,9 +9,11 @@ broker outage is just waited out.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -25,6 +27,50 @@ log = logging.getLogger(__name__)
 #: How long the broker keeps a client's session (subscriptions, queued QoS 1 messages)
 #: while it is disconnected, in seconds.
 SESSION_EXPIRY_S = 24 * 3600
+#: MQTT v5 PUBACK reason code: the broker accepted the message but nobody was subscribed.
+NO_MATCHING_SUBSCRIBERS = 0x10
+
+_LAST_MID: contextvars.ContextVar[int] = contextvars.ContextVar("careloop_last_mid")
+
+
+class ConfirmingClient(aiomqtt.Client):
+    """An aiomqtt client whose QoS 1 publishes also report the PUBACK reason code.
+
+    aiomqtt resolves ``publish()`` on the PUBACK but drops its reason code, and MQTT v5
+    brokers use it to say "no matching subscribers" (0x10): a message that reached nobody.
+    The edge agent keeps such readings in its outbox. That matters after a broker restart:
+    Mosquitto 2.0 restores persistent sessions but not ``$share`` subscriptions, so until
+    ingest re-subscribes a device's messages would otherwise vanish with a success code.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._reasons: dict[int, int] = {}
+        paho_publish = self._client.publish
+
+        def publish(*a: Any, **k: Any) -> Any:
+            info = paho_publish(*a, **k)
+            _LAST_MID.set(info.mid)  # per task: read back by publish_confirmed below
+            return info
+
+        self._client.publish = publish  # type: ignore[method-assign]  # record each mid
+
+    def _on_publish(
+        self, client: Any, userdata: Any, mid: int, reason_code: Any, properties: Any = None
+    ) -> None:
+        self._reasons[mid] = int(getattr(reason_code, "value", reason_code) or 0)
+        super()._on_publish(client, userdata, mid, reason_code, properties)
+
+    async def publish_confirmed(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> int:
+        """Publish and return the PUBACK reason code (0 = success; QoS 0 always 0)."""
+        await self.publish(topic, payload, qos=qos, retain=retain)
+        mid = _LAST_MID.get(None)
+        reason = self._reasons.pop(mid, 0) if mid is not None else 0
+        if len(self._reasons) > 1000:  # codes of publishes nobody asked about
+            self._reasons.clear()
+        return reason
 
 
 class Backoff:
@@ -61,7 +107,7 @@ def make_client(
     will: aiomqtt.Will | None = None,
     persistent: bool = True,
     max_queued_incoming: int = 0,
-) -> aiomqtt.Client:
+) -> ConfirmingClient:
     """An MQTT v5 client for ``identifier``.
 
     ``persistent`` asks the broker to keep the session for :data:`SESSION_EXPIRY_S` so QoS 1
@@ -71,7 +117,7 @@ def make_client(
     props = Properties(PacketTypes.CONNECT)
     if persistent:
         props.SessionExpiryInterval = SESSION_EXPIRY_S
-    return aiomqtt.Client(
+    return ConfirmingClient(
         hostname=settings.host,
         port=settings.port,
         identifier=identifier,
@@ -87,9 +133,12 @@ def make_client(
     )
 
 
+C = TypeVar("C", bound=aiomqtt.Client)
+
+
 async def run_forever(
-    connect: Callable[[], aiomqtt.Client],
-    session: Callable[[aiomqtt.Client], Awaitable[None]],
+    connect: Callable[[], C],
+    session: Callable[[C], Awaitable[None]],
     *,
     name: str,
     backoff: Backoff,

@@ -27,7 +27,14 @@ import aiomqtt
 from pydantic import ValidationError
 
 from careloop.logs import fields
-from careloop.mqtt import Backoff, make_client, payload_bytes, run_forever
+from careloop.mqtt import (
+    NO_MATCHING_SUBSCRIBERS,
+    Backoff,
+    ConfirmingClient,
+    make_client,
+    payload_bytes,
+    run_forever,
+)
 from careloop.settings import Settings
 from careloop.wire import (
     READING_TYPES,
@@ -57,6 +64,7 @@ class AgentStats:
     dropped: int = 0
     published: int = 0
     messages: int = 0
+    unheard: int = 0
     connected: bool = False
     available: bool = True
     adapter_done: bool = False
@@ -209,7 +217,7 @@ class EdgeAgent:
         backoff = Backoff(mqtt.backoff_initial, mqtt.backoff_max)
         status_topic = str(Topic(self.site, self.device, "status"))
 
-        def connect() -> aiomqtt.Client:
+        def connect() -> ConfirmingClient:
             assert self._outbox is not None
             self._session = self._outbox.next_session()
             will = aiomqtt.Will(
@@ -224,7 +232,7 @@ class EdgeAgent:
             connect, self._session_body, name=self.device, backoff=backoff, on_state=on_state
         )
 
-    async def _session_body(self, client: aiomqtt.Client) -> None:
+    async def _session_body(self, client: ConfirmingClient) -> None:
         status_topic = str(Topic(self.site, self.device, "status"))
         await client.publish(
             status_topic, self._status("online", "connected", self._session), qos=1, retain=True
@@ -248,9 +256,16 @@ class EdgeAgent:
                 )
             raise
 
-    async def _pump(self, client: aiomqtt.Client) -> None:
+    async def _pump(self, client: ConfirmingClient) -> None:
+        """Send the outbox in order; a reading leaves only once somebody received it.
+
+        A PUBACK saying "no matching subscribers" means the broker dropped the message, so
+        the readings stay and the message is retried with backoff until a subscriber
+        (ingest) is back.
+        """
         assert self._outbox is not None
         outbox = self._outbox
+        unheard = Backoff(0.5, 5.0)
         while True:
             rows = await asyncio.to_thread(outbox.peek, self.settings.edge.max_batch)
             if not rows:
@@ -260,7 +275,17 @@ class EdgeAgent:
                     await self._wake.wait()
                 continue
             topic = str(Topic(self.site, self.device, rows[0].kind))  # type: ignore[arg-type]  # kinds stored were validated
-            await client.publish(topic, self._message(rows), qos=1)
+            reason = await client.publish_confirmed(topic, self._message(rows), qos=1)
+            if reason == NO_MATCHING_SUBSCRIBERS:
+                if unheard.attempt == 0:
+                    log.warning(
+                        "nobody subscribed, keeping readings",
+                        extra=fields(device=self.device, pending=len(outbox)),
+                    )
+                self.stats.unheard += 1
+                await asyncio.sleep(unheard.next_delay())
+                continue
+            unheard.reset()
             await asyncio.to_thread(outbox.ack, rows)
             self.stats.published += len(rows)
             self.stats.messages += 1

@@ -147,3 +147,31 @@ def test_an_agent_is_entered_once(mosquitto, unique_topic_root, tmp_path):
                 pass
 
     asyncio.run(twice())
+
+
+def test_readings_nobody_received_stay_until_a_subscriber_is_back(
+    mosquitto, unique_topic_root, tmp_path
+):
+    """A v5 PUBACK "no matching subscribers" means the message reached nobody: keep it."""
+    src = tmp_path / "in.jsonl"
+    write_lines(src, [vitals_line(i) for i in range(10)])
+    settings = edge_settings(mosquitto, unique_topic_root, tmp_path)
+
+    async def scenario():
+        async with EdgeAgent(settings, ReplayAdapter("dev1", "r1", src)) as agent:
+            await asyncio.sleep(1.5)
+            alone = (agent.pending, agent.stats.published, agent.stats.unheard)
+            with ReadingCollector(
+                mosquitto.host,
+                mosquitto.port,
+                subscription(site=unique_topic_root),
+                client_id="late",
+            ) as sub:
+                async with asyncio.timeout(15):
+                    await agent.wait_drained()
+                sub.wait_for({T0 + i * 1000 for i in range(10)}, 5)
+            return alone, sub.data
+
+    (pending, published, unheard), data = asyncio.run(scenario())
+    assert (pending, published) == (10, 0) and unheard >= 1
+    assert_complete_and_ordered(data, [T0 + i * 1000 for i in range(10)])

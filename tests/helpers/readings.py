@@ -43,8 +43,17 @@ class Received:
 class ReadingCollector:
     """Subscribe (persistent session, QoS 1, auto-reconnect) and decode with the contract."""
 
-    def __init__(self, host: str, port: int, topic_filter: str, *, client_id: str) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        topic_filter: str,
+        *,
+        client_id: str,
+        kinds: tuple[str, ...] = ("vitals", "event", "utterance"),
+    ) -> None:
         self.filter = topic_filter
+        self.kinds = kinds
         self.data = Received()
         self._lock = threading.Lock()
         self.client = MqttTestClient(host, port, client_id=client_id, clean_session=False)
@@ -77,6 +86,8 @@ class ReadingCollector:
             self.data.devices.add(topic.device)
             if isinstance(msg, StatusMessage):
                 self.data.statuses.append(msg)
+                return
+            if topic.kind not in self.kinds:
                 return
             self.data.seqs.append(msg.seq)  # type: ignore[union-attr]
             self.data.ts.extend(r.ts for r in msg.readings)  # type: ignore[union-attr]

@@ -119,11 +119,11 @@ def test_kill_9_of_ingest_mid_stream_loses_nothing(
 
 
 def test_mosquitto_2_0_forgets_shared_subscriptions_on_restart(private_mosquitto):
-    """The broker limitation behind ``--no-share`` (docs/ingest.md): after a restart,
+    """The broker limitation the edge agent guards against (docs/ingest.md): after a restart,
     Mosquitto 2.0.11 restores a persistent session's queued messages but not its *shared*
-    subscription, so messages published before the member re-subscribes match nothing and
-    are dropped; a plain subscription is restored. If this starts failing, the broker got
-    fixed: drop the caveat and run the restart test with the shared subscription."""
+    subscription, so a message published before the member re-subscribes matches nothing.
+    The broker says so in the v5 PUBACK ("no matching subscribers"), and the edge agent then
+    keeps the readings and retries; the restart test below shows nothing is lost."""
     from tests.helpers.mqtt import MqttTestClient
 
     broker = private_mosquitto
@@ -143,9 +143,10 @@ def test_mosquitto_2_0_forgets_shared_subscriptions_on_restart(private_mosquitto
 def test_broker_restart_mid_stream_loses_nothing(
     private_mosquitto, influxdb, influx_db, pipeline_factory
 ):
-    # --no-share: see test_mosquitto_2_0_forgets_shared_subscriptions_on_restart.
+    # The shared subscription is forgotten by the restart (see the test above); the edge
+    # agents keep what nobody received until ingest has re-subscribed.
     p = pipeline_factory(private_mosquitto, influxdb, influx_db)
-    ingest = p.ingest(1, "--no-share").start()
+    ingest = p.ingest().start()
     p.start_devices()
     time.sleep(3)
     before = p.stored()
