@@ -6,7 +6,7 @@ protocol, persistence and failure behaviour are real. Each server gets its own d
 its own ports, so any number can run side by side and none touches the system services.
 
 A server never outlives the Python process that started it: children are tied to their parent
-with ``PR_SET_PDEATHSIG`` (see ``_tie_to_parent``), so even ``kill -9`` of a test run leaves no
+with ``PR_SET_PDEATHSIG`` (see ``tie_to_parent``), so even ``kill -9`` of a test run leaves no
 orphaned broker holding a port.
 """
 
@@ -67,7 +67,7 @@ def _find_binary(binary: str, package: str) -> str:
     return found
 
 
-def _tie_to_parent() -> Callable[[], None] | None:
+def tie_to_parent() -> Callable[[], None] | None:
     """Build a ``preexec_fn`` that makes the kernel SIGKILL the child when its parent dies.
 
     Without this, a test run killed with ``kill -9`` (or an OOM kill, or a CI timeout) leaves
@@ -219,7 +219,7 @@ class _ChildServer:
                 # Own session: a Ctrl-C in the terminal reaches only the parent, which then
                 # stops servers in order (a broker that died first would lose in-flight acks).
                 start_new_session=True,
-                preexec_fn=_tie_to_parent(),
+                preexec_fn=tie_to_parent(),
             )
         atexit.register(self.stop)
         self._wait_ready(self.default_start_timeout if timeout is None else timeout)

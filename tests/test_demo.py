@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 
 import pytest
 
@@ -34,6 +37,14 @@ def children_of(pid: int) -> list[int]:
     return kids
 
 
+def stored_residents(port: int) -> set[str]:
+    q = 'SHOW TAG VALUES FROM vitals WITH KEY = "resident"'
+    url = f"http://127.0.0.1:{port}/query?" + urllib.parse.urlencode({"db": "careloop", "q": q})
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        series = json.load(resp)["results"][0].get("series", [])
+    return {row[1] for s in series for row in s["values"]}
+
+
 def alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as fh:
@@ -43,7 +54,7 @@ def alive(pid: int) -> bool:
 
 
 def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
-    broker_port, http_port = free_port(), free_port()
+    broker_port, http_port, influx_port = free_port(), free_port(), free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -75,7 +86,7 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
         assert f"mqtt://127.0.0.1:{broker_port}" in banner
         assert re.search(r"started in [\d.]+ s", banner)
         servers = children_of(proc.pid)
-        assert len(servers) == 2  # mosquitto and influxd
+        assert len(servers) == 3  # mosquitto, influxd and careloop ingest
         with ReadingCollector(
             "127.0.0.1", broker_port, subscription(kind="vitals"), client_id="demo-watch"
         ) as sub:
@@ -83,9 +94,12 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
         terminals = sub.data.devices  # one vitals terminal per resident
         assert len(terminals) == 20, terminals
         assert not sub.data.rejected
+        # ... and careloop ingest stored them: every resident has vitals in InfluxDB.
+        stored = stored_residents(influx_port)
+        assert len(stored) == 20, stored
     finally:
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, rest
-    for pid in servers:  # the broker and InfluxDB are gone (or at most an unreaped zombie)
+    for pid in servers:  # broker, InfluxDB and ingest are gone (or at most unreaped zombies)
         assert not alive(pid), f"server {pid} outlived the demo"

@@ -14,11 +14,15 @@ import contextlib
 import shutil
 import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
+from careloop.cli.simulate import make_home
 from careloop.settings import Settings
+from simulators import CareHome
 
 
 def register(sub: Any) -> argparse.ArgumentParser:
@@ -93,18 +97,91 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 "influx": settings.influx.model_copy(update={"url": influx.url}),
             }
         )
+        home = make_home(_sim_args(args), demo_settings)
+        metrics_port = _port(9108)
+        stack.enter_context(_ingest(demo_settings, home, metrics_port))
         http_port = _port(args.http_port)
-        return asyncio.run(_serve(args, demo_settings, http_port, t0))
+        return asyncio.run(_serve(args, demo_settings, home, http_port, metrics_port, t0))
     return 0
 
 
-async def _serve(args: argparse.Namespace, settings: Settings, http_port: int, t0: float) -> int:
+def _sim_args(args: argparse.Namespace) -> argparse.Namespace:
+    return argparse.Namespace(
+        residents=args.residents,
+        seed=args.seed,
+        speed=args.speed,
+        interval=args.interval,
+        scenarios="default",
+        start_ms=None,
+    )
+
+
+@contextlib.contextmanager
+def _ingest(settings: Settings, home: CareHome, metrics_port: int) -> Iterator[None]:
+    """Register the home's devices, then run ``careloop ingest`` as a child process.
+
+    It is stopped with SIGTERM (it flushes and acknowledges what it holds) after the
+    simulated devices have stopped, and dies with the demo if the demo is killed.
+    """
+    from careloop.servers import tie_to_parent
+    from ingest import Device, Registry
+
+    registry = settings.data_dir / "registry.sqlite3"
+    with Registry(registry) as reg:
+        reg.add(
+            Device(device, settings.site, p.id, kind=role)
+            for p in home.profiles
+            for role, device in (("terminal", p.devices.terminal), ("voice", p.devices.voice))
+        )
+    cmd = [
+        sys.executable,
+        "-m",
+        "careloop",
+        "ingest",
+        "--site",
+        settings.site,
+        "--data-dir",
+        str(settings.data_dir),
+        "--registry",
+        str(registry),
+        "--mqtt-host",
+        settings.mqtt.host,
+        "--mqtt-port",
+        str(settings.mqtt.port),
+        "--influx-url",
+        settings.influx.url,
+        "--influx-db",
+        settings.influx.database,
+        "--metrics-port",
+        str(metrics_port),
+    ]
+    with (settings.data_dir / "ingest.log").open("ab") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=log, preexec_fn=tie_to_parent())
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def _serve(
+    args: argparse.Namespace,
+    settings: Settings,
+    home: CareHome,
+    http_port: int,
+    metrics_port: int,
+    t0: float,
+) -> int:
     import uvicorn
 
     from careloop.api import create_app
 
     _Server = _quiet_server()
-    from careloop.cli.simulate import live, make_home
+    from careloop.cli.simulate import live
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -140,7 +217,7 @@ async def _serve(args: argparse.Namespace, settings: Settings, http_port: int, t
         )
         while not server.started:  # noqa: ASYNC110  # uvicorn offers no "started" event
             await asyncio.sleep(0.05)
-        _banner(settings, http_port, len(home.profiles), time.monotonic() - t0)
+        _banner(settings, http_port, metrics_port, len(home.profiles), time.monotonic() - t0)
         await stop.wait()
         print("\nstopping ...", flush=True)
         await sim
@@ -162,15 +239,22 @@ def _quiet_server() -> type:
     return Server
 
 
-def _banner(settings: Settings, http_port: int, residents: int, startup_s: float) -> None:
-    m = settings.mqtt
+def _banner(
+    settings: Settings, http_port: int, metrics_port: int, residents: int, startup_s: float
+) -> None:
+    m, db = settings.mqtt, settings.influx.database
+    port = settings.influx.url.rsplit(":", 1)[1]
     print(
         f"""
 careloop demo is running (started in {startup_s:.1f} s)
   simulated residents : {residents} at site {settings.site!r} (labels: {settings.data_dir}/sim/)
   MQTT broker         : mqtt://{m.host}:{m.port}
       watch it        : mosquitto_sub -h {m.host} -p {m.port} -t 'careloop/v1/#' -v
-  InfluxDB            : {settings.influx.url}  (database {settings.influx.database})
+  InfluxDB            : {settings.influx.url}  (database {db}, written by careloop ingest)
+      query it        : influx -port {port} -database {db} -precision rfc3339 -execute \\
+                          "SELECT * FROM vitals WHERE resident='r001' ORDER BY time DESC LIMIT 5"
+  ingest              : metrics http://127.0.0.1:{metrics_port}/metrics
+                        log {settings.data_dir}/ingest.log
   status page         : http://127.0.0.1:{http_port}/   (JSON: /status)
 Press Ctrl-C to stop everything.
 """,
