@@ -66,7 +66,7 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
             "--broker-port",
             str(broker_port),
             "--influx-port",
-            str(free_port()),
+            str(influx_port),
             "--http-port",
             str(http_port),
             "--interval",
@@ -95,6 +95,7 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
         assert len(terminals) == 20, terminals
         assert not sub.data.rejected
         # ... and careloop ingest stored them: every resident has vitals in InfluxDB.
+        assert f"http://127.0.0.1:{influx_port} " in banner, banner
         stored = stored_residents(influx_port)
         assert len(stored) == 20, stored
     finally:
