@@ -1,0 +1,16 @@
+"""Evaluation of careloop's models on real labelled data and simulated scenarios.
+
+Each task is a module here with ``evaluate(data: Path, *, seed: int, progress: bool) ->
+dict``: it fits whatever it fits on ``data`` only (cross-validation), never on a fixed file,
+so the same command works on another split of the same layout. ``careloop eval <task>``
+prints the returned dict as one JSON object.
+"""
+
+#: task name -> module implementing ``evaluate``.
+TASKS: dict[str, str] = {
+    "nab": "models.evaluation.nab",
+    "icu": "models.evaluation.icu",
+    "adl": "models.evaluation.adl",
+    "utterances": "models.evaluation.utterances",
+    "scenarios": "models.evaluation.scenarios",
+}
