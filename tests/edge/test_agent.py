@@ -11,7 +11,8 @@ from careloop.wire import CommandMessage, Topic, encode, subscription
 from edge.adapters import ReplayAdapter
 from edge.agent import EdgeAgent
 from edge.errors import EdgeError
-from tests.edge.conftest import T0, edge_settings, vitals_line
+from tests.edge.conftest import edge_settings
+from tests.helpers.feed import T0, vitals_line
 from tests.helpers.mqtt import MqttTestClient
 from tests.helpers.readings import ReadingCollector, assert_complete_and_ordered
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from careloop.wire import Topic, subscription
-from tests.edge.conftest import Feed, vitals_line
+from tests.helpers.feed import Feed, vitals_line
 from tests.helpers.mqtt import MqttTestClient
 from tests.helpers.readings import ReadingCollector, assert_complete_and_ordered
 
@@ -94,7 +94,8 @@ def test_outbox_carries_readings_through_a_30s_broker_outage(
         during = feed.written
         broker.start()
         time.sleep(3)
-        expected = feed.stop()
+        feed.stop()
+        expected = feed.timestamps()
         sub.wait_for(set(expected), 60)
         stop_agent(agent)
     data = sub.data

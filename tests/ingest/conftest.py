@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,8 +18,7 @@ import pytest
 from careloop.servers import InfluxDB
 from careloop.settings import Settings, load_settings
 from ingest import Device, Ingestor, Registry
-
-T0 = 1_764_000_000_000
+from tests.helpers.feed import T0
 
 
 def ingest_settings(broker, influx, db: str, data_dir: Path, **ingest) -> Settings:
@@ -186,43 +184,6 @@ class IngestProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-
-
-class Feed:
-    """A sensor daemon appending vitals lines to a replay file at a steady rate, in a thread.
-
-    Reading ``i`` has timestamp ``T0 + i * 100`` ms, so every reading is its own point.
-    """
-
-    def __init__(self, path: Path, rate_hz: float) -> None:
-        self.path = path
-        self.rate_hz = rate_hz
-        self.written = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        path.touch()
-
-    def _run(self) -> None:
-        started = time.monotonic()
-        with self.path.open("a") as fh:
-            while not self._stop.is_set():
-                due = int((time.monotonic() - started) * self.rate_hz) + 1
-                while self.written < due:
-                    reading = {"ts": T0 + self.written * 100, "heart_rate": 60 + self.written % 40}
-                    fh.write(json.dumps({"kind": "vitals", "reading": reading}) + "\n")
-                    self.written += 1
-                fh.flush()
-                time.sleep(0.01)
-
-    def start(self) -> Feed:
-        self._thread.start()
-        return self
-
-    def stop(self) -> int:
-        """Stop writing; how many readings were written."""
-        self._stop.set()
-        self._thread.join()
-        return self.written
 
 
 class EdgeProcess:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.feed import Feed
 from tests.ingest.conftest import (
     EdgeProcess,
-    Feed,
     IngestProcess,
     count,
     register,
@@ -41,7 +41,7 @@ class Pipeline:
         self.ingest_dir = root / "ingest"
         names = [(f"term-{n}", f"r{n}") for n in range(devices)]
         register(self.ingest_dir, site, *names)
-        self.feeds = [Feed(root / f"{d}.jsonl", RATE_HZ) for d, _ in names]
+        self.feeds = [Feed(root / f"{d}.jsonl", RATE_HZ, step_ms=100) for d, _ in names]
         self.edges = [
             EdgeProcess(broker, site, d, r, feed.path, root / "edge")
             for (d, r), feed in zip(names, self.feeds, strict=True)
