@@ -1,0 +1,4 @@
+"""Feature extraction shared by careloop's evaluations and models.
+
+* :mod:`models.features.icu` - per-stay vital-sign features of the first 48 h of an ICU stay.
+"""
