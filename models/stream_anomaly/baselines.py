@@ -1,0 +1,51 @@
+"""NAB's ``windowedGaussian`` detector, re-implemented to check the NAB scorer against NAB.
+
+numenta/NAB publishes this simple detector's scores on every file; its definition is exact
+(a Gaussian fitted to the last 6400 values, refitted every 100), so running it here and
+scoring it with :mod:`models.evaluation.nab_scoring` must give NAB's published numbers. It is
+a reference for the scorer, not a detector careloop uses.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from models.base import Observation, StreamingDetector
+
+
+class WindowedGaussian(StreamingDetector):
+    """Two-sided Gaussian tail of the value against a sliding window (NAB's definition)."""
+
+    def __init__(self, *, field: str = "value", window: int = 6400, step: int = 100) -> None:
+        self.field = field
+        self.window = window
+        self.step = step
+        self._data: list[float] = []
+        self._buffer: list[float] = []
+        self._mean = 0.0
+        self._std = 1.0
+
+    def score_one(self, x: Observation) -> float:
+        if not self._data:
+            return 0.0
+        v = float(x[self.field])
+        z = abs(v - self._mean) / self._std  # NAB mirrors values below the mean
+        return 1.0 - 0.5 * math.erfc(z / math.sqrt(2.0))
+
+    def learn_one(self, x: Observation) -> None:
+        v = float(x[self.field])
+        if len(self._data) < self.window:
+            self._data.append(v)
+            self._refit()
+            return
+        self._buffer.append(v)
+        if len(self._buffer) == self.step:
+            self._data = self._data[self.step :] + self._buffer
+            self._buffer = []
+            self._refit()
+
+    def _refit(self) -> None:
+        self._mean = float(np.mean(self._data))
+        self._std = float(np.std(self._data)) or 0.000001
