@@ -1,0 +1,44 @@
+"""Speech models: care intents and distress from text (where consented), agitation from how
+a resident speaks against their own baseline (always, and the only path without consent).
+
+* :class:`CareIntentClassifier` - help / pain / low mood / confusion / neutral, zh and en,
+  fitted on our own corpus (:func:`default_intent_classifier`).
+* :class:`DistressTextClassifier` - sadness or fear vs the rest, fitted on labelled lines
+  (``careloop eval utterances``).
+* :class:`SpeechAgitationDetector` - streaming, per resident, acoustic features only.
+* :class:`UtteranceAssessor` - one resident's utterances -> :class:`UtteranceAssessment`.
+"""
+
+from models.speech.agitation import FEATURES, SpeechAgitationDetector, speech_features
+from models.speech.assess import UtteranceAssessment, UtteranceAssessor
+from models.speech.distress import DistressTextClassifier, best_f1_threshold
+from models.speech.intent import (
+    INTENTS,
+    CareIntentClassifier,
+    Intent,
+    default_intent_classifier,
+)
+from models.speech.text import (
+    LexiconFeatures,
+    load_distress_lexicon,
+    load_intent_corpus,
+    mark_negation,
+)
+
+__all__ = [
+    "FEATURES",
+    "INTENTS",
+    "CareIntentClassifier",
+    "DistressTextClassifier",
+    "Intent",
+    "LexiconFeatures",
+    "SpeechAgitationDetector",
+    "UtteranceAssessment",
+    "UtteranceAssessor",
+    "best_f1_threshold",
+    "default_intent_classifier",
+    "load_distress_lexicon",
+    "load_intent_corpus",
+    "mark_negation",
+    "speech_features",
+]
