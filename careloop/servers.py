@@ -349,9 +349,10 @@ class Mosquitto(_ChildServer):
             # ingest. Size the queue for the longest outage we test instead.
             f"max_queued_messages {self.max_queued_messages}",
             "max_queued_bytes 0",
-            # Unacked QoS1 messages in flight to each subscriber (default 20). Ingest acks a
-            # batch only after InfluxDB has it, so this caps the batch it can ever assemble;
-            # keep it above the ingest batch size or batches only fill on the flush timer.
+            # Unacked QoS1 messages in flight to each subscriber (default 20). Mosquitto 2.0
+            # applies it to clients that send no MQTT v5 Receive Maximum (3.1.1 ones); a v5
+            # client's own Receive Maximum wins, larger or smaller. careloop ingest sends
+            # (writers + 2) x max_batch_messages (docs/ingest.md, "In flight is bounded").
             f"max_inflight_messages {self.max_inflight_messages}",
             # Alerts are latency-sensitive and small; don't let Nagle hold them back.
             "set_tcp_nodelay true",

@@ -90,7 +90,7 @@ class IngestSettings(_Section):
     #: Demos and benchmarks only: register unknown devices on first sight instead of rejecting.
     auto_register: bool = False
     #: A batch is written when it holds this many messages or readings, or is this old.
-    max_batch_messages: int = Field(500, ge=1, le=32_000)
+    max_batch_messages: int = Field(5000, ge=1, le=32_000)
     max_batch_readings: int = Field(5000, ge=1, le=1_000_000)
     max_delay: float = Field(0.2, gt=0, le=60)
     #: Concurrent /write requests (each on its own keep-alive connection).

@@ -12,13 +12,16 @@ target is a multiple of that, so :class:`IngestClient` overrides the read path o
   packet (CONNACK, SUBACK, PINGRESP, DISCONNECT, QoS 2) goes through paho's own handler, so
   connect, subscribe, keepalive and session handling stay paho's;
 * :meth:`IngestClient.ack_many` sends the PUBACKs of a whole batch as one write instead of one
-  packet (and one ``send``) per message.
+  packet (and one ``send``) per message;
+* :meth:`IngestClient.loop_unread` is a round of ``loop`` that sends and keeps the connection
+  alive but leaves the socket unread, so the service can push back on the broker while its
+  writers catch up.
 
-Both rely on paho internals (``_packet_read``, ``_in_packet``, ``_packet_handle``,
-``_packet_queue``, ``_sockpairW``) that are unchanged from paho 1.6 to 2.2; the constructor
-checks they exist and fails with :class:`~ingest.errors.ClientError` rather than misbehave
-on a paho that changed them. ``tests/ingest/test_client.py`` runs the reader against a real
-broker, including packets split across reads.
+They rely on paho internals (``_packet_read``, ``_in_packet``, ``_packet_handle``,
+``_packet_queue``, ``_sockpairR``/``_sockpairW``, ``_ping_t``) that are unchanged from paho
+1.6 to 2.2; the constructor checks they exist and fails with
+:class:`~ingest.errors.ClientError` rather than misbehave on a paho that changed them.
+``tests/ingest/test_client.py`` feeds the reader packets split at arbitrary byte positions.
 
 Threading: everything except :meth:`wake` must be called from the thread that runs
 :meth:`loop` (the "MQTT thread"); paho writes directly to the socket from the caller's
@@ -28,6 +31,7 @@ thread when no ``loop_start`` thread exists.
 from __future__ import annotations
 
 import contextlib
+import select
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -43,7 +47,15 @@ PublishHandler = Callable[[bytes, int, int, bytes], None]
 _READ_SIZE = 256 * 1024
 _PUBLISH = 0x30
 _PUBACK = 0x40
-_NEEDED = ("_packet_read", "_packet_handle", "_packet_queue", "_in_packet", "_sockpairW")
+_NEEDED = (
+    "_packet_read",
+    "_packet_handle",
+    "_packet_queue",
+    "_in_packet",
+    "_sockpairR",
+    "_sockpairW",
+    "_ping_t",
+)
 
 
 class IngestClient(Client):
@@ -124,7 +136,11 @@ class IngestClient(Client):
                     topic_end = i + 2 + ((buf[i] << 8) | buf[i + 1])
                     j = topic_end + (2 if qos else 0)
                     mid = ((buf[topic_end] << 8) | buf[topic_end + 1]) if qos else 0
-                    props, j = _varint(buf, j)
+                    props = buf[j]
+                    if props & 0x80:  # rare: 128 bytes of properties or more
+                        props, j = _varint(buf, j)
+                    else:
+                        j += 1
                 except IndexError:
                     return MQTTErrorCode.MQTT_ERR_PROTOCOL, pos
                 if topic_end == i + 2 or j + props > end:
@@ -180,6 +196,37 @@ class IngestClient(Client):
             return
         packets = b"".join(struct.pack("!BBH", _PUBACK, 2, mid) for mid in mids)
         self._packet_queue(_PUBACK, packets, 0, 0)
+
+    # -- holding back ----------------------------------------------------------------------
+    def can_hold(self) -> bool:
+        """Whether the socket may be left unread: connected, and no PINGRESP awaited (paho
+        drops a connection whose PINGRESP is not read within the keepalive)."""
+        return self.is_connected() and not self._ping_t
+
+    def loop_unread(self, timeout: float) -> MQTTErrorCode:
+        """One round of :meth:`loop` that leaves the socket unread, for backpressure.
+
+        Waits up to ``timeout`` for :meth:`wake`, sends what is queued (PUBACKs) and keeps
+        the connection alive; what the broker sends meanwhile waits in TCP buffers, then
+        in the broker. Call it only while :meth:`can_hold`.
+        """
+        sock, wake = self._sock, self._sockpairR
+        if sock is None:
+            return MQTTErrorCode.MQTT_ERR_NO_CONN
+        try:
+            woken, _, _ = select.select(
+                [wake] if wake is not None else [], [sock] if self.want_write() else [], [], timeout
+            )
+        except (OSError, ValueError, TypeError):
+            return self.loop(0.0)  # a broken socket: paho's own loop reports and closes it
+        if woken and wake is not None:
+            with contextlib.suppress(BlockingIOError):
+                wake.recv(10000)
+        if self.want_write():
+            rc = self.loop_write()
+            if rc or self._sock is None:
+                return rc
+        return self.loop_misc()
 
     def wake(self) -> None:
         """Break the MQTT thread out of ``select`` (callable from any thread)."""

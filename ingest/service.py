@@ -12,6 +12,11 @@
 A message is acknowledged only after its whole batch is durable (written, spooled or
 dead-lettered), and only on the connection it arrived on: after a reconnect the broker
 redelivers it and the copy is written again, which overwrites (same series and time).
+
+What is in flight is bounded twice (docs/ingest.md, "How it works"): the broker sends at
+most :func:`receive_maximum` unacknowledged messages (MQTT v5 Receive Maximum), and the MQTT
+thread stops reading the socket while sealed, unacknowledged batches hold
+:func:`hold_limit` readings or more, whatever the size of the messages.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from careloop.logs import fields
 from careloop.mqtt import Backoff
-from careloop.settings import Settings
+from careloop.settings import IngestSettings, Settings
 from careloop.wire import subscription
 from ingest.batch import Batch
 from ingest.client import IngestClient
@@ -51,6 +56,22 @@ REGISTRY_REFRESH_S = 2.0
 #: How long stop() waits for in-flight batches before leaving them to redelivery.
 STOP_TIMEOUT_S = 30.0
 _REPLAY_BACKOFF = (0.5, 5.0)
+#: Batches in flight beyond one per writer: one sealed and waiting, one being filled.
+SPARE_BATCHES = 2
+
+
+def receive_maximum(cfg: IngestSettings) -> int:
+    """The MQTT v5 Receive Maximum ingest asks for: a batch per writer being written, one
+    sealed and waiting, one being filled, so the broker never waits for an acknowledgement
+    while ingest has work to do (``(writers + 2) x max_batch_messages``, at most 65535)."""
+    return min(65535, (cfg.writers + SPARE_BATCHES) * cfg.max_batch_messages)
+
+
+def hold_limit(cfg: IngestSettings) -> int:
+    """Readings in sealed, unacknowledged batches at which the MQTT thread stops reading:
+    the same number of full batches, counted in readings, so many-reading messages cannot
+    fill memory with a whole Receive Maximum's worth of them."""
+    return (cfg.writers + SPARE_BATCHES) * cfg.max_batch_readings
 
 
 def default_client_id(instance: int) -> str:
@@ -80,6 +101,11 @@ class Ingestor:
         self._batch_seq = 0
         self._batch = Batch(0, 0)
         self._inflight: deque[Batch] = deque()
+        #: Lines in ``_inflight`` (sealed, not yet acknowledged batches).
+        self._held = 0
+        self._hold_limit = hold_limit(cfg)
+        self._max_messages = cfg.max_batch_messages
+        self._max_readings = cfg.max_batch_readings
         self._work: queue.Queue[Batch | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._received = 0
@@ -230,9 +256,10 @@ class Ingestor:
             client.username_pw_set(mqtt.username, password)
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = cfg.session_expiry
-        # Never more unacknowledged messages than two full batches (the broker's own
-        # max_inflight_messages may lower this further).
-        props.ReceiveMaximum = min(65535, 2 * cfg.max_batch_messages)
+        # Mosquitto 2.0 takes a v5 client's Receive Maximum as its in-flight window for that
+        # client, whatever its own max_inflight_messages says (which applies to clients that
+        # send none, e.g. MQTT 3.1.1); other brokers may take the smaller of the two.
+        props.ReceiveMaximum = receive_maximum(cfg)
         stop_deadline: float | None = None
         while True:
             if self._stop.is_set() and stop_deadline is None:
@@ -251,7 +278,11 @@ class Ingestor:
                 except OSError as exc:
                     self._retry_later("cannot connect to the broker", exc, backoff)
                     continue
-            rc = client.loop(self._select_timeout())
+            timeout = self._select_timeout()
+            if self._held >= self._hold_limit and not self._closing and client.can_hold():
+                rc = client.loop_unread(timeout)  # writers are behind: let TCP push back
+            else:
+                rc = client.loop(timeout)
             self._after_loop()
             if rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_AGAIN):
                 self._retry_later("connection to the broker lost", rc, backoff)
@@ -291,6 +322,7 @@ class Ingestor:
         assert client is not None
         while self._inflight and self._inflight[0].done:
             batch = self._inflight.popleft()
+            self._held -= len(batch.lines)
             if batch.generation == self._generation and batch.acks:
                 client.ack_many(batch.acks)
                 self.metrics.acked.inc(len(batch.acks))
@@ -298,13 +330,17 @@ class Ingestor:
             self._registry.refresh_every(REGISTRY_REFRESH_S)
         if cfg.stats_interval and now - self._last_stats >= cfg.stats_interval:
             self._last_stats = now
-            log.info("ingest stats", extra=fields(**self.counts(), inflight=len(self._inflight)))
+            log.info(
+                "ingest stats",
+                extra=fields(**self.counts(), inflight=len(self._inflight), held=self._held),
+            )
 
     def _seal(self) -> None:
         """Hand the open batch to the writers and open a new one."""
         batch = self._batch
         if batch:
             self._inflight.append(batch)
+            self._held += len(batch.lines)
             self.metrics.received.inc(batch.messages)
             self._work.put(batch)
         self._batch_seq += 1
@@ -367,8 +403,7 @@ class Ingestor:
             topic = topic_bytes.decode("utf-8", "replace")
             letter = DeadLetter.make(topic, "internal_error", repr(exc), payload)
             batch.reject(mid, qos, letter)
-        cfg = self.settings.ingest
-        if batch.messages >= cfg.max_batch_messages or len(batch.lines) >= cfg.max_batch_readings:
+        if batch.messages >= self._max_messages or len(batch.lines) >= self._max_readings:
             self._seal()
 
     # -- writer and replay threads ---------------------------------------------------------
@@ -385,7 +420,7 @@ class Ingestor:
         """Store ``batch``, retrying while the spool is full; False only when stopping."""
         sink = self._sink
         assert sink is not None
-        backoff = Backoff(*_REPLAY_BACKOFF)
+        backoff: Backoff | None = None  # only a retry needs one (seeding it is not free)
         while True:
             try:
                 sink.store(batch)
@@ -397,6 +432,8 @@ class Ingestor:
                         extra=fields(messages=batch.messages, error=str(exc)[:300]),
                     )
                     return False
+                if backoff is None:
+                    backoff = Backoff(*_REPLAY_BACKOFF)
                 delay = backoff.next_delay()
                 log.warning(
                     "batch not durable yet; holding its acknowledgements",

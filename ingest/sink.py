@@ -76,16 +76,17 @@ class Sink:
             self._dead(batch.dead)
             batch.dead_stored = True
         if batch.lines:
+            body = batch.body()
             if len(self.spool) == 0:
                 try:
-                    rejected = self._write_split(batch.units())
+                    rejected = self._write_body(body, batch.units)
                 except InfluxUnavailable as exc:
                     self._note_down(exc)
                 else:
                     self._note_up()
                     self._finish(rejected, len(batch.lines), batch.oldest_ts)
                     return
-            self.spool.append(batch.body())
+            self.spool.append(body)
             self.metrics.spooled.inc()
             self._update_spool_metrics()
             self.spooled.set()
@@ -116,7 +117,9 @@ class Sink:
         seq, body = item
         lines = body.decode().split("\n")
         try:
-            rejected = self._write_split([([line], (SPOOL_TOPIC, line.encode())) for line in lines])
+            rejected = self._write_body(
+                body, lambda: [([line], (SPOOL_TOPIC, line.encode())) for line in lines]
+            )
         except InfluxUnavailable as exc:
             self._note_down(exc)
             return False
@@ -129,20 +132,39 @@ class Sink:
         return True
 
     # -- helpers ---------------------------------------------------------------------------
+    def _write_body(self, body: bytes, units: Callable[[], list[Unit]]) -> list[tuple[Unit, str]]:
+        """Write ``body`` as it is; only if InfluxDB refuses it, cut it into ``units()`` and
+        find the refused ones (the common case never builds the units)."""
+        try:
+            self._write(body)
+        except InfluxRejected as exc:
+            parts = units()
+            if len(parts) == 1:
+                return [(parts[0], exc.reason)]
+            return self._split(parts)
+        return []
+
     def _write_split(self, units: list[Unit]) -> list[tuple[Unit, str]]:
         """Write ``units``; the ones InfluxDB refuses for good, each with its reason."""
-        body = "\n".join(line for unit in units for line in unit[0]).encode()
-        started = time.perf_counter()
         try:
-            self._writer().write(body)
+            self._write("\n".join(line for unit in units for line in unit[0]).encode())
         except InfluxRejected as exc:
             if len(units) == 1:
                 return [(units[0], exc.reason)]
-            half = len(units) // 2
-            return self._write_split(units[:half]) + self._write_split(units[half:])
+            return self._split(units)
+        return []
+
+    def _split(self, units: list[Unit]) -> list[tuple[Unit, str]]:
+        """``units`` were refused together: write each half on its own."""
+        half = len(units) // 2
+        return self._write_split(units[:half]) + self._write_split(units[half:])
+
+    def _write(self, body: bytes) -> None:
+        started = time.perf_counter()
+        try:
+            self._writer().write(body)
         finally:
             self.metrics.write_seconds.observe(time.perf_counter() - started)
-        return []
 
     def _dead(self, letters: list[DeadLetter]) -> None:
         self.deadletters.add(letters)

@@ -73,7 +73,7 @@ def register(sub: Any) -> argparse.ArgumentParser:
         "--max-batch-messages",
         dest="ingest__max_batch_messages",
         type=int,
-        help="write a batch at this many messages (500)",
+        help="write a batch at this many messages (5000)",
     )
     g.add_argument(
         "--max-batch-readings",

@@ -33,7 +33,10 @@ packets = st.lists(
         st.integers(1, 65535),
         st.sampled_from([0, 1]),
         st.binary(max_size=300),
-        st.sampled_from([b"", b"\x01\x01", b"\x23\x00\x05"]),  # none, format flag, alias
+        # none, format flag, alias, a user property of 136 bytes (a two-byte length)
+        st.sampled_from(
+            [b"", b"\x01\x01", b"\x23\x00\x05", b"\x26\x00\x03key\x00\x80" + b"v" * 128]
+        ),
     ),
     min_size=1,
     max_size=8,

@@ -1,9 +1,15 @@
 """The fast decoder accepts and rejects exactly what the wire contract does, with the same
-lines and the same reasons (hypothesis, on valid and mangled messages)."""
+lines and the same reasons (hypothesis, on valid and mangled messages).
+
+The shortcut compiles one function per reading shape and caches float texts, so every
+property is checked both with a fresh decoder and with one decoder shared by all examples
+(whose caches then hold whatever earlier examples left in them)."""
 
 from __future__ import annotations
 
 import json
+import math
+import random
 from typing import Any
 
 import pytest
@@ -16,6 +22,27 @@ from tests.wire.strategies import READINGS, ids
 
 TS = 1_764_000_000_000
 KINDS = sorted(READINGS)
+#: One decoder for every example of a test run: caches warm with earlier examples' shapes.
+SHARED = Decoder()
+
+
+def _table_edges() -> list[Any]:
+    """Every table's own edges: each bound as int and float, just outside it, lengths."""
+    out: list[Any] = [0.0, -0.0, 0, math.nan, math.inf, -math.inf, 2**64, -(2**64)]
+    for table in TABLES.values():
+        for m in table:
+            for bound in (m.lo, m.hi):
+                if bound is not None:
+                    b = float(bound)
+                    out += [int(bound), b, -b, math.nextafter(b, -math.inf)]
+                    out += [math.nextafter(b, math.inf), int(bound) - 1, int(bound) + 1]
+            if m.max_length is not None:
+                out += ["é" * m.max_length, "x" * (m.max_length + 1)]
+            out += list(m.choices)
+    return out
+
+
+table_edges = st.sampled_from(_table_edges())
 
 json_values = st.recursive(
     st.none()
@@ -60,11 +87,22 @@ def messages(draw: st.DrawFn) -> tuple[str, bytes]:
             key = draw(field_names)
         else:
             key = draw(envelope_keys)
-        action = draw(st.sampled_from(["set", "set", "edge", "delete"]))
+        action = draw(st.sampled_from(["set", "set", "edge", "table", "delete"]))
         if action == "delete":
             target.pop(key, None)
+        elif action == "table":
+            target[key] = draw(table_edges)
         else:
             target[key] = draw(edge_values if action == "edge" else json_values)
+    if draw(st.booleans()):  # devices may send a reading's keys in any order
+        shuffle = random.Random(draw(st.integers(0, 2**16))).shuffle
+        listed = body.get("readings")
+        for r in listed if isinstance(listed, list) else []:
+            if isinstance(r, dict):
+                items = list(r.items())
+                shuffle(items)
+                r.clear()
+                r.update(items)
     text = json.dumps(body, ensure_ascii=draw(st.booleans()))
     mangle = draw(st.sampled_from(["none", "none", "none", "dup", "cut", "spoof"]))
     if mangle == "dup":  # a duplicate key: the last one wins in both parsers
@@ -96,7 +134,9 @@ def fast(decoder: Decoder, topic: str, payload: bytes) -> tuple:
 @given(case=messages())
 def test_fast_decoder_matches_the_contract(case):
     topic, payload = case
-    assert fast(Decoder(), topic, payload) == reference(topic, payload)
+    expected = reference(topic, payload)
+    assert fast(Decoder(), topic, payload) == expected
+    assert fast(SHARED, topic, payload) == expected
 
 
 @settings(max_examples=300, deadline=None)
@@ -110,6 +150,9 @@ def test_valid_messages_take_the_shortcut(kind, data, site, device, resident):
     got = fast(decoder, topic, payload)
     assert got == reference(topic, payload)
     assert decoder.fast == 1, "a plain valid message fell back to the slow path"
+    taken = SHARED.fast
+    assert fast(SHARED, topic, payload) == got
+    assert SHARED.fast == taken + 1
 
 
 @pytest.mark.parametrize(
@@ -134,3 +177,42 @@ def test_valid_messages_take_the_shortcut(kind, data, site, device, resident):
 def test_corner_cases_agree(payload):
     topic = "careloop/v1/site/d/vitals"
     assert fast(Decoder(), topic, payload) == reference(topic, payload)
+
+
+@pytest.mark.parametrize(
+    ("systolic", "diastolic", "valid"),
+    [
+        (100.0, 99.0, True),  # as text "99.0" > "100.0": the rule compares numbers
+        (99.0, 100.0, False),
+        (100, 99.5, True),
+        (120, 120.0, False),
+        (250.5, 25, True),
+        (60, 160, False),
+    ],
+)
+def test_the_blood_pressure_rule_compares_numbers(systolic, diastolic, valid):
+    topic = "careloop/v1/site/d/vitals"
+    for decoder in (Decoder(), SHARED):
+        for reading in (
+            {"ts": TS, "systolic_bp": systolic, "diastolic_bp": diastolic},
+            {"diastolic_bp": diastolic, "ts": TS, "heart_rate": 70, "systolic_bp": systolic},
+        ):
+            body = {"device": "d", "resident": "r", "seq": 1, "ts": TS, "readings": [reading]}
+            payload = json.dumps(body).encode()
+            got = fast(decoder, topic, payload)
+            assert got == reference(topic, payload)
+            assert (got[0] == "ok") is valid
+
+
+def test_cached_float_texts_keep_the_sign_of_zero_and_every_digit():
+    """The same decoder sees 0.0 then -0.0 (equal as dict keys), and many distinct values."""
+    decoder = Decoder()
+    topic = "careloop/v1/site/d/vitals"
+    values = [0.0, -0.0, 0, 0.0, -0.0, 1.5, 1, 1.0, 19.999999999999996, 0.1 + 0.2, 5e-324]
+    values += [i / 300 for i in range(6001)]  # more than one field's cache holds
+    for value in values:
+        reading = {"ts": TS, "activity": value, "steps": 0}
+        body = {"device": "d", "resident": "r", "seq": 1, "ts": TS, "readings": [reading]}
+        payload = json.dumps(body).encode()
+        assert fast(decoder, topic, payload) == reference(topic, payload), value
+    assert decoder.slow == 0

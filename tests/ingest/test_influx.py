@@ -70,3 +70,64 @@ def test_down_means_spool_then_replay_in_order(influxdb, influx_db, tmp_path):
     assert sink.replay_once() and sink.replay_once()
     assert len(sink.spool) == 0 and count(influxdb, influx_db, "m", "v") == 3
     assert sink.metrics.value("careloop_ingest_readings_written_total") == 3
+
+
+class CountingWriter(InfluxWriter):
+    """An InfluxWriter that remembers every body it POSTs."""
+
+    def __init__(self, *args, bodies: list[bytes], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.bodies = bodies
+
+    def write(self, body: bytes) -> None:
+        self.bodies.append(body)
+        super().write(body)
+
+
+class UnitsForbidden(Batch):
+    def units(self):
+        raise AssertionError("a batch InfluxDB took was cut into units")
+
+
+def test_a_batch_is_posted_once_and_cut_only_when_refused(influxdb, influx_db, tmp_path):
+    sink = make_sink(influxdb, influx_db, tmp_path)
+    bodies: list[bytes] = []
+    sink._connect = lambda: CountingWriter(influxdb.url, influx_db, timeout=5, bodies=bodies)
+    batch = UnitsForbidden(1, 0)
+    for n in range(50):
+        batch.add(n + 1, 1, f"t/{n}", b"p", [f"vitals,device=d{n} f={n}.0 {1000 + n}"], 0)
+    sink.store(batch)
+    assert bodies == [batch.body()]
+    assert count(influxdb, influx_db, "vitals", "f") == 50
+
+    bodies.clear()
+    influxdb.write(influx_db, "vitals,device=d1 f=1.0 1")
+    refused = batch_of([[f"vitals,device=d{n} f={n}.0 {2000 + n}"] for n in range(7)])
+    refused.lines[3] = "vitals,device=d3 f=3i 2003"  # type conflict: one message refused
+    sink.store(refused)
+    # the whole body, then halves down to the refused message: 1 + 2 + 2 + 2 writes
+    assert bodies[0] == refused.body()
+    assert len(bodies) == 7
+    assert [d.payload for d in sink.deadletters.latest()] == [b"payload 3"]
+    assert count(influxdb, influx_db, "vitals", "f") == 50 + 1 + 6
+
+
+def test_a_spooled_batch_with_a_refused_line_dead_letters_that_line(influxdb, influx_db, tmp_path):
+    sink = make_sink(influxdb, influx_db, tmp_path)
+    good = sink._connect
+    sink._connect = lambda: InfluxWriter(f"http://127.0.0.1:{free_port()}", influx_db)
+    sink.store(batch_of([["m v=1.0 1", "m v=2i 2"], ["m v=3.0 3"]]))  # down: spooled
+    assert len(sink.spool) == 1
+    sink._local.writer = None
+    sink._connect = good
+    influxdb.write(influx_db, "m v=0.0 0")  # v is a float field from now on
+    assert sink.replay_once()
+    assert len(sink.spool) == 0
+    assert count(influxdb, influx_db, "m", "v") == 3
+    [letter] = sink.deadletters.latest()
+    assert (letter.topic, letter.reason, letter.payload) == (
+        "(spool)",
+        "influx_rejected",
+        b"m v=2i 2",
+    )
+    assert sink.metrics.value("careloop_ingest_readings_written_total") == 2
