@@ -19,8 +19,6 @@ confusion matrix and one held-out trial's timeline.
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +35,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from careloop.errors import SettingsError
+from models.evaluation.cli import plot_main, save_figure
 from models.posture import ADL_LABELS, CARELOOP_POSTURE, PostureClassifier
 
 FOLDS = 5
@@ -176,25 +175,19 @@ def plot(result: AdlRun, path: Path) -> None:
     right.set(xlabel="time in trial (s)")
     right.set_title(f"held-out trial {result.files[longest]}", fontsize=10)
     right.legend(fontsize=8, loc="upper right")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the evaluation, print its JSON, and optionally write the plot."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("--data", type=Path, required=True, help="folder with S1_Dataset, S2_Dataset")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--plot", type=Path, help="folder for adl_posture.png")
-    p.add_argument("--no-progress", action="store_true")
-    args = p.parse_args(argv)
-    result = run(args.data, seed=args.seed, progress=not args.no_progress)
-    print(json.dumps(result.summary, ensure_ascii=False))
-    if args.plot is not None:
-        plot(result, args.plot / "adl_posture.png")
-    return 0
+    return plot_main(
+        __doc__,
+        run,
+        plot,
+        filename="adl_posture.png",
+        data_help="folder with S1_Dataset, S2_Dataset",
+        argv=argv,
+    )
 
 
 if __name__ == "__main__":

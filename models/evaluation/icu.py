@@ -20,8 +20,6 @@ plot of the docs.
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +41,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from careloop.errors import SettingsError
+from models.evaluation.cli import plot_main, save_figure
 from models.features.icu import (
     MEASUREMENT_FEATURES,
     PARAMETERS,
@@ -250,25 +249,14 @@ def plot_roc(result: IcuRun, path: Path) -> None:
     ax.set(xlabel="false-positive rate", ylabel="true-positive rate", xlim=(0, 1), ylim=(0, 1))
     ax.set_title("In-hospital death, first 48 h (out-of-fold)", fontsize=10)
     ax.legend(loc="lower right", fontsize=7.5, title="AUROC", title_fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the evaluation, print its JSON, and optionally write the ROC plot."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("--data", type=Path, required=True, help="PhysioNet 2012 folder")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--plot", type=Path, help="folder for icu_roc.png")
-    p.add_argument("--no-progress", action="store_true")
-    args = p.parse_args(argv)
-    result = run(args.data, seed=args.seed, progress=not args.no_progress)
-    print(json.dumps(result.summary, ensure_ascii=False))
-    if args.plot is not None:
-        plot_roc(result, args.plot / "icu_roc.png")
-    return 0
+    """Run the evaluation, print its JSON, and optionally write the plot."""
+    return plot_main(
+        __doc__, run, plot_roc, filename="icu_roc.png", data_help="PhysioNet 2012 folder", argv=argv
+    )
 
 
 if __name__ == "__main__":

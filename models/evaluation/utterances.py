@@ -20,9 +20,7 @@ ROC plot of the docs.
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +41,7 @@ from sklearn.pipeline import make_pipeline
 from threadpoolctl import threadpool_limits
 
 from careloop.errors import SettingsError
+from models.evaluation.cli import plot_main, save_figure
 from models.speech.distress import DistressTextClassifier
 
 F64 = NDArray[np.float64]
@@ -209,25 +208,19 @@ def plot_roc(result: UtterancesRun, path: Path) -> None:
         n = len(result.runs[(lang, "plain")].y)
         ax.set_title(f"distress, {lang} (n={n}, out-of-fold)", fontsize=10)
         ax.legend(loc="lower right", fontsize=7.5, title="AUROC", title_fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the evaluation, print its JSON, and optionally write the ROC plot."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("--data", type=Path, required=True, help="folder with utterances.tsv")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--plot", type=Path, help="folder for utterances_roc.png")
-    p.add_argument("--no-progress", action="store_true")
-    args = p.parse_args(argv)
-    result = run(args.data, seed=args.seed, progress=not args.no_progress)
-    print(json.dumps(result.summary, ensure_ascii=False))
-    if args.plot is not None:
-        plot_roc(result, args.plot / "utterances_roc.png")
-    return 0
+    """Run the evaluation, print its JSON, and optionally write the plot."""
+    return plot_main(
+        __doc__,
+        run,
+        plot_roc,
+        filename="utterances_roc.png",
+        data_help="folder with utterances.tsv",
+        argv=argv,
+    )
 
 
 if __name__ == "__main__":
