@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from careloop.wire import EVENT_TYPES
-
-Tier = Literal["emergency", "important", "general", "emotional"]
-TIERS: tuple[str, ...] = get_args(Tier)
+from careloop.wire.needs import TIERS, Tier
 
 #: Where in the resident's day an episode starts (see :func:`simulators.episodes.natural_start`).
 Anchor = Literal["any", "awake", "wake", "night", "afternoon", "checkup", "midnight"]

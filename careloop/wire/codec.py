@@ -12,7 +12,7 @@ from careloop.wire.schemas import MAX_PAYLOAD_BYTES, MESSAGE_TYPES, Message, Sta
 from careloop.wire.topics import Topic
 
 
-def _translate(exc: ValidationError) -> WireError:
+def translate_error(exc: ValidationError) -> WireError:
     """The first pydantic error as a WireError naming the field and the rule."""
     err = exc.errors(include_url=False)[0]
     field = ".".join(str(p) for p in err["loc"]) or "payload"
@@ -44,7 +44,7 @@ def decode(topic: str | Topic, payload: bytes | str) -> tuple[Topic, Message]:
     try:
         message: Any = model.model_validate_json(payload)
     except ValidationError as exc:
-        raise _translate(exc) from exc
+        raise translate_error(exc) from exc
     device = getattr(message, "device", None)
     if device is not None and device != parsed.device:
         raise WireError(
@@ -60,7 +60,7 @@ def validate(kind: str, data: Mapping[str, Any]) -> Message:
     try:
         return MESSAGE_TYPES[kind].model_validate(dict(data))  # type: ignore[return-value]
     except ValidationError as exc:
-        raise _translate(exc) from exc
+        raise translate_error(exc) from exc
 
 
 def encode(message: BaseModel) -> bytes:

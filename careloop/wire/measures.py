@@ -37,6 +37,7 @@ EVENT_TYPES = (
     "medication_taken",
     "checkup_done",
     "device_fault",
+    "video_call",
 )
 
 VITALS: tuple[Measure, ...] = (
