@@ -71,33 +71,35 @@ def huber_kappa(c: float) -> float:
 
 
 def robust_update(
-    loc: float,
-    scale: float,
-    n: float,
-    x: float,
+    loc: Any,
+    scale: Any,
+    n: Any,
+    x: Any,
     *,
     memory: float,
     clip: float,
     kappa: float,
-    min_scale: float,
-    prior_scale: float,
+    min_scale: Any,
+    prior_scale: Any,
     prior_weight: float = 0.0,
-) -> tuple[float, float, float]:
+) -> tuple[Any, Any, Any]:
     """One online Huber step: the new (location, scale, count) after seeing ``x``.
 
     The first value sets the location and ``prior_scale`` the scale; ``prior_weight`` counts
-    the prior scale as that many extra observations (for short series, e.g. days).
+    the prior scale as that many extra observations (for short series, e.g. days). Works on
+    floats and element-wise on numpy arrays alike: the streaming runtime updates thousands of
+    residents' baselines in one call with exactly this step.
     """
-    n += 1.0
-    if n == 1.0:
-        return x, max(prior_scale, min_scale), n
-    alpha = max(1.0 / n, 1.0 / memory)
-    alpha_scale = max(1.0 / (n + prior_weight), 1.0 / memory)
-    r = (x - loc) / scale
-    psi = min(max(r, -clip), clip)
-    loc += alpha * scale * psi
-    scale *= math.exp(0.5 * alpha_scale * (psi * psi / kappa - 1.0))
-    return loc, max(scale, min_scale), n
+    n = n + 1.0
+    first = n == 1.0
+    alpha = np.maximum(1.0 / n, 1.0 / memory)
+    alpha_scale = np.maximum(1.0 / (n + prior_weight), 1.0 / memory)
+    safe = np.where(first, 1.0, scale)  # the scale is 0 before the first value
+    psi = np.clip((x - loc) / safe, -clip, clip)
+    new_loc = np.where(first, x, loc + alpha * safe * psi)
+    grown = safe * np.exp(0.5 * alpha_scale * (psi * psi / kappa - 1.0))
+    new_scale = np.where(first, np.maximum(prior_scale, min_scale), grown)
+    return new_loc, np.maximum(new_scale, min_scale), n
 
 
 def as_number(value: Any) -> float | None:

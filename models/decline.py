@@ -30,8 +30,10 @@ accumulated over days).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from models.base import ModelError, Observation, StreamingDetector
 from models.baseline import as_number, huber_kappa, robust_update
@@ -48,6 +50,35 @@ AGGREGATES: tuple[tuple[str, float, float, float], ...] = (
 _F = len(AGGREGATES)
 # Accumulator columns of the open day: (sum, count) per aggregate.
 _SUM, _CNT = 0, 1
+
+
+def daily_terms(
+    hour: NDArray[np.float64],
+    hr: NDArray[np.float64],
+    act: NDArray[np.float64],
+    bed: NDArray[np.float64],
+    *,
+    rest_met: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """What each reading adds to its day's aggregates: ``(sums, counts)``, shape (n, 3).
+
+    ``hour`` is the local hour of day; missing values are NaN; ``bed`` is 0/1. Resting heart
+    rate counts readings with ``activity < rest_met``; daytime activity 08:00-20:00; night in
+    bed 22:00-07:00.
+    """
+    rest = ~np.isnan(hr) & ~np.isnan(act) & (act < rest_met)
+    day = ~np.isnan(act) & (hour >= 8.0) & (hour < 20.0)
+    night = ~np.isnan(bed) & ((hour >= 22.0) | (hour < 7.0))
+    counts = np.stack([rest, day, night], axis=1).astype(np.float64)
+    sums = np.stack(
+        [np.where(rest, hr, 0.0), np.where(day, act, 0.0), np.where(night, bed, 0.0)], axis=1
+    )
+    return sums, counts
+
+
+def care_day(ts_ms: Any, utc_offset_min: Any) -> Any:
+    """The care day (noon to noon, local) of ``ts_ms``; works on arrays too."""
+    return (ts_ms + utc_offset_min * 60_000 - 12 * _HOUR_MS) // _DAY_MS
 
 
 class DeclineDetector(StreamingDetector):
@@ -88,7 +119,7 @@ class DeclineDetector(StreamingDetector):
         return ts + self.utc_offset_min * 60_000.0
 
     def _care_day(self, ts: float) -> int:
-        return int((self._local_ms(ts) - 12 * _HOUR_MS) // _DAY_MS)
+        return int(care_day(ts, self.utc_offset_min))
 
     # -- the detector -----------------------------------------------------------------------
     def score_one(self, x: Observation) -> float:
@@ -110,18 +141,30 @@ class DeclineDetector(StreamingDetector):
         self._accumulate(x, self._local_ms(ts))
 
     def _accumulate(self, x: Observation, local_ms: float) -> None:
-        hour = (local_ms % _DAY_MS) / _HOUR_MS
         hr, act = as_number(x.get("heart_rate")), as_number(x.get("activity"))
-        if hr is not None and act is not None and act < self.rest_met:
-            self._acc[_SUM, 0] += hr
-            self._acc[_CNT, 0] += 1.0
-        if act is not None and 8.0 <= hour < 20.0:
-            self._acc[_SUM, 1] += act
-            self._acc[_CNT, 1] += 1.0
         bed = x.get("bed_occupied")
-        if isinstance(bed, bool) and (hour >= 22.0 or hour < 7.0):
-            self._acc[_SUM, 2] += float(bed)
-            self._acc[_CNT, 2] += 1.0
+        sums, counts = daily_terms(
+            np.array([(local_ms % _DAY_MS) / _HOUR_MS]),
+            np.array([np.nan if hr is None else hr]),
+            np.array([np.nan if act is None else act]),
+            np.array([float(bed) if isinstance(bed, bool) else np.nan]),
+            rest_met=self.rest_met,
+        )
+        self._acc[_SUM] += sums[0]
+        self._acc[_CNT] += counts[0]
+
+    def close_day(self, day: int, sums: NDArray[np.float64], counts: NDArray[np.float64]) -> None:
+        """Close care day ``day`` from its aggregate sums and counts (see :func:`daily_terms`).
+
+        The streaming runtime accumulates the day for thousands of residents in arrays and
+        hands each detector its day here, so the judging is the same code either way.
+        """
+        if day <= self._day:
+            return  # already judged
+        self._day = day
+        self._acc[_SUM], self._acc[_CNT] = sums, counts
+        self._close_day()
+        self._acc[:] = 0.0
 
     def _close_day(self) -> None:
         """Standardise the open day's aggregates, update the CUSUMs, then maybe the baseline."""

@@ -37,6 +37,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
+import numpy as np
+from numpy.typing import NDArray
+
 from models.base import ModelError, Observation, StreamingDetector
 
 Tier = Literal["low", "low-medium", "medium", "high"]
@@ -218,3 +221,59 @@ class News2Scorer(StreamingDetector):
 
     def learn_one(self, x: Observation) -> None:
         """Nothing to learn: the chart is fixed."""
+
+
+# -- vectorised: the same chart over arrays, for the streaming runtime ---------------------------
+def _chart_values(parameter: str, values: NDArray[Any]) -> NDArray[np.float64]:
+    """Array twin of :func:`chart_value`: round half up at the chart's resolution.
+
+    Values are first rounded to 3 decimals of the band scale so a float32 35.05 (stored as
+    35.0499992) rounds up like the written number, as ``Decimal(repr(...))`` does; devices
+    report far coarser than that, so no real value sits within 0.0005 of a half.
+    """
+    scaled = np.round(np.asarray(values, dtype=np.float64) * 10.0 ** _DECIMALS[parameter], 3)
+    return np.floor(scaled + 0.5)
+
+
+def _band_scores(bands: tuple[tuple[float, int], ...], v: NDArray[np.float64]) -> NDArray[np.int8]:
+    uppers = np.array([u for u, _ in bands], dtype=np.float64)
+    scores = np.array([s for _, s in bands], dtype=np.int8)
+    return scores[np.searchsorted(uppers, v, side="left").clip(0, len(bands) - 1)]
+
+
+def news2_arrays(
+    columns: Mapping[str, NDArray[Any]], spo2_scale2: NDArray[np.bool_] | None = None
+) -> tuple[NDArray[np.int8], NDArray[np.int8], NDArray[np.bool_]]:
+    """NEWS2 over arrays: ``(aggregate, parameters scored, red score)`` per row.
+
+    ``columns`` maps each of :data:`PARAMETERS` to a float array with NaN for missing;
+    ``supplemental_oxygen`` is 0/1 and ``consciousness`` the index in ``A, C, V, P, U``.
+    Same chart, same rounding and same "missing is missing" rule as :func:`news2` (a test
+    checks them against each other); ``spo2_scale2`` marks rows on SpO2 scale 2.
+    """
+    n = len(columns["heart_rate"])
+    total = np.zeros(n, dtype=np.int8)
+    scored = np.zeros(n, dtype=np.int8)
+    red = np.zeros(n, dtype=np.bool_)
+    oxygen = np.asarray(columns["supplemental_oxygen"], dtype=np.float64)
+    for name in PARAMETERS:
+        raw = np.asarray(columns[name], dtype=np.float64)
+        present = ~np.isnan(raw)
+        if name == "consciousness":
+            s = np.where(present & (raw > 0), 3, 0).astype(np.int8)
+        elif name == "supplemental_oxygen":
+            s = np.where(present & (raw > 0), 2, 0).astype(np.int8)
+        else:
+            v = _chart_values(name, np.where(present, raw, 0.0))
+            s = _band_scores(_BANDS[name], v)
+            if name == "spo2" and spo2_scale2 is not None and spo2_scale2.any():
+                low = _band_scores(_SPO2_SCALE2_LOW, v)
+                on_o2 = _band_scores(_SPO2_SCALE2_ON_OXYGEN, v)
+                high = np.where(oxygen > 0, on_o2, 0).astype(np.int8)
+                s = np.where(spo2_scale2, np.where(v <= 92, low, high), s).astype(np.int8)
+                present &= ~(spo2_scale2 & (v > 92) & np.isnan(oxygen))
+        s = np.where(present, s, 0).astype(np.int8)
+        total += s
+        scored += present
+        red |= s == 3
+    return total, scored, red

@@ -14,6 +14,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+from numpy.typing import NDArray
+
 from careloop.wire import POSTURES, Topic
 from simulators.effects import effects_for
 from simulators.episodes import Assignment, Episode, default_assignments, resolve
@@ -128,59 +131,81 @@ class CareHome:
             steps = list(range(lo, min(lo + BATCH_STEPS, stop)))
             yield from zip(steps, self._compute(steps, self._cohort), strict=True)
 
-    def _compute(self, steps: Sequence[int], cohort: Cohort) -> list[list[Emission]]:
+    def arrays(self, start: int, stop: int) -> StepArrays:
+        """Steps ``start <= step < stop`` for every resident as arrays, not dicts.
+
+        The same values :meth:`emissions` sends (a test checks them cell by cell), for
+        consumers that score thousands of residents at once (evaluation, benchmarks).
+        """
+        return self._arrays(list(range(start, stop)), self._cohort)
+
+    def _arrays(self, steps: Sequence[int], cohort: Cohort) -> StepArrays:
         grid = Grid.build(steps, start_ms=self.start_ms, dt_ms=self.interval_ms, cohort=cohort)
         fx = effects_for(grid, self.episodes)
         rt = routine(grid, fx)
         vs = vitals(grid, rt, fx)
-        hits_event = events(grid, rt, fx)
-        hits_speech = utterances(grid, rt, fx)
-
         temp_every = max(1, round(TEMPERATURE_EVERY_S * 1000 / self.interval_ms))
         bp_every = max(1, round(BP_EVERY_S * 1000 / self.interval_ms))
-        cols = [
-            vs.heart_rate.tolist(),
-            vs.spo2.tolist(),
-            vs.respiration_rate.tolist(),
-            rt.posture.tolist(),
-            rt.activity.round(1).tolist(),
-            rt.steps.tolist(),
-            rt.bed.tolist(),
-            rt.motion.tolist(),
-        ]
-        temp, sys_bp, dia_bp = (
-            vs.temperature.tolist(),
-            vs.systolic_bp.tolist(),
-            vs.diastolic_bp.tolist(),
+        phase = np.asarray(steps, dtype=np.int64)[:, None] + 7 * cohort.index.reshape(1, -1)
+        temp_due = phase % temp_every == 0
+        bp_due = phase % bp_every == 0
+        nan = np.nan
+        fields: dict[str, NDArray[np.float64]] = {
+            "heart_rate": vs.heart_rate,
+            "spo2": vs.spo2,
+            "respiration_rate": vs.respiration_rate,
+            "posture": rt.posture.astype(np.float64),
+            "activity": rt.activity.round(1),
+            "steps": rt.steps.astype(np.float64),
+            "bed_occupied": rt.bed.astype(np.float64),
+            "room_motion": rt.motion.astype(np.float64),
+            "temperature": np.where(temp_due, vs.temperature, nan),
+            "consciousness": np.where(temp_due, np.where(vs.confused, 1.0, 0.0), nan),
+            "systolic_bp": np.where(bp_due, vs.systolic_bp, nan),
+            "diastolic_bp": np.where(bp_due, vs.diastolic_bp, nan),
+            "supplemental_oxygen": np.where(bp_due, 0.0, nan),
+        }
+        ts = np.array([self.time_ms(step) for step in steps], dtype=np.int64)
+        return StepArrays(
+            ts=ts,
+            fields=fields,
+            events=events(grid, rt, fx),
+            utterances=utterances(grid, rt, fx),
         )
-        confused = vs.confused.tolist()
-        extra_event = _by_cell(hits_event)
-        extra_speech = _by_cell(hits_speech)
-        index = cohort.index.tolist()
+
+    def _compute(self, steps: Sequence[int], cohort: Cohort) -> list[list[Emission]]:
+        arrays = self._arrays(steps, cohort)
+        f = arrays.fields
+        cols = {name: f[name].tolist() for name in f}
+        extra_event = _by_cell(arrays.events)
+        extra_speech = _by_cell(arrays.utterances)
         out: list[list[Emission]] = []
         for k, step in enumerate(steps):
             ts = self.time_ms(step)
             row: list[Emission] = []
-            hr, spo2, rr, posture, act, stp, bed, motion = (c[k] for c in cols)
+            hr, spo2, rr = cols["heart_rate"][k], cols["spo2"][k], cols["respiration_rate"][k]
+            posture, act, stp = cols["posture"][k], cols["activity"][k], cols["steps"][k]
+            bed, motion = cols["bed_occupied"][k], cols["room_motion"][k]
+            temp, acvpu = cols["temperature"][k], cols["consciousness"][k]
+            sys_bp, dia_bp = cols["systolic_bp"][k], cols["diastolic_bp"][k]
             for r, profile in enumerate(cohort.profiles):
                 reading: dict[str, Any] = {
                     "ts": ts,
                     "heart_rate": hr[r],
                     "spo2": spo2[r],
                     "respiration_rate": rr[r],
-                    "posture": POSTURES[posture[r]],
+                    "posture": POSTURES[int(posture[r])],
                     "activity": act[r],
-                    "steps": stp[r],
-                    "bed_occupied": bed[r],
-                    "room_motion": motion[r],
+                    "steps": int(stp[r]),
+                    "bed_occupied": bool(bed[r]),
+                    "room_motion": bool(motion[r]),
                 }
-                phase = step + 7 * index[r]
-                if phase % temp_every == 0:
-                    reading["temperature"] = temp[k][r]
-                    reading["consciousness"] = "C" if confused[k][r] else "A"
-                if phase % bp_every == 0:
-                    reading["systolic_bp"] = sys_bp[k][r]
-                    reading["diastolic_bp"] = dia_bp[k][r]
+                if temp[r] == temp[r]:  # not NaN: this step charts temperature
+                    reading["temperature"] = temp[r]
+                    reading["consciousness"] = "C" if acvpu[r] else "A"
+                if sys_bp[r] == sys_bp[r]:
+                    reading["systolic_bp"] = sys_bp[r]
+                    reading["diastolic_bp"] = dia_bp[r]
                     reading["supplemental_oxygen"] = False
                 terminal, voice, rid = profile.devices.terminal, profile.devices.voice, profile.id
                 row.append(Emission(terminal, rid, "vitals", reading))
@@ -190,6 +215,21 @@ class CareHome:
                     row.append(Emission(voice, rid, "utterance", ut))
             out.append(row)
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class StepArrays:
+    """A block of steps as arrays: ``fields[name]`` is (steps, residents), NaN = not sent.
+
+    Enums are codes (posture: index in ``careloop.wire.POSTURES``; consciousness: index in
+    ``ACVPU``), booleans 0/1. ``events`` and ``utterances`` are (step row, resident column,
+    reading) hits, as the devices would send them.
+    """
+
+    ts: NDArray[np.int64]
+    fields: dict[str, NDArray[np.float64]]
+    events: list[Hit]
+    utterances: list[Hit]
 
 
 def _by_cell(hits: list[Hit]) -> dict[tuple[int, int], list[dict[str, Any]]]:

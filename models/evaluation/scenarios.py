@@ -1,0 +1,192 @@
+"""``careloop eval scenarios``: the whole scoring runtime on a simulated care home with labels.
+
+A :class:`~simulators.CareHome` of ``residents`` residents runs for ``days`` days (readings
+every ``interval_s`` s) with the simulator's default episode schedule (about 30 % of residents
+get one to three labelled scenarios, none in the first ``warmup_days`` days). Every reading
+goes through :class:`~models.runtime.ScoringEngine` in time order, exactly as ``careloop
+score`` would see it, and every need it publishes is matched to the labels:
+
+* a label is **detected** when an ``open`` need (not a reminder) for that resident is raised
+  between its start and ``GRACE_MS`` after its end; **delay** = first such need - start,
+  **lead** = end - first need (how long before the episode's end it was flagged);
+* **acute** scenarios (:data:`ACUTE`: the ones that begin at once, with a fall or an SOS)
+  must be detected within 2 minutes of onset;
+* **false needs** are needs raised for residents with no scenario at all, per resident-day.
+
+``data`` is not needed (the data is simulated); when given, the readings' labels and the
+needs are written there as JSON lines for inspection.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.progress import Progress
+
+from careloop.wire.needs import NeedMessage
+from models.runtime import CareProfile, Expectation, ScoringEngine, VitalsBatch
+from models.runtime.columns import FIELDS
+from simulators import CareHome
+from simulators.episodes import default_assignments
+from simulators.labels import Label
+from simulators.profiles import ResidentProfile, make_profiles
+
+ACUTE: tuple[str, ...] = ("fall_no_movement", "sos_call")
+ACUTE_WITHIN_MS = 120_000
+GRACE_MS = 30 * 60_000
+TARGET_ACUTE_RECALL = 0.98
+TARGET_FALSE_PER_DAY = 0.1
+_DAY_MS = 86_400_000
+
+
+@dataclass
+class ScenarioRun:
+    summary: dict[str, Any]
+    labels: list[Label]
+    needs: list[NeedMessage]
+
+
+def care_profile(p: ResidentProfile) -> CareProfile:
+    """A simulated resident's care plan: the daily check-up and two doses after meals."""
+    def hhmm(h: float) -> str:
+        m = round(h * 60) % 1440
+        return f"{m // 60:02d}:{m % 60:02d}"
+
+    return CareProfile(
+        language=p.language,
+        expectations=(
+            Expectation(name="daily check-up", event="checkup_done", at=hhmm(p.checkup_h), window_min=60),
+        ),
+    )
+
+
+def run(
+    *,
+    residents: int = 60,
+    days: int = 14,
+    interval_s: float = 10.0,
+    warmup_days: int = 5,
+    seed: int = 0,
+    progress: bool = True,
+    out_dir: Path | None = None,
+) -> ScenarioRun:
+    site = "eval-home"
+    profiles = make_profiles(residents, seed=seed, site=site)
+    assignments = default_assignments(profiles, seed=seed, horizon_days=days, warmup_days=warmup_days)
+    home = CareHome(residents, seed=seed, site=site, interval_s=interval_s, scenarios=assignments)
+    engine = ScoringEngine(profiles={(site, p.id): care_profile(p) for p in home.profiles})
+    slots = np.array([engine.slot(site, p.id) for p in home.profiles], dtype=np.int64)
+    steps = int(days * 86_400 / interval_s)
+    needs: list[NeedMessage] = []
+    col_index = {name: i for i, name in enumerate(FIELDS)}
+    t0 = time.perf_counter()
+    block = 256
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("scoring simulated days", total=steps)
+        for lo in range(0, steps, block):
+            hi = min(lo + block, steps)
+            arrays = home.arrays(lo, hi)
+            k_steps = hi - lo
+            x = np.full((k_steps, residents, len(FIELDS)), np.nan, dtype=np.float32)
+            for name, values in arrays.fields.items():
+                x[:, :, col_index[name]] = values
+            hits: dict[int, list[tuple[int, str, dict[str, Any]]]] = defaultdict(list)
+            for k, r, reading in arrays.events:
+                hits[k].append((r, "event", reading))
+            for k, r, reading in arrays.utterances:
+                hits[k].append((r, "utterance", reading))
+            for k in range(k_steps):
+                ts = np.full(residents, arrays.ts[k], dtype=np.int64)
+                needs += engine.score_vitals(VitalsBatch(slots, ts, x[k]))
+                for r, kind, reading in sorted(hits.get(k, ()), key=lambda h: h[2]["ts"]):
+                    if kind == "event":
+                        needs += engine.score_event(int(slots[r]), reading)
+                    else:
+                        needs += engine.score_utterance(int(slots[r]), reading)
+            bar.update(task, completed=hi)
+    elapsed = time.perf_counter() - t0
+    summary = score(home.labels, needs, residents=residents, days=days)
+    summary["readings"] = engine.readings
+    summary["seconds"] = round(elapsed, 1)
+    summary["state_bytes_per_resident"] = round(engine.state_nbytes() / residents)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with (out_dir / "needs.jsonl").open("w") as f:
+            for n in needs:
+                f.write(n.model_dump_json() + "\n")
+        with (out_dir / "labels.jsonl").open("w") as f:
+            for lb in home.labels:
+                f.write(json.dumps(lb.__dict__ if hasattr(lb, "__dict__") else _label_dict(lb)) + "\n")
+    return ScenarioRun(summary, home.labels, needs)
+
+
+def _label_dict(lb: Label) -> dict[str, Any]:
+    return {"resident": lb.resident, "scenario": lb.scenario, "start": lb.start, "end": lb.end, "severity": lb.severity}
+
+
+def score(labels: list[Label], needs: list[NeedMessage], *, residents: int, days: int) -> dict[str, Any]:
+    """Per-scenario recall, delay and lead; acute recall within 2 min; false needs per day."""
+    raised = [n for n in needs if n.state == "open" and not n.reminder]
+    by_resident: dict[str, list[NeedMessage]] = defaultdict(list)
+    for n in raised:
+        by_resident[n.resident].append(n)
+    per: dict[str, dict[str, Any]] = {}
+    acute_hits = acute_total = 0
+    missed: list[str] = []
+    for name in sorted({lb.scenario for lb in labels}):
+        rows = [lb for lb in labels if lb.scenario == name]
+        delays, leads, kinds, tiers_ok = [], [], Counter(), 0
+        for lb in rows:
+            hits = [n for n in by_resident.get(lb.resident, []) if lb.start <= n.ts <= lb.end + GRACE_MS]
+            if not hits:
+                missed.append(f"{name}:{lb.resident}")
+                if name in ACUTE:
+                    acute_total += 1
+                continue
+            first = min(hits, key=lambda n: n.ts)
+            delays.append((first.ts - lb.start) / 1000)
+            leads.append((lb.end - first.ts) / 1000)
+            kinds[first.kind] += 1
+            tiers_ok += any(n.tier == lb.severity for n in hits)
+            if name in ACUTE:
+                acute_total += 1
+                acute_hits += first.ts - lb.start <= ACUTE_WITHIN_MS
+        per[name] = {
+            "n": len(rows),
+            "recall": round(len(delays) / len(rows), 3),
+            "median_delay_s": round(float(np.median(delays)), 1) if delays else None,
+            "median_lead_s": round(float(np.median(leads)), 1) if leads else None,
+            "tier_match": round(tiers_ok / len(rows), 3),
+            "first_need": dict(kinds.most_common(3)),
+        }
+    labelled = {lb.resident for lb in labels}
+    clean = residents - len(labelled)
+    false = [n for n in raised if n.resident not in labelled]
+    return {
+        "residents": residents,
+        "days": days,
+        "labels": len(labels),
+        "scenarios": per,
+        "acute_recall_2min": round(acute_hits / acute_total, 3) if acute_total else None,
+        "acute_n": acute_total,
+        "false_needs_per_resident_day": round(len(false) / max(clean * days, 1), 4),
+        "false_needs": dict(Counter(n.kind for n in false).most_common()),
+        "clean_residents": clean,
+        "needs_total": len(raised),
+        "missed": missed[:40],
+        "targets": {
+            "acute_recall_2min": TARGET_ACUTE_RECALL,
+            "false_needs_per_resident_day": TARGET_FALSE_PER_DAY,
+        },
+    }
+
+
+def evaluate(data: Path | None, *, seed: int = 0, progress: bool = True) -> dict[str, Any]:
+    """``careloop eval scenarios``: the summary object (see the module docstring)."""
+    return run(seed=seed, progress=progress, out_dir=data).summary

@@ -1,0 +1,379 @@
+"""Movement and routine: falls confirmed by stillness, not getting up, night wandering,
+inactivity, and a silent device told apart from a still person.
+
+All of it reads the movement fields of vitals readings (``steps``, ``activity``,
+``posture``, ``bed_occupied``), vectorised over residents, plus two timers evaluated by
+:meth:`ActivityComponent.tick` because their evidence is an *absence* of readings:
+
+* **fall**: a ``fall_detected`` event opens a confirmation window; no steps, no upright
+  posture and no exertion for ``FALL_CONFIRM_MS`` afterwards makes it an emergency. Moving
+  again before that cancels it (and clears the need if it was raised).
+* **device silence**: no vitals from the resident's terminal for ``SILENT_MS``, or its last
+  will saying ``offline``: the *device* needs a look (general), which is not the same as
+  the *person* being inactive (readings keep coming, none of them moving).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from careloop.wire.needs import Evidence
+from models.runtime.columns import STANDING, WALKING, VitalsBatch
+from models.runtime.findings import Finding
+from models.runtime.table import Field
+
+_MIN = 60_000
+_HOUR = 60 * _MIN
+_DAY = 24 * _HOUR
+FALL_CONFIRM_MS = 60_000
+SILENT_MS = 15 * _MIN
+OFFLINE_MS = 5 * _MIN
+#: Moving = a step, an upright posture, or this much exertion (MET).
+MOVING_MET = 2.0
+#: Out of bed and still this long in the day, or lying still out of bed this long.
+STILL_DAY_MS = 3 * _HOUR
+LYING_OUT_MS = 30 * _MIN
+#: Not out of bed by the usual time plus max(this, 4 SD of the usual time).
+LATE_MARGIN_MIN = 45.0
+WAKE_PRIOR_MIN = 7.5 * 60
+#: Night for wandering: 23:00 to 05:00 local; walking minutes (leaky, half-life 15 min).
+NIGHT_WALK_MIN = 12.0
+_WALK_DECAY_PER_MIN = 0.5 ** (1 / 15)
+
+#: Status codes kept per resident terminal.
+ONLINE, OFFLINE_LOST, OFFLINE_SHUTDOWN = 0, 1, 2
+
+
+def fields() -> tuple[Field, ...]:
+    return (
+        Field("first_seen", np.int64, (), 0),
+        Field("last_seen", np.int64, (), 0),
+        Field("last_move", np.int64, (), 0),
+        Field("status", np.int8, (), ONLINE),
+        Field("status_ts", np.int64, (), 0),
+        Field("silent_raised", np.bool_, (), False),
+        Field("in_bed", np.int8, (), -1),
+        Field("out_of_bed_since", np.int64, (), 0),
+        Field("lying_out_since", np.int64, (), 0),
+        Field("got_up_day", np.int32, (), -1),
+        Field("wake_mean", np.float32, (), WAKE_PRIOR_MIN),
+        Field("wake_var", np.float32, (), 30.0**2),
+        Field("wake_n", np.float32, (), 0.0),
+        Field("late_raised_day", np.int32, (), -1),
+        Field("still_raised", np.bool_, (), False),
+        Field("fall_ts", np.int64, (), 0),
+        Field("fall_conf", np.float32, (), np.nan),
+        Field("fall_raised", np.bool_, (), False),
+        Field("night_walk", np.float32, (), 0.0),
+        Field("walk_ts", np.int64, (), 0),
+        Field("wander_raised", np.int64, (), 0),
+    )
+
+
+class ActivityComponent:
+    """Per round of vitals readings; :meth:`tick` for the timers; events via :meth:`fall`."""
+
+    def step(self, t: Any, b: VitalsBatch, offset_min: NDArray[np.int64]) -> list[Finding]:
+        r, ts = b.resident, b.ts
+        steps, act, posture = b.col("steps"), b.col("activity"), b.col("posture")
+        bed = b.col("bed_occupied")
+        with np.errstate(invalid="ignore"):
+            moving = (
+                (steps > 0) | (posture == WALKING) | (posture == STANDING) | (act >= MOVING_MET)
+            )
+        local = ts + offset_min * _MIN
+        day = (local // _DAY).astype(np.int32)
+        minute = ((local % _DAY) // _MIN).astype(np.float32)
+        out: list[Finding] = []
+
+        first = t["first_seen"][r]
+        t["first_seen"][r] = np.where(first == 0, ts, first)
+        t["last_seen"][r] = ts
+        t["status"][r] = ONLINE
+        t["silent_raised"][r] = False
+        last_move = np.where(moving | (t["last_move"][r] == 0), ts, t["last_move"][r])
+        t["last_move"][r] = last_move
+
+        # -- fall confirmation: a pending fall and this reading after it -------------------
+        fall_ts = t["fall_ts"][r]
+        pending = (fall_ts > 0) & (ts >= fall_ts)
+        if pending.any():
+            moved = pending & moving
+            for i in np.nonzero(moved)[0].tolist():
+                slot = int(r[i])
+                if t["fall_raised"][slot]:
+                    out.append(self._fall_cleared(slot, int(ts[i]), int(fall_ts[i])))
+                t["fall_ts"][slot] = 0
+                t["fall_raised"][slot] = False
+            due = pending & ~moving & ~t["fall_raised"][r] & (ts - fall_ts >= FALL_CONFIRM_MS)
+            for i in np.nonzero(due)[0].tolist():
+                out.append(self._fall_confirmed(t, int(r[i]), int(ts[i]), "no movement"))
+
+        # -- bed: getting up in the morning, learning the usual time -------------------------
+        known = ~np.isnan(bed)
+        was = t["in_bed"][r]
+        now_in = np.where(known, bed > 0, was == 1)
+        t["in_bed"][r] = np.where(known, now_in.astype(np.int8), was)
+        out_since = t["out_of_bed_since"][r]
+        t["out_of_bed_since"][r] = np.where(now_in, 0, np.where(out_since == 0, ts, out_since))
+        # the first 10 min out of bed after 03:00 on a day counts as getting up
+        up_long = ~now_in & (out_since > 0) & (ts - out_since >= 10 * _MIN)
+        morning = (minute >= 180) & (minute < 13 * 60)
+        new_up = up_long & morning & (t["got_up_day"][r] != day)
+        if new_up.any():
+            rows = r[new_up]
+            got_up_min = minute[new_up] - 10.0
+            mean, var, n = t["wake_mean"][rows], t["wake_var"][rows], t["wake_n"][rows]
+            alpha = np.maximum(1.0 / (n + 1.0), 1.0 / 14.0)
+            delta = got_up_min - mean
+            # winsorised so a morning in bed does not teach a late "usual"
+            delta = np.clip(delta, -3 * np.sqrt(var) - 10, 3 * np.sqrt(var) + 10)
+            t["wake_mean"][rows] = mean + alpha * delta
+            t["wake_var"][rows] = (1 - alpha) * (var + alpha * delta * delta)
+            t["wake_n"][rows] = n + 1
+            t["got_up_day"][rows] = day[new_up]
+        # still in bed well past the usual time
+        sd = np.sqrt(t["wake_var"][r])
+        late_at = t["wake_mean"][r] + np.maximum(LATE_MARGIN_MIN, 4 * sd)
+        late = (
+            now_in
+            & (t["wake_n"][r] >= 3)
+            & (t["got_up_day"][r] != day)
+            & (minute >= late_at)
+            & (minute < 14 * 60)
+            & (t["late_raised_day"][r] != day)
+        )
+        for i in np.nonzero(late)[0].tolist():
+            slot = int(r[i])
+            t["late_raised_day"][slot] = day[i]
+            usual = float(t["wake_mean"][slot])
+            out.append(
+                Finding(
+                    slot,
+                    "not_out_of_bed",
+                    "important",
+                    int(ts[i]),
+                    int(ts[i]) - int((minute[i] - usual) * _MIN),
+                    float((minute[i] - usual) / max(float(sd[i]), 5.0)),
+                    f"Still in bed at {_hhmm(minute[i])}; usually up by {_hhmm(usual)} "
+                    f"(± {float(sd[i]):.0f} min over {int(t['wake_n'][slot])} mornings).",
+                    [
+                        Evidence(
+                            measure="bed_occupied",
+                            value=True,
+                            baseline=round(usual, 1),
+                            baseline_scale=round(float(sd[i]), 1),
+                            unit="min",
+                            rule="in bed later than usual wake time + max(45 min, 4 SD)",
+                            ts=int(ts[i]),
+                        )
+                    ],
+                )
+            )
+
+        # -- night wandering: walking minutes out of bed at night (leaky) -------------------
+        night = (minute >= 23 * 60) | (minute < 5 * 60)
+        walk_ts = t["walk_ts"][r]
+        dt_min = np.where(walk_ts > 0, np.clip((ts - walk_ts) / _MIN, 0, 10), 0).astype(np.float32)
+        walking = night & ~now_in & moving
+        acc = t["night_walk"][r] * (_WALK_DECAY_PER_MIN**dt_min) + np.where(walking, dt_min, 0)
+        t["night_walk"][r] = acc
+        t["walk_ts"][r] = ts
+        wander = night & (acc >= NIGHT_WALK_MIN) & (ts - t["wander_raised"][r] > 6 * _HOUR)
+        for i in np.nonzero(wander)[0].tolist():
+            slot = int(r[i])
+            t["wander_raised"][slot] = ts[i]
+            out.append(
+                self._wandering(
+                    slot,
+                    int(ts[i]),
+                    f"about {float(acc[i]):.0f} min walking out of bed at night",
+                    float(acc[i]),
+                )
+            )
+
+        # -- inactivity: still out of bed in the day, or lying still out of bed -------------
+        posture_lying = posture == 0
+        lying_out = posture_lying & ~now_in & ~moving
+        lo_since = t["lying_out_since"][r]
+        lo_since = np.where(lying_out, np.where(lo_since == 0, ts, lo_since), 0)
+        t["lying_out_since"][r] = lo_since
+        daytime = (minute >= 8 * 60) & (minute < 21 * 60)
+        still_for = ts - last_move
+        still = (~now_in & daytime & (still_for >= STILL_DAY_MS)) | (
+            (lo_since > 0) & (ts - lo_since >= LYING_OUT_MS)
+        )
+        still_raised = t["still_raised"][r]
+        t["still_raised"][r] = np.where(moving, False, still_raised | still)
+        for i in np.nonzero(still & ~still_raised)[0].tolist():
+            slot = int(r[i])
+            lying = bool(lo_since[i] > 0 and ts[i] - lo_since[i] >= LYING_OUT_MS)
+            mins = int((ts[i] - (lo_since[i] if lying else last_move[i])) // _MIN)
+            what = (
+                f"Lying still out of bed for {mins} min (no steps or movement; possible fall "
+                "without an alarm)"
+                if lying
+                else f"No movement for {mins} min while out of bed in the daytime"
+            )
+            out.append(
+                Finding(
+                    slot,
+                    "inactivity",
+                    "important",
+                    int(ts[i]),
+                    int(ts[i]) - mins * _MIN,
+                    mins / 60.0,
+                    what + "; the terminal is online and reporting, so this is the person, not "
+                    "the device.",
+                    [
+                        Evidence(
+                            measure="last_movement",
+                            value=float(mins),
+                            unit="min",
+                            rule="lying out of bed >= 30 min, or out of bed and still >= 3 h "
+                            "between 08:00 and 21:00",
+                            ts=int(ts[i]),
+                        )
+                    ],
+                )
+            )
+        return out
+
+    # -- events and timers ---------------------------------------------------------------------
+    def fall(self, t: Any, slot: int, ts: int, confidence: float | None) -> None:
+        """A ``fall_detected`` event: start the confirmation window."""
+        t["fall_ts"][slot] = ts
+        t["fall_conf"][slot] = np.nan if confidence is None else confidence
+        t["fall_raised"][slot] = False
+
+    def exit_door(self, t: Any, slot: int, ts: int, offset_min: int) -> list[Finding]:
+        """An exit door opening: wandering when it is at night."""
+        minute = ((ts + offset_min * _MIN) % _DAY) // _MIN
+        if not (minute >= 23 * 60 or minute < 5 * 60):
+            return []
+        if ts - int(t["wander_raised"][slot]) <= 6 * _HOUR:
+            return []
+        t["wander_raised"][slot] = ts
+        return [self._wandering(slot, ts, f"exit door opened at {_hhmm(minute)}", 3.0)]
+
+    def status(self, t: Any, slot: int, ts: int, state: str, reason: str | None) -> None:
+        """A terminal's birth or last will."""
+        if state == "online":
+            t["status"][slot] = ONLINE
+        else:
+            t["status"][slot] = OFFLINE_SHUTDOWN if reason == "shutdown" else OFFLINE_LOST
+        t["status_ts"][slot] = ts
+
+    def tick(self, t: Any, rows: int, now: int) -> list[Finding]:
+        """Timers whose evidence is silence: falls without readings, silent devices."""
+        out: list[Finding] = []
+        last = t["last_seen"][:rows]
+        fall_ts = t["fall_ts"][:rows]
+        stale_fall = (
+            (fall_ts > 0)
+            & ~t["fall_raised"][:rows]
+            & (now - fall_ts >= 2 * FALL_CONFIRM_MS)
+            & (last < fall_ts + FALL_CONFIRM_MS)
+        )
+        for slot in np.nonzero(stale_fall)[0].tolist():
+            out.append(self._fall_confirmed(t, slot, now, "no readings since"))
+        status = t["status"][:rows]
+        silent = (last > 0) & (now - last >= SILENT_MS)
+        offline = (status != ONLINE) & (now - t["status_ts"][:rows] >= OFFLINE_MS)
+        due = (silent | offline) & ~t["silent_raised"][:rows]
+        for slot in np.nonzero(due)[0].tolist():
+            t["silent_raised"][slot] = True
+            mins = int((now - last[slot]) // _MIN)
+            st = int(status[slot])
+            said = {
+                ONLINE: "it has not said it went offline",
+                OFFLINE_LOST: "its connection was lost (last will)",
+                OFFLINE_SHUTDOWN: "it was shut down",
+            }[st]
+            out.append(
+                Finding(
+                    slot,
+                    "device_silent",
+                    "general",
+                    now,
+                    int(last[slot]),
+                    mins / 60.0,
+                    f"No readings from the resident's terminal for {mins} min and {said}. "
+                    "This is the device, not the person: check the terminal and its power.",
+                    [
+                        Evidence(
+                            measure="last_reading",
+                            value=float(mins),
+                            unit="min",
+                            rule="no vitals for 15 min, or offline for 5 min",
+                            ts=int(last[slot]),
+                        )
+                    ],
+                )
+            )
+        return out
+
+    # -- findings -----------------------------------------------------------------------------
+    def _fall_confirmed(self, t: Any, slot: int, ts: int, how: str) -> Finding:
+        t["fall_raised"][slot] = True
+        fall_ts = int(t["fall_ts"][slot])
+        conf = float(t["fall_conf"][slot])
+        secs = (ts - fall_ts) // 1000
+        detector = f"confidence {conf:.2f}" if np.isfinite(conf) else "no confidence given"
+        return Finding(
+            slot,
+            "fall",
+            "emergency",
+            ts,
+            fall_ts,
+            conf if np.isfinite(conf) else 1.0,
+            f"Fall detected ({detector}) and {how} for {secs} s since: no steps, no upright "
+            "posture, no exertion.",
+            [
+                Evidence(
+                    measure="fall_detected",
+                    value=conf if np.isfinite(conf) else None,
+                    rule=f"fall event, then no movement for {FALL_CONFIRM_MS // 1000} s",
+                    ts=fall_ts,
+                )
+            ],
+        )
+
+    def _fall_cleared(self, slot: int, ts: int, fall_ts: int) -> Finding:
+        return Finding(
+            slot,
+            "fall",
+            "emergency",
+            ts,
+            fall_ts,
+            0.0,
+            "Moving again after the fall (steps or upright posture); still worth a check-in.",
+            cleared=True,
+        )
+
+    def _wandering(self, slot: int, ts: int, what: str, score: float) -> Finding:
+        return Finding(
+            slot,
+            "night_wandering",
+            "important",
+            ts,
+            ts,
+            score,
+            f"Up and about at night: {what}.",
+            [
+                Evidence(
+                    measure="night_activity",
+                    value=what[:60],
+                    rule="exit door at night, or >= 12 min walking out of bed 23:00-05:00",
+                    ts=ts,
+                )
+            ],
+        )
+
+
+def _hhmm(minute: float) -> str:
+    m = int(minute) % 1440
+    return f"{m // 60:02d}:{m % 60:02d}"

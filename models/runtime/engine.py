@@ -1,0 +1,256 @@
+"""The scoring engine: readings in, care needs out; every resident's state in arrays.
+
+Feed it vitals as :class:`~models.runtime.columns.VitalsBatch` (any mix of residents and
+times), events, utterances and device statuses; it returns
+:class:`~careloop.wire.needs.NeedMessage` objects ready to publish. Time is the readings'
+own (device) time: :meth:`ScoringEngine.tick` with a later time runs the timers whose
+evidence is silence (falls with no readings after them, silent devices, care-plan misses).
+
+A batch is split into **rounds**, the k-th reading of every resident in round k, in time
+order, so each round touches each resident at most once and updates its rows with plain
+array assignments; the result is exactly as if readings were scored one by one in order.
+Each reading is scored before it is learned.
+
+:meth:`snapshot` writes the whole state (arrays + the few per-resident objects) to one file
+atomically; :meth:`restore` reads it back, so a restarted scorer keeps its baselines.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from careloop.wire.needs import NeedMessage
+from models.base import ModelError
+from models.runtime import activity, daily, vitals
+from models.runtime.activity import ActivityComponent
+from models.runtime.careplan import CarePlanner, CareProfile
+from models.runtime.columns import VitalsBatch
+from models.runtime.daily import DailyComponent
+from models.runtime.findings import Finding
+from models.runtime.fusion import Fusion
+from models.runtime.residents import Directory
+from models.runtime.speech import SpeechComponent
+from models.runtime.table import Table
+from models.runtime.vitals import VitalsComponent
+from models.speech.intent import CareIntentClassifier
+
+SNAPSHOT_VERSION = 1
+#: Timers run at most this often in reading time (ms) when driven by readings alone.
+TICK_EVERY_MS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Engine-wide switches (rule thresholds live with their rules)."""
+
+    #: Run the care-plan planner (needs CareProfiles with expectations).
+    care_plans: bool = True
+    #: Tick timers from reading time automatically while scoring vitals.
+    auto_tick: bool = True
+
+
+class ScoringEngine:
+    """All residents of the sites this scorer owns."""
+
+    def __init__(
+        self,
+        config: EngineConfig | None = None,
+        profiles: Mapping[tuple[str, str], CareProfile] | None = None,
+        *,
+        classifier: CareIntentClassifier | None = None,
+    ) -> None:
+        self.config = config or EngineConfig()
+        self.directory = Directory(dict(profiles or {}))
+        self.table = Table(vitals.fields() + activity.fields() + daily.fields())
+        self.vitals = VitalsComponent(self.directory)
+        self.activity = ActivityComponent()
+        self.daily = DailyComponent()
+        self.speech = SpeechComponent(classifier)
+        self.planner = CarePlanner()
+        self.fusion = Fusion(self.directory)
+        self._offsets = np.zeros(0, dtype=np.int64)
+        self.now = 0
+        self._last_tick = 0
+        self.readings = 0
+
+    # -- residents -----------------------------------------------------------------------------
+    def slot(self, site: str, resident: str) -> int:
+        """The resident's row, allocated on first sight."""
+        n = len(self.directory)
+        slot = self.directory.slot(site, resident)
+        if slot >= n:
+            self._grow()
+        return slot
+
+    def set_profile(self, site: str, resident: str, profile: CareProfile) -> None:
+        self.directory.set_profile(site, resident, profile)
+        self._grow()
+
+    def _grow(self) -> None:
+        n = len(self.directory)
+        self.table.ensure(n)
+        self._offsets = np.array(
+            [r.profile.utc_offset_min for r in self.directory.residents], dtype=np.int64
+        )
+
+    # -- scoring ---------------------------------------------------------------------------------
+    def score_vitals(self, batch: VitalsBatch) -> list[NeedMessage]:
+        """Score a batch of vitals readings; returns the needs they raised or changed."""
+        if len(batch) == 0:
+            return []
+        if int(batch.resident.max()) >= len(self.directory) or int(batch.resident.min()) < 0:
+            raise ModelError("batch names a resident slot the engine did not allocate")
+        findings: list[Finding] = []
+        for rnd in _rounds(batch):
+            offs = self._offsets[rnd.resident]
+            findings += self.vitals.step(self.table, rnd, offs)
+            findings += self.activity.step(self.table, rnd, offs)
+            findings += self.daily.step(self.table, rnd, offs)
+        self.readings += len(batch)
+        latest = int(batch.ts.max())
+        out = self.fusion.fuse(findings)
+        if self.config.auto_tick and latest - self._last_tick >= TICK_EVERY_MS:
+            out += self.tick(latest)
+        else:
+            self.now = max(self.now, latest)
+        return out
+
+    def score_event(self, slot: int, reading: Mapping[str, Any]) -> list[NeedMessage]:
+        """One event reading (a dict as on the wire)."""
+        ts = int(reading["ts"])
+        kind = reading["type"]
+        findings: list[Finding] = []
+        if kind == "sos_button":
+            findings.append(
+                Finding(
+                    slot,
+                    "sos",
+                    "emergency",
+                    ts,
+                    ts,
+                    1.0,
+                    "SOS button pressed.",
+                    [_event_evidence("sos_button", "SOS button: always an emergency", ts)],
+                )
+            )
+        elif kind == "fall_detected":
+            self.activity.fall(self.table, slot, ts, reading.get("confidence"))
+        elif kind == "door" and reading.get("detail") == "exit_door":
+            findings += self.activity.exit_door(self.table, slot, ts, int(self._offsets[slot]))
+        profile = self.directory.residents[slot].profile
+        if profile.expectations:
+            self.planner.event(slot, profile, kind, ts)
+        return self.fusion.fuse(findings)
+
+    def score_utterance(self, slot: int, reading: Mapping[str, Any]) -> list[NeedMessage]:
+        """One utterance reading (text only if it came with consent)."""
+        return self.fusion.fuse(self.speech.utterance(slot, reading))
+
+    def device_status(self, slot: int, ts: int, state: str, reason: str | None) -> None:
+        """A terminal's retained birth / last-will status."""
+        self.activity.status(self.table, slot, ts, state, reason)
+
+    def tick(self, now: int) -> list[NeedMessage]:
+        """Run the timers up to ``now`` (epoch ms, reading time)."""
+        self.now = max(self.now, now)
+        self._last_tick = self.now
+        rows = len(self.directory)
+        findings = self.activity.tick(self.table, rows, self.now)
+        if self.config.care_plans:
+            first = self.table["first_seen"]
+            for slot, res in enumerate(self.directory.residents):
+                if res.profile.expectations:
+                    findings += self.planner.tick(slot, res.profile, self.now, int(first[slot]))
+        self.fusion.expire(self.now)
+        return self.fusion.fuse(findings)
+
+    # -- state -----------------------------------------------------------------------------------
+    def state_nbytes(self) -> int:
+        """Bytes of learned state for all residents, as a snapshot stores it."""
+        return len(self._snapshot_bytes())
+
+    def _snapshot_bytes(self) -> bytes:
+        rows = len(self.directory)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as z:
+            arrays = io.BytesIO()
+            np.savez(arrays, **self.table.state(rows))
+            z.writestr("arrays.npz", arrays.getvalue())
+            objects = {
+                "version": SNAPSHOT_VERSION,
+                "residents": [(r.site, r.id) for r in self.directory.residents],
+                "daily": (self.daily.detectors, self.daily.raised),
+                "speech": self.speech,
+                "planner": self.planner.progress,
+                "fusion": self.fusion,
+                "now": self.now,
+                "readings": self.readings,
+            }
+            z.writestr("objects.pickle", pickle.dumps(objects, protocol=pickle.HIGHEST_PROTOCOL))
+        return buf.getvalue()
+
+    def snapshot(self, path: str | Path) -> int:
+        """Write the state to ``path`` atomically (temp file, fsync, rename); returns bytes."""
+        path = Path(path)
+        data = self._snapshot_bytes()
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        return len(data)
+
+    def restore(self, path: str | Path) -> None:
+        """Load a snapshot written by :meth:`snapshot` (profiles stay as configured now)."""
+        try:
+            with zipfile.ZipFile(Path(path)) as z:
+                objects = pickle.loads(z.read("objects.pickle"))  # our own snapshot file
+                with np.load(io.BytesIO(z.read("arrays.npz"))) as npz:
+                    arrays = {k: npz[k] for k in npz.files}
+        except (OSError, zipfile.BadZipFile, KeyError, pickle.UnpicklingError, ValueError) as exc:
+            raise ModelError(f"unreadable snapshot {path}: {exc}") from exc
+        if objects.get("version") != SNAPSHOT_VERSION:
+            raise ModelError(f"snapshot {path} has version {objects.get('version')}")
+        self.directory.residents.clear()
+        self.directory._slots.clear()
+        for site, rid in objects["residents"]:
+            self.directory.slot(site, rid)
+        self._grow()
+        self.table.load(arrays, len(self.directory))
+        self.daily.detectors, self.daily.raised = objects["daily"]
+        self.speech.voices = objects["speech"].voices
+        self.planner.progress = objects["planner"]
+        self.fusion.open = objects["fusion"].open
+        self.now = self._last_tick = objects["now"]
+        self.readings = objects["readings"]
+
+
+def _rounds(batch: VitalsBatch) -> list[VitalsBatch]:
+    """Split a batch so each part has each resident at most once, in time order."""
+    order = np.lexsort((batch.ts, batch.resident))
+    res = batch.resident[order]
+    if len(res) < 2 or bool((res[1:] != res[:-1]).all()):
+        return [batch.take(order)]
+    starts = np.r_[0, np.nonzero(res[1:] != res[:-1])[0] + 1]
+    counts = np.diff(np.r_[starts, len(res)])
+    rank = np.arange(len(res)) - np.repeat(starts, counts)
+    rounds = []
+    for k in range(int(rank.max()) + 1):
+        rounds.append(batch.take(order[rank == k]))
+    return rounds
+
+
+def _event_evidence(measure: str, rule: str, ts: int) -> Any:
+    from careloop.wire.needs import Evidence
+
+    return Evidence(measure=measure, value=True, rule=rule, ts=ts)

@@ -1,0 +1,141 @@
+"""Fusion: findings from every rule become care needs, one per resident and kind at a time.
+
+* **One need per (resident, kind)**: while a need is open, further findings of that kind are
+  merged into it. It is re-published (``state="update"``) only when its tier rises, so a
+  volunteer is paged once per episode, not once per reading.
+* **Grouping across kinds**: a finding on a resident who already has an open *emergency*
+  need within ``GROUP_MS`` (a fall, then a call for help a minute later) is added to that
+  need's evidence as an update instead of becoming a second page.
+* **Cooldown**: an open need is forgotten ``COOLDOWN_MS[tier]`` after its last finding; a
+  new finding after that is a new episode with a new id.
+* **Cleared**: a rule saying its condition ended (moving again after a fall) publishes
+  ``state="cleared"``; the alert service decides what that means for its alert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from careloop.wire.needs import NEED_KINDS, TIER_RANK, Evidence, NeedMessage
+from models.runtime.findings import Finding
+from models.runtime.residents import Directory
+
+_MIN = 60_000
+GROUP_MS = 15 * _MIN
+COOLDOWN_MS: dict[str, int] = {
+    "emergency": 60 * _MIN,
+    "important": 6 * 60 * _MIN,
+    "general": 12 * 60 * _MIN,
+    "emotional": 12 * 60 * _MIN,
+}
+#: Kinds that are never grouped into another need (they are their own action).
+_SOLO = {"care_plan_reminder", "missed_care_plan", "device_silent"}
+
+
+@dataclass(slots=True)
+class OpenNeed:
+    id: str
+    kind: str
+    tier: str
+    onset: int
+    last: int
+    evidence: list[Evidence] = field(default_factory=list)
+    summary: str = ""
+
+
+class Fusion:
+    """Turns findings into :class:`~careloop.wire.needs.NeedMessage` objects."""
+
+    def __init__(self, directory: Directory) -> None:
+        self.directory = directory
+        self.open: dict[tuple[int, str], OpenNeed] = {}
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"open": self.open}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.open = state["open"]  # type: ignore[assignment]
+
+    def fuse(self, findings: list[Finding]) -> list[NeedMessage]:
+        out: list[NeedMessage] = []
+        for f in sorted(findings, key=lambda f: f.ts):
+            msg = self._one(f)
+            if msg is not None:
+                out.append(msg)
+        return out
+
+    def _one(self, f: Finding) -> NeedMessage | None:
+        key = (f.slot, f.kind)
+        need = self.open.get(key)
+        if need is not None and f.ts - need.last > COOLDOWN_MS[need.tier]:
+            del self.open[key]
+            need = None
+        if f.cleared:
+            if need is None:
+                return None
+            del self.open[key]
+            return self._message(f.slot, need, f, state="cleared")
+        if need is not None:
+            need.last = f.ts
+            if TIER_RANK[f.tier] < TIER_RANK[need.tier]:
+                need.tier = f.tier
+                need.evidence = (f.evidence + need.evidence)[:20]
+                need.summary = f.summary
+                return self._message(f.slot, need, f, state="update")
+            return None
+        if f.kind not in _SOLO and not f.reminder:
+            host = self._emergency_host(f)
+            if host is not None:
+                host.last = f.ts
+                host.evidence = (host.evidence + f.evidence)[-20:]
+                host.summary = f"{host.summary} Also: {f.summary}"[:600]
+                return self._message(f.slot, host, f, state="update")
+        resident = self.directory.residents[f.slot]
+        need = OpenNeed(
+            id=f"{resident.id}:{f.kind}:{f.onset}",
+            kind=f.kind,
+            tier=f.tier,
+            onset=f.onset,
+            last=f.ts,
+            evidence=list(f.evidence)[:20],
+            summary=f.summary,
+        )
+        if not f.reminder:
+            self.open[key] = need
+        return self._message(f.slot, need, f, state="open")
+
+    def _emergency_host(self, f: Finding) -> OpenNeed | None:
+        for kind in NEED_KINDS:
+            need = self.open.get((f.slot, kind))
+            if (
+                need is not None
+                and kind != f.kind
+                and kind not in _SOLO
+                and need.tier == "emergency"
+                and f.ts - need.last <= GROUP_MS
+            ):
+                return need
+        return None
+
+    def _message(self, slot: int, need: OpenNeed, f: Finding, *, state: str) -> NeedMessage:
+        resident = self.directory.residents[slot]
+        return NeedMessage(
+            id=need.id,
+            site=resident.site,
+            resident=resident.id,
+            kind=need.kind,  # type: ignore[arg-type]  # kinds come from the rules' own table
+            tier=need.tier,  # type: ignore[arg-type]
+            state=state,  # type: ignore[arg-type]
+            reminder=f.reminder,
+            ts=f.ts,
+            onset=need.onset,
+            score=max(0.0, float(f.score)),
+            summary=(f.summary if state == "cleared" else need.summary)[:600],
+            evidence=need.evidence[:20],
+            language=resident.profile.language,
+        )
+
+    def expire(self, now: int) -> None:
+        """Forget needs whose cooldown has passed (keeps the open set small)."""
+        for key in [k for k, n in self.open.items() if now - n.last > COOLDOWN_MS[n.tier]]:
+            del self.open[key]

@@ -1,0 +1,56 @@
+"""Resident slots: which row of the state tables belongs to which (site, resident)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.runtime.careplan import CareProfile
+
+
+@dataclass(slots=True)
+class Resident:
+    """What the runtime knows about one resident besides the arrays."""
+
+    site: str
+    id: str
+    profile: CareProfile
+    #: Pronoun-free display handle for explanations (never the name: needs leave the box).
+    label: str
+
+
+class Directory:
+    """Slot allocation, in arrival order; slots are never reused (a snapshot keeps them)."""
+
+    def __init__(self, profiles: dict[tuple[str, str], CareProfile] | None = None) -> None:
+        self.profiles: dict[tuple[str, str], CareProfile] = dict(profiles or {})
+        self.residents: list[Resident] = []
+        self._slots: dict[tuple[str, str], int] = {}
+
+    def __len__(self) -> int:
+        return len(self.residents)
+
+    def slot(self, site: str, resident: str) -> int:
+        """The slot of ``(site, resident)``, allocated on first sight."""
+        key = (site, resident)
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = len(self.residents)
+            profile = self.profiles.get(key) or CareProfile()
+            self.residents.append(Resident(site, resident, profile, f"resident {resident}"))
+            self._slots[key] = slot
+        return slot
+
+    def get(self, site: str, resident: str) -> int | None:
+        """The slot if the resident was seen, else None."""
+        return self._slots.get((site, resident))
+
+    def set_profile(self, site: str, resident: str, profile: CareProfile) -> int:
+        """Set (or replace) a resident's care profile; returns the slot."""
+        self.profiles[(site, resident)] = profile
+        slot = self.slot(site, resident)
+        self.residents[slot].profile = profile
+        return slot
+
+    def keys(self) -> list[tuple[str, str]]:
+        """``(site, resident)`` of every slot, in slot order (for snapshots)."""
+        return [(r.site, r.id) for r in self.residents]
