@@ -11,7 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from careloop.errors import SettingsError
@@ -117,6 +125,119 @@ class IngestSettings(_Section):
         return value and check_id(value, "share_group")
 
 
+class AlertsSettings(_Section):
+    """The alert service: needs -> volunteers (docs/alerts.md)."""
+
+    #: MQTT client id; stable so a restarted service finds its persistent session (and the
+    #: needs and replies queued for it). Default ``alerts-<site>``.
+    client_id: str | None = None
+    #: Sites served: "" = the process's ``site``; "+" = every site on the broker.
+    sites: str = ""
+    #: The SQLite store; default ``DATA_DIR/alerts/alerts.sqlite3``.
+    db: Path | None = None
+    #: SQLite durability: "full" survives power loss, "normal" survives a process crash.
+    synchronous: Literal["full", "normal"] = "full"
+    #: The tier policy file (TOML); default the shipped ``alerts/policy.toml``.
+    policy: Path | None = None
+    #: The roster file (TOML): volunteers, residents, rotations; loaded into the store at
+    #: start. Without one, the roster stored by an earlier start is used.
+    roster: Path | None = None
+    #: Seconds between checks for due deadlines.
+    tick_interval: float = Field(0.2, gt=0, le=60)
+    #: TESTS AND DEMOS ONLY: a file holding seconds added to wall time (alerts/clock.py).
+    clock_offset_file: Path | None = None
+    #: HMAC-SHA256 key for webhooks; required once a policy names a webhook.
+    webhook_secret: SecretStr | None = None
+    webhook_timeout: float = Field(10.0, gt=0, le=120)
+    #: Outbox retries (webhook, e-mail): jittered exponential backoff, then give up.
+    retry_initial: float = Field(1.0, gt=0, le=3600)
+    retry_max: float = Field(300.0, gt=0, le=86400)
+    max_attempts: int = Field(50, ge=1, le=10_000)
+    #: SMTP for e-mail pages; "" = e-mail off.
+    smtp_host: str = ""
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_from: str = "careloop@localhost"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    #: HTTP replies (POST /alerts/{id}/reply) and SSE (GET /alerts/events); 0 = off.
+    http_port: int = Field(0, ge=0, le=65535)
+    http_host: str = "127.0.0.1"
+    #: Prometheus metrics; 0 = off.
+    metrics_port: int = Field(0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+
+    @field_validator("webhook_secret", "smtp_password")
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().lower() in _PLACEHOLDERS:
+            raise ValueError("is a placeholder; set a real secret")
+        return value
+
+    @field_validator("sites")
+    @classmethod
+    def _valid_sites(cls, value: str) -> str:
+        return value if value in ("", "+") else check_id(value, "sites")
+
+
+class ScoreSettings(_Section):
+    """The scoring runtime: readings -> care needs on MQTT (docs/runtime.md)."""
+
+    #: MQTT client id; stable per partition so a restarted scorer finds its persistent
+    #: session (and the readings queued for it). Default ``score-<hostname>-<partition>-<n>``.
+    client_id: str | None = None
+    instance: int = Field(1, ge=0, le=9999)
+    #: Sites scored: "" = the process's ``site``; "a,b" = those sites; "+" = every site on
+    #: the broker, of which this process keeps its ``partition``.
+    sites: str = ""
+    #: ``K/N``: with ``sites="+"``, keep the sites whose ``crc32(site) % N == K``.
+    partition: str = "0/1"
+    #: Care profiles, JSON ``{"<site>": {"<resident>": {CareProfile fields}}}``; none = defaults.
+    profiles: Path | None = None
+    #: Seconds between state snapshots (``DATA_DIR/score/<partition>.snapshot``); 0 = only
+    #: at a clean shutdown. What a kill -9 loses is what came since the last one.
+    snapshot_every: float = Field(60.0, ge=0)
+    #: Messages are scored in batches of at most this many readings, or this old (seconds).
+    max_batch_readings: int = Field(5000, ge=1, le=1_000_000)
+    max_delay: float = Field(0.1, gt=0, le=60)
+    #: Seconds between timer runs (falls without readings, silent devices, care-plan misses).
+    tick_every: float = Field(5.0, gt=0, le=3600)
+    #: Readings stamped more than this many seconds ahead of this machine's clock are
+    #: rejected (``too_far_ahead:ts``): the scorer runs on reading time, and one device with
+    #: a clock days fast would make every other resident look silent. 0 = no check
+    #: (simulations faster than real time).
+    max_clock_skew: float = Field(300.0, ge=0)
+    #: Port for Prometheus metrics on ``metrics_host``; 0 = off.
+    metrics_port: int = Field(0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    #: Seconds between summary log lines (counts only, never ids or content); 0 = off.
+    stats_interval: float = Field(60.0, ge=0)
+
+    @field_validator("sites")
+    @classmethod
+    def _valid_sites(cls, value: str) -> str:
+        if value in ("", "+"):
+            return value
+        sites = [s.strip() for s in value.split(",") if s.strip()]
+        if not sites:
+            raise ValueError("must name at least one site")
+        return ",".join(check_id(s, "sites") for s in sites)
+
+    @field_validator("partition")
+    @classmethod
+    def _valid_partition(cls, value: str) -> str:
+        k, sep, n = value.partition("/")
+        if not (sep and k.isdigit() and n.isdigit() and 0 <= int(k) < int(n) <= 4096):
+            raise ValueError("must be K/N with 0 <= K < N <= 4096, e.g. 0/2")
+        return f"{int(k)}/{int(n)}"
+
+    @model_validator(mode="after")
+    def _partition_needs_all_sites(self) -> ScoreSettings:
+        if self.partition != "0/1" and self.sites != "+":
+            raise ValueError("a partition other than 0/1 needs sites '+' (every site)")
+        return self
+
+
 class Settings(BaseSettings):
     """Everything one careloop process needs to know."""
 
@@ -132,6 +253,8 @@ class Settings(BaseSettings):
     influx: InfluxSettings = InfluxSettings()
     edge: EdgeSettings = EdgeSettings()
     ingest: IngestSettings = IngestSettings()
+    alerts: AlertsSettings = AlertsSettings()
+    score: ScoreSettings = ScoreSettings()
 
     @field_validator("site")
     @classmethod

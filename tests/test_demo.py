@@ -1,4 +1,10 @@
-"""``careloop demo`` end to end: 20 residents' live vitals on its broker; Ctrl-C cleans up."""
+"""``careloop demo`` end to end: 20 residents' live vitals on its broker, care needs for the
+showcase emergencies from ``careloop score``; Ctrl-C cleans up.
+
+The demo runs at ``--speed 3`` here (3 simulated seconds per wall second): the showcase's
+fall is confirmed after 60 s of simulated stillness ~150 simulated seconds after the start,
+which is ~50 s of wall time instead of ~150 s at the default speed 1.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,12 @@ import pytest
 
 from careloop.servers import free_port
 from careloop.wire import subscription
+from careloop.wire.needs import NeedMessage, decode_need, need_subscription
+from tests.helpers.mqtt import MqttTestClient
 from tests.helpers.readings import ReadingCollector
+
+#: Bound, in wall seconds after the banner, for the showcase needs to arrive.
+NEEDS_WITHIN_S = 150
 
 pytestmark = pytest.mark.slow
 
@@ -53,6 +64,18 @@ def alive(pid: int) -> bool:
         return False
 
 
+def wait_needs(client: MqttTestClient, wanted: set[tuple[str, str]], deadline: float) -> list:
+    """Collect needs until every (resident, kind) in ``wanted`` was seen or time is up."""
+    seen: list[NeedMessage] = []
+    while not wanted <= {(n.resident, n.kind) for n in seen} and time.monotonic() < deadline:
+        try:
+            msg = client.get(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+        except TimeoutError:
+            continue
+        seen.append(decode_need(msg.topic, msg.payload))
+    return seen
+
+
 def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
     broker_port, http_port, influx_port = free_port(), free_port(), free_port()
     proc = subprocess.Popen(
@@ -71,6 +94,8 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
             str(http_port),
             "--interval",
             "1",
+            "--speed",
+            "3",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -83,10 +108,15 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
             line = proc.stdout.readline()
             assert line, f"demo exited early:\n{banner}"
             banner += line
+        shown = time.monotonic()
         assert f"mqtt://127.0.0.1:{broker_port}" in banner
         assert re.search(r"started in [\d.]+ s", banner)
+        assert "-t 'careloop/needs/v1/#'" in banner
+        assert "r001 sos_call at ~15 s, r002 fall_no_movement at ~30 s" in banner, banner
         servers = children_of(proc.pid)
-        assert len(servers) == 3  # mosquitto, influxd and careloop ingest
+        assert len(servers) == 4  # mosquitto, influxd, careloop ingest and careloop score
+        needs = MqttTestClient("127.0.0.1", broker_port).connect()
+        needs.subscribe(need_subscription())
         with ReadingCollector(
             "127.0.0.1", broker_port, subscription(kind="vitals"), client_id="demo-watch"
         ) as sub:
@@ -98,6 +128,14 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
         assert f"http://127.0.0.1:{influx_port} " in banner, banner
         stored = stored_residents(influx_port)
         assert len(stored) == 20, stored
+        # ... and careloop score turned the showcase into care needs on the need topic
+        wanted = {("r001", "sos"), ("r002", "fall")}
+        seen = wait_needs(needs, wanted, shown + NEEDS_WITHIN_S)
+        needs.close()
+        got = {(n.resident, n.kind): n for n in seen}
+        assert wanted <= got.keys(), [(n.resident, n.kind, n.state) for n in seen]
+        assert got["r001", "sos"].tier == got["r002", "fall"].tier == "emergency"
+        assert got["r002", "fall"].summary.startswith("Fall detected")
     finally:
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=30)

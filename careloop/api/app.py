@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from careloop import __version__
-from careloop.api.routes import status
+from careloop.api.routes import alerts, status
 from careloop.monitor import DeviceMonitor
 from careloop.settings import Settings
 
@@ -24,5 +24,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="careloop", version=__version__, lifespan=lifespan)
     app.state.settings = settings
+    app.state.alerts = None  # an AlertService, where this process runs one
     app.include_router(status.router)
+    app.include_router(alerts.router)
     return app

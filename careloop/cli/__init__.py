@@ -13,13 +13,34 @@ import sys
 from collections.abc import Sequence
 
 from careloop import __version__
-from careloop.cli import bench, deadletters, demo, edge, ingest, registry, simulate
+from careloop.cli import (
+    alerts,
+    bench,
+    deadletters,
+    demo,
+    edge,
+    ingest,
+    registry,
+    score,
+    simulate,
+)
 from careloop.cli import eval as eval_cmd
 from careloop.cli.common import add_common_flags, settings_from_args
 from careloop.errors import CareloopError
 from careloop.logs import setup_logging
 
-SUBCOMMANDS = (demo, simulate, edge, ingest, registry, deadletters, bench, eval_cmd)
+SUBCOMMANDS = (
+    demo,
+    simulate,
+    edge,
+    ingest,
+    score,
+    registry,
+    deadletters,
+    alerts,
+    bench,
+    eval_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -40,6 +40,21 @@ is verified by count(heart_rate) and sum(steps). Phases last about --seconds eac
 a ~1 s calibration run. See docs/performance.md.
 exit status: 0, or 1 if any reading was lost or duplicated or a phase did not complete."""
 
+_SCORE_FIGURES = """\
+score figures (bench/score_bench.py; no servers):
+  readings_per_s_per_core  vitals readings scored per CPU second of this process (numpy/BLAS
+                           held to one thread), --residents simulated residents at 1 Hz,
+                           one batch per simulated second plus its events and utterances,
+                           over --seconds after an untimed --warmup (target >= 200000)
+  readings_per_s_wall      the same per wall-clock second
+  state_bytes_per_resident ScoringEngine.state_nbytes() / residents after the run (target
+                           <= 4096); table_row_bytes: the in-memory arrays per resident
+  naive_readings_per_s_per_core  the reference, same run, same readings as dicts: NEWS2 and
+                           one ResidentBaseline per resident, score_one then learn_one, for
+                           --naive-residents residents; speedup_vs_naive = the ratio
+  needs                    need messages the timed window raised or changed
+exit status: 0 (the targets are reported, not enforced)."""
+
 
 def register(sub: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(
@@ -49,13 +64,27 @@ def register(sub: Any) -> argparse.ArgumentParser:
         description="Start a private Mosquitto and InfluxDB, and measure careloop ingest "
         "against references measured in the same run. Progress goes to stderr. The common "
         "broker and InfluxDB settings are not used: the benchmark runs its own servers.",
-        epilog=_FIGURES,
+        epilog=_FIGURES + "\n\n" + _SCORE_FIGURES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("target", choices=["ingest"], help="what to benchmark")
+    p.add_argument("target", choices=["ingest", "score", "alerts"], help="what to benchmark")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument(
-        "--seconds", type=float, default=10.0, help="about how long each phase runs (10)"
+        "--seconds",
+        type=float,
+        help="ingest: about how long each phase runs (10); score: simulated seconds timed (120)",
+    )
+    p.add_argument(
+        "--residents", type=int, default=10_000, help="score: simulated residents (10000)"
+    )
+    p.add_argument(
+        "--warmup", type=int, default=300, help="score: simulated seconds scored untimed (300)"
+    )
+    p.add_argument(
+        "--naive-residents",
+        type=int,
+        default=200,
+        help="score: residents the naive reference scores (200)",
     )
     p.add_argument(
         "--messages",
@@ -102,15 +131,22 @@ def register(sub: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--keep", action="store_true", help="keep databases and the work folder afterwards"
     )
+    a = p.add_argument_group("alerts (bench/alerts_bench.py; --residents at 1 Hz, --seconds 30)")
+    a.add_argument("--need-rate", type=float, default=5.0, help="needs injected per second (5)")
+    a.add_argument("--volunteers", type=int, default=200, help="volunteers on the roster (200)")
     return p
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.target == "score":
+        return _run_score(args)
+    if args.target == "alerts":
+        return _run_alerts(args)
     from bench.ingest_bench import Options, run_ingest_bench
 
     try:
         options = Options(
-            seconds=args.seconds,
+            seconds=args.seconds if args.seconds is not None else 10.0,
             messages=args.messages,
             devices=args.devices,
             seed=args.seed,
@@ -142,3 +178,77 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"target {name:<19} {'met' if target['met'] else 'MISSED'}")
     ok = report["lost"] == 0 and report["duplicated"] == 0 and report["complete"]
     return 0 if ok else 1
+
+
+def _run_score(args: argparse.Namespace) -> int:
+    from bench.score_bench import ScoreOptions, run_score_bench
+
+    try:
+        options = ScoreOptions(
+            residents=args.residents,
+            seconds=int(args.seconds) if args.seconds is not None else 120,
+            warmup=args.warmup,
+            naive_residents=args.naive_residents,
+            seed=args.seed,
+            progress=sys.stderr.isatty(),
+        )
+    except ValueError as exc:
+        raise SettingsError("bench", str(exc)) from exc
+    report = run_score_bench(options)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"careloop bench score: {report['residents']} residents")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("target", justify="right")
+    targets = report["targets"]
+    rows = (
+        ("readings_per_s_per_core", f">= {targets['readings_per_s_per_core']}", "meets_speed"),
+        ("readings_per_s_wall", "", None),
+        ("naive_readings_per_s_per_core", "", None),
+        ("speedup_vs_naive", "", None),
+        ("state_bytes_per_resident", f"<= {targets['state_bytes_per_resident']}", "meets_memory"),
+        ("table_row_bytes", "", None),
+        ("readings", "", None),
+        ("events", "", None),
+        ("utterances", "", None),
+        ("needs", "", None),
+        ("cpu_s", "", None),
+        ("wall_s", "", None),
+        ("peak_rss_mib", "", None),
+    )
+    for key, target, met in rows:
+        verdict = "" if met is None else (" met" if report[met] else " MISSED")
+        table.add_row(key, str(report[key]), target + verdict)
+    Console().print(table)
+    return 0
+
+
+def _run_alerts(args: argparse.Namespace) -> int:
+    """``careloop bench alerts``: reading publish -> volunteer notification latency."""
+    from bench.alerts_bench import AlertBenchOptions, run_alerts_bench
+
+    try:
+        options = AlertBenchOptions(
+            residents=args.residents,
+            seconds=args.seconds if args.seconds is not None else 30.0,
+            need_rate=args.need_rate,
+            volunteers=args.volunteers,
+            seed=args.seed,
+            work_dir=args.work_dir,
+        )
+    except ValueError as exc:
+        raise SettingsError("bench", str(exc)) from exc
+    report = run_alerts_bench(
+        options, lambda text: print(f"bench: {text}", file=sys.stderr, flush=True)
+    )
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for key, value in report.items():
+            print(f"{key:<16} {value}")
+    return 0 if report["missed"] == 0 else 1

@@ -1,16 +1,21 @@
 """``careloop demo``: the whole system on one machine, with a simulated care home.
 
 Starts a private Mosquitto and InfluxDB (child processes, data under ``DATA_DIR/demo``),
-the status page, and 20 simulated residents whose devices run real edge agents. Prints where
-to look. Ctrl-C (or SIGTERM) stops everything it started, in order, and leaves no process
-behind: the servers are also tied to this process with PR_SET_PDEATHSIG.
+``careloop ingest`` and ``careloop score`` (child processes), the status page, and 20
+simulated residents whose devices run real edge agents. Unless ``--no-showcase``, two
+emergencies are injected early (an SOS call at ~45 s and a fall at ~90 s of simulated time)
+on top of the default schedule, so care needs appear within minutes instead of days. Prints
+where to look. Ctrl-C (or SIGTERM) stops everything it started, in order, and leaves no
+process behind: the children are also tied to this process with PR_SET_PDEATHSIG.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
+import json
 import shutil
 import signal
 import socket
@@ -18,11 +23,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from careloop.cli.simulate import make_home
 from careloop.settings import Settings
-from simulators import CareHome
+from simulators import Assignment, CareHome, default_assignments, make_profiles
+
+#: The showcase: (scenario, simulated seconds after the start), on residents 1, 2, ...
+SHOWCASE: tuple[tuple[str, int], ...] = (("sos_call", 45), ("fall_no_movement", 90))
 
 
 def register(sub: Any) -> argparse.ArgumentParser:
@@ -57,6 +66,12 @@ def register(sub: Any) -> argparse.ArgumentParser:
         help="preferred status page port; a free one is used if taken (8080)",
     )
     p.add_argument(
+        "--no-showcase",
+        action="store_true",
+        help="only the default scenario schedule (first episodes after two simulated days), "
+        "not the SOS call at ~45 s and the fall at ~90 s",
+    )
+    p.add_argument(
         "--keep-data",
         action="store_true",
         help="keep the previous demo's server data instead of starting fresh",
@@ -86,7 +101,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         shutil.rmtree(root)
     broker = Mosquitto(root / "mosquitto", port=_port(args.broker_port))
     influx = InfluxDB(root / "influxdb", port=_port(args.influx_port))
+    root.mkdir(parents=True, exist_ok=True)
+    profiles_path = root / "score-profiles.json"
     with contextlib.ExitStack() as stack:
+        # The home and its care profiles need the scoring runtime's imports (~1 s): build
+        # them while the servers start.
+        pool = stack.enter_context(concurrent.futures.ThreadPoolExecutor(1))
+        home_future = pool.submit(_make_home, args, settings, profiles_path)
         stack.enter_context(broker)
         stack.enter_context(influx)
         influx.create_database(settings.influx.database)
@@ -97,22 +118,46 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 "influx": settings.influx.model_copy(update={"url": influx.url}),
             }
         )
-        home = make_home(_sim_args(args), demo_settings)
-        metrics_port = _port(9108)
+        home = home_future.result()
+        metrics_port, score_metrics_port = _port(9108), _port(9109)
         stack.enter_context(_ingest(demo_settings, home, metrics_port))
+        stack.enter_context(_score(demo_settings, profiles_path, score_metrics_port))
         http_port = _port(args.http_port)
-        return asyncio.run(_serve(args, demo_settings, home, http_port, metrics_port, t0))
+        ports = {"http": http_port, "ingest": metrics_port, "score": score_metrics_port}
+        return asyncio.run(_serve(args, demo_settings, home, ports, t0))
     return 0
 
 
-def _sim_args(args: argparse.Namespace) -> argparse.Namespace:
+def _make_home(args: argparse.Namespace, settings: Settings, profiles_path: Path) -> CareHome:
+    """The simulated home (default schedule plus the showcase) and its care-profiles file."""
+    from models.evaluation.scenarios import care_profile
+
+    start = int(time.time() // args.interval * args.interval * 1000)
+    profiles = make_profiles(args.residents, seed=args.seed, site=settings.site)
+    scenarios = [] if args.no_showcase else showcase(profiles, start)
+    scenarios += default_assignments(profiles, seed=args.seed)
+    home: CareHome = make_home(_sim_args(args, scenarios, start), settings)
+    data = {settings.site: {p.id: care_profile(p).model_dump(mode="json") for p in home.profiles}}
+    profiles_path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    return home
+
+
+def showcase(profiles: list[Any], start_ms: int) -> list[Assignment]:
+    """:data:`SHOWCASE` on the first residents, timed from the simulation's start."""
+    return [
+        Assignment(p.id, scenario, start_ms=start_ms + seconds * 1000)
+        for p, (scenario, seconds) in zip(profiles, SHOWCASE, strict=False)
+    ]
+
+
+def _sim_args(args: argparse.Namespace, scenarios: list[Assignment], start_ms: int) -> Any:
     return argparse.Namespace(
         residents=args.residents,
         seed=args.seed,
         speed=args.speed,
         interval=args.interval,
-        scenarios="default",
-        start_ms=None,
+        scenarios=scenarios,
+        start_ms=start_ms,
     )
 
 
@@ -160,20 +205,51 @@ def _ingest(settings: Settings, home: CareHome, metrics_port: int) -> Iterator[N
     try:
         yield
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _terminate(proc)
+
+
+@contextlib.contextmanager
+def _score(settings: Settings, profiles: Path, metrics_port: int) -> Iterator[None]:
+    """Run ``careloop score`` for the demo site as a child process.
+
+    Stopped with SIGTERM before ingest (it scores what it holds, publishes the needs and
+    snapshots its state to ``DATA_DIR/score/``), and dies with the demo if the demo is killed.
+    """
+    from careloop.servers import tie_to_parent
+
+    cmd = [
+        sys.executable, "-m", "careloop", "score",
+        "--site", settings.site,
+        "--data-dir", str(settings.data_dir),
+        "--mqtt-host", settings.mqtt.host,
+        "--mqtt-port", str(settings.mqtt.port),
+        "--profiles", str(profiles),
+        "--metrics-port", str(metrics_port),
+        # simulated time may run ahead of the wall clock (--speed > 1)
+        "--max-clock-skew", "0",
+    ]  # fmt: skip
+    with (settings.data_dir / "score.log").open("ab") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=log, preexec_fn=tie_to_parent())
+    try:
+        yield
+    finally:
+        _terminate(proc)
+
+
+def _terminate(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 async def _serve(
     args: argparse.Namespace,
     settings: Settings,
     home: CareHome,
-    http_port: int,
-    metrics_port: int,
+    ports: dict[str, int],
     t0: float,
 ) -> int:
     import uvicorn
@@ -191,20 +267,11 @@ async def _serve(
         uvicorn.Config(
             create_app(settings),
             host="127.0.0.1",
-            port=http_port,
+            port=ports["http"],
             log_level="warning",
             lifespan="on",
         )
     )
-    sim_args = argparse.Namespace(
-        residents=args.residents,
-        seed=args.seed,
-        speed=args.speed,
-        interval=args.interval,
-        scenarios="default",
-        start_ms=None,
-    )
-    home = make_home(sim_args, settings)
     (settings.data_dir / "sim").mkdir(parents=True, exist_ok=True)
     from simulators import write_labels
 
@@ -217,7 +284,7 @@ async def _serve(
         )
         while not server.started:  # noqa: ASYNC110  # uvicorn offers no "started" event
             await asyncio.sleep(0.05)
-        _banner(settings, http_port, metrics_port, len(home.profiles), time.monotonic() - t0)
+        _banner(settings, ports, home, args.speed, time.monotonic() - t0)
         await stop.wait()
         print("\nstopping ...", flush=True)
         await sim
@@ -240,10 +307,18 @@ def _quiet_server() -> type:
 
 
 def _banner(
-    settings: Settings, http_port: int, metrics_port: int, residents: int, startup_s: float
+    settings: Settings, ports: dict[str, int], home: CareHome, speed: float, startup_s: float
 ) -> None:
     m, db = settings.mqtt, settings.influx.database
     port = settings.influx.url.rsplit(":", 1)[1]
+    residents = len(home.profiles)
+    shown = []
+    for label in home.labels[: len(SHOWCASE)]:
+        sim_s = (label.start - home.start_ms) / 1000
+        if sim_s < 3600:  # a showcase episode, not the first of the default schedule
+            wall_s = sim_s / speed if speed > 0 else 0.0
+            shown.append(f"{label.resident} {label.scenario} at ~{wall_s:.0f} s")
+    showcase = ", ".join(shown) or "off (default schedule only: episodes from day 2)"
     print(
         f"""
 careloop demo is running (started in {startup_s:.1f} s)
@@ -253,9 +328,14 @@ careloop demo is running (started in {startup_s:.1f} s)
   InfluxDB            : {settings.influx.url}  (database {db}, written by careloop ingest)
       query it        : influx -port {port} -database {db} -precision rfc3339 -execute \\
                           "SELECT * FROM vitals WHERE resident='r001' ORDER BY time DESC LIMIT 5"
-  ingest              : metrics http://127.0.0.1:{metrics_port}/metrics
+  ingest              : metrics http://127.0.0.1:{ports["ingest"]}/metrics
                         log {settings.data_dir}/ingest.log
-  status page         : http://127.0.0.1:{http_port}/   (JSON: /status)
+  score               : care needs from the readings (careloop score)
+      watch needs     : mosquitto_sub -h {m.host} -p {m.port} -t 'careloop/needs/v1/#' -v
+      showcase        : {showcase}
+                        metrics http://127.0.0.1:{ports["score"]}/metrics
+                        log {settings.data_dir}/score.log
+  status page         : http://127.0.0.1:{ports["http"]}/   (JSON: /status)
 Press Ctrl-C to stop everything.
 """,
         flush=True,

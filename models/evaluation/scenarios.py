@@ -19,7 +19,6 @@ needs are written there as JSON lines for inspection.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from models.runtime import CareProfile, Expectation, ScoringEngine, VitalsBatch
 from models.runtime.columns import FIELDS
 from simulators import CareHome
 from simulators.episodes import default_assignments
-from simulators.labels import Label
+from simulators.labels import Label, write_labels
 from simulators.profiles import ResidentProfile, make_profiles
 
 ACUTE: tuple[str, ...] = ("fall_no_movement", "sos_call")
@@ -54,6 +53,7 @@ class ScenarioRun:
 
 def care_profile(p: ResidentProfile) -> CareProfile:
     """A simulated resident's care plan: the daily check-up and two doses after meals."""
+
     def hhmm(h: float) -> str:
         m = round(h * 60) % 1440
         return f"{m // 60:02d}:{m % 60:02d}"
@@ -61,7 +61,9 @@ def care_profile(p: ResidentProfile) -> CareProfile:
     return CareProfile(
         language=p.language,
         expectations=(
-            Expectation(name="daily check-up", event="checkup_done", at=hhmm(p.checkup_h), window_min=60),
+            Expectation(
+                name="daily check-up", event="checkup_done", at=hhmm(p.checkup_h), window_min=60
+            ),
         ),
     )
 
@@ -78,7 +80,9 @@ def run(
 ) -> ScenarioRun:
     site = "eval-home"
     profiles = make_profiles(residents, seed=seed, site=site)
-    assignments = default_assignments(profiles, seed=seed, horizon_days=days, warmup_days=warmup_days)
+    assignments = default_assignments(
+        profiles, seed=seed, horizon_days=days, warmup_days=warmup_days
+    )
     home = CareHome(residents, seed=seed, site=site, interval_s=interval_s, scenarios=assignments)
     engine = ScoringEngine(profiles={(site, p.id): care_profile(p) for p in home.profiles})
     slots = np.array([engine.slot(site, p.id) for p in home.profiles], dtype=np.int64)
@@ -111,7 +115,9 @@ def run(
                         needs += engine.score_utterance(int(slots[r]), reading)
             bar.update(task, completed=hi)
     elapsed = time.perf_counter() - t0
-    summary = score(home.labels, needs, residents=residents, days=days)
+    summary = score(
+        home.labels, needs, residents=residents, days=days, span_end=home.time_ms(steps)
+    )
     summary["readings"] = engine.readings
     summary["seconds"] = round(elapsed, 1)
     summary["state_bytes_per_resident"] = round(engine.state_nbytes() / residents)
@@ -120,19 +126,24 @@ def run(
         with (out_dir / "needs.jsonl").open("w") as f:
             for n in needs:
                 f.write(n.model_dump_json() + "\n")
-        with (out_dir / "labels.jsonl").open("w") as f:
-            for lb in home.labels:
-                f.write(json.dumps(lb.__dict__ if hasattr(lb, "__dict__") else _label_dict(lb)) + "\n")
+        write_labels(out_dir / "labels.jsonl", home.labels)
     return ScenarioRun(summary, home.labels, needs)
 
 
-def _label_dict(lb: Label) -> dict[str, Any]:
-    return {"resident": lb.resident, "scenario": lb.scenario, "start": lb.start, "end": lb.end, "severity": lb.severity}
-
-
-def score(labels: list[Label], needs: list[NeedMessage], *, residents: int, days: int) -> dict[str, Any]:
+def score(
+    labels: list[Label],
+    needs: list[NeedMessage],
+    *,
+    residents: int,
+    days: int,
+    span_end: int | None = None,
+) -> dict[str, Any]:
     """Per-scenario recall, delay and lead; acute recall within 2 min; false needs per day."""
     raised = [n for n in needs if n.state == "open" and not n.reminder]
+    # only complete episodes are judged: one cut off by the end of the run is left out
+    end = max((n.ts for n in needs), default=0) if span_end is None else span_end
+    cut = [lb for lb in labels if lb.end > end]
+    labels = [lb for lb in labels if lb.end <= end]
     by_resident: dict[str, list[NeedMessage]] = defaultdict(list)
     for n in raised:
         by_resident[n.resident].append(n)
@@ -141,9 +152,14 @@ def score(labels: list[Label], needs: list[NeedMessage], *, residents: int, days
     missed: list[str] = []
     for name in sorted({lb.scenario for lb in labels}):
         rows = [lb for lb in labels if lb.scenario == name]
-        delays, leads, kinds, tiers_ok = [], [], Counter(), 0
+        delays: list[float] = []
+        leads: list[float] = []
+        kinds: Counter[str] = Counter()
+        tiers_ok = 0
         for lb in rows:
-            hits = [n for n in by_resident.get(lb.resident, []) if lb.start <= n.ts <= lb.end + GRACE_MS]
+            hits = [
+                n for n in by_resident.get(lb.resident, []) if lb.start <= n.ts <= lb.end + GRACE_MS
+            ]
             if not hits:
                 missed.append(f"{name}:{lb.resident}")
                 if name in ACUTE:
@@ -165,13 +181,14 @@ def score(labels: list[Label], needs: list[NeedMessage], *, residents: int, days
             "tier_match": round(tiers_ok / len(rows), 3),
             "first_need": dict(kinds.most_common(3)),
         }
-    labelled = {lb.resident for lb in labels}
+    labelled = {lb.resident for lb in labels + cut}
     clean = residents - len(labelled)
     false = [n for n in raised if n.resident not in labelled]
     return {
         "residents": residents,
         "days": days,
         "labels": len(labels),
+        "labels_cut_by_end_of_run": len(cut),
         "scenarios": per,
         "acute_recall_2min": round(acute_hits / acute_total, 3) if acute_total else None,
         "acute_n": acute_total,
@@ -190,3 +207,70 @@ def score(labels: list[Label], needs: list[NeedMessage], *, residents: int, days
 def evaluate(data: Path | None, *, seed: int = 0, progress: bool = True) -> dict[str, Any]:
     """``careloop eval scenarios``: the summary object (see the module docstring)."""
     return run(seed=seed, progress=progress, out_dir=data).summary
+
+
+def plot_delays(result: ScenarioRun, path: Path) -> None:
+    """Time from onset to the first need per label, by scenario (log scale), with recall."""
+    import matplotlib.pyplot as plt
+
+    from models.evaluation.cli import save_figure
+
+    per = result.summary["scenarios"]
+    names = sorted(per, key=lambda n: per[n]["median_delay_s"] or 1e9)
+    by_resident: dict[str, list[NeedMessage]] = defaultdict(list)
+    for n in result.needs:
+        if n.state == "open" and not n.reminder:
+            by_resident[n.resident].append(n)
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    for y, name in enumerate(names):
+        delays = []
+        for lb in result.labels:
+            if lb.scenario != name:
+                continue
+            hits = [n.ts for n in by_resident[lb.resident] if lb.start <= n.ts <= lb.end + GRACE_MS]
+            if hits:
+                delays.append(max((min(hits) - lb.start) / 60_000, 0.05))
+        ax.scatter(delays, [y] * len(delays), s=18, alpha=0.7)
+        ax.text(
+            1.02,
+            y,
+            f"recall {per[name]['recall']:.2f} (n={per[name]['n']})",
+            transform=ax.get_yaxis_transform(),
+            va="center",
+            fontsize=8,
+        )
+    ax.axvline(2, color="red", lw=0.8, ls=":", label="2 min (acute target)")
+    ax.set_xscale("log")
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_xlabel("minutes from onset to the first need (log)")
+    fpd = result.summary["false_needs_per_resident_day"]
+    ax.set_title(
+        f"simulated scenarios: {result.summary['residents']} residents x "
+        f"{result.summary['days']} days; false needs {fpd}/resident-day",
+        fontsize=10,
+    )
+    ax.legend(loc="lower right", fontsize=8)
+    save_figure(fig, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the evaluation, print its JSON, and optionally write the plot."""
+    import argparse
+    import json
+
+    p = argparse.ArgumentParser(description="careloop eval scenarios, with its plot")
+    p.add_argument("--residents", type=int, default=60)
+    p.add_argument("--days", type=int, default=14)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, help="folder for needs.jsonl and labels.jsonl")
+    p.add_argument("--plot", type=Path, help="folder for scenarios_delays.png")
+    args = p.parse_args(argv)
+    result = run(residents=args.residents, days=args.days, seed=args.seed, out_dir=args.out)
+    print(json.dumps(result.summary, ensure_ascii=False))
+    if args.plot is not None:
+        plot_delays(result, args.plot / "scenarios_delays.png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

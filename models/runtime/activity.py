@@ -34,7 +34,7 @@ OFFLINE_MS = 5 * _MIN
 #: Moving = a step, an upright posture, or this much exertion (MET).
 MOVING_MET = 2.0
 #: Out of bed and still this long in the day, or lying still out of bed this long.
-STILL_DAY_MS = 3 * _HOUR
+STILL_DAY_MS = 4 * _HOUR
 LYING_OUT_MS = 30 * _MIN
 #: Not out of bed by the usual time plus max(this, 4 SD of the usual time).
 LATE_MARGIN_MIN = 45.0
@@ -202,7 +202,9 @@ class ActivityComponent:
         lo_since = np.where(lying_out, np.where(lo_since == 0, ts, lo_since), 0)
         t["lying_out_since"][r] = lo_since
         daytime = (minute >= 8 * 60) & (minute < 21 * 60)
-        still_for = ts - last_move
+        # stillness counts from the later of the last movement and getting out of bed
+        still_from = np.maximum(last_move, t["out_of_bed_since"][r])
+        still_for = ts - still_from
         still = (~now_in & daytime & (still_for >= STILL_DAY_MS)) | (
             (lo_since > 0) & (ts - lo_since >= LYING_OUT_MS)
         )
@@ -211,7 +213,7 @@ class ActivityComponent:
         for i in np.nonzero(still & ~still_raised)[0].tolist():
             slot = int(r[i])
             lying = bool(lo_since[i] > 0 and ts[i] - lo_since[i] >= LYING_OUT_MS)
-            mins = int((ts[i] - (lo_since[i] if lying else last_move[i])) // _MIN)
+            mins = int((ts[i] - (lo_since[i] if lying else still_from[i])) // _MIN)
             what = (
                 f"Lying still out of bed for {mins} min (no steps or movement; possible fall "
                 "without an alarm)"
@@ -233,7 +235,7 @@ class ActivityComponent:
                             measure="last_movement",
                             value=float(mins),
                             unit="min",
-                            rule="lying out of bed >= 30 min, or out of bed and still >= 3 h "
+                            rule="lying out of bed >= 30 min, or out of bed and still >= 4 h "
                             "between 08:00 and 21:00",
                             ts=int(ts[i]),
                         )

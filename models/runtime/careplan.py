@@ -11,6 +11,7 @@ judged, so a restart or a new resident does not flood the board with old misses.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
@@ -23,6 +24,12 @@ from models.runtime.findings import Finding
 _MIN = 60_000
 _DAY = 1440 * _MIN
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@functools.lru_cache(maxsize=4096)
+def _minutes(at: str) -> int:
+    hh, _, mm = at.partition(":")
+    return int(hh) * 60 + int(mm)
 
 
 class Expectation(BaseModel):
@@ -59,8 +66,8 @@ class Expectation(BaseModel):
 
     @property
     def open_min(self) -> int:
-        hh, _, mm = self.at.partition(":")
-        return int(hh) * 60 + int(mm)
+        """Minutes after local midnight the window opens."""
+        return _minutes(self.at)
 
     def occurs_on(self, day: int) -> bool:
         """Whether the plan expects this on local day ``day`` (days since 1970-01-01)."""

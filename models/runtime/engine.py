@@ -166,10 +166,13 @@ class ScoringEngine:
         rows = len(self.directory)
         findings = self.activity.tick(self.table, rows, self.now)
         if self.config.care_plans:
-            first = self.table["first_seen"]
+            # one conversion to Python ints, not a numpy scalar per resident; residents never
+            # seen are skipped here as CarePlanner.tick would skip them (first_seen <= 0)
+            first = self.table["first_seen"][:rows].tolist()
+            planner, now = self.planner, self.now
             for slot, res in enumerate(self.directory.residents):
-                if res.profile.expectations:
-                    findings += self.planner.tick(slot, res.profile, self.now, int(first[slot]))
+                if res.profile.expectations and first[slot] > 0:
+                    findings += planner.tick(slot, res.profile, now, first[slot])
         self.fusion.expire(self.now)
         return self.fusion.fuse(findings)
 
@@ -183,7 +186,7 @@ class ScoringEngine:
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as z:
             arrays = io.BytesIO()
-            np.savez(arrays, **self.table.state(rows))
+            np.savez(arrays, **self.table.state(rows))  # type: ignore[arg-type]  # stub: **kwds: bool
             z.writestr("arrays.npz", arrays.getvalue())
             objects = {
                 "version": SNAPSHOT_VERSION,
@@ -221,8 +224,7 @@ class ScoringEngine:
             raise ModelError(f"unreadable snapshot {path}: {exc}") from exc
         if objects.get("version") != SNAPSHOT_VERSION:
             raise ModelError(f"snapshot {path} has version {objects.get('version')}")
-        self.directory.residents.clear()
-        self.directory._slots.clear()
+        self.directory.clear()
         for site, rid in objects["residents"]:
             self.directory.slot(site, rid)
         self._grow()
@@ -236,7 +238,15 @@ class ScoringEngine:
 
 
 def _rounds(batch: VitalsBatch) -> list[VitalsBatch]:
-    """Split a batch so each part has each resident at most once, in time order."""
+    """Split a batch so each part has each resident at most once, in time order.
+
+    Rows come out ordered by (resident, time). A batch whose residents are already strictly
+    increasing (one reading each, in slot order: what a simulator or a per-second collector
+    builds) is that order already, and is returned as it is, without a sort or a copy.
+    """
+    res = batch.resident
+    if len(res) < 2 or bool((res[1:] > res[:-1]).all()):
+        return [batch]
     order = np.lexsort((batch.ts, batch.resident))
     res = batch.resident[order]
     if len(res) < 2 or bool((res[1:] != res[:-1]).all()):

@@ -123,9 +123,9 @@ class Fusion:
             id=need.id,
             site=resident.site,
             resident=resident.id,
-            kind=need.kind,  # type: ignore[arg-type]  # kinds come from the rules' own table
-            tier=need.tier,  # type: ignore[arg-type]
-            state=state,  # type: ignore[arg-type]
+            kind=need.kind,
+            tier=need.tier,
+            state=state,
             reminder=f.reminder,
             ts=f.ts,
             onset=need.onset,

@@ -25,6 +25,8 @@ class Directory:
         self.profiles: dict[tuple[str, str], CareProfile] = dict(profiles or {})
         self.residents: list[Resident] = []
         self._slots: dict[tuple[str, str], int] = {}
+        #: Bumped on every new slot or profile change, so derived arrays know to rebuild.
+        self.version = 0
 
     def __len__(self) -> int:
         return len(self.residents)
@@ -38,6 +40,7 @@ class Directory:
             profile = self.profiles.get(key) or CareProfile()
             self.residents.append(Resident(site, resident, profile, f"resident {resident}"))
             self._slots[key] = slot
+            self.version += 1
         return slot
 
     def get(self, site: str, resident: str) -> int | None:
@@ -49,7 +52,14 @@ class Directory:
         self.profiles[(site, resident)] = profile
         slot = self.slot(site, resident)
         self.residents[slot].profile = profile
+        self.version += 1
         return slot
+
+    def clear(self) -> None:
+        """Forget every slot (before loading a snapshot's slots in its order)."""
+        self.residents.clear()
+        self._slots.clear()
+        self.version += 1
 
     def keys(self) -> list[tuple[str, str]]:
         """``(site, resident)`` of every slot, in slot order (for snapshots)."""

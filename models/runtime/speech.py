@@ -29,7 +29,7 @@ from models.speech.assess import UtteranceAssessor
 from models.speech.intent import CareIntentClassifier, default_intent_classifier
 
 _MIN = 60_000
-HELP_P = 0.55
+HELP_P = 0.6
 MOOD_WINDOW_MS = 24 * 60 * _MIN
 MOOD_COUNT = 3
 MOOD_P = 0.5

@@ -56,6 +56,12 @@ WARMUP: dict[str, int] = {
     "temperature": 24,
 }
 MEMORY = 2000
+#: Heart rate at rest this many SDs from the resident's usual for 15 min is a need too.
+PERSONAL_Z = 5.0
+#: NEWS2 rules also need the aggregate this far above the resident's usual aggregate.
+NEWS_ABOVE_USUAL = 2.0
+#: ... and at least one of pulse, breathing or SpO2 this many SDs from the resident's usual.
+NEWS_Z = 2.5
 CLIP = 2.5
 _KAPPA = huber_kappa(CLIP)
 _BV = [v.name for v in BASELINE_VITALS]
@@ -87,6 +93,7 @@ RULES: tuple[Rule, ...] = (
     Rule("bp_crisis", "hypertensive_crisis", "emergency", 0, 25 * _MIN),
     Rule("heart_rate", "heart_rate_abnormal", "important", 4 * _MIN, 1 * _MIN),
     Rule("fever", "fever", "important", 4 * _MIN, 8 * _MIN),
+    Rule("heart_rate_personal", "heart_rate_abnormal", "important", 15 * _MIN, 1 * _MIN),
 )
 _R = {r.name: k for k, r in enumerate(RULES)}
 
@@ -98,6 +105,9 @@ def fields() -> tuple[Field, ...]:
         Field("carry_ts", np.int64, (len(PARAMETERS),), 0),
         # [location | scale | count] x baseline vital x (time-of-day bins..., all-day)
         Field("base", np.float32, (3, len(_BV), BINS + 1), 0.0),
+        # the resident's usual NEWS2 aggregate (exponential mean over charted readings)
+        Field("news_mean", np.float32, (), 0.0),
+        Field("news_n", np.float32, (), 0.0),
         *persist_fields(RULES),
     )
 
@@ -107,6 +117,8 @@ class VitalsComponent:
 
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
+        self._scale2_version = -1
+        self._scale2_flags: NDArray[np.bool_] | None = None
 
     def step(self, table: Any, b: VitalsBatch, offset_min: NDArray[np.int64]) -> list[Finding]:
         r, ts = b.resident, b.ts
@@ -122,6 +134,16 @@ class VitalsComponent:
         cols = {p: charted[:, k] for k, p in enumerate(PARAMETERS)}
         scale2 = self._scale2(r)
         agg, scored, _red = news2_arrays(cols, scale2)
+        charted_enough = scored >= 5
+        news_mean, news_n = table["news_mean"][r], table["news_n"][r]
+        # a NEWS2 that is this resident's everyday score (chronic COPD, a slow pulse) is
+        # not news: the aggregate must also be NEWS_ABOVE_USUAL over their usual
+        usual_news = np.where(news_n >= WARMUP["heart_rate"], news_mean, 0.0)
+        alpha = np.maximum(1.0 / (news_n + 1.0), 1.0 / MEMORY)
+        table["news_mean"][r] = np.where(
+            charted_enough, news_mean + alpha * (agg - news_mean), news_mean
+        )
+        table["news_n"][r] = news_n + charted_enough
 
         # 2. baselines: z before learning, then learn
         minute = (ts // _MIN + offset_min) % 1440
@@ -176,15 +198,26 @@ class VitalsComponent:
         sbp, dbp = b.col("systolic_bp"), b.col("diastolic_bp")
         temp = b.col("temperature")
         with np.errstate(invalid="ignore"):
+            # a changed NEWS2 must come with at least one vital unusual for this resident
+            changed = (
+                (np.abs(zc("heart_rate")) >= NEWS_Z)
+                | (np.abs(zc("respiration_rate")) >= NEWS_Z)
+                | (zc("spo2") <= -NEWS_Z)
+            )
+            news_up = charted_enough & (agg >= usual_news + NEWS_ABOVE_USUAL) & changed
             conds = {
-                "news2_high": (agg >= 7) & (scored >= 5),
-                "news2_medium": (agg >= 5) & (scored >= 5),
+                "news2_high": (agg >= 7) & news_up,
+                "news2_medium": (agg >= 5) & news_up,
                 "hypoxia": (spo2 <= 91.4) & unusual("spo2", zc("spo2") <= -3.0),
                 "bp_crisis": ((sbp >= 180) | (dbp >= 120))
                 & unusual("systolic_bp", (zc("systolic_bp") >= 2.5) | (zc("diastolic_bp") >= 2.5)),
                 "heart_rate": ((hr >= 120) | (hr <= 45))
                 & unusual("heart_rate", np.abs(zc("heart_rate")) >= 3.5),
                 "fever": (temp >= 37.8) & unusual("temperature", zc("temperature") >= 3.0),
+                # 95 bpm at rest is news for a resident whose usual is 60, not for one at 95
+                "heart_rate_personal": (np.abs(zc("heart_rate")) >= PERSONAL_Z)
+                & (b.col("activity") < 1.5)
+                & (b.col("steps") == 0),
             }
         out: list[Finding] = []
         every = np.arange(len(r))
@@ -218,10 +251,11 @@ class VitalsComponent:
         return out
 
     def _scale2(self, r: NDArray[np.int64]) -> NDArray[np.bool_] | None:
-        flags = [res.profile.spo2_scale == 2 for res in self.directory.residents]
-        if not any(flags):
-            return None
-        return np.asarray(flags, dtype=np.bool_)[r]
+        if self._scale2_version != self.directory.version:
+            flags = [res.profile.spo2_scale == 2 for res in self.directory.residents]
+            self._scale2_flags = np.asarray(flags, dtype=np.bool_) if any(flags) else None
+            self._scale2_version = self.directory.version
+        return None if self._scale2_flags is None else self._scale2_flags[r]
 
     def _finding(
         self,
@@ -252,6 +286,7 @@ class VitalsComponent:
             "hypoxia": ("spo2", "respiration_rate", "heart_rate"),
             "bp_crisis": ("systolic_bp", "diastolic_bp", "heart_rate"),
             "heart_rate": ("heart_rate",),
+            "heart_rate_personal": ("heart_rate",),
             "fever": ("temperature", "heart_rate", "respiration_rate"),
         }[rule.name]
         for name in focus:
@@ -298,12 +333,13 @@ class VitalsComponent:
 
 
 _RULE_TEXT = {
-    "news2_high": "NEWS2 aggregate >= 7 held 2 min",
-    "news2_medium": "NEWS2 aggregate 5-6 held 10 min",
+    "news2_high": "NEWS2 >= 7, >= 2 over usual, a vital >= 2.5 SD off usual, held 2 min",
+    "news2_medium": "NEWS2 >= 5, >= 2 over usual, a vital >= 2.5 SD off usual, held 10 min",
     "hypoxia": "SpO2 <= 91 % and >= 3 SD below the resident's usual, held 2 min",
     "bp_crisis": "BP >= 180 systolic or >= 120 diastolic and unusual for the resident",
     "heart_rate": "heart rate >= 120 or <= 45 bpm and >= 3.5 SD from usual, held 4 min",
     "fever": "temperature >= 37.8 °C and >= 3 SD above usual on two readings",
+    "heart_rate_personal": "heart rate at rest >= 5 SD from the resident's usual for 15 min",
 }
 _LEAD = {
     "news2_high": "NEWS2 high (7 or more)",
@@ -312,4 +348,5 @@ _LEAD = {
     "bp_crisis": "Very high blood pressure",
     "heart_rate": "Heart rate out of range",
     "fever": "Fever",
+    "heart_rate_personal": "Heart rate far from this resident's usual, at rest",
 }

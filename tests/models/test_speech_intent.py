@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 from sklearn.metrics import f1_score, recall_score, roc_auc_score
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from models.base import ModelError
 from models.speech import (
@@ -68,18 +68,31 @@ def _held_out_split(seed: int = 0):
 
 
 def test_held_out_corpus_lines_per_intent_and_language() -> None:
-    X, y, lang, train, test = _held_out_split()
-    model = CareIntentClassifier().fit(list(X[train]), list(y[train]))
-    pred = model.predict(list(X[test]))
+    """Five folds, every line predicted once by a model that did not see it.
+
+    One 25 % split leaves ~17 lines per intent and language, where one line moves recall by
+    6 points; out-of-fold predictions over the whole corpus are the steadier check.
+    """
+    rows = load_intent_corpus()
+    X = np.array([r[2] for r in rows])
+    y = np.array([r[0] for r in rows])
+    lang = np.array([r[1] for r in rows])
+    strata = np.char.add(np.char.add(y, "|"), lang)
+    pred = np.empty(len(X), dtype=object)
+    need = np.empty(len(X))
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(X, strata):
+        model = CareIntentClassifier().fit(list(X[train]), list(y[train]))
+        pred[test] = model.predict(list(X[test]))
+        need[test] = model.score_samples(list(X[test]))
     for code in ("en", "zh"):
-        k = lang[test] == code
-        macro = f1_score(y[test][k], pred[k], average="macro")
-        assert macro >= 0.55, f"{code}: held-out macro-F1 {macro:.2f} (chance 0.2)"
-        recalls = recall_score(y[test][k], pred[k], labels=list(INTENTS), average=None)
+        k = lang == code
+        macro = f1_score(y[k], pred[k].astype(str), average="macro")
+        assert macro >= 0.6, f"{code}: out-of-fold macro-F1 {macro:.2f} (chance 0.2)"
+        recalls = recall_score(y[k], pred[k].astype(str), labels=list(INTENTS), average=None)
         for intent, r in zip(INTENTS, recalls, strict=True):
-            assert r >= 0.4, f"{code}/{intent}: held-out recall {r:.2f}"
-    need = roc_auc_score(y[test] != "neutral", model.score_samples(list(X[test])))
-    assert need >= 0.8, f"need AUROC on held-out lines {need:.2f}"
+            assert r >= 0.5, f"{code}/{intent}: out-of-fold recall {r:.2f}"
+    auc = roc_auc_score(y != "neutral", need)
+    assert auc >= 0.85, f"need AUROC out of fold {auc:.2f}"
 
 
 @pytest.mark.parametrize(("text", "intent"), NAMED)

@@ -1,0 +1,68 @@
+"""The alert and its lifecycle: states, who may do what in which state.
+
+::
+
+    open ──page──> notified ──step/respond deadline──> escalated ──┐
+      │               │  ▲ decline (recorded, next volunteer)       │
+      │               └──┴──────────── accept ──────────────────────┤
+      │                                                             v
+      │                         accepted (owned) ──resolve──> resolved
+      │                           │  ▲ handover: the new volunteer accepts
+      │                           └──┘
+      └─ need cleared ─> cancelled        nobody accepted before expire ─> expired
+
+Declines are recorded in the audit log and move the alert on; they are not a state. Every
+transition is one SQLite transaction together with its audit row, its timers and the
+notifications it causes (``alerts/engine.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+AlertState = Literal[
+    "open", "notified", "escalated", "accepted", "resolved", "expired", "cancelled"
+]
+STATES: tuple[str, ...] = get_args(AlertState)
+#: Waiting for somebody to accept.
+UNOWNED: frozenset[str] = frozenset({"open", "notified", "escalated"})
+#: Nothing more happens to these.
+TERMINAL: frozenset[str] = frozenset({"resolved", "expired", "cancelled"})
+
+TimerKind = Literal["step", "respond", "resolve", "expire", "handover"]
+
+
+@dataclass
+class Alert:
+    """One alert row; the engine mutates it inside a transaction and writes it back."""
+
+    id: str
+    site: str
+    resident: str
+    kind: str
+    tier: str
+    state: str
+    need_id: str
+    opened_ms: int
+    summary: str = ""
+    score: float = 0.0
+    device: str | None = None
+    language: str | None = None
+    evidence: int = 1
+    step: int = -1
+    notified_ms: int | None = None
+    accepted_ms: int | None = None
+    resolved_ms: int | None = None
+    closed_ms: int | None = None
+    owner: str | None = None
+    handover_to: str | None = None
+    respond_due_ms: int | None = None
+    resolve_due_ms: int | None = None
+    respond_breached: bool = False
+    resolve_breached: bool = False
+    outcome: str | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.state in TERMINAL

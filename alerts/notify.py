@@ -1,0 +1,113 @@
+"""What each channel carries: volunteer notifications, the resident's ``cmd``, webhook and
+e-mail bodies. Builders only; the engine enqueues them, the channels deliver them."""
+
+from __future__ import annotations
+
+import json
+
+from alerts.model import Alert
+from careloop.wire import CommandMessage, encode
+from careloop.wire.alerts import AlertNotification, NotificationType, encode_alert
+
+#: "Help is on the way", said by the resident's device once a volunteer accepted.
+HELP_ON_THE_WAY = {
+    "en": "Help is on the way. A volunteer is coming to you.",
+    "zh": "有人马上来帮您。志愿者正在赶来。",
+    "de": "Hilfe ist unterwegs. Eine Helferin oder ein Helfer kommt zu Ihnen.",
+    "fr": "Les secours arrivent. Un bénévole vient vers vous.",
+    "es": "La ayuda está en camino. Un voluntario viene hacia usted.",
+    "it": "L'aiuto sta arrivando. Un volontario sta venendo da lei.",
+    "ja": "助けが向かっています。ボランティアがそちらに向かっています。",
+}
+#: Notification types worth an e-mail (the others are bookkeeping for the app).
+EMAIL_TYPES = frozenset({"page", "update", "handover", "overdue"})
+
+
+def help_text(language: str | None) -> tuple[str, str]:
+    """The message and the language it is in (English when the language is not known)."""
+    primary = (language or "en").split("-")[0].lower()
+    if primary in HELP_ON_THE_WAY:
+        return HELP_ON_THE_WAY[primary], primary
+    return HELP_ON_THE_WAY["en"], "en"
+
+
+def notification(
+    nid: str,
+    kind: NotificationType,
+    alert: Alert,
+    volunteer: str,
+    now_ms: int,
+    *,
+    deadline: int | None = None,
+    reason: str | None = None,
+) -> AlertNotification:
+    """A notification about ``alert`` for ``volunteer``."""
+    return AlertNotification(
+        id=nid,
+        type=kind,
+        alert=alert.id,
+        site=alert.site,
+        volunteer=volunteer,
+        ts=now_ms,
+        resident=alert.resident,
+        kind=alert.kind,
+        tier=alert.tier,
+        summary=alert.summary,
+        deadline=deadline,
+        reason=reason,
+    )
+
+
+def notification_bytes(note: AlertNotification) -> bytes:
+    return encode_alert(note)
+
+
+def help_command(nid: str, alert: Alert, now_ms: int) -> bytes:
+    """The ``cmd`` for the resident's device: "help is on the way", in their language."""
+    text, language = help_text(alert.language)
+    return encode(
+        CommandMessage(
+            id=nid, ts=now_ms, action="say", text=text, language=language, alert=alert.id
+        )
+    )
+
+
+def webhook_body(nid: str, alert: Alert, now_ms: int, reason: str) -> bytes:
+    """The emergency webhook's JSON: the alert, why it escalated; no personal data beyond
+    the resident's id."""
+    return json.dumps(
+        {
+            "v": 1,
+            "id": nid,
+            "type": "escalation",
+            "reason": reason,
+            "ts": now_ms,
+            "alert": alert.id,
+            "site": alert.site,
+            "resident": alert.resident,
+            "kind": alert.kind,
+            "tier": alert.tier,
+            "state": alert.state,
+            "opened": alert.opened_ms,
+            "summary": alert.summary,
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+
+
+def email_body(note: AlertNotification, to: str) -> bytes:
+    """The e-mail (stored as JSON in the outbox; the SMTP channel renders it)."""
+    subject = f"[careloop {note.tier}] {note.type}: {note.kind} ({note.site}/{note.resident})"
+    lines = [
+        f"Alert {note.alert} at {note.site}: {note.kind}, tier {note.tier}.",
+        "",
+        note.summary or "",
+        "",
+        "Reply in the careloop app (accept, decline, resolve or hand over).",
+        f"Notification {note.id}.",
+    ]
+    return json.dumps(
+        {"to": to, "subject": subject, "body": "\n".join(lines), "nid": note.id},
+        ensure_ascii=False,
+    ).encode()

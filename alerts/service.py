@@ -1,0 +1,349 @@
+"""``careloop alerts``: care needs in, volunteers paged, every need answered in time.
+
+:class:`AlertService` is an async context manager owning one TaskGroup::
+
+    alerts:mqtt      through careloop.mqtt.run_forever (the one reconnect loop): a persistent
+                     session subscribed at QoS 1 to the needs and to volunteers' replies;
+                     each message is acknowledged (PUBACK) only after its transaction
+                     committed, so a kill -9 loses nothing the broker handed over. A second
+                     task in the session publishes the MQTT outbox (pages, ``cmd``) at QoS 1.
+    alerts:ticker    fires due deadlines (timers are SQLite rows) and refreshes gauges
+    alerts:webhook   drains the webhook outbox (HMAC-signed, retried with backoff)
+    alerts:email     drains the e-mail outbox over SMTP (when smtp_host is set)
+    alerts:http      optional: HTTP replies and the SSE event stream (uvicorn)
+
+The state machine itself is :class:`~alerts.engine.AlertEngine` (no network, one transaction
+per change). Logs carry ids and counts, never summaries or names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from alerts.channels import SmtpSender, WebhookSender
+from alerts.clock import Clock, OffsetFileClock, SystemClock
+from alerts.engine import AlertEngine
+from alerts.errors import AlertsError, ReplyRejected
+from alerts.events import EventHub, event_dict
+from alerts.metrics import AlertMetrics
+from alerts.model import Alert
+from alerts.outbox import drain
+from alerts.policy import Policy
+from alerts.roster import Roster, load_roster
+from alerts.store import AlertStore, AuditEntry
+from careloop.logs import fields
+from careloop.mqtt import Backoff, ConfirmingClient, make_client, payload_bytes, run_forever
+from careloop.settings import Settings
+from careloop.wire import WireError
+from careloop.wire.alerts import AlertReply, alert_subscription, decode_reply
+from careloop.wire.needs import NEED_PREFIX, decode_need, need_subscription
+
+log = logging.getLogger(__name__)
+
+#: Seconds between refreshes of the open-alerts gauge.
+GAUGE_REFRESH_S = 2.0
+#: Most MQTT notifications published concurrently (each awaits its PUBACK).
+PUBLISH_WINDOW = 200
+
+
+class AlertService:
+    """``async with AlertService(settings) as service: ...``; entered once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        policy: Policy | None = None,
+        roster: Roster | None = None,
+    ) -> None:
+        self.settings = settings
+        cfg = settings.alerts
+        self.site_filter = cfg.sites or settings.site
+        self.client_id = cfg.client_id or f"alerts-{settings.site}"
+        self.db_path = cfg.db or settings.data_dir / "alerts" / "alerts.sqlite3"
+        if clock is None:
+            clock = OffsetFileClock(cfg.clock_offset_file) if cfg.clock_offset_file else None
+        self.clock: Clock = clock or SystemClock()
+        self._policy = policy
+        self._roster = roster
+        self.metrics = AlertMetrics()
+        self.events = EventHub()
+        self.connected = asyncio.Event()
+        self.metrics_port: int | None = None
+        #: Ticker rounds so far (tests wait for a round after moving the clock).
+        self.ticks = 0
+        self.http_port: int | None = None
+        self._wake = {c: asyncio.Event() for c in ("mqtt", "webhook", "email")}
+        self._store: AlertStore | None = None
+        self._engine: AlertEngine | None = None
+        self._tg: asyncio.TaskGroup | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._state = "new"
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    @property
+    def engine(self) -> AlertEngine:
+        if self._engine is None:
+            raise AlertsError("the alert service is not running")
+        return self._engine
+
+    @property
+    def store(self) -> AlertStore:
+        return self.engine.store
+
+    async def __aenter__(self) -> AlertService:
+        if self._state != "new":
+            raise AlertsError("an AlertService is entered once; make a new one")
+        self._state = "running"
+        cfg = self.settings.alerts
+        policy = self._policy or Policy.load(cfg.policy)
+        if cfg.webhook_secret is None and _names_webhook(policy):
+            raise AlertsError("the policy names an emergency webhook: set alerts.webhook_secret")
+        store = AlertStore(self.db_path, synchronous=cfg.synchronous)
+        try:
+            roster = self._roster or (load_roster(cfg.roster) if cfg.roster else None)
+            if roster is not None:
+                store.save_roster(roster)
+            else:
+                roster = store.load_roster()
+        except BaseException:
+            store.close()
+            raise
+        self._store = store
+        engine = self._engine = AlertEngine(store, policy, roster, self.clock)
+        engine.listeners.append(self.metrics.on_commit)
+        engine.listeners.append(self._publish_events)
+        if cfg.metrics_port:
+            try:
+                self.metrics_port = self.metrics.serve(cfg.metrics_port, cfg.metrics_host)
+            except OSError as exc:
+                store.close()
+                raise AlertsError(f"cannot serve metrics on {cfg.metrics_port}: {exc}") from exc
+        self._tg = asyncio.TaskGroup()
+        await self._tg.__aenter__()
+        tg = self._tg
+        mqtt = self.settings.mqtt
+
+        def on_state(up: bool) -> None:
+            self.metrics.connected.set(1 if up else 0)
+            if not up:
+                self.connected.clear()
+
+        self._tasks = [
+            tg.create_task(
+                run_forever(
+                    lambda: make_client(mqtt, self.client_id, persistent=True),
+                    self._session,
+                    name=self.client_id,
+                    backoff=Backoff(mqtt.backoff_initial, mqtt.backoff_max),
+                    on_state=on_state,
+                ),
+                name="alerts:mqtt",
+            ),
+            tg.create_task(self._ticker(), name="alerts:ticker"),
+            tg.create_task(self._webhooks(), name="alerts:webhook"),
+        ]
+        if cfg.smtp_host:
+            self._tasks.append(tg.create_task(self._emails(), name="alerts:email"))
+        if cfg.http_port:
+            self._tasks.append(tg.create_task(self._http(), name="alerts:http"))
+        log.info(
+            "alerts started",
+            extra=fields(
+                client_id=self.client_id, sites=self.site_filter, db=str(self.db_path),
+                volunteers=len(roster.volunteers), policy=policy.source,
+                open_alerts=sum(store.open_counts().values()),
+            ),
+        )  # fmt: skip
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._state != "running":
+            return
+        self._state = "closed"
+        for task in self._tasks:
+            task.cancel()
+        try:
+            if self._tg is not None:
+                await self._tg.__aexit__(None, None, None)
+        finally:
+            self.metrics.stop()
+            if self._store is not None:
+                self._store.close()
+            log.info("alerts stopped", extra=fields(client_id=self.client_id))
+
+    # -- MQTT -----------------------------------------------------------------------------------
+    async def _session(self, client: ConfirmingClient) -> None:
+        # Acknowledge a need or reply only once its transaction committed (paho's manual
+        # acks; aiomqtt 2.x does not expose them, so reach the paho client it wraps).
+        client._client.manual_ack_set(True)
+        await client.subscribe(need_subscription(self.site_filter), qos=1)
+        await client.subscribe(alert_subscription("reply", self.site_filter), qos=1)
+        self.connected.set()
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._receive(client), name="alerts:receive")
+            tg.create_task(self._publish(client), name="alerts:publish")
+
+    async def _receive(self, client: ConfirmingClient) -> None:
+        async for message in client.messages:
+            topic = message.topic.value
+            payload = payload_bytes(message)
+            try:
+                if topic.startswith(NEED_PREFIX + "/"):
+                    self._on_need(topic, payload)
+                else:
+                    self._on_reply(topic, payload)
+            except AlertsError as exc:  # the store failed: leave it unacked, let it retry
+                log.error("message not handled", extra=fields(error=str(exc)[:300]))
+                raise
+            if message.qos > 0:
+                client._client.ack(message.mid, message.qos)
+            self._kick()
+
+    def _on_need(self, topic: str, payload: bytes) -> None:
+        try:
+            need = decode_need(topic, payload)
+        except WireError as exc:
+            log.warning("bad need ignored", extra=fields(reason=exc.reason))
+            return
+        self.engine.handle_need(need, "mqtt")
+
+    def _on_reply(self, topic: str, payload: bytes) -> None:
+        try:
+            parsed, reply = decode_reply(topic, payload)
+        except WireError as exc:
+            log.warning("bad reply ignored", extra=fields(reason=exc.reason))
+            return
+        with contextlib.suppress(ReplyRejected):  # audited and answered by the engine
+            self.engine.handle_reply(parsed.site, parsed.volunteer, reply, "mqtt")
+
+    def reply(self, site: str, volunteer: str, reply: AlertReply, channel: str) -> Alert:
+        """Apply a reply that came another way (HTTP); raises ReplyRejected."""
+        try:
+            return self.engine.handle_reply(site, volunteer, reply, channel)
+        finally:
+            self._kick()
+
+    async def _publish(self, client: ConfirmingClient) -> None:
+        """Send the MQTT outbox at QoS 1; a row is marked sent after its PUBACK."""
+        wake = self._wake["mqtt"]
+        store = self.store
+        while True:
+            rows = store.pending("mqtt", self.clock.now_ms(), PUBLISH_WINDOW)
+            if rows:
+                await asyncio.gather(*(client.publish(r.target, r.payload, qos=1) for r in rows))
+                store.mark_sent([r.id for r in rows], self.clock.now_ms())
+                self.metrics.sent.labels("mqtt").inc(len(rows))
+                continue
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), 1.0)
+
+    def _kick(self) -> None:
+        if self._engine is not None and self._engine.outbox_dirty:
+            self._engine.outbox_dirty = False
+            for event in self._wake.values():
+                event.set()
+
+    # -- deadlines and other channels ---------------------------------------------------------
+    async def _ticker(self) -> None:
+        interval = self.settings.alerts.tick_interval
+        loop = asyncio.get_running_loop()
+        last_gauge = 0.0
+        while True:
+            self.tick()
+            self.ticks += 1
+            if loop.time() - last_gauge >= GAUGE_REFRESH_S:
+                last_gauge = loop.time()
+                self.metrics.set_open(self.store.open_counts())
+            await asyncio.sleep(interval)
+
+    def tick(self) -> int:
+        """Fire every due deadline now (the ticker calls this; so may tests)."""
+        fired = self.engine.fire_due()
+        self._kick()
+        return fired
+
+    def _retry(self) -> tuple[float, float, int]:
+        cfg = self.settings.alerts
+        return cfg.retry_initial, cfg.retry_max, cfg.max_attempts
+
+    async def _webhooks(self) -> None:
+        secret = self.settings.alerts.webhook_secret
+        key = secret.get_secret_value().encode() if secret else b""
+        async with WebhookSender(key, timeout=self.settings.alerts.webhook_timeout) as hooks:
+            await drain(
+                "webhook", hooks.send, store=self.store, clock=self.clock,
+                metrics=self.metrics, wake=self._wake["webhook"], retry=self._retry(),
+            )  # fmt: skip
+
+    async def _emails(self) -> None:
+        cfg = self.settings.alerts
+        smtp = SmtpSender(
+            cfg.smtp_host,
+            cfg.smtp_port,
+            cfg.smtp_from,
+            username=cfg.smtp_username,
+            password=cfg.smtp_password.get_secret_value() if cfg.smtp_password else None,
+            starttls=cfg.smtp_starttls,
+        )
+        await drain(
+            "email", smtp.send, store=self.store, clock=self.clock, metrics=self.metrics,
+            wake=self._wake["email"], retry=self._retry(),
+        )  # fmt: skip
+
+    async def _http(self) -> None:
+        import uvicorn
+
+        from careloop.api.routes.alerts import alerts_app
+
+        cfg = self.settings.alerts
+        server = _quiet_server(
+            uvicorn.Config(
+                alerts_app(self), host=cfg.http_host, port=cfg.http_port,
+                log_level="warning", lifespan="off",
+            )
+        )  # fmt: skip
+        try:
+            await server.serve()
+        finally:
+            server.should_exit = True
+
+    def _publish_events(self, entries: list[AuditEntry], engine: AlertEngine) -> None:
+        if not self.events.listeners:
+            return
+        for entry in entries:
+            alert = engine.store.get(entry.alert)
+            self.events.publish(event_dict(entry, alert.tier if alert else None))
+
+    # -- views ----------------------------------------------------------------------------------
+    def alert(self, alert_id: str) -> Alert | None:
+        return self.store.get(alert_id)
+
+    @property
+    def db(self) -> Path:
+        return Path(self.db_path)
+
+
+def _quiet_server(config: Any) -> Any:
+    """uvicorn's Server without its signal handlers: the CLI owns SIGINT/SIGTERM."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:
+            yield
+
+    return Server(config)
+
+
+def _names_webhook(policy: Policy) -> bool:
+    data = policy._data
+    return bool(data.get("emergency_webhook")) or any(
+        isinstance(s, dict) and s.get("emergency_webhook") for s in data.get("sites", {}).values()
+    )

@@ -1,0 +1,465 @@
+"""The alert store: one SQLite file (WAL) holding everything that must survive ``kill -9``.
+
+Tables: ``alerts``, ``audit`` (every transition: who, when, why, via which channel),
+``pages`` (who was notified of what, and their answer), ``timers`` (deadlines as rows),
+``deliveries`` (the outbox of notifications on every channel), ``needs_seen`` and
+``replies`` (idempotence of redelivered needs and replayed replies), and the roster
+(``volunteers``, ``residents``, ``rotations``, ``overrides``).
+
+One state change is one transaction (:meth:`AlertStore.tx`): the alert row, its audit row,
+its timers and the notifications it causes commit together or not at all. That is the
+durability argument of docs/alerts.md: after a crash a timer either still exists (and fires
+once after the restart) or its transition and notifications are already committed.
+
+The store is used from the service's event loop thread only (calls are short).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+
+from alerts.errors import StoreError
+from alerts.model import Alert
+from alerts.roster import Override, Resident, Roster, Rotation, Volunteer
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY, site TEXT NOT NULL, resident TEXT NOT NULL, kind TEXT NOT NULL,
+    tier TEXT NOT NULL, state TEXT NOT NULL, need_id TEXT NOT NULL, opened_ms INTEGER NOT NULL,
+    summary TEXT NOT NULL, score REAL NOT NULL, device TEXT, language TEXT,
+    evidence INTEGER NOT NULL, step INTEGER NOT NULL, notified_ms INTEGER, accepted_ms INTEGER,
+    resolved_ms INTEGER, closed_ms INTEGER, owner TEXT, handover_to TEXT,
+    respond_due_ms INTEGER, resolve_due_ms INTEGER, respond_breached INTEGER NOT NULL,
+    resolve_breached INTEGER NOT NULL, outcome TEXT
+);
+-- Dedup: one open alert per resident and need kind.
+CREATE UNIQUE INDEX IF NOT EXISTS alerts_one_open ON alerts (site, resident, kind)
+    WHERE closed_ms IS NULL;
+CREATE INDEX IF NOT EXISTS alerts_opened ON alerts (opened_ms);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, alert TEXT NOT NULL, ts_ms INTEGER NOT NULL,
+    actor TEXT NOT NULL, action TEXT NOT NULL, from_state TEXT, to_state TEXT,
+    channel TEXT NOT NULL, reason TEXT, detail TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_alert ON audit (alert, id);
+CREATE TABLE IF NOT EXISTS pages (
+    alert TEXT NOT NULL, volunteer TEXT NOT NULL, site TEXT NOT NULL, step INTEGER NOT NULL,
+    role TEXT NOT NULL, paged_ms INTEGER NOT NULL, answer TEXT,
+    PRIMARY KEY (alert, volunteer)
+);
+CREATE INDEX IF NOT EXISTS pages_recent ON pages (site, paged_ms);
+CREATE TABLE IF NOT EXISTS timers (
+    alert TEXT NOT NULL, kind TEXT NOT NULL, due_ms INTEGER NOT NULL,
+    PRIMARY KEY (alert, kind)
+);
+CREATE INDEX IF NOT EXISTS timers_due ON timers (due_ms);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, nid TEXT NOT NULL UNIQUE, alert TEXT NOT NULL,
+    channel TEXT NOT NULL, target TEXT NOT NULL, payload BLOB NOT NULL,
+    due_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'pending', created_ms INTEGER NOT NULL, sent_ms INTEGER,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (channel, due_ms)
+    WHERE state = 'pending';
+CREATE TABLE IF NOT EXISTS needs_seen (
+    need_id TEXT NOT NULL, state TEXT NOT NULL, ts_ms INTEGER NOT NULL,
+    PRIMARY KEY (need_id, state, ts_ms)
+);
+CREATE TABLE IF NOT EXISTS replies (
+    nonce TEXT PRIMARY KEY, volunteer TEXT NOT NULL, alert TEXT NOT NULL,
+    ts_ms INTEGER NOT NULL, outcome TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS volunteers (id TEXT PRIMARY KEY, site TEXT NOT NULL, body TEXT);
+CREATE TABLE IF NOT EXISTS residents (id TEXT PRIMARY KEY, site TEXT NOT NULL, body TEXT);
+CREATE TABLE IF NOT EXISTS rotations (name TEXT PRIMARY KEY, site TEXT NOT NULL, body TEXT);
+CREATE TABLE IF NOT EXISTS overrides (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, rotation TEXT NOT NULL, volunteer TEXT NOT NULL,
+    start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL
+);
+"""
+
+_ALERT_COLUMNS = tuple(f.name for f in fields(Alert))
+_BOOLS = {"respond_breached", "resolve_breached"}
+Channel = Literal["mqtt", "webhook", "email"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One notification waiting in the outbox."""
+
+    id: int
+    nid: str
+    alert: str
+    channel: str
+    target: str
+    payload: bytes
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One row of the audit log."""
+
+    id: int
+    alert: str
+    ts_ms: int
+    actor: str
+    action: str
+    from_state: str | None
+    to_state: str | None
+    channel: str
+    reason: str | None
+    detail: dict[str, Any]
+
+
+def new_id(prefix: str) -> str:
+    """A random id, e.g. ``a-3f9c0d2e11aa`` (no ordering or content leaks)."""
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+class AlertStore:
+    """The SQLite store; ``synchronous='full'`` also survives power loss, ``'normal'`` a
+    process crash (WAL)."""
+
+    def __init__(self, path: Path, *, synchronous: Literal["full", "normal"] = "full") -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            self.db.execute("PRAGMA busy_timeout=5000")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open alert store {self.path}: {exc}") from exc
+        self._in_tx = False
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One atomic state change (``BEGIN IMMEDIATE`` ... ``COMMIT``); nesting joins it."""
+        if self._in_tx:
+            yield self.db
+            return
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot begin a transaction: {exc}") from exc
+        self._in_tx = True
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self.db.execute("ROLLBACK")
+                raise StoreError(f"commit failed: {exc}") from exc
+        finally:
+            self._in_tx = False
+
+    # -- alerts -------------------------------------------------------------------------------
+    def _alert(self, row: sqlite3.Row | tuple[Any, ...] | None) -> Alert | None:
+        if row is None:
+            return None
+        values = dict(zip(_ALERT_COLUMNS, row, strict=True))
+        for key in _BOOLS:
+            values[key] = bool(values[key])
+        return Alert(**values)
+
+    def get(self, alert_id: str) -> Alert | None:
+        cols = ", ".join(_ALERT_COLUMNS)
+        row = self.db.execute(f"SELECT {cols} FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        return self._alert(row)
+
+    def open_alert(self, site: str, resident: str, kind: str) -> Alert | None:
+        """The open alert for this resident and kind (dedup key), if any."""
+        cols = ", ".join(_ALERT_COLUMNS)
+        row = self.db.execute(
+            f"SELECT {cols} FROM alerts WHERE site = ? AND resident = ? AND kind = ? "
+            "AND closed_ms IS NULL",
+            (site, resident, kind),
+        ).fetchone()
+        return self._alert(row)
+
+    def alerts(self, *, open_only: bool = False, limit: int = 1000) -> list[Alert]:
+        cols = ", ".join(_ALERT_COLUMNS)
+        where = "WHERE closed_ms IS NULL" if open_only else ""
+        rows = self.db.execute(
+            f"SELECT {cols} FROM alerts {where} ORDER BY opened_ms DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [a for a in map(self._alert, rows) if a is not None]
+
+    def save(self, alert: Alert, *, new: bool = False) -> None:
+        values = [
+            int(v) if isinstance(v, bool) else v
+            for v in (getattr(alert, c) for c in _ALERT_COLUMNS)
+        ]
+        if new:
+            marks = ", ".join("?" for _ in _ALERT_COLUMNS)
+            self.db.execute(f"INSERT INTO alerts VALUES ({marks})", values)
+        else:
+            sets = ", ".join(f"{c} = ?" for c in _ALERT_COLUMNS[1:])
+            self.db.execute(f"UPDATE alerts SET {sets} WHERE id = ?", [*values[1:], values[0]])
+
+    def open_counts(self) -> dict[tuple[str, str], int]:
+        """Open alerts per (site, tier)."""
+        rows = self.db.execute(
+            "SELECT site, tier, count(*) FROM alerts WHERE closed_ms IS NULL GROUP BY site, tier"
+        ).fetchall()
+        return {(s, t): int(n) for s, t, n in rows}
+
+    # -- audit --------------------------------------------------------------------------------
+    def audit(
+        self,
+        alert: str,
+        ts_ms: int,
+        actor: str,
+        action: str,
+        *,
+        channel: str,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        reason: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        body = json.dumps(detail or {}, separators=(",", ":"), sort_keys=True)
+        cur = self.db.execute(
+            "INSERT INTO audit (alert, ts_ms, actor, action, from_state, to_state, channel, "
+            "reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (alert, ts_ms, actor, action, from_state, to_state, channel, reason, body),
+        )
+        return AuditEntry(
+            int(cur.lastrowid or 0), alert, ts_ms, actor, action, from_state, to_state,
+            channel, reason, detail or {},
+        )  # fmt: skip
+
+    def audit_log(self, alert: str | None = None, *, after_id: int = 0) -> list[AuditEntry]:
+        sql = "SELECT * FROM audit WHERE id > ?"
+        args: list[Any] = [after_id]
+        if alert is not None:
+            sql += " AND alert = ?"
+            args.append(alert)
+        rows = self.db.execute(sql + " ORDER BY id", args).fetchall()
+        return [
+            AuditEntry(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9] or "{}")
+            )
+            for r in rows
+        ]
+
+    # -- pages --------------------------------------------------------------------------------
+    def add_page(self, alert: Alert, volunteer: str, step: int, role: str, now_ms: int) -> None:
+        self.db.execute(
+            "INSERT INTO pages (alert, volunteer, site, step, role, paged_ms) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (alert, volunteer) DO UPDATE SET "
+            "step = excluded.step, role = excluded.role, paged_ms = excluded.paged_ms",
+            (alert.id, volunteer, alert.site, step, role, now_ms),
+        )
+
+    def pages(self, alert: str) -> dict[str, tuple[int, str, str | None]]:
+        """volunteer -> (step, role, answer) for everyone paged about ``alert``."""
+        rows = self.db.execute(
+            "SELECT volunteer, step, role, answer FROM pages WHERE alert = ?", (alert,)
+        ).fetchall()
+        return {v: (s, r, a) for v, s, r, a in rows}
+
+    def set_answer(self, alert: str, volunteer: str, answer: str) -> None:
+        self.db.execute(
+            "UPDATE pages SET answer = ? WHERE alert = ? AND volunteer = ?",
+            (answer, alert, volunteer),
+        )
+
+    def load(self, site: str, since_ms: int) -> tuple[dict[str, int], dict[str, int]]:
+        """Per volunteer at ``site``: pages since ``since_ms``, and the time of their last page."""
+        rows = self.db.execute(
+            "SELECT volunteer, count(*), max(paged_ms) FROM pages WHERE site = ? "
+            "AND paged_ms >= ? GROUP BY volunteer",
+            (site, since_ms),
+        ).fetchall()
+        last = self.db.execute(
+            "SELECT volunteer, max(paged_ms) FROM pages WHERE site = ? GROUP BY volunteer",
+            (site,),
+        ).fetchall()
+        return {v: int(n) for v, n, _ in rows}, {v: int(t) for v, t in last}
+
+    def owned(self, site: str) -> dict[str, int]:
+        """Open alerts owned per volunteer at ``site``."""
+        rows = self.db.execute(
+            "SELECT owner, count(*) FROM alerts WHERE site = ? AND closed_ms IS NULL "
+            "AND owner IS NOT NULL GROUP BY owner",
+            (site,),
+        ).fetchall()
+        return {v: int(n) for v, n in rows}
+
+    # -- timers -------------------------------------------------------------------------------
+    def set_timer(self, alert: str, kind: str, due_ms: int) -> None:
+        self.db.execute(
+            "INSERT INTO timers VALUES (?, ?, ?) ON CONFLICT (alert, kind) "
+            "DO UPDATE SET due_ms = excluded.due_ms",
+            (alert, kind, due_ms),
+        )
+
+    def clear_timer(self, alert: str, kind: str) -> None:
+        self.db.execute("DELETE FROM timers WHERE alert = ? AND kind = ?", (alert, kind))
+
+    def clear_timers(self, alert: str) -> None:
+        self.db.execute("DELETE FROM timers WHERE alert = ?", (alert,))
+
+    def timers(self, alert: str) -> dict[str, int]:
+        rows = self.db.execute("SELECT kind, due_ms FROM timers WHERE alert = ?", (alert,))
+        return {k: int(d) for k, d in rows.fetchall()}
+
+    def due_timers(self, now_ms: int, limit: int = 500) -> list[tuple[str, str, int]]:
+        """``(alert, kind, due_ms)`` of timers due by ``now_ms``, earliest first."""
+        rows = self.db.execute(
+            "SELECT alert, kind, due_ms FROM timers WHERE due_ms <= ? ORDER BY due_ms LIMIT ?",
+            (now_ms, limit),
+        ).fetchall()
+        return [(a, k, int(d)) for a, k, d in rows]
+
+    def next_due(self) -> int | None:
+        row = self.db.execute("SELECT min(due_ms) FROM timers").fetchone()
+        return None if row[0] is None else int(row[0])
+
+    # -- deliveries (the outbox) ------------------------------------------------------------
+    def enqueue(
+        self, alert: str, channel: Channel, target: str, payload: bytes, nid: str, now_ms: int
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO deliveries (nid, alert, channel, target, payload, due_ms, created_ms) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (nid, alert, channel, target, payload, now_ms, now_ms),
+        )
+
+    def pending(self, channel: Channel, now_ms: int, limit: int = 200) -> list[Delivery]:
+        rows = self.db.execute(
+            "SELECT id, nid, alert, channel, target, payload, attempts FROM deliveries "
+            "WHERE state = 'pending' AND channel = ? AND due_ms <= ? ORDER BY id LIMIT ?",
+            (channel, now_ms, limit),
+        ).fetchall()
+        return [Delivery(*r) for r in rows]
+
+    def next_delivery_due(self, channel: Channel) -> int | None:
+        row = self.db.execute(
+            "SELECT min(due_ms) FROM deliveries WHERE state = 'pending' AND channel = ?",
+            (channel,),
+        ).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def mark_sent(self, ids: list[int], now_ms: int) -> None:
+        with self.tx() as db:
+            db.executemany(
+                "UPDATE deliveries SET state = 'sent', sent_ms = ?, attempts = attempts + 1 "
+                "WHERE id = ?",
+                [(now_ms, i) for i in ids],
+            )
+
+    def retry_later(self, delivery: int, due_ms: int, error: str, *, give_up: bool) -> None:
+        with self.tx() as db:
+            db.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, due_ms = ?, last_error = ?, "
+                "state = ? WHERE id = ?",
+                (due_ms, error[:300], "failed" if give_up else "pending", delivery),
+            )
+
+    def deliveries(self, alert: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT id, nid, alert, channel, target, state, attempts, last_error FROM deliveries"
+        rows = self.db.execute(
+            sql + (" WHERE alert = ?" if alert else "") + " ORDER BY id",
+            (alert,) if alert else (),
+        ).fetchall()
+        keys = ("id", "nid", "alert", "channel", "target", "state", "attempts", "last_error")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    # -- idempotence ----------------------------------------------------------------------------
+    def first_sight_of_need(self, need_id: str, state: str, ts_ms: int) -> bool:
+        """Record a need message; False if this exact one was seen before (redelivery)."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO needs_seen VALUES (?, ?, ?)", (need_id, state, ts_ms)
+        )
+        return cur.rowcount == 1
+
+    def reply_seen(self, nonce: str) -> bool:
+        row = self.db.execute("SELECT 1 FROM replies WHERE nonce = ?", (nonce,)).fetchone()
+        return row is not None
+
+    def record_reply(
+        self, nonce: str, volunteer: str, alert: str, ts_ms: int, outcome: str
+    ) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO replies VALUES (?, ?, ?, ?, ?)",
+            (nonce, volunteer, alert, ts_ms, outcome),
+        )
+
+    # -- roster -------------------------------------------------------------------------------
+    def save_roster(self, roster: Roster) -> None:
+        """Replace the stored roster with ``roster`` (one transaction)."""
+        with self.tx() as db:
+            for table in ("volunteers", "residents", "rotations", "overrides"):
+                db.execute(f"DELETE FROM {table}")
+            db.executemany(
+                "INSERT INTO volunteers VALUES (?, ?, ?)",
+                [(v.id, v.site, _dump(v)) for v in roster.volunteers.values()],
+            )
+            db.executemany(
+                "INSERT INTO residents VALUES (?, ?, ?)",
+                [(r.id, r.site, _dump(r)) for r in roster.residents.values()],
+            )
+            db.executemany(
+                "INSERT INTO rotations VALUES (?, ?, ?)",
+                [(r.name, r.site, _dump(r)) for r in roster.rotations],
+            )
+            db.executemany(
+                "INSERT INTO overrides (rotation, volunteer, start_ms, end_ms) VALUES (?,?,?,?)",
+                [(o.rotation, o.volunteer, o.start_ms, o.end_ms) for o in roster.overrides],
+            )
+
+    def load_roster(self) -> Roster:
+        roster = Roster()
+        for (body,) in self.db.execute("SELECT body FROM volunteers"):
+            d = json.loads(body)
+            d["skills"] = frozenset(d["skills"])
+            d["assigned"] = frozenset(d["assigned"])
+            d["languages"], d["channels"] = tuple(d["languages"]), tuple(d["channels"])
+            d["location"] = tuple(d["location"]) if d["location"] else None
+            roster.volunteers[d["id"]] = Volunteer(**d)
+        for (body,) in self.db.execute("SELECT body FROM residents"):
+            d = json.loads(body)
+            d["location"] = tuple(d["location"]) if d["location"] else None
+            roster.residents[d["id"]] = Resident(**d)
+        for (body,) in self.db.execute("SELECT body FROM rotations ORDER BY name"):
+            d = json.loads(body)
+            d["members"] = tuple(d["members"])
+            if d["hours"]:
+                d["hours"] = (time.fromisoformat(d["hours"][0]), time.fromisoformat(d["hours"][1]))
+            roster.rotations.append(Rotation(**d))
+        for row in self.db.execute(
+            "SELECT rotation, volunteer, start_ms, end_ms FROM overrides ORDER BY id"
+        ):
+            roster.overrides.append(Override(*row))
+        return roster
+
+
+def _dump(obj: Any) -> str:
+    def default(value: Any) -> Any:
+        if isinstance(value, frozenset | set):
+            return sorted(value)
+        if isinstance(value, time):
+            return value.isoformat()
+        raise TypeError(type(value).__name__)
+
+    return json.dumps(asdict(obj), default=default, separators=(",", ":"))

@@ -1,0 +1,20 @@
+"""A tiny run of ``careloop bench alerts --json``: it prints its object, and nothing is missed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_bench_alerts_json_smoke(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "careloop", "bench", "alerts", "--json", "--residents", "200",
+         "--seconds", "2", "--need-rate", "5", "--volunteers", "10", "--work-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {"residents", "needs", "p50_ms", "p99_ms", "missed"} <= set(report)
+    assert report["residents"] == 200 and report["needs"] > 0 and report["missed"] == 0
+    assert 0 < report["p50_ms"] <= report["p99_ms"]

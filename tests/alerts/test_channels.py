@@ -1,0 +1,173 @@
+"""Channels against real servers: a signed webhook whose receiver is down and then up, e-mail
+through a real SMTP server (aiosmtpd), HTTP replies and the server-sent event stream."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+from aiosmtpd.controller import Controller
+
+from alerts.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from careloop.servers import free_port
+from tests.alerts.conftest import SECRET, T0, make_roster, need, policy_with_webhook
+
+
+class Receiver:
+    """A real HTTP server on a fixed port that can be stopped and started again."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.got: list[tuple[dict[str, str], bytes]] = []
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        got = self.got
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                got.append((dict(self.headers), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+def test_webhook_receiver_down_then_up(start_service, apps, site, tmp_path):
+    receiver = Receiver(free_port())
+    url = f"http://127.0.0.1:{receiver.port}/hook"
+    svc = start_service(policy=policy_with_webhook(tmp_path, site, url))
+    apps.publish_need(need(site, kind="agitation", tier="emergency"))
+    alert_id = apps.wait(lambda x: x.type == "page", n=3)[0].alert
+    svc.advance(31)  # respond deadline: coordinator and the emergency webhook
+    deadline = time.monotonic() + 10
+    while not any(
+        d["attempts"] for d in svc.reader.deliveries(alert_id) if d["channel"] == "webhook"
+    ):
+        assert time.monotonic() < deadline, "no webhook attempt"
+        time.sleep(0.05)
+    row = next(d for d in svc.reader.deliveries(alert_id) if d["channel"] == "webhook")
+    assert row["state"] == "pending" and "ConnectError" in row["last_error"]
+
+    receiver.start()
+    try:
+        svc.advance(10)  # past the backoff (at most retry_max = 5 s)
+        deadline = time.monotonic() + 10
+        while not receiver.got:
+            assert time.monotonic() < deadline, "webhook not redelivered"
+            time.sleep(0.05)
+        apps.drain(0.3)
+        svc.advance(10)
+        apps.drain(0.3)
+    finally:
+        receiver.stop()
+    assert len(receiver.got) == 1
+    headers, body = receiver.got[0]
+    assert verify(SECRET.encode(), headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
+    assert not verify(b"another key", headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
+    sent = json.loads(body)
+    assert (sent["alert"], sent["tier"], sent["reason"]) == (
+        alert_id,
+        "emergency",
+        "respond_deadline",
+    )
+    assert (
+        svc.service.metrics.value("careloop_alerts_delivery_failures_total", channel="webhook") >= 1
+    )
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.mail_from, envelope.rcpt_tos, envelope.content))
+        return "250 OK"
+
+
+def test_email_page_through_a_real_smtp_server(start_service, apps, site):
+    inbox = Inbox()
+    port = free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        roster = make_roster(site, volunteers=1)
+        data = roster.volunteers["v01"]
+        from dataclasses import replace
+
+        roster.volunteers["v01"] = replace(
+            data, channels=("mqtt", "email"), email="v01@example.org"
+        )
+        start_service(roster=roster, smtp_host="127.0.0.1", smtp_port=port)
+        apps.publish_need(need(site, kind="fall"))
+        page = apps.wait(lambda x: x.type == "page")[0]
+        deadline = time.monotonic() + 10
+        while not inbox.messages:
+            assert time.monotonic() < deadline, "no e-mail"
+            time.sleep(0.05)
+    finally:
+        smtp.stop()
+    _mail_from, rcpt, content = inbox.messages[0]
+    assert rcpt == ["v01@example.org"]
+    text = content.decode()
+    assert f"Alert {page.alert}" in text and "Subject: [careloop emergency] page: fall" in text
+    assert f"Message-ID: <{page.id}-e@careloop>" in text
+
+
+def test_http_reply_and_sse_events(start_service, apps, site):
+    port = free_port()
+    svc = start_service(http_port=port)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            httpx.get(f"{base}/alerts/closed-loop", timeout=1)
+            break
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    events: list[dict] = []
+    listening = threading.Event()
+
+    def listen() -> None:
+        with httpx.stream("GET", f"{base}/alerts/events", timeout=10) as response:
+            for line in response.iter_lines():
+                listening.set()
+                if line.startswith("data: "):
+                    events.append(json.loads(line[6:]))
+                    if any(e["action"] == "accept" for e in events):
+                        return
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    assert listening.wait(10)
+    apps.publish_need(need(site))
+    page = apps.wait(lambda x: x.type == "page")[0]
+    body = {"site": site, "volunteer": page.volunteer, "nonce": "h-1", "action": "accept", "ts": T0}
+    ok = httpx.post(f"{base}/alerts/{page.alert}/reply", json=body)
+    assert ok.status_code == 200 and ok.json()["owner"] == page.volunteer
+    replay = httpx.post(f"{base}/alerts/{page.alert}/reply", json=body)
+    assert replay.status_code == 409 and replay.json()["detail"]["reason"] == "replay"
+    unknown = httpx.post(f"{base}/alerts/a-nope/reply", json={**body, "nonce": "h-2"})
+    assert unknown.status_code == 404 and unknown.json()["detail"]["reason"] == "unknown_alert"
+    thread.join(10)
+    actions = [e["action"] for e in events]
+    assert actions[0] == "open" and "page" in actions and "accept" in actions
+    assert all("resident" not in e and "summary" not in e for e in events)
+    assert svc.audit(page.alert, "accept")[0].channel == "http"
+    view = httpx.get(f"{base}/alerts/closed-loop").json()
+    assert view["count"] == 1 and "resident" not in view["data"][0]

@@ -1,0 +1,130 @@
+"""ScoreService end to end on the real broker: wire messages in, care needs out."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+from careloop.servers import free_port
+from models.runtime.service import load_profiles, site_partition
+from tests.runtime.conftest import T0, Device, S, score_settings
+
+
+def test_sos_and_confirmed_fall_become_needs(
+    mosquitto, tmp_path, site, publisher, needs, start_scorer
+):
+    port = free_port()
+    scorer = start_scorer(score_settings(mosquitto, tmp_path, metrics_port=port, sites=site))
+    anna, ben = Device(publisher, site, "r1"), Device(publisher, site, "r2")
+
+    anna.vitals(T0)
+    anna.send("event", {"ts": T0 + 5 * S, "type": "sos_button", "detail": "pendant"})
+    sos = needs.wait(lambda n: n.resident == "r1" and n.kind == "sos")
+    assert (sos.site, sos.tier, sos.state) == (site, "emergency", "open")
+    assert sos.summary == "SOS button pressed."
+
+    # a fall, then 75 s of lying still out of bed (device time, sent at once)
+    ben.vitals(T0)
+    ben.send("event", {"ts": T0 + 10 * S, "type": "fall_detected", "confidence": 0.9})
+    for k in range(1, 16):
+        ben.vitals(T0 + 10 * S + k * 5 * S, moving=False)
+    fall = needs.wait(lambda n: n.resident == "r2" and n.kind == "fall")
+    assert (fall.tier, fall.state, fall.onset) == ("emergency", "open", T0 + 10 * S)
+    assert fall.summary.startswith("Fall detected (confidence 0.90) and no movement")
+    assert not [n for n in needs.seen if n.resident == "r1" and n.kind == "fall"]
+
+    # the same numbers on /metrics, by kind and tier
+    scorer.wait_for(lambda s: s.counts["needs_published"] >= 2)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    assert 'careloop_score_needs_published_total{kind="sos",tier="emergency"} 1.0' in text
+    assert 'careloop_score_needs_published_total{kind="fall",tier="emergency"} 1.0' in text
+    assert 'careloop_score_readings_scored_total{kind="vitals"} 17.0' in text
+
+
+def test_bad_messages_are_counted_and_skipped(
+    mosquitto, tmp_path, site, publisher, needs, start_scorer
+):
+    scorer = start_scorer(score_settings(mosquitto, tmp_path, sites=site))
+    dev = Device(publisher, site, "r7")
+    dev.raw("vitals", b"{not json")
+    envelope = {"v": 1, "device": dev.device, "resident": "r7", "seq": 1, "ts": T0}
+    too_fast = {**envelope, "readings": [{"ts": T0, "heart_rate": 900}]}
+    dev.raw("vitals", json.dumps(too_fast).encode())
+    spoofed = {**envelope, "device": "someone-else", "readings": [{"ts": T0, "type": "sos_button"}]}
+    dev.raw("event", json.dumps(spoofed).encode())
+    dev.vitals(T0 + S)
+    dev.send("event", {"ts": T0 + 2 * S, "type": "sos_button"})
+    need = needs.wait(lambda n: n.resident == "r7" and n.kind == "sos")
+    assert need.ts == T0 + 2 * S  # the good SOS, not the spoofed one
+    scorer.wait_for(lambda s: s.counts["rejected"] == 3 and s.counts["readings"] == 2)
+    m = scorer.service.metrics
+    assert m.value("careloop_score_rejected_total", reason="json_invalid:payload") == 1
+    assert m.value("careloop_score_rejected_total", reason="less_than_equal:heart_rate") == 1
+    assert m.value("careloop_score_rejected_total", reason="spoofed:device") == 1
+
+
+def test_partitions_split_sites_between_scorers(
+    mosquitto, tmp_path, unique_topic_root, publisher, needs, start_scorer
+):
+    # one site per partition of 2 (crc32 decides; try names until both are covered)
+    sites: dict[int, str] = {}
+    for i in range(100):
+        name = f"{unique_topic_root}-{i}"
+        sites.setdefault(site_partition(name, 2), name)
+        if len(sites) == 2:
+            break
+    scorers = {
+        k: start_scorer(
+            score_settings(mosquitto, tmp_path / f"p{k}", sites="+", partition=f"{k}/2")
+        )
+        for k in (0, 1)
+    }
+    for k, site in sites.items():
+        Device(publisher, site, f"r{k}").send("event", {"ts": T0, "type": "sos_button"})
+    for k, site in sites.items():
+        needs.wait(lambda n, site=site, k=k: n.site == site and n.resident == f"r{k}")
+    for k, scorer in scorers.items():
+        svc = scorer.service
+        scorer.wait_for(lambda s: s.counts["needs_published"] >= 1)
+        owned = {r.site for r in svc.engine.directory.residents}
+        assert sites[k] in owned and sites[1 - k] not in owned, (k, owned)
+        assert svc.counts["needs_published"] == 1
+        assert svc.counts["skipped"] >= 1  # the other partition's message, never decoded
+        assert svc.snapshot_path.name == f"p{k}of2.snapshot"
+
+
+def test_profiles_file_errors_name_the_resident_and_field(tmp_path):
+    import pytest
+
+    from careloop.errors import SettingsError
+
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"s1": {"r1": {"language": "zh", "utc_offset_min": 480}}}))
+    assert load_profiles(good)[("s1", "r1")].utc_offset_min == 480
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"s1": {"r1": {"expectations": [
+        {"name": "check-up", "event": "checkup_done", "at": "25:00"}]}}}))  # fmt: skip
+    with pytest.raises(SettingsError) as err:
+        load_profiles(bad)
+    assert "resident s1/r1: expectations.0.at" in str(err.value)
+    assert "HH:MM" in str(err.value)
+    typo = tmp_path / "typo.json"
+    typo.write_text(json.dumps({"s1": {"r2": {"langauge": "en"}}}))
+    with pytest.raises(SettingsError, match=r"resident s1/r2: langauge"):
+        load_profiles(typo)
+
+
+def test_unreadable_snapshot_is_moved_aside_and_scoring_goes_on(
+    mosquitto, tmp_path, site, publisher, needs, start_scorer
+):
+    bad = tmp_path / "score" / f"{site}.snapshot"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"not a snapshot at all")
+    scorer = start_scorer(score_settings(mosquitto, tmp_path, sites=site))
+    assert not scorer.service.restored
+    assert bad.with_name(bad.name + ".corrupt").read_bytes() == b"not a snapshot at all"
+    Device(publisher, site, "r1").send("event", {"ts": T0, "type": "sos_button"})
+    assert needs.wait(lambda n: n.site == site).kind == "sos"
+    scorer.stop()  # a clean stop writes a good snapshot in its place
+    assert scorer.service.counts["snapshots"] == 1 and bad.stat().st_size > 100
