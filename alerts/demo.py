@@ -23,8 +23,10 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 import aiomqtt
@@ -101,8 +103,10 @@ class SimulatedVolunteers:
         seed: int = 7,
         think_s: tuple[float, float] = (2.0, 5.0),
         resolve_after_s: tuple[float, float] = (20.0, 40.0),
+        log_path: Path | None = None,
     ) -> None:
         self.settings = settings
+        self.log_path = log_path
         self.behaviours = dict(behaviours)
         self.think_s = think_s
         self.resolve_after_s = resolve_after_s
@@ -175,10 +179,12 @@ class SimulatedVolunteers:
 
     def _say(self, line: str) -> None:
         self.log.append(line)
+        if self.log_path is not None:
+            stamp = time.strftime("%H:%M:%S")
+            with self.log_path.open("a", encoding="utf-8") as out:
+                out.write(f"{stamp} {line}\n")
         log.info("demo volunteer", extra=fields(event=line))
 
 
 def _now_ms() -> int:
-    import time
-
     return time.time_ns() // 1_000_000

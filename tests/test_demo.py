@@ -22,6 +22,7 @@ import pytest
 
 from careloop.servers import free_port
 from careloop.wire import subscription
+from careloop.wire.alerts import AlertNotification, alert_subscription, decode_notification
 from careloop.wire.needs import NeedMessage, decode_need, need_subscription
 from tests.helpers.mqtt import MqttTestClient
 from tests.helpers.readings import ReadingCollector
@@ -76,6 +77,20 @@ def wait_needs(client: MqttTestClient, wanted: set[tuple[str, str]], deadline: f
     return seen
 
 
+def wait_pages(client: MqttTestClient, deadline: float) -> list[AlertNotification]:
+    """Volunteer notifications until the SOS alert was accepted by v03, or time is up."""
+    seen: list[AlertNotification] = []
+    while time.monotonic() < deadline:
+        if any(n.volunteer == "v03" and n.type == "accepted" for n in seen):
+            break
+        try:
+            msg = client.get(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+        except TimeoutError:
+            continue
+        seen.append(decode_notification(msg.topic, msg.payload))
+    return seen
+
+
 def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
     broker_port, http_port, influx_port = free_port(), free_port(), free_port()
     proc = subprocess.Popen(
@@ -117,6 +132,8 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
         assert len(servers) == 4  # mosquitto, influxd, careloop ingest and careloop score
         needs = MqttTestClient("127.0.0.1", broker_port).connect()
         needs.subscribe(need_subscription())
+        pages = MqttTestClient("127.0.0.1", broker_port).connect()
+        pages.subscribe(alert_subscription("volunteer", "demo-home"))
         with ReadingCollector(
             "127.0.0.1", broker_port, subscription(kind="vitals"), client_id="demo-watch"
         ) as sub:
@@ -136,6 +153,16 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
         assert wanted <= got.keys(), [(n.resident, n.kind, n.state) for n in seen]
         assert got["r001", "sos"].tier == got["r002", "fall"].tier == "emergency"
         assert got["r002", "fall"].summary.startswith("Fall detected")
+        # ... and careloop alerts paged the simulated volunteers: v01 ignores the SOS page,
+        # the chain escalates to v02 (declines), then v03 accepts and owns it
+        notes = wait_pages(pages, shown + NEEDS_WITHIN_S)
+        pages.close()
+        sos = [n for n in notes if n.resident == "r001" and n.kind == "sos"]
+        trail = [(n.volunteer, n.type) for n in sos]
+        assert ("v01", "page") in trail, trail
+        assert ("v02", "page") in trail, trail  # escalated past v01's silence
+        assert ("v03", "accepted") in trail, trail
+        assert trail.index(("v01", "page")) < trail.index(("v02", "page"))
     finally:
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=30)

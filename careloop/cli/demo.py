@@ -276,6 +276,38 @@ async def _serve(
     from simulators import write_labels
 
     write_labels(settings.data_dir / "sim" / "labels.jsonl", home.labels)
+    from alerts import AlertService
+    from alerts.demo import DEMO_BEHAVIOURS, SimulatedVolunteers, demo_policy, demo_roster
+
+    roster = demo_roster(settings.site, residents=len(home.profiles))
+    async with contextlib.AsyncExitStack() as stack:
+        # The alert service pages simulated volunteers with deadlines of seconds (not
+        # minutes) so a newcomer watches a page, an escalation and an accept happen.
+        service = await stack.enter_async_context(
+            AlertService(settings, roster=roster, policy=demo_policy())
+        )
+        server.config.app.state.alerts = service
+        await stack.enter_async_context(
+            SimulatedVolunteers(
+                settings,
+                DEMO_BEHAVIOURS,
+                seed=args.seed,
+                log_path=settings.data_dir / "volunteers.log",
+            )
+        )
+        return await _run(args, settings, home, ports, t0, server, live, stop)
+
+
+async def _run(
+    args: argparse.Namespace,
+    settings: Settings,
+    home: CareHome,
+    ports: dict[str, int],
+    t0: float,
+    server: Any,
+    live: Any,
+    stop: asyncio.Event,
+) -> int:
     async with asyncio.TaskGroup() as tg:
         web = tg.create_task(server.serve(), name="http")
         sim = tg.create_task(
@@ -335,6 +367,10 @@ careloop demo is running (started in {startup_s:.1f} s)
       showcase        : {showcase}
                         metrics http://127.0.0.1:{ports["score"]}/metrics
                         log {settings.data_dir}/score.log
+  alerts              : needs -> alerts -> simulated volunteers v01-v06 (v01 ignores pages,
+                        v02 declines, v03 accepts), deadlines shortened to seconds
+      watch pages     : mosquitto_sub -h {m.host} -p {m.port} -t 'careloop/alerts/v1/#' -v
+                        log {settings.data_dir}/volunteers.log
   status page         : http://127.0.0.1:{ports["http"]}/   (JSON: /status)
 Press Ctrl-C to stop everything.
 """,
