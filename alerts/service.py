@@ -300,7 +300,7 @@ class AlertService:
     async def _http(self) -> None:
         import uvicorn
 
-        from careloop.api.routes.alerts import alerts_app
+        from careloop.api.routes.alerts_reply import alerts_app
 
         cfg = self.settings.alerts
         server = _quiet_server(
@@ -320,6 +320,13 @@ class AlertService:
         for entry in entries:
             alert = engine.store.get(entry.alert)
             self.events.publish(event_dict(entry, alert.tier if alert else None))
+
+    def set_roster(self, roster: Roster) -> None:
+        """Page from ``roster`` from now on (the API calls this after a directory change).
+
+        Stored first, so a restart keeps it; alerts already open keep their pages.
+        """
+        self.engine.replace_roster(roster)
 
     # -- views ----------------------------------------------------------------------------------
     def alert(self, alert_id: str) -> Alert | None:

@@ -320,10 +320,16 @@ class Mosquitto(_ChildServer):
         max_inflight_messages: int = 1000,
         extra_conf: str = "",
         binary: str = "mosquitto",
+        password_file: Path | None = None,
+        acl_file: Path | None = None,
     ) -> None:
         super().__init__(data_dir, port=port, host=host, extra_conf=extra_conf, binary=binary)
         self.max_queued_messages = max_queued_messages
         self.max_inflight_messages = max_inflight_messages
+        #: With a password file the broker refuses anonymous clients (careloop.provision
+        #: writes both files); None keeps the open broker tests and the demo use.
+        self.password_file = None if password_file is None else Path(password_file).resolve()
+        self.acl_file = None if acl_file is None else Path(acl_file).resolve()
 
     @property
     def url(self) -> str:
@@ -336,7 +342,7 @@ class Mosquitto(_ChildServer):
             "# Written by careloop.servers; rewritten on every start.",
             f"listener {self.port} {self.host}",
             # Mosquitto 2.x refuses anonymous clients once a listener is configured.
-            "allow_anonymous true",
+            f"allow_anonymous {'false' if self.password_file else 'true'}",
             # Persistent sessions and retained messages must survive restart(). The db is
             # always saved on SIGTERM; autosaving every second bounds what kill() loses to ~1 s,
             # which is what fault-injection tests reason about. The whole db is rewritten each
@@ -359,6 +365,10 @@ class Mosquitto(_ChildServer):
             f"log_dest file {self.log_path}",
             "log_timestamp_format %Y-%m-%dT%H:%M:%S",
         ]
+        if self.password_file is not None:
+            lines.append(f"password_file {self.password_file}")
+        if self.acl_file is not None:
+            lines.append(f"acl_file {self.acl_file}")
         if os.geteuid() == 0:
             # As root, mosquitto drops to the "mosquitto" user, which cannot write our data
             # folder: it then runs WITHOUT its log or persistence, saying so only on stderr.
@@ -366,6 +376,15 @@ class Mosquitto(_ChildServer):
         if self.extra_conf:
             lines.append(self.extra_conf)
         return "\n".join(lines) + "\n"
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the password and ACL files without dropping connected clients.
+
+        What :mod:`careloop.provision` does to a broker it was given the pid of; a no-op when
+        the broker is not running.
+        """
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGHUP)
 
     def _command(self) -> list[str]:
         return [self.binary, "-c", str(self.config_path)]

@@ -238,6 +238,36 @@ class ScoreSettings(_Section):
         return self
 
 
+class ApiSettings(_Section):
+    """The HTTP API and dashboard (``careloop api``, docs/api.md)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    #: The directory (SQLite): sites, residents, consents, volunteers, tokens, audit.
+    #: Default ``DATA_DIR/registry.sqlite3``, the same file as ingest's device registry.
+    directory: Path | None = None
+    #: Send the session cookie only over HTTPS; turn on behind TLS.
+    cookie_secure: bool = False
+    #: Seconds before an InfluxDB /query counts as failed.
+    influx_timeout: float = Field(10.0, gt=0, le=300)
+    #: Most points per series a vitals/events answer returns; longer ranges are averaged
+    #: with ``GROUP BY time()`` down to about this many.
+    max_points: int = Field(2000, ge=10, le=100_000)
+
+
+class ProvisionSettings(_Section):
+    """Device provisioning: Mosquitto's password and ACL files (docs/devices.md)."""
+
+    #: Mosquitto's ``password_file`` (PBKDF2-SHA512 hashes); default
+    #: ``DATA_DIR/broker/passwd``. careloop rewrites it whole on every change.
+    password_file: Path | None = None
+    #: Mosquitto's ``acl_file``; default ``DATA_DIR/broker/acl``.
+    acl_file: Path | None = None
+    #: The broker's ``pid_file``: after writing the files careloop sends it SIGHUP so it
+    #: re-reads them. None = no signal (reload the broker yourself).
+    broker_pid_file: Path | None = None
+
+
 class Settings(BaseSettings):
     """Everything one careloop process needs to know."""
 
@@ -255,6 +285,8 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     alerts: AlertsSettings = AlertsSettings()
     score: ScoreSettings = ScoreSettings()
+    provision: ProvisionSettings = ProvisionSettings()
+    api: ApiSettings = ApiSettings()
 
     @field_validator("site")
     @classmethod

@@ -216,7 +216,9 @@ def plot_delays(result: ScenarioRun, path: Path) -> None:
     from models.evaluation.cli import save_figure
 
     per = result.summary["scenarios"]
-    names = sorted(per, key=lambda n: per[n]["median_delay_s"] or 1e9)
+    names = sorted(
+        per, key=lambda n: 1e12 if per[n]["median_delay_s"] is None else per[n]["median_delay_s"]
+    )
     by_resident: dict[str, list[NeedMessage]] = defaultdict(list)
     for n in result.needs:
         if n.state == "open" and not n.reminder:

@@ -29,7 +29,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.utils.validation import check_is_fitted
 
 from models.base import ModelError
-from models.speech.text import LexiconFeatures
+from models.speech.text import LexiconFeatures, to_simplified
 
 F64 = NDArray[np.float64]
 
@@ -67,7 +67,15 @@ class DistressTextClassifier(BaseEstimator, ClassifierMixin):
         parts: list[tuple[str, object]] = []
         if self.lang == "zh":
             parts.append(
-                ("chars", TfidfVectorizer(analyzer="char", ngram_range=(1, 4), sublinear_tf=True))
+                (
+                    "chars",
+                    TfidfVectorizer(
+                        analyzer="char",
+                        ngram_range=(1, 4),
+                        sublinear_tf=True,
+                        preprocessor=to_simplified,
+                    ),
+                )
             )
         else:
             parts.append(

@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from models.base import ModelError
-from models.speech.text import load_intent_corpus, mark_negation
+from models.speech.text import load_intent_corpus, mark_negation, to_simplified
 
 Intent = Literal["help", "pain", "low_mood", "confusion", "neutral"]
 #: Every intent, in a fixed order. "neutral" (code 0) is the absence of a care need, so
@@ -39,6 +39,12 @@ def _intent_name(label: object) -> str:
             raise ModelError(f"intent code {label} is not an index of {INTENTS}")
         return INTENTS[int(label)]
     return str(label)
+
+
+def normalise(text: str) -> str:
+    """Simplified script (one feature per character, however it was written), then
+    negation marks (see :func:`~models.speech.text.mark_negation`)."""
+    return mark_negation(to_simplified(text))
 
 
 class CareIntentClassifier(BaseEstimator, ClassifierMixin):
@@ -81,7 +87,7 @@ class CareIntentClassifier(BaseEstimator, ClassifierMixin):
                     analyzer="char_wb",
                     ngram_range=(1, self.char_ngrams),
                     sublinear_tf=True,
-                    preprocessor=mark_negation,
+                    preprocessor=normalise,
                     lowercase=False,
                 ),
             )
@@ -94,7 +100,7 @@ class CareIntentClassifier(BaseEstimator, ClassifierMixin):
                         analyzer="word",
                         ngram_range=(1, self.word_ngrams),
                         sublinear_tf=True,
-                        preprocessor=mark_negation,
+                        preprocessor=normalise,
                         lowercase=False,
                         token_pattern=r"[A-Za-z']+",
                     ),

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,6 +38,24 @@ _PUNCT = frozenset(',.!?;:，。！？；：、…()（）"“”')
 _PRIVATE_USE = 0xF0000  # Supplementary Private Use Area-A: never in real text
 _TOKEN = re.compile(r"[a-z']+|\s+|.", re.DOTALL)
 _ENGLISH_WORD = re.compile(r"[a-z']+")
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    import opencc  # opencc-python-reimplemented: pure Python, dictionaries in the wheel
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional Chinese characters as simplified ones (other text unchanged).
+
+    Simplified and traditional script are one language written two ways: without this a
+    model learns two features for 難過 and 难过 and sees half the evidence for each. On XED's
+    Chinese lines it raised out-of-fold distress AUROC from 0.698 to 0.744 with twin lines
+    kept in one fold (docs/evaluation/utterances.md).
+    """
+    return str(_t2s().convert(text))
 
 
 def _is_cjk(ch: str) -> bool:

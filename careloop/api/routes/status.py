@@ -1,4 +1,8 @@
-"""Liveness and a live status page of the simulated (or real) care home."""
+"""A live status page of the simulated (or real) care home: devices and their readings.
+
+Public, like the demo always had it; it shows device and resident ids, so a deployment that
+exposes the API beyond loopback should put the dashboard in front instead (docs/api.md).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from careloop.api.deps import MonitorDep
 
-router = APIRouter(tags=["status"])
+router = APIRouter(tags=["status"], include_in_schema=False)
 
 _SHOWN = (
     "vitals.heart_rate",
@@ -20,12 +24,6 @@ _SHOWN = (
     "vitals.posture",
     "vitals.activity",
 )
-
-
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    """The process is up."""
-    return {"status": "ok"}
 
 
 @router.get("/status")

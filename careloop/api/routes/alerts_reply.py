@@ -1,9 +1,10 @@
-"""Alerts over HTTP: volunteers' replies (the same as on MQTT) and the dashboard's event stream.
+"""The alert service's own small HTTP app: replies, the event stream, the closed loop.
 
-Mounted by ``careloop alerts --http-port`` (the process that owns the alert store), and
-included in the main app, where it answers 503 until an alert service is attached to
-``app.state.alerts``. Only this module speaks HTTP status codes; the engine raises
-:class:`~alerts.errors.ReplyRejected` with a bounded reason.
+Served only by ``careloop alerts --http-port`` (the process that owns the alert store, on
+loopback, for volunteer apps behind a trusted gateway). It has no authentication of its own,
+so the main API does not include it: there, ``/api/v1/alerts/...`` (routes/alerts.py) acts
+for the authenticated caller. The engine raises :class:`~alerts.errors.ReplyRejected` with a
+bounded reason; :data:`REJECT_STATUS` maps it to HTTP.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
-_STATUS = {
+REJECT_STATUS = {
     "unknown_alert": 404,
     "wrong_volunteer": 403,
     "replay": 409,
@@ -86,7 +87,7 @@ async def post_reply(alert_id: str, body: ReplyCreate, service: AlertsDep) -> Re
         alert = service.reply(body.site, body.volunteer, reply, "http")
     except ReplyRejected as exc:
         raise HTTPException(
-            _STATUS.get(exc.reason, 409), {"reason": exc.reason, "detail": exc.detail}
+            REJECT_STATUS.get(exc.reason, 409), {"reason": exc.reason, "detail": exc.detail}
         ) from exc
     except (WireError, ValueError) as exc:
         raise HTTPException(422, {"reason": "bad_reply", "detail": str(exc)[:200]}) from exc

@@ -1,0 +1,67 @@
+"""Liveness, readiness and the API's Prometheus metrics (public: no personal data here)."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict
+
+from careloop.api.deps import DirectoryDep, InfluxDep, MonitorDep
+from careloop.directory import DirectoryError
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+    status: str
+
+
+class Readiness(BaseModel):
+    """Each dependency: true when it answered."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"ready": True, "checks": {"broker": True, "influxdb": True, "sqlite": True}}
+            ]
+        }
+    )
+    ready: bool
+    checks: dict[str, bool]
+
+
+@router.get("/healthz")
+async def healthz() -> Health:
+    """The process is up (says nothing about its dependencies; see /readyz)."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", responses={503: {"model": Readiness, "description": "not ready"}})
+async def readyz(
+    monitor: MonitorDep, influx: InfluxDep, directory: DirectoryDep
+) -> Readiness | JSONResponse:
+    """Ready when the broker is connected, InfluxDB answers ``/ping`` and SQLite opens."""
+    checks = {"broker": monitor.connected, "influxdb": False, "sqlite": False}
+    try:
+        checks["influxdb"] = (await influx.get("/ping", timeout=2.0)).status_code == 204
+    except httpx.HTTPError:
+        pass
+    try:
+        directory.ping()
+        checks["sqlite"] = True
+    except DirectoryError:
+        pass
+    body = Readiness(ready=all(checks.values()), checks=checks)
+    if not body.ready:
+        return JSONResponse(body.model_dump(), status_code=503)
+    return body
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+async def metrics(request: Request) -> Response:
+    """Prometheus text format: request counts and latency by route template, audit reads."""
+    registry = request.app.state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,262 @@
+// The coordinator's live alert board.
+//
+// The list comes from GET /api/v1/alerts (scoped by the server to the signed-in user's
+// sites); the server-sent event stream /api/v1/alerts/events says *that* something happened
+// to an alert (it carries no resident ids or text), and the board then re-reads the list, so
+// new alerts appear and owners change without a reload. Deadlines count down in the browser
+// from the alerts' own deadline timestamps; nothing is polled once a second.
+"use strict";
+
+(() => {
+  const { el, api, duration, clock, words, status } = careloop;
+
+  /** States in which an alert is still waiting for someone, and those where nothing more happens. */
+  const UNOWNED = new Set(["open", "notified", "escalated"]);
+  const TERMINAL = new Set(["resolved", "expired", "cancelled"]);
+  const TIER_RANK = { emergency: 0, important: 1, general: 2, emotional: 3 };
+  /** Every audit action the stream may name (``event:`` lines); unknown ones still arrive as "message". */
+  const ACTIONS = [
+    "open", "merge", "update", "page", "accept", "decline", "resolve", "resolved", "cancelled",
+    "expired", "escalated", "step_timeout", "step_skipped", "chain_exhausted", "breach",
+    "handover_requested", "handover_declined", "handover_lapsed", "handover", "reply_rejected",
+    "resident_told", "resident_not_told", "cleared",
+  ];
+
+  const list = document.getElementById("alerts");
+  const empty = document.getElementById("empty");
+  const live = document.getElementById("live");
+  const siteSel = document.getElementById("site");
+  const tierSel = document.getElementById("tier");
+  const actingAs = document.getElementById("acting-as");
+
+  let me = null;
+  /** id -> the alert as last rendered (JSON), to re-render only what changed. */
+  const shown = new Map();
+  let reloadTimer = null;
+  /** After the first load, new cards are highlighted as they arrive. */
+  let loadedOnce = false;
+  let loading = false;
+  let again = false;
+
+  function respondDue(a) {
+    return a.respond_due_ms ?? a.respond_due ?? null;
+  }
+  function resolveDue(a) {
+    return a.resolve_due_ms ?? a.resolve_due ?? null;
+  }
+
+  /** A countdown element: the client-side ticker below keeps its text current. */
+  function countdown(label, due, met) {
+    if (due === null || due === undefined) return null;
+    return el("div", {},
+      el("dt", {}, label),
+      el("dd", {},
+        el("time", { datetime: new Date(due).toISOString() }, clock(due)),
+        " ",
+        el("span", { class: "countdown", dataset: { due: String(due), met: met ? "1" : "" } }, "")));
+  }
+
+  function tick() {
+    const now = Date.now();
+    for (const node of list.querySelectorAll(".countdown")) {
+      const due = Number(node.dataset.due);
+      if (node.dataset.met) {
+        node.textContent = "(met)";
+        node.className = "countdown met";
+        continue;
+      }
+      const left = (due - now) / 1000;
+      node.textContent = left >= 0 ? `(${duration(left)} left)` : `(overdue by ${duration(-left)})`;
+      node.className = left >= 0 ? "countdown" : "countdown late";
+    }
+  }
+
+  /** Who the buttons act for: the volunteer themself, or whoever a coordinator names. */
+  function actor() {
+    if (me && me.role === "volunteer") return me.subject;
+    return actingAs.value.trim() || (me ? me.subject : "");
+  }
+
+  function canAct() {
+    return me && ["volunteer", "coordinator", "admin"].includes(me.role);
+  }
+
+  async function act(alert, action, extra = {}) {
+    const body = { ...extra };
+    if (me && me.role !== "volunteer" && actingAs.value.trim()) body.volunteer = actingAs.value.trim();
+    status(`${words(action)} ${alert.kind ? words(alert.kind) : ""} for ${alert.resident || alert.id}…`);
+    try {
+      await api(`/api/v1/alerts/${encodeURIComponent(alert.id)}/${action}`, { method: "POST", body });
+      status(`${action === "handover" ? "Hand-over requested" : words(action) + "ed"}: ${alert.resident || alert.id}.`);
+    } catch (err) {
+      const d = err.detail;
+      const reason = d && typeof d === "object" ? d.reason || d.detail || JSON.stringify(d) : d;
+      status(`Could not ${words(action)}: ${reason || err.message}`, "error");
+    }
+    scheduleReload(0);
+  }
+
+  function buttons(a) {
+    if (!canAct() || TERMINAL.has(a.state)) return null;
+    const who = actor();
+    const box = el("div", { class: "actions", role: "group", "aria-label": `Actions for ${a.resident || a.id}` });
+    if (UNOWNED.has(a.state) || (a.handover_to && a.handover_to === who)) {
+      box.append(
+        el("button", { type: "button", class: "primary", dataset: { action: "accept" }, onclick: () => act(a, "accept") }, "Accept"),
+        el("button", { type: "button", dataset: { action: "decline" }, onclick: () => act(a, "decline") }, "Decline"));
+    }
+    if (a.state === "accepted" && (a.owner === who || (me && me.role !== "volunteer"))) {
+      const inputId = `handover-${a.id}`;
+      const to = el("input", { id: inputId, autocomplete: "off", spellcheck: "false", placeholder: "volunteer id" });
+      box.append(
+        el("button", { type: "button", class: "primary", dataset: { action: "resolve" }, onclick: () => act(a, "resolve") }, "Resolve"),
+        el("label", { for: inputId }, "Hand over to"),
+        to,
+        el("button", {
+          type: "button",
+          dataset: { action: "handover" },
+          onclick: () => {
+            const target = to.value.trim();
+            if (!target) {
+              status("Name the volunteer to hand over to.", "error");
+              to.focus();
+              return;
+            }
+            act(a, "handover", { to: target });
+          },
+        }, "Hand over"));
+    }
+    return box.childElementCount ? box : null;
+  }
+
+  function card(a, fresh) {
+    const accepted = a.state === "accepted" || a.accepted_ms;
+    const owner = a.owner
+      ? el("dd", { class: "owner" }, a.owner)
+      : el("dd", { class: "owner muted" }, "nobody yet");
+    const residentLink = a.site && a.resident
+      ? el("a", { href: `/residents/${encodeURIComponent(a.site)}/${encodeURIComponent(a.resident)}` }, a.resident)
+      : (a.resident || "");
+    const item = el("li", {
+      class: fresh ? "alert fresh" : "alert",
+      id: `alert-${a.id}`,
+      dataset: { id: a.id, tier: a.tier || "", state: a.state || "" },
+      "aria-labelledby": `alert-${a.id}-h`,
+    },
+      el("h3", { id: `alert-${a.id}-h` },
+        el("span", { class: "tier", dataset: { tier: a.tier || "" } }, a.tier || "?"),
+        el("span", { class: "kind" }, words(a.kind)),
+        el("span", {}, "· ", residentLink),
+        a.site ? el("span", { class: "muted" }, a.site) : null),
+      a.summary ? el("p", { class: "summary" }, a.summary) : null,
+      el("dl", { class: "facts" },
+        el("div", {}, el("dt", {}, "State"), el("dd", { class: "state", dataset: { state: a.state } }, words(a.state))),
+        el("div", {}, el("dt", {}, "Owner"), owner),
+        a.handover_to ? el("div", {}, el("dt", {}, "Handing over to"), el("dd", {}, a.handover_to)) : null,
+        a.opened_ms ? el("div", {}, el("dt", {}, "Opened"), el("dd", {}, el("time", { datetime: new Date(a.opened_ms).toISOString() }, clock(a.opened_ms)))) : null,
+        countdown("Respond by", respondDue(a), Boolean(accepted)),
+        accepted ? countdown("Resolve by", resolveDue(a), false) : null),
+      buttons(a));
+    return item;
+  }
+
+  function render(items) {
+    items.sort((x, y) => (TIER_RANK[x.tier] ?? 9) - (TIER_RANK[y.tier] ?? 9) || (x.opened_ms || 0) - (y.opened_ms || 0));
+    const keep = new Set();
+    let previous = null;
+    for (const a of items) {
+      keep.add(a.id);
+      const key = JSON.stringify([a, me && me.role, actor()]);
+      let node = document.getElementById(`alert-${a.id}`);
+      if (!node || shown.get(a.id) !== key) {
+        const focused = node && node.contains(document.activeElement) ? document.activeElement.dataset.action : null;
+        const next = card(a, !shown.has(a.id) && loadedOnce);
+        if (node) node.replaceWith(next);
+        node = next;
+        shown.set(a.id, key);
+        if (focused) node.querySelector(`[data-action="${focused}"]`)?.focus();
+      }
+      const want = previous ? previous.nextSibling : list.firstChild;
+      if (want !== node) list.insertBefore(node, want);
+      previous = node;
+    }
+    for (const id of [...shown.keys()]) {
+      if (!keep.has(id)) {
+        document.getElementById(`alert-${id}`)?.remove();
+        shown.delete(id);
+      }
+    }
+    empty.hidden = items.length > 0;
+    tick();
+  }
+
+  async function load() {
+    if (loading) {
+      again = true;
+      return;
+    }
+    loading = true;
+    try {
+      const query = new URLSearchParams({ per_page: "100" });
+      if (siteSel.value) query.set("site", siteSel.value);
+      if (tierSel.value) query.set("tier", tierSel.value);
+      query.set("state", "active");
+      const data = await api(`/api/v1/alerts?${query}`);
+      const items = (data.items || []).filter((a) => !TERMINAL.has(a.state));
+      render(items);
+      loadedOnce = true;
+      const more = (data.total || 0) > items.length && (data.total || 0) > (data.per_page || 100);
+      if (more) status(`Showing the first ${items.length} of ${data.total} alerts.`);
+    } catch (err) {
+      if (err.status !== 401) status(`Could not load alerts: ${err.message}`, "error");
+    } finally {
+      loading = false;
+      if (again) {
+        again = false;
+        scheduleReload(50);
+      }
+    }
+  }
+
+  function scheduleReload(ms = 150) {
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(load, ms);
+  }
+
+  function connect() {
+    const source = new EventSource("/api/v1/alerts/events");
+    const onEvent = () => scheduleReload();
+    source.onmessage = onEvent;
+    for (const action of ACTIONS) source.addEventListener(action, onEvent);
+    source.onopen = () => {
+      live.dataset.state = "live";
+      live.textContent = "live";
+      scheduleReload(0); // catch up on anything missed while disconnected
+    };
+    source.onerror = () => {
+      // EventSource reconnects by itself; say so instead of failing silently.
+      live.dataset.state = "down";
+      live.textContent = "reconnecting…";
+    };
+  }
+
+  async function start() {
+    me = await careloop.header();
+    if (!me || me.role === "public") {
+      location.assign(careloop.loginUrl());
+      return;
+    }
+    for (const site of me.sites || []) siteSel.append(el("option", { value: site }, site));
+    if (me.role === "volunteer") actingAs.closest("div").hidden = true;
+    siteSel.addEventListener("change", () => scheduleReload(0));
+    tierSel.addEventListener("change", () => scheduleReload(0));
+    actingAs.addEventListener("change", () => scheduleReload(0));
+    await load();
+    connect();
+    setInterval(tick, 1000);
+    // A safety net if the stream is quietly cut by a proxy: re-read every 30 s.
+    setInterval(() => scheduleReload(0), 30000);
+  }
+
+  start();
+})();

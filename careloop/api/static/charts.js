@@ -1,0 +1,122 @@
+// Small inline-SVG charts drawn from JSON: a time-series line chart and grouped horizontal
+// bars. Text goes in through the DOM (textContent), like everywhere else in the dashboard.
+"use strict";
+
+const charts = (() => {
+  const { el, svg, clock } = careloop;
+
+  function niceTicks(lo, hi, count = 4) {
+    if (!(hi > lo)) return [lo];
+    const raw = (hi - lo) / count;
+    const mag = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
+    const ticks = [];
+    for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(+t.toFixed(10));
+    return ticks;
+  }
+
+  function fmt(v) {
+    return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1).replace(/\.0$/, "") : v.toFixed(2).replace(/0$/, "");
+  }
+
+  /**
+   * A line chart of one or more series sharing a y axis.
+   * lines: [{label, color, points: [[ts_ms, value], ...]}]; range: [start_ms, end_ms].
+   * A gap longer than ``gapMs`` breaks the line instead of drawing across missing data.
+   */
+  function lineChart({ title, unit, lines, range, gapMs, band }) {
+    const W = 600, H = 190, L = 44, R = 12, T = 10, B = 26;
+    const values = lines.flatMap((l) => l.points.map((p) => p[1])).filter((v) => typeof v === "number");
+    const [t0, t1] = range;
+    let lo = Math.min(...values), hi = Math.max(...values);
+    if (band) {
+      lo = Math.min(lo, band[0]);
+      hi = Math.max(hi, band[1]);
+    }
+    if (hi - lo < 1e-9) {
+      lo -= 1;
+      hi += 1;
+    }
+    const pad = (hi - lo) * 0.08;
+    lo -= pad;
+    hi += pad;
+    const x = (t) => L + ((t - t0) / (t1 - t0 || 1)) * (W - L - R);
+    const y = (v) => T + (1 - (v - lo) / (hi - lo)) * (H - T - B);
+
+    const latest = lines.map((l) => {
+      const last = l.points.at(-1);
+      return last ? `${lines.length > 1 ? l.label + " " : ""}${fmt(last[1])}` : null;
+    }).filter(Boolean).join(" / ");
+    const range_s = `${clock(t0, true)} to ${clock(t1, true)}`;
+    const desc = values.length
+      ? `${title} from ${range_s}: ${values.length} readings, lowest ${fmt(Math.min(...values))}, highest ${fmt(Math.max(...values))}, latest ${latest} ${unit}.`
+      : `${title}: no readings from ${range_s}.`;
+
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": desc, preserveAspectRatio: "xMidYMid meet" },
+      svg("title", {}, desc));
+    if (band) root.append(svg("rect", { class: "band", x: L, width: W - L - R, y: y(band[1]), height: Math.max(0, y(band[0]) - y(band[1])) }));
+    for (const tv of niceTicks(lo, hi)) {
+      root.append(
+        svg("line", { class: "grid", x1: L, x2: W - R, y1: y(tv), y2: y(tv) }),
+        svg("text", { x: L - 6, y: y(tv) + 4, "text-anchor": "end" }, fmt(tv)));
+    }
+    const span = t1 - t0;
+    const withDate = span > 20 * 3600 * 1000;
+    for (let i = 0; i <= 4; i++) {
+      const t = t0 + (span * i) / 4;
+      const label = withDate
+        ? new Date(t).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })
+        : new Date(t).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+      root.append(svg("text", { x: x(t), y: H - 8, "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle" }, label));
+    }
+    root.append(
+      svg("line", { class: "axis", x1: L, x2: L, y1: T, y2: H - B }),
+      svg("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }));
+    for (const line of lines) {
+      let d = "";
+      let prev = null;
+      for (const [t, v] of line.points) {
+        if (typeof v !== "number") continue;
+        const jump = prev === null || (gapMs && t - prev > gapMs);
+        d += `${jump ? "M" : "L"}${x(t).toFixed(1)},${y(v).toFixed(1)}`;
+        prev = t;
+      }
+      if (d) root.append(svg("path", { class: "series", d, stroke: line.color, dataset: { series: line.key || line.label } }));
+    }
+    const caption = el("figcaption", {}, el("span", {}, `${title} (${unit})`), el("span", { class: "latest" }, latest ? `latest ${latest}` : "no readings"));
+    return el("figure", { class: "chart" }, caption, root);
+  }
+
+  /**
+   * Grouped horizontal bars. groups: [{label, values: {key: number|null}}];
+   * series: [{key, label, cls}]. ``format`` turns a value into its label.
+   */
+  function barChart({ title, groups, series, format }) {
+    const barH = 14, gap = 4, groupGap = 14, L = 120, R = 80, W = 600, T = 8;
+    const H = T + groups.length * (series.length * (barH + gap) + groupGap) + 4;
+    const all = groups.flatMap((g) => series.map((s) => g.values[s.key])).filter((v) => typeof v === "number");
+    const max = Math.max(1e-9, ...all);
+    const sx = (v) => (v / max) * (W - L - R);
+    const parts = [];
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title }, svg("title", {}, title));
+    let yPos = T;
+    for (const g of groups) {
+      root.append(svg("text", { x: L - 8, y: yPos + barH, "text-anchor": "end", "font-weight": "600" }, g.label));
+      for (const s of series) {
+        const v = g.values[s.key];
+        const has = typeof v === "number";
+        root.append(svg("rect", { class: s.cls, x: L, y: yPos, height: barH, width: has ? Math.max(1, sx(v)) : 0, dataset: { group: g.label, series: s.key } }));
+        const label = has ? format(v, s.key) : "—";
+        root.append(svg("text", { x: L + (has ? sx(v) : 0) + 4, y: yPos + barH - 3 }, `${s.label}: ${label}`));
+        parts.push(`${g.label} ${s.label} ${label}`);
+        yPos += barH + gap;
+      }
+      yPos += groupGap;
+    }
+    root.setAttribute("aria-label", `${title}. ${parts.join("; ")}.`);
+    const legend = el("div", { class: "legend" }, series.map((s) => el("span", {}, el("span", { class: `swatch ${s.cls.replace("bar-", "")}` }), s.label)));
+    return el("figure", { class: "chart" }, el("figcaption", {}, title), legend, root);
+  }
+
+  return { lineChart, barChart, fmt };
+})();

@@ -1,0 +1,147 @@
+// A resident's page: vitals over a chosen time range, drawn as inline SVG from
+// GET /api/v1/residents/{site}/{resident}/vitals, and the model's explanations of the needs
+// it raised (summary plus the evidence behind it) from .../needs.
+"use strict";
+
+(() => {
+  const { el, api, clock, words, status } = careloop;
+
+  /** What is plotted, in order; blood pressure draws both pressures on one chart. */
+  const PLOTS = [
+    { title: "Heart rate", unit: "bpm", lines: [{ key: "heart_rate", label: "heart rate", color: "#c4161c" }] },
+    { title: "SpO2", unit: "%", lines: [{ key: "spo2", label: "SpO2", color: "#0b5cad" }] },
+    { title: "Respiration", unit: "/min", lines: [{ key: "respiration_rate", label: "respiration", color: "#1a7f37" }] },
+    { title: "Temperature", unit: "°C", lines: [{ key: "temperature", label: "temperature", color: "#c15c00" }] },
+    {
+      title: "Blood pressure", unit: "mmHg", lines: [
+        { key: "systolic_bp", label: "systolic", color: "#7c3aed" },
+        { key: "diastolic_bp", label: "diastolic", color: "#b48ef5" },
+      ],
+    },
+  ];
+  const FIELDS = PLOTS.flatMap((p) => p.lines.map((l) => l.key));
+
+  const parts = location.pathname.split("/").filter(Boolean); // ["residents", site, resident]
+  const site = decodeURIComponent(parts[1] || "");
+  const resident = decodeURIComponent(parts[2] || "");
+  const base = `/api/v1/residents/${encodeURIComponent(site)}/${encodeURIComponent(resident)}`;
+  const rangeSel = document.getElementById("range");
+  const chartsBox = document.getElementById("charts");
+
+  function reason(err) {
+    if (err.status === 403) return "you may not see this (the resident's consent or your role)";
+    if (err.status === 404) return "not found";
+    const d = err.detail;
+    return d && typeof d === "object" ? d.detail || d.reason || JSON.stringify(d) : d || err.message;
+  }
+
+  async function profile() {
+    document.getElementById("title").textContent = `Resident ${resident}`;
+    document.title = `${resident} · careloop`;
+    try {
+      const r = await api(base);
+      const name = r.display_name || r.name;
+      if (name) document.getElementById("title").textContent = `${name} (${resident})`;
+      const facts = [`site ${site}`];
+      if (r.language) facts.push(`language ${r.language}`);
+      document.getElementById("profile").textContent = facts.join(" · ");
+    } catch (err) {
+      document.getElementById("profile").textContent = `site ${site} (profile: ${reason(err)})`;
+    }
+  }
+
+  /** About 300 points per chart whatever the range: the server averages over ``every``. */
+  function every(seconds) {
+    return Math.max(5, Math.ceil(seconds / 300));
+  }
+
+  async function vitals() {
+    const seconds = Number(rangeSel.value);
+    const end = Date.now();
+    const start = end - seconds * 1000;
+    const step = every(seconds);
+    const query = new URLSearchParams({ start: String(start), end: String(end), fields: FIELDS.join(","), every: `${step}s` });
+    status("Loading vitals…");
+    let data;
+    try {
+      data = await api(`${base}/vitals?${query}`);
+    } catch (err) {
+      status(`Could not load vitals: ${reason(err)}`, "error");
+      return;
+    }
+    const series = data.series || {};
+    const figures = PLOTS.map((p) => charts.lineChart({
+      title: p.title,
+      unit: p.unit,
+      range: [start, end],
+      gapMs: Math.max(step * 1000 * 3, 60000),
+      lines: p.lines.map((l) => ({ ...l, points: series[l.key] || [] })),
+    }));
+    figures.forEach((f, i) => (f.dataset.plot = PLOTS[i].lines[0].key));
+    chartsBox.replaceChildren(...figures);
+    const n = FIELDS.reduce((acc, f) => acc + (series[f] || []).length, 0);
+    status(n ? `Vitals from ${clock(start, true)} to ${clock(end, true)}.` : "No vitals in this time range.");
+  }
+
+  function evidenceTable(evidence) {
+    if (!evidence || !evidence.length) return null;
+    const rows = evidence.map((e) => {
+      const value = e.value === null || e.value === undefined ? "" : typeof e.value === "number" ? charts.fmt(e.value) : String(e.value);
+      const usual = typeof e.baseline === "number"
+        ? `${charts.fmt(e.baseline)}${typeof e.baseline_scale === "number" ? " ± " + charts.fmt(e.baseline_scale) : ""}`
+        : "";
+      return el("tr", {},
+        el("td", {}, words(e.measure)),
+        el("td", { class: "num" }, value, e.unit ? ` ${e.unit}` : ""),
+        el("td", { class: "num" }, usual),
+        el("td", {}, e.rule || ""),
+        el("td", {}, e.ts ? clock(e.ts) : ""));
+    });
+    return el("table", {},
+      el("caption", {}, "Evidence"),
+      el("thead", {}, el("tr", {},
+        el("th", { scope: "col" }, "Measure"), el("th", { scope: "col", class: "num" }, "Value"),
+        el("th", { scope: "col", class: "num" }, "Usual"), el("th", { scope: "col" }, "Rule"),
+        el("th", { scope: "col" }, "When"))),
+      el("tbody", {}, rows));
+  }
+
+  async function needs() {
+    const box = document.getElementById("needs");
+    let data;
+    try {
+      data = await api(`${base}/needs`);
+    } catch (err) {
+      box.replaceChildren(el("li", { class: "empty" }, `Could not load needs: ${reason(err)}`));
+      return;
+    }
+    const items = Array.isArray(data) ? data : data.items || data.needs || [];
+    document.getElementById("no-needs").hidden = items.length > 0;
+    box.replaceChildren(...items.map((n) => {
+      const when = n.opened_ms || n.ts || n.onset;
+      const state = n.state || n.alert_state;
+      return el("li", { class: "need", dataset: { tier: n.tier || "" } },
+        el("h3", {},
+          el("span", { class: "tier", dataset: { tier: n.tier || "" } }, n.tier || "?"), " ",
+          words(n.kind),
+          when ? el("span", { class: "muted" }, " · ", el("time", { datetime: new Date(when).toISOString() }, clock(when, true))) : null,
+          state ? el("span", { class: "muted" }, ` · ${words(state)}`) : null,
+          n.owner ? el("span", { class: "muted" }, ` · owned by ${n.owner}`) : null),
+        el("p", { class: "summary" }, n.summary || ""),
+        evidenceTable(n.evidence));
+    }));
+  }
+
+  async function start() {
+    await careloop.header();
+    await profile();
+    rangeSel.addEventListener("change", vitals);
+    document.getElementById("refresh").addEventListener("click", () => {
+      vitals();
+      needs();
+    });
+    await Promise.all([vitals(), needs()]);
+  }
+
+  start();
+})();
