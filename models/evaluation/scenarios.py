@@ -32,7 +32,7 @@ from careloop.wire.needs import NeedMessage
 from models.runtime import CareProfile, Expectation, ScoringEngine, VitalsBatch
 from models.runtime.columns import FIELDS
 from simulators import CareHome
-from simulators.episodes import default_assignments
+from simulators.episodes import Assignment, default_assignments
 from simulators.labels import Label, write_labels
 from simulators.profiles import ResidentProfile, make_profiles
 
@@ -77,12 +77,14 @@ def run(
     seed: int = 0,
     progress: bool = True,
     out_dir: Path | None = None,
+    assignments: list[Assignment] | None = None,
 ) -> ScenarioRun:
     site = "eval-home"
     profiles = make_profiles(residents, seed=seed, site=site)
-    assignments = default_assignments(
-        profiles, seed=seed, horizon_days=days, warmup_days=warmup_days
-    )
+    if assignments is None:
+        assignments = default_assignments(
+            profiles, seed=seed, horizon_days=days, warmup_days=warmup_days
+        )
     home = CareHome(residents, seed=seed, site=site, interval_s=interval_s, scenarios=assignments)
     engine = ScoringEngine(profiles={(site, p.id): care_profile(p) for p in home.profiles})
     slots = np.array([engine.slot(site, p.id) for p in home.profiles], dtype=np.int64)
