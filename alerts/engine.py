@@ -13,6 +13,8 @@ Time comes only from the injected :class:`~alerts.clock.Clock`.
 
 from __future__ import annotations
 
+import json
+
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -177,6 +179,7 @@ class AlertEngine:
             opened_ms=now,
             summary=need.summary,
             score=need.score,
+            facts=_facts(need),
             device=resident.device,
             language=need.language or resident.language,
         )
@@ -200,6 +203,7 @@ class AlertEngine:
         alert.evidence += 1
         alert.score = max(alert.score, need.score)
         alert.summary = need.summary
+        alert.facts = _facts(need)
         raised = TIER_RANK[need.tier] < TIER_RANK[alert.tier]
         old_tier = alert.tier
         if not raised:
@@ -548,3 +552,12 @@ class AlertEngine:
         """Use a new roster from now on (stored first, so a restart keeps it)."""
         self.store.save_roster(roster)
         self.roster = roster
+
+
+def _facts(need: NeedMessage) -> str:
+    """The need's evidence as compact JSON, for the resident page's "why" table."""
+    return json.dumps(
+        [e.model_dump(mode="json", exclude_none=True) for e in need.evidence],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )

@@ -62,6 +62,9 @@ class Alert:
     respond_breached: bool = False
     resolve_breached: bool = False
     outcome: str | None = None
+    #: The latest need's evidence (``careloop.wire.needs.Evidence`` list) as JSON: what the
+    #: readings were, against which usual value, by which rule. No utterance text.
+    facts: str = "[]"
 
     @property
     def closed(self) -> bool:

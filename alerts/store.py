@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS alerts (
     evidence INTEGER NOT NULL, step INTEGER NOT NULL, notified_ms INTEGER, accepted_ms INTEGER,
     resolved_ms INTEGER, closed_ms INTEGER, owner TEXT, handover_to TEXT,
     respond_due_ms INTEGER, resolve_due_ms INTEGER, respond_breached INTEGER NOT NULL,
-    resolve_breached INTEGER NOT NULL, outcome TEXT
+    resolve_breached INTEGER NOT NULL, outcome TEXT, facts TEXT NOT NULL DEFAULT '[]'
 );
 -- Dedup: one open alert per resident and need kind.
 CREATE UNIQUE INDEX IF NOT EXISTS alerts_one_open ON alerts (site, resident, kind)
@@ -139,6 +139,9 @@ class AlertStore:
             self.db.execute(f"PRAGMA synchronous={synchronous.upper()}")
             self.db.execute("PRAGMA busy_timeout=5000")
             self.db.executescript(_SCHEMA)
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(alerts)")}
+            if "facts" not in columns:  # a store written before alerts kept their evidence
+                self.db.execute("ALTER TABLE alerts ADD COLUMN facts TEXT NOT NULL DEFAULT '[]'")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open alert store {self.path}: {exc}") from exc
         self._in_tx = False

@@ -127,6 +127,50 @@ class DeadLetterStore:
             raise DeadLetterError(f"cannot read dead letters {self.path}: {exc}") from exc
         return [DeadLetter(r[0], r[1], r[2], r[3], bytes(r[4]), r[5], r[6]) for r in rows]
 
+    def erase(
+        self,
+        *,
+        topics: Sequence[str] = (),
+        needles: Sequence[str] = (),
+        topic_prefix: str = "",
+        anywhere: Sequence[str] = (),
+    ) -> int:
+        """Delete letters about one person (erasure); how many were deleted.
+
+        A letter goes if its topic is one of ``topics`` (the person's devices), or its topic
+        starts with ``topic_prefix`` (their site: ids are per site) and its payload or detail
+        contains one of ``needles`` (e.g. ``"resident":"r1"``), or its payload or detail
+        contains one of ``anywhere`` (needles that name the site themselves). Rejected
+        messages are kept whole, so a resident can be named in a letter from any device.
+        """
+
+        def contains(needle: str) -> tuple[str, list[str | bytes]]:
+            return "(instr(payload, ?) > 0 OR instr(detail, ?) > 0)", [needle.encode(), needle]
+
+        clauses: list[str] = []
+        args: list[str | bytes | int] = []
+        if topics:
+            clauses.append(f"topic IN ({','.join('?' * len(topics))})")
+            args.extend(topics)
+        for needle in needles:
+            sql, more = contains(needle)
+            clauses.append(f"(substr(topic, 1, ?) = ? AND {sql})")
+            args.extend([len(topic_prefix), topic_prefix, *more])
+        for needle in anywhere:
+            sql, more = contains(needle)
+            clauses.append(sql)
+            args.extend(more)
+        if not clauses:
+            return 0
+        try:
+            with self._lock:
+                cur = self._db.execute(
+                    f"DELETE FROM deadletters WHERE {' OR '.join(clauses)}", args
+                )
+        except sqlite3.Error as exc:
+            raise DeadLetterError(f"cannot erase from dead letters {self.path}: {exc}") from exc
+        return int(cur.rowcount)
+
     def counts(self) -> dict[str, int]:
         """How many dead letters are kept, by reason (most common first)."""
         try:

@@ -43,6 +43,8 @@ class InfluxWriter:
         self._timeout = timeout
         query = urllib.parse.urlencode({"db": database, "precision": "ms"})
         self._write_path = f"{self._base}/write?{query}"
+        #: Write paths per retention policy (``rp=``), built once each.
+        self._rp_paths: dict[str, str] = {}
         self._headers = {"Content-Type": "text/plain; charset=utf-8"}
         if token:
             self._headers["Authorization"] = f"Token {token}"
@@ -73,9 +75,15 @@ class InfluxWriter:
                 raise InfluxUnavailable(f"{type(exc).__name__}: {exc}") from exc
         raise AssertionError("unreachable")
 
-    def write(self, body: bytes) -> None:
-        """Store ``body`` (line protocol, ms precision); raises InfluxUnavailable/Rejected."""
-        status, text = self._request("POST", self._write_path, body, self._headers)
+    def write(self, body: bytes, rp: str | None = None) -> None:
+        """Store ``body`` (line protocol, ms precision) in retention policy ``rp`` (None:
+        the database's default); raises InfluxUnavailable/Rejected."""
+        path = self._write_path
+        if rp is not None:
+            path = self._rp_paths.get(rp) or self._rp_paths.setdefault(
+                rp, f"{path}&{urllib.parse.urlencode({'rp': rp})}"
+            )
+        status, text = self._request("POST", path, body, self._headers)
         if status in (200, 204):
             return
         reason = _error_text(text)

@@ -16,8 +16,9 @@ One point per reading::
 The same series and time is the same point, so writing a redelivered message again
 overwrites instead of duplicating: that is what makes at-least-once delivery safe.
 
-Utterance ``text`` is never written by ingest: storing words needs consent-driven storage
-(a later issue), so only the speech features are kept.
+Utterance ``text`` is written only for residents whose consent allows it (the ``keep_text``
+lines, chosen by :mod:`ingest.intake` from :mod:`ingest.consent`); for everyone else only the
+speech features are kept. The fast decoder never writes text.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ MEASUREMENTS: dict[str, str] = {
 #: Reading fields that become tags instead of fields.
 TAG_FIELDS: dict[str, tuple[str, ...]] = {"event": ("type",)}
 
-#: Reading fields ingest validates but never stores (see the module docstring).
+#: Reading fields ingest validates but stores only with consent (see the module docstring).
 NOT_STORED: dict[str, frozenset[str]] = {"utterance": frozenset({"text"})}
 
 #: Fields added to every point of a kind (events: one occurrence each).
@@ -82,6 +83,11 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
     for kind, table in TABLES.items()
 }
 FIELDS["status"] = _specs(STATUS)
+#: Stored fields per kind where the resident consented to text (``NOT_STORED`` kept too).
+FIELDS_WITH_TEXT: dict[str, dict[str, FieldSpec]] = {
+    kind: _specs(table, TAG_FIELDS.get(kind, ())) for kind, table in TABLES.items()
+}
+FIELDS_WITH_TEXT["status"] = FIELDS["status"]
 
 
 def escape_tag(value: str) -> str:
@@ -132,14 +138,20 @@ def head(kind: str, site: str, resident: str, device: str) -> str:
     )
 
 
-def line(kind: str, prefix: str, values: Mapping[str, Any], ts: int) -> str | None:
+def line(
+    kind: str,
+    prefix: str,
+    values: Mapping[str, Any],
+    ts: int,
+    fields: Mapping[str, Mapping[str, FieldSpec]] = FIELDS,
+) -> str | None:
     """One point from a reading's values (None values skipped); None if nothing to store."""
     if kind in TAG_FIELDS:
         for tag in TAG_FIELDS[kind]:
             prefix = f"{prefix},{tag}={escape_tag(str(values[tag]))}"
     parts = [
         f"{spec.name}={format_value(spec, values[spec.name])}"
-        for spec in FIELDS[kind].values()
+        for spec in fields[kind].values()
         if values.get(spec.name) is not None
     ]
     if kind in CONSTANT_FIELDS:
@@ -149,19 +161,24 @@ def line(kind: str, prefix: str, values: Mapping[str, Any], ts: int) -> str | No
     return f"{prefix} {','.join(parts)} {ts}"
 
 
-def message_lines(topic: Topic, message: Message) -> list[str]:
-    """Every point of a validated message (the reference the fast decoder must match)."""
+def message_lines(topic: Topic, message: Message, *, keep_text: bool = False) -> list[str]:
+    """Every point of a validated message (the reference the fast decoder must match).
+
+    ``keep_text`` also writes the fields of :data:`NOT_STORED` (utterance text): only for a
+    resident who consented to it.
+    """
+    fields = FIELDS_WITH_TEXT if keep_text else FIELDS
     kind = topic.kind
     if kind not in MEASUREMENTS:
         return []
     prefix = head(kind, topic.site, message.resident, message.device)  # type: ignore[union-attr]  # cmd was excluded above
     if isinstance(message, StatusMessage):
-        point = line(kind, prefix, message.__dict__, message.ts)
+        point = line(kind, prefix, message.__dict__, message.ts, fields)
         return [point] if point is not None else []
     out = []
     for reading in message.readings:  # type: ignore[union-attr]  # data kinds carry readings
         values = reading.__dict__
-        point = line(kind, prefix, values, values["ts"])
+        point = line(kind, prefix, values, values["ts"], fields)
         if point is not None:
             out.append(point)
     return out

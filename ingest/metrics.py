@@ -67,6 +67,16 @@ class IngestMetrics:
             buckets=_LAG_BUCKETS,
             registry=r,
         )
+        self.text_stored = Counter(
+            "careloop_ingest_utterance_text_stored",
+            "Utterance readings stored with their text (the resident consented)",
+            registry=r,
+        )
+        self.text_dropped = Counter(
+            "careloop_ingest_utterance_text_dropped",
+            "Utterance readings whose text was dropped for lack of consent (features kept)",
+            registry=r,
+        )
         self.connected = Gauge(
             "careloop_ingest_connected", "1 while connected to the broker", registry=r
         )

@@ -39,6 +39,7 @@ from careloop.settings import IngestSettings, Settings
 from careloop.wire import subscription
 from ingest.batch import Batch
 from ingest.client import IngestClient
+from ingest.consent import ConsentCache
 from ingest.deadletters import DeadLetter, DeadLetterStore
 from ingest.decoder import Decoder
 from ingest.errors import IngestError
@@ -46,6 +47,7 @@ from ingest.influx import InfluxWriter
 from ingest.intake import Intake
 from ingest.metrics import IngestMetrics
 from ingest.registry import Registry
+from ingest.retention import REFRESH_S
 from ingest.sink import Sink
 from ingest.spool import Spool
 
@@ -110,6 +112,7 @@ class Ingestor:
         self._threads: list[threading.Thread] = []
         self._received = 0
         self._registry: Registry | None = None
+        self._consent: ConsentCache | None = None
         self._dead: DeadLetterStore | None = None
         self._spool: Spool | None = None
         self._sink: Sink | None = None
@@ -128,15 +131,19 @@ class Ingestor:
         try:
             self._registry = Registry(self.registry_path, durable=not cfg.auto_register)
             self._registry.refresh(force=True)
+            self._consent = ConsentCache(self.registry_path)
             self._dead = DeadLetterStore(self.deadletters_path, max_rows=cfg.max_dead_letters)
             self._spool = Spool(self.spool_path, max_bytes=cfg.max_spool_bytes)
         except BaseException:
             self._close_stores()
             raise
         self._sink = Sink(self._influx, self._spool, self._dead, self.metrics)
-        self._intake = Intake(self.decoder, self._registry, self.metrics, cfg.auto_register)
+        self._intake = Intake(
+            self.decoder, self._registry, self.metrics, cfg.auto_register, self._consent
+        )
         if cfg.create_database:
             self._create_database()
+        self._sink.refresh_policies()
         if cfg.metrics_port:
             try:
                 self.metrics_port = self.metrics.serve(cfg.metrics_port, cfg.metrics_host)
@@ -203,7 +210,7 @@ class Ingestor:
         thread.start()
 
     def _close_stores(self) -> None:
-        for store in (self._spool, self._dead, self._registry):
+        for store in (self._spool, self._dead, self._registry, self._consent):
             if store is not None:
                 store.close()
 
@@ -446,6 +453,7 @@ class Ingestor:
         assert sink is not None
         backoff = Backoff(*_REPLAY_BACKOFF)
         while not self._stop.is_set():
+            sink.refresh_policies(every=REFRESH_S)
             if len(sink.spool) == 0:
                 sink.spooled.wait(1.0)
                 sink.spooled.clear()

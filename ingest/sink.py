@@ -12,6 +12,9 @@ spooled batch into InfluxDB. The rules (docs/ingest.md, "spool"):
   (or, for a spooled batch, each refused line) is found; those are dead-lettered as
   ``influx_rejected`` with InfluxDB's reason and the rest is stored. Rewriting points that
   were already accepted is harmless: same series and time overwrite.
+* sites with a retention policy of their own (:mod:`ingest.retention`) get their lines
+  written in a ``/write?rp=site_<id>`` of their own; with no such site (the usual case) a
+  batch is still one request.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ingest.deadletters import DeadLetter, DeadLetterStore
 from ingest.errors import InfluxRejected, InfluxUnavailable
 from ingest.influx import InfluxWriter
 from ingest.metrics import IngestMetrics
+from ingest.retention import SitePolicies, site_of_line
 from ingest.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -47,8 +51,11 @@ class Sink:
         spool: Spool,
         deadletters: DeadLetterStore,
         metrics: IngestMetrics,
+        policies: SitePolicies | None = None,
     ) -> None:
         self._connect = connect
+        #: Sites with their own retention policy; refreshed by :meth:`refresh_policies`.
+        self.policies = policies or SitePolicies()
         self.spool = spool
         self.deadletters = deadletters
         self.metrics = metrics
@@ -134,7 +141,22 @@ class Sink:
     # -- helpers ---------------------------------------------------------------------------
     def _write_body(self, body: bytes, units: Callable[[], list[Unit]]) -> list[tuple[Unit, str]]:
         """Write ``body`` as it is; only if InfluxDB refuses it, cut it into ``units()`` and
-        find the refused ones (the common case never builds the units)."""
+        find the refused ones (the common case never builds the units).
+
+        When some site has a retention policy of its own, the units are grouped by site
+        policy first and each group is written on its own (``rp=``).
+        """
+        policies = self.policies.current
+        if policies:
+            groups: dict[str | None, list[Unit]] = {}
+            for unit in units():
+                site = site_of_line(unit[0][0]) if unit[0] else None
+                groups.setdefault(policies.get(site or ""), []).append(unit)
+            if list(groups) != [None]:
+                rejected: list[tuple[Unit, str]] = []
+                for rp, group in groups.items():
+                    rejected += self._write_split(group, rp)
+                return rejected
         try:
             self._write(body)
         except InfluxRejected as exc:
@@ -144,25 +166,40 @@ class Sink:
             return self._split(parts)
         return []
 
-    def _write_split(self, units: list[Unit]) -> list[tuple[Unit, str]]:
+    def _write_split(self, units: list[Unit], rp: str | None = None) -> list[tuple[Unit, str]]:
         """Write ``units``; the ones InfluxDB refuses for good, each with its reason."""
         try:
-            self._write("\n".join(line for unit in units for line in unit[0]).encode())
+            self._write("\n".join(line for unit in units for line in unit[0]).encode(), rp)
         except InfluxRejected as exc:
             if len(units) == 1:
                 return [(units[0], exc.reason)]
-            return self._split(units)
+            return self._split(units, rp)
         return []
 
-    def _split(self, units: list[Unit]) -> list[tuple[Unit, str]]:
+    def _split(self, units: list[Unit], rp: str | None = None) -> list[tuple[Unit, str]]:
         """``units`` were refused together: write each half on its own."""
         half = len(units) // 2
-        return self._write_split(units[:half]) + self._write_split(units[half:])
+        return self._write_split(units[:half], rp) + self._write_split(units[half:], rp)
 
-    def _write(self, body: bytes) -> None:
+    def refresh_policies(self, *, every: float | None = None) -> None:
+        """Re-read the site retention policies (at most every ``every`` seconds); on failure
+        keep the ones known (InfluxDB down is the spool's business, not this one's)."""
+        if every is not None and not self.policies.due(every):
+            return
+        try:
+            self.policies.refresh(self._writer())
+        except (InfluxUnavailable, InfluxRejected) as exc:
+            self.policies.set(self.policies.current)  # not again before ``every`` passes
+            log.debug("retention policies not refreshed", extra=fields(error=str(exc)[:300]))
+
+    def _write(self, body: bytes, rp: str | None = None) -> None:
         started = time.perf_counter()
         try:
-            self._writer().write(body)
+            writer = self._writer()
+            if rp is None:
+                writer.write(body)  # the usual call, unchanged for writers that take no rp
+            else:
+                writer.write(body, rp)
         finally:
             self.metrics.write_seconds.observe(time.perf_counter() - started)
 

@@ -1,5 +1,7 @@
 """``careloop demo`` end to end: 20 residents' live vitals on its broker, care needs for the
-showcase emergencies from ``careloop score``; Ctrl-C cleans up.
+showcase emergencies from ``careloop score``, the dashboard the banner opens onto (signed in
+with the demo's coordinator token) listing the alert a simulated volunteer accepted; Ctrl-C
+cleans up.
 
 The demo runs at ``--speed 3`` here (3 simulated seconds per wall second): the showcase's
 fall is confirmed after 60 s of simulated stillness ~150 simulated seconds after the start,
@@ -18,6 +20,7 @@ import time
 import urllib.parse
 import urllib.request
 
+import httpx
 import pytest
 
 from careloop.servers import free_port
@@ -91,6 +94,51 @@ def wait_pages(client: MqttTestClient, deadline: float) -> list[AlertNotificatio
     return seen
 
 
+def check_dashboard(banner: str, http_port: int) -> tuple[str, str]:
+    """The banner's first line is a sign-in link to the board; the board answers with it.
+
+    Returns (base URL, token) for later API checks.
+    """
+    lines = banner.splitlines()
+    first = next(i for i, line in enumerate(lines) if "careloop demo is running" in line)
+    link = re.fullmatch(
+        r"\s*dashboard\s+: (http://127\.0\.0\.1:(\d+))/login#token=(\S+)", lines[first + 1]
+    )
+    assert link, lines[first : first + 3]
+    base, port, token = link.group(1), int(link.group(2)), link.group(3)
+    assert port == http_port
+    with httpx.Client(base_url=base, timeout=10) as http:
+        signed_out = http.get("/board")
+        assert signed_out.status_code == 303
+        assert signed_out.headers["location"].startswith("/login")
+        login = http.get("/login")
+        assert login.status_code == 200 and 'id="token"' in login.text
+        session = http.post("/api/v1/session", json={"token": token})
+        assert session.status_code == 200, session.text
+        assert session.json() == {"role": "coordinator", "subject": "coordinator",
+                                  "sites": ["demo-home"]}  # fmt: skip
+        board = http.get("/board")  # with the HttpOnly cookie the session set
+        assert board.status_code == 200, board.text
+        assert "<h1>Open alerts</h1>" in board.text
+        assert '<ul class="alerts" id="alerts"' in board.text
+        assert http.get("/static/board.js").status_code == 200
+        resident = http.get("/residents/demo-home/r001")
+        assert resident.status_code == 200 and 'id="charts"' in resident.text
+    return base, token
+
+
+def owned_alerts(base: str, token: str) -> list[tuple[str, str, str, str | None]]:
+    """(resident, kind, state, owner) of the demo site's alerts, as the board reads them."""
+    resp = httpx.get(
+        f"{base}/api/v1/alerts",
+        params={"per_page": 100},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert resp.status_code == 200, resp.text
+    return [(a["resident"], a["kind"], a["state"], a["owner"]) for a in resp.json()["items"]]
+
+
 def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
     broker_port, http_port, influx_port = free_port(), free_port(), free_port()
     proc = subprocess.Popen(
@@ -128,6 +176,7 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
         assert re.search(r"started in [\d.]+ s", banner)
         assert "-t 'careloop/needs/v1/#'" in banner
         assert "r001 sos_call at ~15 s, r002 fall_no_movement at ~30 s" in banner, banner
+        base, token = check_dashboard(banner, http_port)
         servers = children_of(proc.pid)
         assert len(servers) == 4  # mosquitto, influxd, careloop ingest and careloop score
         needs = MqttTestClient("127.0.0.1", broker_port).connect()
@@ -163,6 +212,12 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
         assert ("v02", "page") in trail, trail  # escalated past v01's silence
         assert ("v03", "accepted") in trail, trail
         assert trail.index(("v01", "page")) < trail.index(("v02", "page"))
+        # ... and the dashboard's API shows that alert owned by v03 (it may be resolved by now)
+        sos_alerts = [a for a in owned_alerts(base, token) if a[:2] == ("r001", "sos")]
+        assert len(sos_alerts) == 1, sos_alerts
+        assert sos_alerts[0][2] in ("accepted", "resolved") and sos_alerts[0][3] == "v03", (
+            sos_alerts
+        )
     finally:
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=30)

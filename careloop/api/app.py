@@ -26,8 +26,11 @@ from careloop.api import auth, problems
 from careloop.api.metrics import ApiMetrics
 from careloop.api.routes import (
     alerts,
+    dashboard,
     deadletters,
+    devices,
     health,
+    privacy,
     public,
     residents,
     schedules,
@@ -52,6 +55,8 @@ ROUTERS = [
     auth.router,
     sites.router,
     residents.router,
+    devices.router,
+    privacy.router,
     volunteers.router,
     schedules.router,
     alerts.router,
@@ -60,6 +65,7 @@ ROUTERS = [
     deadletters.router,
     public.router,
     status.router,
+    dashboard.router,
 ]
 
 #: Seconds between checks for roster changes made by other processes (CLI, another API).
@@ -100,6 +106,7 @@ def create_app(
                 httpx.AsyncClient(
                     base_url=settings.influx.url,
                     timeout=settings.api.influx_timeout,
+                    trust_env=False,  # an HTTP(S)_PROXY must not capture InfluxDB's URL
                     headers={"Authorization": f"Token {token.get_secret_value()}"}
                     if token
                     else None,

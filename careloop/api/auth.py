@@ -15,6 +15,7 @@ outside the caller's scope so that its existence is not revealed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -25,6 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from careloop.api.deps import DirectoryDep, SettingsDep
 from careloop.directory import Role
+from careloop.logs import fields
+
+log = logging.getLogger(__name__)
 
 COOKIE_NAME = "careloop_token"
 
@@ -61,7 +65,9 @@ def principal_for(token: str | None, directory: Any) -> Principal:
         return ANONYMOUS
     record = directory.token_for(token)
     if record is None:
+        log.info("token refused (unknown or revoked)")  # never the token itself
         raise unauthorized()
+    log.debug("token accepted", extra=fields(token_id=record.id, role=record.role))
     return Principal(record.role, record.subject, record.sites)
 
 

@@ -48,7 +48,7 @@ def get_alert_service(request: Request) -> AlertService:
     service = getattr(request.app.state, "alerts", None)
     if service is None:
         raise HTTPException(503, "no alert service in this process")
-    return service  # type: ignore[no-any-return]  # app.state is untyped
+    return service
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

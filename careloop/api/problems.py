@@ -111,6 +111,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _careloop_error(request: Request, exc: Exception) -> JSONResponse:
+    from careloop.api.influxql import InfluxQueryError
+
+    if isinstance(exc, InfluxQueryError):
+        log.warning("influxdb query failed")  # the message may quote the query: ids stay out
+        return problem(request, 503, "the time-series database is unavailable")
     if isinstance(exc, NotFound):
         return problem(request, 404, "not found")
     if isinstance(exc, Conflict):

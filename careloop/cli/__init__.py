@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from careloop import __version__
 from careloop.cli import (
     alerts,
+    api,
     bench,
     deadletters,
     demo,
@@ -23,6 +24,7 @@ from careloop.cli import (
     registry,
     score,
     simulate,
+    token,
 )
 from careloop.cli import eval as eval_cmd
 from careloop.cli.common import add_common_flags, settings_from_args
@@ -38,6 +40,8 @@ SUBCOMMANDS = (
     registry,
     deadletters,
     alerts,
+    api,
+    token,
     bench,
     eval_cmd,
 )

@@ -4,9 +4,14 @@ Starts a private Mosquitto and InfluxDB (child processes, data under ``DATA_DIR/
 ``careloop ingest`` and ``careloop score`` (child processes), the status page, and 20
 simulated residents whose devices run real edge agents. Unless ``--no-showcase``, two
 emergencies are injected early (an SOS call at ~45 s and a fall at ~90 s of simulated time)
-on top of the default schedule, so care needs appear within minutes instead of days. Prints
-where to look. Ctrl-C (or SIGTERM) stops everything it started, in order, and leaves no
-process behind: the children are also tied to this process with PR_SET_PDEATHSIG.
+on top of the default schedule, so care needs appear within minutes instead of days.
+
+It opens onto the dashboard: the directory gets the demo site, its residents (consenting to
+share with volunteers: they are simulated) and volunteers, and a coordinator token; the
+banner's first line is a link that signs in with it (``/login#token=...``), and where a
+desktop browser is at hand it is opened. Ctrl-C (or SIGTERM) stops everything it started, in
+order, and leaves no process behind: the children are also tied to this process with
+PR_SET_PDEATHSIG.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import json
+import os
 import shutil
 import signal
 import socket
@@ -63,13 +69,19 @@ def register(sub: Any) -> argparse.ArgumentParser:
         "--http-port",
         type=int,
         default=8080,
-        help="preferred status page port; a free one is used if taken (8080)",
+        help="preferred dashboard (HTTP) port; a free one is used if taken (8080)",
     )
     p.add_argument(
         "--no-showcase",
         action="store_true",
         help="only the default scenario schedule (first episodes after two simulated days), "
         "not the SOS call at ~45 s and the fall at ~90 s",
+    )
+    p.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="do not open the dashboard in a browser (it is opened only on a desktop, "
+        "when stdout is a terminal)",
     )
     p.add_argument(
         "--keep-data",
@@ -119,13 +131,68 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             }
         )
         home = home_future.result()
+        token = seed_directory(demo_settings, home)
         metrics_port, score_metrics_port = _port(9108), _port(9109)
         stack.enter_context(_ingest(demo_settings, home, metrics_port))
         stack.enter_context(_score(demo_settings, profiles_path, score_metrics_port))
         http_port = _port(args.http_port)
         ports = {"http": http_port, "ingest": metrics_port, "score": score_metrics_port}
-        return asyncio.run(_serve(args, demo_settings, home, ports, t0))
+        return asyncio.run(_serve(args, demo_settings, home, ports, t0, token))
     return 0
+
+
+def seed_directory(settings: Settings, home: CareHome) -> str:
+    """The demo site, residents, volunteers and consents in the directory; a coordinator token.
+
+    The volunteers are :func:`alerts.demo.demo_roster`'s, so the API's alert service pages
+    the same people the simulated volunteers play, and a coordinator on the dashboard can
+    act for any of them. Simulated residents consent to sharing with volunteers, so the
+    board shows the needs' explanations. Returns the raw token (shown once, in the banner).
+    """
+    from alerts.demo import DEMO_BEHAVIOURS, demo_roster
+    from careloop.directory import (
+        Consent,
+        Directory,
+        ResidentRecord,
+        Site,
+        VolunteerRecord,
+        default_path,
+    )
+
+    site = settings.site
+    roster = demo_roster(site, residents=len(home.profiles))
+    with Directory(settings.api.directory or default_path(settings.data_dir)) as directory:
+        if not any(s.id == site for s in directory.sites()[0]):
+            directory.add_site(Site(site, "careloop demo home (simulated)"))
+        known = {r.id for r in directory.residents(frozenset({site}))[0]}
+        for p in home.profiles:
+            if p.id not in known:
+                directory.add_resident(
+                    ResidentRecord(
+                        site, p.id, f"Simulated resident {p.index + 1}", language=p.language
+                    )
+                )
+            directory.set_consent(
+                Consent(
+                    site, p.id, share_with_volunteers=True, share_vitals_with_volunteers=True,
+                    updated_by="careloop-demo",
+                )
+            )  # fmt: skip
+        people = {v.id for v in directory.volunteers(frozenset({site}))[0]}
+        for v in roster.volunteers.values():
+            if v.id in people:
+                continue
+            role = "coordinator" if v.coordinator else DEMO_BEHAVIOURS.get(v.id, "accept")
+            directory.add_volunteer(
+                VolunteerRecord(
+                    v.id, f"{v.id} (simulated: {role})", (site,), skills=tuple(v.skills),
+                    languages=v.languages, coordinator=v.coordinator,
+                )
+            )  # fmt: skip
+        token, _ = directory.create_token(
+            "coordinator", "coordinator", [site], note="careloop demo dashboard"
+        )
+    return token
 
 
 def _make_home(args: argparse.Namespace, settings: Settings, profiles_path: Path) -> CareHome:
@@ -251,9 +318,12 @@ async def _serve(
     home: CareHome,
     ports: dict[str, int],
     t0: float,
+    token: str,
 ) -> int:
     import uvicorn
 
+    from alerts import AlertService
+    from alerts.demo import DEMO_BEHAVIOURS, SimulatedVolunteers, demo_policy, demo_roster
     from careloop.api import create_app
 
     _Server = _quiet_server()
@@ -263,9 +333,14 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    roster = demo_roster(settings.site, residents=len(home.profiles))
+    # The app runs the alert service in its lifespan; this one pages the simulated
+    # volunteers with deadlines of seconds (not minutes), so a newcomer watches a page, an
+    # escalation and an accept happen on the board.
+    service = AlertService(settings, roster=roster, policy=demo_policy())
     server = _Server(
         uvicorn.Config(
-            create_app(settings),
+            create_app(settings, alert_service=service),
             host="127.0.0.1",
             port=ports["http"],
             log_level="warning",
@@ -276,17 +351,7 @@ async def _serve(
     from simulators import write_labels
 
     write_labels(settings.data_dir / "sim" / "labels.jsonl", home.labels)
-    from alerts import AlertService
-    from alerts.demo import DEMO_BEHAVIOURS, SimulatedVolunteers, demo_policy, demo_roster
-
-    roster = demo_roster(settings.site, residents=len(home.profiles))
     async with contextlib.AsyncExitStack() as stack:
-        # The alert service pages simulated volunteers with deadlines of seconds (not
-        # minutes) so a newcomer watches a page, an escalation and an accept happen.
-        service = await stack.enter_async_context(
-            AlertService(settings, roster=roster, policy=demo_policy())
-        )
-        server.config.app.state.alerts = service
         await stack.enter_async_context(
             SimulatedVolunteers(
                 settings,
@@ -295,7 +360,7 @@ async def _serve(
                 log_path=settings.data_dir / "volunteers.log",
             )
         )
-        return await _run(args, settings, home, ports, t0, server, live, stop)
+        return await _run(args, settings, home, ports, t0, server, live, stop, token)
 
 
 async def _run(
@@ -307,6 +372,7 @@ async def _run(
     server: Any,
     live: Any,
     stop: asyncio.Event,
+    token: str,
 ) -> int:
     async with asyncio.TaskGroup() as tg:
         web = tg.create_task(server.serve(), name="http")
@@ -316,7 +382,10 @@ async def _run(
         )
         while not server.started:  # noqa: ASYNC110  # uvicorn offers no "started" event
             await asyncio.sleep(0.05)
-        _banner(settings, ports, home, args.speed, time.monotonic() - t0)
+        url = f"http://127.0.0.1:{ports['http']}/login#token={token}"
+        _banner(settings, ports, home, args.speed, time.monotonic() - t0, url)
+        if not args.no_browser:
+            open_browser(url)
         await stop.wait()
         print("\nstopping ...", flush=True)
         await sim
@@ -338,8 +407,34 @@ def _quiet_server() -> type:
     return Server
 
 
+def open_browser(url: str) -> bool:
+    """Open ``url`` in a desktop browser, if this looks like a desktop session; never fails.
+
+    Only with a terminal on stdout (not under tests or a service manager) and a display (or
+    macOS): on a bare console Python's webbrowser would start a text browser that takes over
+    the very terminal showing the banner.
+    """
+    if not sys.stdout.isatty():
+        return False
+    if sys.platform != "darwin" and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return False
+    import webbrowser
+
+    try:
+        return webbrowser.open(url, new=2)
+    except Exception:  # a missing or broken browser never stops the demo
+        return False
+
+
 def _banner(
-    settings: Settings, ports: dict[str, int], home: CareHome, speed: float, startup_s: float
+    settings: Settings,
+    ports: dict[str, int],
+    home: CareHome,
+    speed: float,
+    startup_s: float,
+    dashboard: str,
 ) -> None:
     m, db = settings.mqtt, settings.influx.database
     port = settings.influx.url.rsplit(":", 1)[1]
@@ -354,6 +449,9 @@ def _banner(
     print(
         f"""
 careloop demo is running (started in {startup_s:.1f} s)
+  dashboard           : {dashboard}
+                        (signs in as the demo site's coordinator: the live alert board,
+                         residents' vitals, SLA charts; public board: /public)
   simulated residents : {residents} at site {settings.site!r} (labels: {settings.data_dir}/sim/)
   MQTT broker         : mqtt://{m.host}:{m.port}
       watch it        : mosquitto_sub -h {m.host} -p {m.port} -t 'careloop/v1/#' -v

@@ -564,8 +564,11 @@ class Directory:
                 id=v.id, site=home, skills=frozenset(v.skills), languages=v.languages,
                 coordinator=v.coordinator, channels=v.channels, email=v.email, active=v.active,
             )  # fmt: skip
+        devices = self._speaking_devices()
         for r in self.residents(scope, limit=MAX_LIMIT * 1000)[0]:
-            roster.residents[r.id] = Resident(r.id, r.site, language=r.language)
+            roster.residents[r.id] = Resident(
+                r.id, r.site, device=devices.get((r.site, r.id)), language=r.language
+            )
         for rot in self.rotations(scope, limit=MAX_LIMIT * 1000)[0]:
             roster.rotations.append(
                 Rotation(
@@ -576,6 +579,27 @@ class Directory:
         for o in self.overrides(scope, limit=MAX_LIMIT * 1000)[0]:
             roster.overrides.append(Override(o.rotation, o.volunteer, o.start_ms, o.end_ms))
         return roster
+
+    def _speaking_devices(self) -> dict[tuple[str, str], str]:
+        """(site, resident) -> the device that tells them "help is on the way".
+
+        Devices live in ingest's registry table in this same database file (when ingest or
+        provisioning created it): the voice device if the resident has one, else a terminal.
+        """
+        exists = self._rows("SELECT 1 FROM sqlite_master WHERE type='table' AND name='devices'")
+        if not exists:
+            return {}
+        out: dict[tuple[str, str], str] = {}
+        rank = {"voice": 0, "terminal": 1}
+        best: dict[tuple[str, str], int] = {}
+        for device, site, resident, kind in self._rows(
+            "SELECT device, site, resident, kind FROM devices ORDER BY device"
+        ):
+            r = rank.get(kind or "", 2)
+            if r < best.get((site, resident), 3):
+                best[(site, resident)] = r
+                out[(site, resident)] = device
+        return out
 
     # -- tokens ---------------------------------------------------------------------------
     @staticmethod
@@ -603,7 +627,7 @@ class Directory:
             scope = None
         elif not scope:
             raise DirectoryError(f"a {role} token needs at least one site")
-        if role == "device" and len(scope) != 1:
+        if role == "device" and (scope is None or len(scope) != 1):
             raise DirectoryError("a device token names exactly one site")
         raw = "clt_" + secrets.token_urlsafe(32)
         record = TokenRecord(secrets.token_hex(6), role, subject, scope, self._now(), None, note)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import httpx
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict
 
+from careloop.api.auth import AdminDep
 from careloop.api.deps import DirectoryDep, InfluxDep, MonitorDep
 from careloop.directory import DirectoryError
 
@@ -41,14 +44,12 @@ async def healthz() -> Health:
 
 @router.get("/readyz", responses={503: {"model": Readiness, "description": "not ready"}})
 async def readyz(
-    monitor: MonitorDep, influx: InfluxDep, directory: DirectoryDep
-) -> Readiness | JSONResponse:
+    response: Response, monitor: MonitorDep, influx: InfluxDep, directory: DirectoryDep
+) -> Readiness:
     """Ready when the broker is connected, InfluxDB answers ``/ping`` and SQLite opens."""
     checks = {"broker": monitor.connected, "influxdb": False, "sqlite": False}
-    try:
+    with contextlib.suppress(httpx.HTTPError):
         checks["influxdb"] = (await influx.get("/ping", timeout=2.0)).status_code == 204
-    except httpx.HTTPError:
-        pass
     try:
         directory.ping()
         checks["sqlite"] = True
@@ -56,12 +57,14 @@ async def readyz(
         pass
     body = Readiness(ready=all(checks.values()), checks=checks)
     if not body.ready:
-        return JSONResponse(body.model_dump(), status_code=503)
+        response.status_code = 503
     return body
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-async def metrics(request: Request) -> Response:
-    """Prometheus text format: request counts and latency by route template, audit reads."""
+async def metrics(request: Request, principal: AdminDep) -> Response:
+    """Prometheus text format: requests and latency by route template, audited reads.
+
+    Admins only (a scraper is given an admin token)."""
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

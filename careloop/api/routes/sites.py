@@ -7,9 +7,9 @@ theirs. A site outside the caller's scope is a 404.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from careloop.api.auth import AdminDep, MemberDep, StaffDep, check_site, scope
@@ -20,7 +20,12 @@ from careloop.directory import Site
 
 router = APIRouter(prefix="/api/v1/sites", tags=["sites"], responses=PROBLEM_RESPONSES)
 
-_EXAMPLE = {"id": "home-a", "name": "Rose Court", "timezone": "Europe/London", "retention_days": 90}
+_EXAMPLE: dict[str, Any] = {
+    "id": "home-a",
+    "name": "Rose Court",
+    "timezone": "Europe/London",
+    "retention_days": 90,
+}
 
 SiteId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", examples=["home-a"])]
 
@@ -63,7 +68,9 @@ class SitePublic(SiteBase):
 
 
 @router.get("")
-async def list_sites(principal: MemberDep, directory: DirectoryDep, paging: PageDep) -> Page[SitePublic]:
+async def list_sites(
+    principal: MemberDep, directory: DirectoryDep, paging: PageDep
+) -> Page[SitePublic]:
     """The sites the caller belongs to (admins: all)."""
     items, total = directory.sites(scope(principal), offset=paging.offset, limit=paging.limit)
     return Page.of([SitePublic.of(s) for s in items], total, paging)
@@ -94,10 +101,7 @@ async def update_site(
 
 
 @router.delete("/{site}", status_code=204)
-async def delete_site(
-    site: str, principal: AdminDep, directory: DirectoryDep, force: Annotated[bool, Query()] = False
-) -> Response:
+async def delete_site(site: str, principal: AdminDep, directory: DirectoryDep) -> Response:
     """Admins only; a site that still has residents is a 409 (erase them first)."""
-    del force
     directory.delete_site(site)
     return Response(status_code=204)

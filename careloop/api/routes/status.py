@@ -1,7 +1,7 @@
 """A live status page of the simulated (or real) care home: devices and their readings.
 
-Public, like the demo always had it; it shows device and resident ids, so a deployment that
-exposes the API beyond loopback should put the dashboard in front instead (docs/api.md).
+It shows device and resident ids, so it is for admins and coordinators (token or session
+cookie); a coordinator sees it only for a site in their scope.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from careloop.api.auth import StaffDep, check_site
 from careloop.api.deps import MonitorDep
 
 router = APIRouter(tags=["status"], include_in_schema=False)
@@ -27,14 +28,16 @@ _SHOWN = (
 
 
 @router.get("/status")
-async def status_json(monitor: MonitorDep) -> dict[str, Any]:
+async def status_json(monitor: MonitorDep, principal: StaffDep) -> dict[str, Any]:
     """Devices seen on the broker, online or not, with their latest readings."""
+    check_site(principal, monitor.settings.site)
     return monitor.snapshot()
 
 
 @router.get("/", response_class=HTMLResponse)
-async def status_page(monitor: MonitorDep) -> str:
+async def status_page(monitor: MonitorDep, principal: StaffDep) -> str:
     """A plain page that refreshes itself: one row per device."""
+    check_site(principal, monitor.settings.site)
     snap = monitor.snapshot()
     rows = []
     for d in snap["devices"]:

@@ -84,14 +84,13 @@
   async function act(alert, action, extra = {}) {
     const body = { ...extra };
     if (me && me.role !== "volunteer" && actingAs.value.trim()) body.volunteer = actingAs.value.trim();
-    status(`${words(action)} ${alert.kind ? words(alert.kind) : ""} for ${alert.resident || alert.id}…`);
+    status(`Sending ${words(action)} for ${alert.resident || alert.id}…`);
     try {
       await api(`/api/v1/alerts/${encodeURIComponent(alert.id)}/${action}`, { method: "POST", body });
-      status(`${action === "handover" ? "Hand-over requested" : words(action) + "ed"}: ${alert.resident || alert.id}.`);
+      const done = { accept: "Accepted", decline: "Declined", resolve: "Resolved", handover: "Hand-over requested" };
+      status(`${done[action]}: ${words(alert.kind)} for ${alert.resident || alert.id}.`);
     } catch (err) {
-      const d = err.detail;
-      const reason = d && typeof d === "object" ? d.reason || d.detail || JSON.stringify(d) : d;
-      status(`Could not ${words(action)}: ${reason || err.message}`, "error");
+      status(`Could not ${words(action)}: ${words(err.reason || err.message)}`, "error");
     }
     scheduleReload(0);
   }
@@ -148,7 +147,9 @@
         el("span", { class: "kind" }, words(a.kind)),
         el("span", {}, "· ", residentLink),
         a.site ? el("span", { class: "muted" }, a.site) : null),
-      a.summary ? el("p", { class: "summary" }, a.summary) : null,
+      a.summary
+        ? el("p", { class: "summary" }, a.summary)
+        : el("p", { class: "summary muted" }, "Details are not shared with volunteers for this resident."),
       el("dl", { class: "facts" },
         el("div", {}, el("dt", {}, "State"), el("dd", { class: "state", dataset: { state: a.state } }, words(a.state))),
         el("div", {}, el("dt", {}, "Owner"), owner),
@@ -200,7 +201,7 @@
       const query = new URLSearchParams({ per_page: "100" });
       if (siteSel.value) query.set("site", siteSel.value);
       if (tierSel.value) query.set("tier", tierSel.value);
-      query.set("state", "active");
+      query.set("state", "open"); // the API: any state not yet closed
       const data = await api(`/api/v1/alerts?${query}`);
       const items = (data.items || []).filter((a) => !TERMINAL.has(a.state));
       render(items);

@@ -73,15 +73,23 @@ const charts = (() => {
       svg("line", { class: "axis", x1: L, x2: L, y1: T, y2: H - B }),
       svg("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }));
     for (const line of lines) {
-      let d = "";
+      // Runs of readings without a gap become one path each; a lone reading (vitals measured
+      // every few minutes, or a short range) becomes a dot, which a path could not show.
+      const runs = [];
       let prev = null;
       for (const [t, v] of line.points) {
         if (typeof v !== "number") continue;
-        const jump = prev === null || (gapMs && t - prev > gapMs);
-        d += `${jump ? "M" : "L"}${x(t).toFixed(1)},${y(v).toFixed(1)}`;
+        if (prev === null || (gapMs && t - prev > gapMs)) runs.push([]);
+        runs.at(-1).push([x(t), y(v)]);
         prev = t;
       }
+      const d = runs.filter((r) => r.length > 1)
+        .map((r) => r.map(([px, py], i) => `${i ? "L" : "M"}${px.toFixed(1)},${py.toFixed(1)}`).join(""))
+        .join("");
       if (d) root.append(svg("path", { class: "series", d, stroke: line.color, dataset: { series: line.key || line.label } }));
+      for (const r of runs.filter((r) => r.length === 1)) {
+        root.append(svg("circle", { class: "dot", cx: r[0][0].toFixed(1), cy: r[0][1].toFixed(1), r: 2.5, fill: line.color }));
+      }
     }
     const caption = el("figcaption", {}, el("span", {}, `${title} (${unit})`), el("span", { class: "latest" }, latest ? `latest ${latest}` : "no readings"));
     return el("figure", { class: "chart" }, caption, root);
@@ -92,7 +100,7 @@ const charts = (() => {
    * series: [{key, label, cls}]. ``format`` turns a value into its label.
    */
   function barChart({ title, groups, series, format }) {
-    const barH = 14, gap = 4, groupGap = 14, L = 120, R = 80, W = 600, T = 8;
+    const barH = 14, gap = 4, groupGap = 14, L = 120, R = 150, W = 600, T = 8;
     const H = T + groups.length * (series.length * (barH + gap) + groupGap) + 4;
     const all = groups.flatMap((g) => series.map((s) => g.values[s.key])).filter((v) => typeof v === "number");
     const max = Math.max(1e-9, ...all);

@@ -48,11 +48,16 @@ const careloop = (() => {
     return "/login?next=" + encodeURIComponent(here);
   }
 
+  /** An error answer; the API's are RFC 9457 problems: {status, title, detail, reason?}. */
   class ApiError extends Error {
-    constructor(status, detail) {
-      super(`HTTP ${status}: ${typeof detail === "string" ? detail : JSON.stringify(detail)}`);
+    constructor(status, body) {
+      const problem = body && typeof body === "object" ? body : { detail: body };
+      const said = problem.detail || problem.title || "";
+      super(`HTTP ${status}${said ? ": " + said : ""}`);
       this.status = status;
-      this.detail = detail;
+      this.problem = problem;
+      this.detail = problem.detail;
+      this.reason = problem.reason || problem.detail || problem.title || `HTTP ${status}`;
     }
   }
 
@@ -80,7 +85,7 @@ const careloop = (() => {
         data = text;
       }
     }
-    if (!resp.ok) throw new ApiError(resp.status, data && data.detail !== undefined ? data.detail : data);
+    if (!resp.ok) throw new ApiError(resp.status, data);
     return data;
   }
 

@@ -31,8 +31,7 @@
   function reason(err) {
     if (err.status === 403) return "you may not see this (the resident's consent or your role)";
     if (err.status === 404) return "not found";
-    const d = err.detail;
-    return d && typeof d === "object" ? d.detail || d.reason || JSON.stringify(d) : d || err.message;
+    return err.reason || err.message;
   }
 
   async function profile() {
@@ -50,7 +49,7 @@
     }
   }
 
-  /** About 300 points per chart whatever the range: the server averages over ``every``. */
+  /** About 300 points per chart for long ranges: the server averages over ``every`` seconds. */
   function every(seconds) {
     return Math.max(5, Math.ceil(seconds / 300));
   }
@@ -60,7 +59,8 @@
     const end = Date.now();
     const start = end - seconds * 1000;
     const step = every(seconds);
-    const query = new URLSearchParams({ start: String(start), end: String(end), fields: FIELDS.join(","), every: `${step}s` });
+    const query = new URLSearchParams({ start: String(start), end: String(end), fields: FIELDS.join(",") });
+    if (seconds > 3600) query.set("every", String(step)); // up to an hour: every reading
     status("Loading vitals…");
     let data;
     try {
@@ -127,8 +127,9 @@
           when ? el("span", { class: "muted" }, " · ", el("time", { datetime: new Date(when).toISOString() }, clock(when, true))) : null,
           state ? el("span", { class: "muted" }, ` · ${words(state)}`) : null,
           n.owner ? el("span", { class: "muted" }, ` · owned by ${n.owner}`) : null),
-        el("p", { class: "summary" }, n.summary || ""),
-        evidenceTable(n.evidence));
+        el("p", { class: "summary" }, n.explanation || n.summary || ""),
+        Array.isArray(n.facts) && n.facts.length ? evidenceTable(n.facts) : null,
+        n.evidence > 1 ? el("p", { class: "muted" }, `${n.evidence} findings merged into this need.`) : null);
     }));
   }
 

@@ -1,5 +1,5 @@
 // SLA figures per tier: how long until someone accepted and until it was resolved (median
-// and worst), and how many deadlines were missed, as SVG bars from GET /api/v1/sla.
+// and 90th percentile), and how many deadlines were missed, as SVG bars from GET /api/v1/sla.
 "use strict";
 
 (() => {
@@ -8,16 +8,9 @@
   const box = document.getElementById("sla");
   const TIERS = ["emergency", "important", "general", "emotional"];
 
-  /** Rows {site, tier, ...figures} from either {"site/tier": {...}} or a list of rows. */
+  /** Rows {site, tier, alerts, ..., accept_p50_s, accept_p90_s, ...} of GET /api/v1/sla. */
   function rows(data) {
-    const summary = data.summary || data.tiers || data.items || data;
-    if (Array.isArray(summary)) return summary;
-    return Object.entries(summary)
-      .filter(([, v]) => v && typeof v === "object")
-      .map(([key, v]) => {
-        const [site, tier] = key.includes("/") ? key.split("/") : [v.site || "", key];
-        return { site, tier, ...v };
-      });
+    return Array.isArray(data.groups) ? data.groups : [];
   }
 
   function byTier(list) {
@@ -40,24 +33,24 @@
     const count = (v) => String(v);
     const table = el("table", {},
       el("caption", {}, "Figures per tier"),
-      el("thead", {}, el("tr", {}, ["Tier", "Site", "Alerts", "Accepted", "Resolved", "Expired", "Respond breaches", "Resolve breaches", "Accept median", "Resolve median"]
+      el("thead", {}, el("tr", {}, ["Tier", "Site", "Alerts", "Accepted", "Resolved", "Expired", "Respond deadlines missed", "Resolve deadlines missed", "Accept median", "Accept 90th pct.", "Resolve median", "Resolve 90th pct."]
         .map((h, i) => el("th", { scope: "col", class: i > 1 ? "num" : null }, h)))),
       el("tbody", {}, list.map((r) => el("tr", { dataset: { tier: r.tier } },
         el("th", { scope: "row" }, r.tier), el("td", {}, r.site),
         [r.alerts, r.accepted, r.resolved, r.expired, r.respond_breaches, r.resolve_breaches].map((v) => el("td", { class: "num" }, v ?? "")),
-        [r.accept_p50_s, r.resolve_p50_s].map((v) => el("td", { class: "num" }, typeof v === "number" ? secs(v) : "—"))))));
+        [r.accept_p50_s, r.accept_p90_s, r.resolve_p50_s, r.resolve_p90_s].map((v) => el("td", { class: "num" }, typeof v === "number" ? secs(v) : "—"))))));
     box.replaceChildren(
       el("div", { class: "charts" },
         charts.barChart({
-          title: "Time to accept (median and worst)",
-          groups: groups(["accept_p50_s", "accept_max_s"]),
-          series: [{ key: "accept_p50_s", label: "median", cls: "bar-accept" }, { key: "accept_max_s", label: "worst", cls: "bar-accept" }],
+          title: "Time to accept (median and 90th percentile)",
+          groups: groups(["accept_p50_s", "accept_p90_s"]),
+          series: [{ key: "accept_p50_s", label: "median", cls: "bar-accept" }, { key: "accept_p90_s", label: "90th pct.", cls: "bar-accept" }],
           format: secs,
         }),
         charts.barChart({
-          title: "Time from accept to resolve (median and worst)",
-          groups: groups(["resolve_p50_s", "resolve_max_s"]),
-          series: [{ key: "resolve_p50_s", label: "median", cls: "bar-resolve" }, { key: "resolve_max_s", label: "worst", cls: "bar-resolve" }],
+          title: "Time from accept to resolve (median and 90th percentile)",
+          groups: groups(["resolve_p50_s", "resolve_p90_s"]),
+          series: [{ key: "resolve_p50_s", label: "median", cls: "bar-resolve" }, { key: "resolve_p90_s", label: "90th pct.", cls: "bar-resolve" }],
           format: secs,
         }),
         charts.barChart({

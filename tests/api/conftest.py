@@ -1,0 +1,190 @@
+"""API fixtures: the real app served by uvicorn on loopback, against the session's real
+Mosquitto and InfluxDB, with an in-process AlertService on a manual clock.
+
+One server per session (``api``) holds two sites, A and B, with residents of different
+consents, volunteers, and a token per role. Tests that change data use ids of their own, so
+they do not disturb each other; the seeded records are only read or rewritten unchanged.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from alerts import AlertService, ManualClock
+from alerts.roster import Roster
+from careloop.api import create_app
+from careloop.directory import (
+    Consent,
+    Directory,
+    ResidentRecord,
+    Site,
+    VolunteerRecord,
+)
+from careloop.servers import InfluxDB, Mosquitto
+from careloop.settings import Settings, load_settings
+from careloop.wire.needs import NeedMessage, NeedTopic, encode_need
+from models.runtime.careplan import CareProfile
+from tests.helpers.mqtt import MqttTestClient
+
+T0 = 1_767_600_000_000  # 2026-01-05T08:00:00Z
+ROLES = ("admin", "coord_a", "coord_b", "vol_a", "device", "public")
+
+
+@dataclass
+class World:
+    """What the session's server knows: sites, tokens by role name, handles for checks."""
+
+    base: str
+    site_a: str
+    site_b: str
+    tokens: dict[str, str]
+    directory: Directory
+    settings: Settings
+    clock: ManualClock
+    service: AlertService
+    app: Any
+    broker: Mosquitto
+    influx: InfluxDB
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, role: str = "public", **kw: Any) -> httpx.Client:
+        headers = {}
+        if role != "public":
+            headers["Authorization"] = f"Bearer {self.tokens[role]}"
+        kw.setdefault("timeout", 10)
+        return httpx.Client(base_url=self.base, headers=headers, trust_env=False, **kw)
+
+    def publish_need(
+        self, site: str, resident: str, kind: str = "fall", tier: str = "emergency"
+    ) -> str:
+        """Publish a need on the real broker; returns its id."""
+        ts = self.clock.now_ms()
+        need_id = f"{resident}:{kind}:{ts}:{uuid.uuid4().hex[:6]}"
+        message = NeedMessage(
+            id=need_id, site=site, resident=resident, kind=kind,  # type: ignore[arg-type]
+            tier=tier, state="open", ts=ts, onset=ts, score=1.0,  # type: ignore[arg-type]
+            summary=f"{kind} needs help (test)", language="en",
+        )  # fmt: skip
+        client = MqttTestClient(self.broker.host, self.broker.port).connect()
+        try:
+            client.publish(str(NeedTopic(site, resident)), encode_need(message))
+        finally:
+            client.close()
+        return need_id
+
+    def wait_alert(
+        self, site: str, resident: str, kind: str, timeout: float = 10
+    ) -> dict[str, Any]:
+        """Poll the API (as admin) until the alert for this need exists."""
+        deadline = time.monotonic() + timeout
+        with self.client("admin") as c:
+            while time.monotonic() < deadline:
+                items = c.get(
+                    "/api/v1/alerts",
+                    params={"site": site, "resident": resident, "kind": kind, "state": "open"},
+                ).json()["items"]
+                if items and items[0]["state"] != "open":
+                    return items[0]
+                time.sleep(0.05)
+        raise TimeoutError(f"no alert for {site}/{resident}/{kind}")
+
+
+class _Server(uvicorn.Server):
+    def install_signal_handlers(self) -> None:  # pragma: no cover - older uvicorn
+        pass
+
+
+def _serve(app: Any) -> tuple[_Server, threading.Thread, int]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    server = _Server(config)
+    thread = threading.Thread(target=server.run, name="api-under-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the API server did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, thread, port
+
+
+def seed(directory: Directory, a: str, b: str) -> None:
+    """Sites A and B; residents of A with three kinds of consent; volunteers."""
+    directory.add_site(Site(a, "Rose Court", "Europe/London", 30))
+    directory.add_site(Site(b, "Elm House", "UTC", 0))
+    profile = CareProfile(language="en")
+    for rid, name in (("r1", "Ann Alder"), ("r2", "Bob Birch"), ("r3", "Cat Cedar")):
+        directory.add_resident(ResidentRecord(a, rid, name, "en", profile))
+    directory.add_resident(ResidentRecord(b, "r1", "Dan Dogwood", "en", profile))
+    directory.set_consent(Consent(a, "r1", False, True, True, 0, "test"))
+    directory.set_consent(Consent(a, "r3", False, True, False, 0, "test"))  # no vitals
+    directory.set_consent(Consent(b, "r1", False, True, True, 0, "test"))
+    for vid in ("v1", "v2"):
+        directory.add_volunteer(VolunteerRecord(vid, f"Volunteer {vid}", (a,), languages=("en",)))
+    directory.add_volunteer(
+        VolunteerRecord("c01", "Coordinator A", (a,), coordinator=True, languages=("en",))
+    )
+    directory.add_volunteer(VolunteerRecord("w1", "Volunteer w1", (b,), languages=("en",)))
+    directory.add_volunteer(
+        VolunteerRecord("c02", "Coordinator B", (b,), coordinator=True, languages=("en",))
+    )
+
+
+@pytest.fixture(scope="session")
+def api(
+    mosquitto: Mosquitto, influxdb: InfluxDB, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    root = f"t{uuid.uuid4().hex[:8]}"
+    a, b = f"{root}a", f"{root}b"
+    data_dir: Path = tmp_path_factory.mktemp("api")
+    database = f"api_{uuid.uuid4().hex[:8]}"
+    influxdb.create_database(database)
+    settings = load_settings(
+        site=a,
+        data_dir=str(data_dir),
+        mqtt={"host": mosquitto.host, "port": mosquitto.port, "backoff_initial": 0.1,
+              "backoff_max": 1},
+        influx={"url": influxdb.url, "database": database},
+        alerts={"client_id": f"alerts-{root}", "sites": "+", "tick_interval": 0.02,
+                "webhook_secret": "test-webhook-key-1234"},
+    )  # fmt: skip
+    directory = Directory(data_dir / "registry.sqlite3")
+    seed(directory, a, b)
+    tokens = {
+        "admin": directory.create_token("admin", "root", None)[0],
+        "coord_a": directory.create_token("coordinator", "c01", [a])[0],
+        "coord_b": directory.create_token("coordinator", "c02", [b])[0],
+        "vol_a": directory.create_token("volunteer", "v1", [a])[0],
+        "vol_a2": directory.create_token("volunteer", "v2", [a])[0],
+        "vol_b": directory.create_token("volunteer", "w1", [b])[0],
+        "device": directory.create_token("device", "term-r1", [a])[0],
+    }
+    clock = ManualClock(T0)
+    service = AlertService(settings, clock=clock, roster=Roster())
+    app = create_app(settings, alert_service=service, directory=directory)
+    server, thread, port = _serve(app)
+    try:
+        deadline = time.monotonic() + 15
+        while not service.connected.is_set():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the alert service did not connect")
+            time.sleep(0.02)
+        yield World(
+            f"http://127.0.0.1:{port}", a, b, tokens, directory, settings, clock, service,
+            app, mosquitto, influxdb,
+        )  # fmt: skip
+    finally:
+        server.should_exit = True
+        thread.join(20)
+        directory.close()
+        influxdb.drop_database(database)

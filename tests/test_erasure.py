@@ -1,0 +1,202 @@
+"""Erasure leaves nothing of the erased resident behind, and nothing else is touched.
+
+Two residents at one site (``r1`` erased, ``r2`` kept) and, at another site, a different
+person who happens to have the id ``r1`` (kept: ids are per site). Every store gets real
+rows or points: InfluxDB (default policy and the site's own policy, every measurement), the
+alert store (alerts, audit, pages, timers, deliveries, replies, needs seen, roster), the
+device registry and MQTT credentials and API tokens, the dead letters, the directory.
+Then every store is queried again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from alerts.model import Alert
+from alerts.store import AlertStore
+from careloop.directory import Consent, Directory, ResidentRecord, Site
+from careloop.privacy import Eraser, ReceiptStore, Stores, apply_retention, rp_name, verify
+from careloop.privacy.errors import ReceiptNotFound
+from careloop.provision import Provisioner
+from careloop.wire import Topic
+from ingest import DeadLetter, DeadLetterStore, InfluxWriter
+
+S, S2 = "home-x", "home-y"
+PEOPLE = [(S, "r1", "d1"), (S, "r2", "d2"), (S2, "r1", "d3")]
+
+
+def lines(site: str, resident: str, device: str, t: int) -> list[str]:
+    tags = f"device={device},resident={resident},site={site}"
+    return [
+        f"vitals,{tags} heart_rate=70.0 {t}",
+        f"vitals,{tags} heart_rate=71.0 {t + 1}",
+        f"event,{tags},type=fall n=1i {t + 2}",
+        f'utterance,{tags} language="en",text="help-me-XYZ" {t + 3}',
+        f'device_status,{tags} state="online" {t + 4}',
+    ]
+
+
+def count_influx(influxdb, db: str, site: str, resident: str) -> int:
+    total = 0
+    for rp in ("autogen", rp_name(S)):
+        where = f"site='{site}' AND resident='{resident}'"
+        q = f'SELECT count(*) FROM "{db}"."{rp}"./.*/ WHERE {where}'
+        for series in influxdb.query(q, db)["results"][0].get("series") or []:
+            total += max(v for v in series["values"][0][1:] if v is not None)
+    return total
+
+
+def rows(path: Path, sql: str, *args: object) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute(sql, args).fetchone()[0])
+
+
+@pytest.fixture
+def world(tmp_path, influxdb, influx_db):
+    data = tmp_path
+    registry = data / "registry.sqlite3"
+    directory = Directory(registry)
+    prov = Provisioner(registry, password_file=data / "passwd", acl_file=data / "acl")
+    writer = InfluxWriter(influxdb.url, influx_db)
+    now = int(time.time() * 1000)
+    # InfluxDB: old points in the default policy, newer ones in the site's own policy.
+    for site, resident, device in PEOPLE:
+        influxdb.write(influx_db, lines(site, resident, device, now - 60_000))
+    apply_retention(writer, S, 30)
+    for site, resident, device in PEOPLE:
+        if site == S:
+            writer.write("\n".join(lines(site, resident, device, now)).encode(), rp_name(S))
+    # Directory, devices, credentials, tokens.
+    for site in (S, S2):
+        directory.add_site(Site(site, site))
+    tokens = {}
+    for site, resident, device in PEOPLE:
+        directory.add_resident(ResidentRecord(site, resident, f"Name of {resident}"))
+        directory.set_consent(Consent(site, resident, store_utterance_text=True))
+        directory.audit_read(
+            subject="c-ann", role="coordinator", action="read", site=site, resident=resident,
+            route="/x",
+        )  # fmt: skip
+        prov.create_device(device, site, resident)
+        tokens[device] = directory.create_token("device", device, [site])[0]
+    # Dead letters: one per device topic, and a spoofed message naming r1 in its payload.
+    dead_path = data / "ingest" / "deadletters.sqlite3"
+    with DeadLetterStore(dead_path) as dead:
+        letters = [
+            DeadLetter.make(str(Topic(s, d, "vitals")), "less_than_equal:heart_rate", "x",
+                            f'{{"resident":"{r}","device":"{d}"}}'.encode())
+            for s, r, d in PEOPLE
+        ]  # fmt: skip
+        letters.append(
+            DeadLetter.make(str(Topic(S, "intruder", "vitals")), "unknown_device", "x",
+                            b'{"device": "intruder", "resident": "r1"}')
+        )  # fmt: skip
+        dead.add(letters)
+    # Alerts, with every table keyed by alert, and the roster.
+    alerts_path = data / "alerts" / "alerts.sqlite3"
+    store = AlertStore(alerts_path)
+    for n, (site, resident, device) in enumerate(PEOPLE):
+        alert = Alert(f"a-{n}", site, resident, "fall", "urgent", "open",
+                      f"{resident}:fall:{now}", now, device=device)  # fmt: skip
+        with store.tx():
+            store.save(alert, new=True)
+            store.audit(alert.id, now, "system", "open", channel="mqtt")
+            store.add_page(alert, f"v-{n}", 0, "primary", now)
+            store.set_timer(alert.id, "respond", now + 1000)
+            store.enqueue(alert.id, "mqtt", "t", b"p", f"n-{n}", now)
+            store.record_reply(f"nonce-{n}", f"v-{n}", alert.id, now, "accepted")
+            store.first_sight_of_need(alert.need_id, "open", now)
+            if site == S:  # the alert roster keys residents by id alone
+                store.db.execute("INSERT INTO residents VALUES (?, ?, '{}')", (resident, site))
+    store.close()
+    receipts = ReceiptStore(registry)
+    stores = Stores(writer, directory, prov, dead_path, alerts_path, receipts)
+    yield stores, tokens
+    receipts.close()
+    writer.close()
+    prov.close()
+    directory.close()
+
+
+def test_erasure_leaves_nothing_of_one_and_touches_nobody_else(world, influxdb, influx_db):
+    stores, tokens = world
+    before_other = count_influx(influxdb, influx_db, S, "r2")
+    before_namesake = count_influx(influxdb, influx_db, S2, "r1")
+    assert count_influx(influxdb, influx_db, S, "r1") == 10
+    receipt = Eraser(stores).erase(S, "r1", subject="c-ann", role="coordinator")
+
+    # InfluxDB: nothing of r1@S in any policy; the others untouched.
+    assert count_influx(influxdb, influx_db, S, "r1") == 0
+    series = influxdb.query(f'SHOW SERIES ON "{influx_db}"', influx_db)["results"][0]
+    keys = [row[0] for row in series["series"][0]["values"]]
+    assert not [k for k in keys if "resident=r1,site=home-x" in k]
+    assert count_influx(influxdb, influx_db, S, "r2") == before_other == 10
+    assert count_influx(influxdb, influx_db, S2, "r1") == before_namesake == 5
+    # Registry, credentials, broker files, API tokens.
+    prov, directory = stores.provisioner, stores.directory
+    assert [d.device for d in prov.registry.devices()] == ["d2", "d3"]
+    assert "d1" not in prov.acl_file.read_text() and "d1:" not in prov.password_file.read_text()
+    assert rows(prov.path, "SELECT count(*) FROM mqtt_users WHERE resident='r1' AND site=?", S) == 0
+    assert directory.token_for(tokens["d1"]) is None
+    assert directory.token_for(tokens["d2"]) is not None
+    # Dead letters: d1's and the one naming r1 at... any topic of site S; others kept.
+    with DeadLetterStore(stores.deadletters) as dead:
+        left = dead.latest(limit=100)
+    assert sorted(letter.topic for letter in left) == [
+        str(Topic(S, "d2", "vitals")),
+        str(Topic(S2, "d3", "vitals")),
+    ]
+    # Alert store: nothing keyed by r1@S's alert; the others' rows all there.
+    alerts = stores.alerts
+    assert alerts is not None
+    keyed = [("alerts", "id")] + [
+        (t, "alert") for t in ("audit", "pages", "timers", "deliveries", "replies")
+    ]
+    for table, column in keyed:
+        assert rows(alerts, f"SELECT count(*) FROM {table} WHERE {column} = 'a-0'") == 0
+        assert rows(alerts, f"SELECT count(*) FROM {table} WHERE {column} = 'a-1'") == 1
+        assert rows(alerts, f"SELECT count(*) FROM {table} WHERE {column} = 'a-2'") == 1
+    assert rows(alerts, "SELECT count(*) FROM alerts WHERE resident = 'r1' AND site = ?", S) == 0
+    assert rows(alerts, "SELECT count(*) FROM needs_seen WHERE need_id LIKE 'r2:%'") == 1
+    # Directory: resident, consent and read audit gone; the others intact.
+    assert rows(prov.path, "SELECT count(*) FROM residents WHERE site=? AND id='r1'", S) == 0
+    assert rows(prov.path, "SELECT count(*) FROM consents WHERE site=? AND resident='r1'", S) == 0
+    assert (
+        rows(prov.path, "SELECT count(*) FROM audit_reads WHERE site=? AND resident='r1'", S) == 0
+    )
+    assert directory.resident(S, "r2").display_name == "Name of r2"
+    assert directory.resident(S2, "r1").display_name == "Name of r1"
+
+    # The receipt: counts match what was there, sealed, stored, no personal data.
+    s = receipt["stores"]
+    assert s["influxdb"]["points"] == {
+        "autogen.vitals": 2, "autogen.event": 1, "autogen.utterance": 1,
+        "autogen.device_status": 1, f"{rp_name(S)}.vitals": 2, f"{rp_name(S)}.event": 1,
+        f"{rp_name(S)}.utterance": 1, f"{rp_name(S)}.device_status": 1,
+    }  # fmt: skip
+    assert s["influxdb"]["remaining"] == 0
+    assert s["registry"] == {"mqtt_users": 1, "devices": 1, "api_tokens_revoked": 1}
+    assert s["deadletters"] == {"rows": 2}
+    assert s["alerts"] == {
+        "alerts": 1, "audit": 1, "pages": 1, "timers": 1, "deliveries": 1, "replies": 1,
+        "needs_seen": 1, "roster_residents": 1,
+    }  # fmt: skip
+    assert s["directory"] == {"residents": 1, "consents": 1, "audit_reads": 1}
+    assert s["score"]["erased"] == 0
+    assert receipt["totals"]["influxdb"] == 10
+    assert receipt["requested_by"] == {"subject": "c-ann", "role": "coordinator"}
+    assert receipt["devices"] == ["d1"]
+    assert verify(receipt)
+    assert stores.receipts.get(receipt["id"]) == receipt
+    assert "Name of" not in str(receipt) and "XYZ" not in str(receipt)
+    assert not verify({**receipt, "devices": []})  # tampering shows
+
+    # Erasing again finds nothing and says so.
+    again = Eraser(stores).erase(S, "r1", subject="c-ann", role="coordinator")
+    assert sum(again["totals"].values()) == 0
+    with pytest.raises(ReceiptNotFound):
+        stores.receipts.get("er-missing")
