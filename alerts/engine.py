@@ -14,7 +14,6 @@ Time comes only from the injected :class:`~alerts.clock.Clock`.
 from __future__ import annotations
 
 import json
-
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
