@@ -180,3 +180,34 @@ def payload_bytes(message: aiomqtt.Message) -> bytes:
     if isinstance(payload, bytes | bytearray):
         return bytes(payload)
     return b"" if payload is None else str(payload).encode()
+
+
+def publish_once(
+    settings: MqttSettings, topic: str, payload: bytes, *, client_id: str, timeout: float = 10.0
+) -> None:
+    """Connect, publish one QoS 1 message, wait for the broker's PUBACK, disconnect.
+
+    For rare control messages sent from synchronous code (an erasure in an API request);
+    raises ``TimeoutError`` or ``ConnectionError`` if the broker did not take it.
+    """
+    import paho.mqtt.client as paho
+
+    client = paho.Client(
+        paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5
+    )
+    if settings.username is not None:
+        password = settings.password.get_secret_value() if settings.password else None
+        client.username_pw_set(settings.username, password)
+    try:
+        client.connect(settings.host, settings.port, keepalive=settings.keepalive)
+    except OSError as exc:
+        raise ConnectionError(f"broker {settings.host}:{settings.port}: {exc}") from exc
+    client.loop_start()
+    try:
+        info = client.publish(topic, payload, qos=1)
+        info.wait_for_publish(timeout)
+        if not info.is_published():
+            raise TimeoutError(f"no PUBACK within {timeout} s")
+    finally:
+        client.disconnect()
+        client.loop_stop()

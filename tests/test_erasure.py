@@ -23,6 +23,7 @@ from careloop.privacy import Eraser, ReceiptStore, Stores, apply_retention, rp_n
 from careloop.privacy.errors import ReceiptNotFound
 from careloop.provision import Provisioner
 from careloop.wire import Topic
+from careloop.wire.control import decode_erase
 from ingest import DeadLetter, DeadLetterStore, InfluxWriter
 
 S, S2 = "home-x", "home-y"
@@ -114,7 +115,13 @@ def world(tmp_path, influxdb, influx_db):
                 store.db.execute("INSERT INTO residents VALUES (?, ?, '{}')", (resident, site))
     store.close()
     receipts = ReceiptStore(registry)
-    stores = Stores(writer, directory, prov, dead_path, alerts_path, receipts)
+    sent: list[tuple[str, bytes]] = []  # the erase command for the scorers (tests/runtime
+    # test_erase.py checks a real scorer applying one from the broker)
+    stores = Stores(
+        writer, directory, prov, dead_path, alerts_path, receipts,
+        control=lambda topic, payload: sent.append((topic, payload)),
+    )  # fmt: skip
+    stores.sent = sent  # type: ignore[attr-defined]
     yield stores, tokens
     receipts.close()
     writer.close()
@@ -186,7 +193,10 @@ def test_erasure_leaves_nothing_of_one_and_touches_nobody_else(world, influxdb, 
         "needs_seen": 1, "roster_residents": 1,
     }  # fmt: skip
     assert s["directory"] == {"residents": 1, "consents": 1, "audit_reads": 1}
-    assert s["score"]["erased"] == 0
+    assert s["score"]["erase_commands"] == 1
+    [(topic, payload)] = stores.sent
+    cmd = decode_erase(topic, payload)
+    assert (cmd.site, cmd.resident, cmd.id) == (S, "r1", receipt["id"])
     assert receipt["totals"]["influxdb"] == 10
     assert receipt["requested_by"] == {"subject": "c-ann", "role": "coordinator"}
     assert receipt["devices"] == ["d1"]

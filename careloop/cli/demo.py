@@ -469,7 +469,7 @@ careloop demo is running (started in {startup_s:.1f} s)
                         v02 declines, v03 accepts), deadlines shortened to seconds
       watch pages     : mosquitto_sub -h {m.host} -p {m.port} -t 'careloop/alerts/v1/#' -v
                         log {settings.data_dir}/volunteers.log
-  status page         : http://127.0.0.1:{ports["http"]}/   (JSON: /status)
+  device status       : http://127.0.0.1:{ports["http"]}/devices   (JSON: /status)
 Press Ctrl-C to stop everything.
 """,
         flush=True,

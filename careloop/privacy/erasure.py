@@ -19,8 +19,10 @@ again; every step is idempotent, a second run's receipt shows what was left)::
                    roster entry: DELETED, not anonymised: an anonymised audit trail keyed
                    by alert id would still be the resident's care history
     directory      resident, consents, read-audit rows (Directory.erase_resident)
-    score          NOT erased in place: see the ``score`` entry of the receipt and
-                   docs/privacy.md (the scorer keeps numeric state per resident slot)
+    score          an erase command on ``careloop/control/v1/<site>/erase`` (QoS 1): each
+                   scorer owning the site forgets the resident's learned state and writes
+                   a new snapshot at once; a scorer that is down gets it from its
+                   persistent session when it returns (docs/privacy.md)
 
 Counts are rows (SQLite) or points (InfluxDB, a point counted by its most frequent field).
 """
@@ -30,7 +32,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +44,7 @@ from careloop.privacy.receipts import ReceiptStore, seal
 from careloop.privacy.retention import ident, policies
 from careloop.provision import Provisioner
 from careloop.wire import UPLINK_KINDS, Topic, check_id
+from careloop.wire.control import EraseCommand, erase_topic
 from careloop.wire.topics import PREFIX
 from ingest.deadletters import DeadLetterStore
 from ingest.errors import InfluxError
@@ -57,9 +60,13 @@ _ALERT_CHILDREN = (
 )
 
 SCORE_NOTE = (
-    "not erased in place: the scorer keeps numeric per-resident state (baselines, rule "
-    "timers, open needs) in memory and in DATA_DIR/score/*.snapshot until the scorer "
-    "supports removing a slot; no readings or words are in it (docs/privacy.md)"
+    "erase command published (QoS 1, acknowledged by the broker): each scorer owning the site "
+    "forgets the resident's learned state (baselines, rule timers, open needs) and rewrites "
+    "its snapshot; a scorer that is down applies it when it reconnects (docs/privacy.md)"
+)
+SCORE_NOT_SENT = (
+    "no erase command was sent (no broker configured for erasure): the scorer's learned "
+    "state for this resident stays until it is erased with a broker (docs/privacy.md)"
 )
 
 
@@ -81,6 +88,9 @@ class Stores:
     deadletters: Path
     alerts: Path | None
     receipts: ReceiptStore
+    #: Publishes (topic, payload) at QoS 1 and returns once the broker acknowledged it;
+    #: None = no broker (the receipt says the scorer state was not reached).
+    control: Callable[[str, bytes], None] | None = None
 
 
 class Eraser:
@@ -109,11 +119,12 @@ class Eraser:
         stores["deadletters"] = self._deadletters(site, resident, devices)
         stores["alerts"] = self._alerts(site, resident)
         stores["directory"] = dict(self.stores.directory.erase_resident(site, resident))
-        stores["score"] = {"erased": 0, "note": SCORE_NOTE}
+        receipt_id = f"er-{secrets.token_hex(8)}"
+        stores["score"] = self._score(receipt_id, site, resident)
         finished = time.time()
         receipt = seal(
             {
-                "id": f"er-{secrets.token_hex(8)}",
+                "id": receipt_id,
                 "site": site,
                 "resident": resident,
                 "requested_by": {"subject": subject, "role": role},
@@ -129,6 +140,16 @@ class Eraser:
         return receipt
 
     # -- the stores -----------------------------------------------------------------------
+    def _score(self, receipt_id: str, site: str, resident: str) -> dict[str, Any]:
+        if self.stores.control is None:
+            return {"erase_commands": 0, "note": SCORE_NOT_SENT}
+        cmd = EraseCommand(id=receipt_id, site=site, resident=resident, ts=int(time.time() * 1000))
+        try:
+            self.stores.control(erase_topic(site), cmd.model_dump_json().encode())
+        except Exception as exc:  # any broker failure: the receipt must say so
+            raise PrivacyError(f"could not send the erase command to the scorers: {exc}") from exc
+        return {"erase_commands": 1, "topic": erase_topic(site), "note": SCORE_NOTE}
+
     def _registry(self, site: str, resident: str, devices: list[str]) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.stores.provisioner.erase_resident(site, resident))
         out["api_tokens_revoked"] = sum(
@@ -242,4 +263,6 @@ def _total(entry: dict[str, Any]) -> int:
     """The entry's count: InfluxDB points, else the sum of its integer values."""
     if "points" in entry:
         return sum(entry["points"].values())
-    return sum(v for k, v in entry.items() if isinstance(v, int) and k != "remaining")
+    # "remaining" is a check, and an erase command sent is not something erased here
+    skip = ("remaining", "erase_commands")
+    return sum(v for k, v in entry.items() if isinstance(v, int) and k not in skip)

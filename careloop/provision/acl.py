@@ -30,6 +30,7 @@ from typing import Literal
 
 from careloop.wire import UPLINK_KINDS, Topic, subscription
 from careloop.wire.alerts import alert_subscription
+from careloop.wire.control import erase_subscription
 from careloop.wire.needs import need_subscription
 
 Access = Literal["read", "write", "readwrite"]
@@ -56,8 +57,12 @@ def device_grants(site: str, device: str) -> tuple[Grant, ...]:
 SERVICE_ACCESS: dict[str, tuple[Grant, ...]] = {
     # careloop ingest: $share/<group>/careloop/v1/+/+/+ (or the plain filter).
     "ingest": (Grant("read", subscription()),),
-    # careloop score: readings and presence of its sites in, needs out.
-    "score": (Grant("read", subscription()), Grant("write", need_subscription())),
+    # careloop score: readings, presence and erase commands of its sites in, needs out.
+    "score": (
+        Grant("read", subscription()),
+        Grant("read", erase_subscription()),
+        Grant("write", need_subscription()),
+    ),
     # careloop alerts: needs and volunteers' replies in; pages and the device cmd out.
     "alerts": (
         Grant("read", need_subscription()),
@@ -65,8 +70,9 @@ SERVICE_ACCESS: dict[str, tuple[Grant, ...]] = {
         Grant("write", alert_subscription("volunteer")),
         Grant("write", subscription(kind="cmd")),
     ),
-    # careloop api: the device monitor watches every uplink (QoS 0, a view only).
-    "api": (Grant("read", subscription()),),
+    # careloop api: the device monitor watches every uplink (QoS 0, a view only); erasure
+    # tells the scorers to forget a resident.
+    "api": (Grant("read", subscription()), Grant("write", erase_subscription())),
 }
 
 

@@ -176,6 +176,22 @@ class ScoringEngine:
         self.fusion.expire(self.now)
         return self.fusion.fuse(findings)
 
+    def forget(self, site: str, resident: str) -> bool:
+        """Erase one resident's learned state (baselines, timers, voice, open needs, care-plan
+        progress) and their id; False if the engine never saw them. Used by erasure."""
+        slot = self.directory.forget(site, resident)
+        if slot is None:
+            return False
+        self.table.reset(slot)
+        self.daily.detectors.pop(slot, None)
+        self.daily.raised.pop(slot, None)
+        self.speech.voices.pop(slot, None)
+        self.planner.progress.pop(slot, None)
+        for key in [k for k in self.fusion.open if k[0] == slot]:
+            del self.fusion.open[key]
+        self._grow()
+        return True
+
     # -- state -----------------------------------------------------------------------------------
     def state_nbytes(self) -> int:
         """Bytes of learned state for all residents, as a snapshot stores it."""

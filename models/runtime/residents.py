@@ -55,6 +55,20 @@ class Directory:
         self.version += 1
         return slot
 
+    def forget(self, site: str, resident: str) -> int | None:
+        """Unmap ``(site, resident)``: its slot stays allocated (slots are never reused) but
+        holds a tombstone id, so the resident's id leaves the scorer's state and a later
+        reading for them starts a fresh slot. Returns the old slot, or None if unknown."""
+        slot = self._slots.pop((site, resident), None)
+        if slot is None:
+            return None
+        tombstone = f"~erased-{slot}"
+        self.residents[slot] = Resident(site, tombstone, CareProfile(), tombstone)
+        self._slots[(site, tombstone)] = slot
+        self.profiles.pop((site, resident), None)
+        self.version += 1
+        return slot
+
     def clear(self) -> None:
         """Forget every slot (before loading a snapshot's slots in its order)."""
         self.residents.clear()

@@ -55,6 +55,7 @@ from careloop.wire import (
     decode,
     subscription,
 )
+from careloop.wire.control import CONTROL_PREFIX, decode_erase, erase_subscription
 from careloop.wire.needs import NeedMessage, NeedTopic, encode_need
 from models.base import ModelError
 from models.runtime.careplan import CareProfile
@@ -436,7 +437,8 @@ class ScoreService:
     def subscriptions(self) -> list[str]:
         """The topic filters: one per kind and owned site, or one per kind for ``+``."""
         sites = self.sites or ("+",)
-        return [subscription(site=site, kind=kind) for site in sites for kind in SCORED_KINDS]
+        data = [subscription(site=site, kind=kind) for site in sites for kind in SCORED_KINDS]
+        return data + [erase_subscription(site) for site in sites]
 
     async def _session(self, client: ConfirmingClient) -> None:
         for topic in self.subscriptions():
@@ -450,8 +452,10 @@ class ScoreService:
         """Whether this scorer's partition owns the topic's site (explicit sites: always)."""
         if self.sites is not None:
             return True
-        parts = topic.split("/", 3)
-        site = parts[2] if len(parts) > 2 else ""
+        parts = topic.split("/", 4)
+        # careloop/v1/<site>/... for devices, careloop/control/v1/<site>/... for control
+        at = 3 if topic.startswith(CONTROL_PREFIX) else 2
+        site = parts[at] if len(parts) > at else ""
         owned = self._owned.get(site)
         if owned is None:
             owned = site_partition(site, self.partition[1]) == self.partition[0]
@@ -585,6 +589,10 @@ class ScoreService:
                 vitals.clear()
 
         for topic, payload in items:
+            if topic.startswith(CONTROL_PREFIX):
+                flush()
+                self._erase(topic, payload)
+                continue
             try:
                 parsed, msg = decode(topic, payload)
             except WireError as exc:
@@ -636,6 +644,25 @@ class ScoreService:
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self._dirty = True
         self._emit(out)
+
+    def _erase(self, topic: str, payload: bytes) -> None:
+        """An erase command (engine thread): forget the resident, snapshot at once so the
+        state on disk no longer holds them either."""
+        engine = self.engine
+        assert engine is not None
+        try:
+            cmd = decode_erase(topic, payload)
+        except WireError as exc:
+            self._rejected(topic, exc.reason)
+            return
+        known = engine.forget(cmd.site, cmd.resident)
+        with self._outbox_lock:
+            kept = [n for n in self._outbox if (n.site, n.resident) != (cmd.site, cmd.resident)]
+            self._outbox.clear()
+            self._outbox.extend(kept)
+        self._write_snapshot()
+        self.counts["erased"] = self.counts.get("erased", 0) + int(known)
+        log.info("erase command applied", extra=fields(receipt=cmd.id, known=known))
 
     def _rejected(self, topic: str, reason: str) -> None:
         """Count a bad message; warn at most every WARN_EVERY_S (topic ids, never payload)."""

@@ -55,6 +55,11 @@ class Table:
             self.arrays[f.name] = grown
         self.capacity = new
 
+    def reset(self, row: int) -> None:
+        """Put one row back to its fill values (a resident erased or never seen)."""
+        for f in self.fields:
+            self.arrays[f.name][row] = f.fill
+
     def row_nbytes(self) -> int:
         """Bytes of state per resident row."""
         return sum(int(np.dtype(f.dtype).itemsize * int(np.prod(f.shape))) for f in self.fields)

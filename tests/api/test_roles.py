@@ -184,6 +184,7 @@ CASES = [
     Case("readyz", "GET", "/readyz", (OK, OK, OK, OK, OK, OK)),
     Case("metrics", "GET", "/metrics", (OK, 403, 403, 403, 403, 401)),
     Case("status page", "GET", "/status", (OK, OK, 404, 403, 403, 401)),
+    Case("device status page", "GET", "/devices", (OK, OK, 404, 403, 403, 401)),
 ]  # fmt: skip
 
 

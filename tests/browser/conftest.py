@@ -53,9 +53,13 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session (each test opens its own context)."""
+    """One headless Chromium per module (each test opens its own context).
+
+    Not per session: Playwright's sync API keeps an event loop running on the main thread
+    while it is open, and later tests that call ``asyncio.run`` would fail.
+    """
     path = chromium_path()
     if path is None:
         pytest.skip("no chromium: scripts/bootstrap installs Debian's (apt-get install chromium)")

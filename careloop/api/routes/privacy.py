@@ -8,6 +8,7 @@ the directory and its InfluxDB retention policy ``site_<id>`` together. docs/pri
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from careloop.api.deps import DirectoryDep, SettingsDep
 from careloop.api.problems import PROBLEM_RESPONSES
 from careloop.api.routes.devices import ProvisionerDep
 from careloop.directory import Directory
+from careloop.mqtt import publish_once
 from careloop.privacy import (
     Eraser,
     PrivacyError,
@@ -111,6 +113,9 @@ def erase_resident(
             deadletters=settings.data_dir / "ingest" / "deadletters.sqlite3",
             alerts=settings.alerts.db or settings.data_dir / "alerts" / "alerts.sqlite3",
             receipts=receipts,
+            control=lambda topic, payload: publish_once(
+                settings.mqtt, topic, payload, client_id=f"api-erase-{secrets.token_hex(4)}"
+            ),
         )
         return Eraser(stores).erase(site, resident, subject=principal.subject, role=principal.role)
     except PrivacyError as exc:

@@ -10,7 +10,7 @@ import html
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from careloop.api.auth import StaffDep, check_site
 from careloop.api.deps import MonitorDep
@@ -34,7 +34,13 @@ async def status_json(monitor: MonitorDep, principal: StaffDep) -> dict[str, Any
     return monitor.snapshot()
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", include_in_schema=False)
+async def home() -> RedirectResponse:
+    """The dashboard is the front door: the board (which sends strangers to the login)."""
+    return RedirectResponse("/board", status_code=307)
+
+
+@router.get("/devices", response_class=HTMLResponse)
 async def status_page(monitor: MonitorDep, principal: StaffDep) -> str:
     """A plain page that refreshes itself: one row per device."""
     check_site(principal, monitor.settings.site)
