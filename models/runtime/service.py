@@ -258,6 +258,8 @@ class ScoreService:
         self.snapshot_path = settings.data_dir / "score" / f"{self.label}.snapshot"
         self.outbox_path = self.snapshot_path.with_name(f"{self.label}.outbox.jsonl")
         self._profiles = profiles
+        self._directory: Any = None  # careloop.directory.Directory when profiles come from it
+        self._directory_version = -1
         self.metrics = ScoreMetrics()
         self.metrics_port: int | None = None
         #: Set while subscribed (tests wait for it before publishing).
@@ -310,8 +312,10 @@ class ScoreService:
         self._loop = asyncio.get_running_loop()
         cfg = self.settings.score
         profiles = self._profiles
-        if profiles is None:
-            profiles = load_profiles(cfg.profiles) if cfg.profiles else {}
+        if profiles is None and cfg.profiles:
+            profiles = load_profiles(cfg.profiles)
+        elif profiles is None:
+            profiles = self._open_directory()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="score-engine")
         try:
             await self._in_engine(self._start_engine, dict(profiles))
@@ -391,6 +395,8 @@ class ScoreService:
             self._state = "closed"
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
+            if self._directory is not None:
+                self._directory.close()
             self.metrics.stop()
             log.info("score stopped", extra=fields(client_id=self.client_id, **self.counts))
 
@@ -686,9 +692,40 @@ class ScoreService:
             return 0
         return self._latest_ts + int((time.monotonic() - self._latest_at) * 1000)
 
+    def _open_directory(self) -> dict[tuple[str, str], CareProfile]:
+        """Care profiles from the directory the API manages (``DATA_DIR/registry.sqlite3``),
+        when there is one and no profiles file was given; changes are picked up by the
+        ticker (:meth:`_reload_profiles`)."""
+        from careloop.directory import Directory, default_path
+
+        path = default_path(self.settings.data_dir)
+        if not path.exists():
+            return {}
+        self._directory = Directory(path)
+        self._directory_version = self._directory.version()
+        return self._directory.care_profiles()
+
+    def _reload_profiles(self) -> None:
+        """Engine thread: apply care profiles changed in the directory since the last look."""
+        directory, engine = self._directory, self.engine
+        if directory is None or engine is None:
+            return
+        version = directory.version()
+        if version == self._directory_version:
+            return
+        self._directory_version = version
+        changed = 0
+        for (site, resident), profile in directory.care_profiles().items():
+            if engine.directory.profiles.get((site, resident)) != profile:
+                engine.set_profile(site, resident, profile)
+                changed += 1
+        if changed:
+            log.info("care profiles reloaded", extra=fields(changed=changed))
+
     def _tick(self) -> None:
         engine = self.engine
         assert engine is not None
+        self._reload_profiles()
         now = self.reading_now()
         if now <= 0 or len(engine.directory) == 0:
             return
