@@ -7,12 +7,12 @@ so a rolled-back transaction never counts.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import start_http_server
+from prometheus_client import Counter, Gauge, Histogram
 
 from alerts.store import AuditEntry
+from careloop.metrics import ServiceMetrics
 
 if TYPE_CHECKING:
     from alerts.engine import AlertEngine
@@ -22,11 +22,11 @@ _SLA_BUCKETS = (5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 12 * 3600, 8
                 7 * 86400)  # fmt: skip
 
 
-class AlertMetrics:
+class AlertMetrics(ServiceMetrics):
     """Counters and histograms listed in docs/alerts.md ("SLA")."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        super().__init__()
         r = self.registry
         self.time_to_accept = Histogram(
             "careloop_alerts_time_to_accept_seconds",
@@ -75,7 +75,6 @@ class AlertMetrics:
         self.connected = Gauge(
             "careloop_alerts_connected", "1 while connected to the broker", registry=r
         )
-        self._server: Any = None
 
     def on_commit(self, entries: list[AuditEntry], engine: AlertEngine) -> None:
         """Engine listener: count what the committed transaction did."""
@@ -112,24 +111,3 @@ class AlertMetrics:
         self.open_alerts.clear()
         for (site, tier), n in counts.items():
             self.open_alerts.labels(site, tier).set(n)
-
-    def serve(self, port: int, host: str = "127.0.0.1") -> int:
-        """Serve ``/metrics`` in a daemon thread; returns the bound port."""
-        server, _thread = start_http_server(port, addr=host, registry=self.registry)
-        self._server = server
-        return int(server.server_port)
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def text(self) -> str:
-        """The exposition text (tests, the API)."""
-        return generate_latest(self.registry).decode()
-
-    def value(self, name: str, **labels: str) -> float:
-        """One sample's value, 0 when absent (tests)."""
-        got = self.registry.get_sample_value(name, labels)
-        return 0.0 if got is None else float(got)

@@ -8,20 +8,19 @@ path cheap. No label carries an id or a payload: ``reason`` is a bounded contrac
 
 from __future__ import annotations
 
-from typing import Any
+from prometheus_client import Counter, Gauge, Histogram
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import start_http_server
+from careloop.metrics import ServiceMetrics
 
 _LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 86400)
 
 
-class IngestMetrics:
+class IngestMetrics(ServiceMetrics):
     """The counters, gauges and histograms ``docs/ingest.md`` lists."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        super().__init__()
         r = self.registry
         self.received = Counter(
             "careloop_ingest_received", "MQTT messages received (redeliveries included)", registry=r
@@ -80,25 +79,3 @@ class IngestMetrics:
         self.connected = Gauge(
             "careloop_ingest_connected", "1 while connected to the broker", registry=r
         )
-        self._server: Any = None
-
-    def serve(self, port: int, host: str = "127.0.0.1") -> int:
-        """Serve ``/metrics`` on ``host:port`` in a daemon thread; returns the bound port."""
-        server, _thread = start_http_server(port, addr=host, registry=self.registry)
-        self._server = server
-        return int(server.server_port)
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def text(self) -> str:
-        """The exposition text (what ``/metrics`` answers)."""
-        return generate_latest(self.registry).decode()
-
-    def value(self, name: str, **labels: str) -> float:
-        """One sample's value by its full name (e.g. ``careloop_ingest_received_total``)."""
-        found = self.registry.get_sample_value(name, labels or None)
-        return 0.0 if found is None else float(found)

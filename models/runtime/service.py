@@ -23,24 +23,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
-import socket
 import threading
 import time
-import zlib
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import start_http_server
 from pydantic import ValidationError
 
-from careloop.errors import SettingsError
 from careloop.logs import fields
 from careloop.mqtt import Backoff, ConfirmingClient, make_client, payload_bytes, run_forever
 from careloop.settings import ScoreSettings, Settings
@@ -51,7 +44,6 @@ from careloop.wire import (
     UtteranceMessage,
     VitalsMessage,
     WireError,
-    check_id,
     decode,
     subscription,
 )
@@ -60,7 +52,16 @@ from careloop.wire.needs import NeedMessage, NeedTopic, encode_need
 from models.base import ModelError
 from models.runtime.careplan import CareProfile
 from models.runtime.columns import encode_readings
+from models.runtime.config import (
+    default_client_id,
+    load_profiles,
+    owned_sites,
+    parse_partition,
+    partition_label,
+    site_partition,
+)
 from models.runtime.engine import ScoringEngine
+from models.runtime.metrics import ScoreMetrics
 
 log = logging.getLogger(__name__)
 
@@ -76,164 +77,6 @@ MAX_OUTBOX = 100_000
 DRAIN_TIMEOUT_S = 5.0
 #: At most one "bad message" warning per this many seconds (the rest are counted).
 WARN_EVERY_S = 10.0
-
-_BATCH_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-
-
-# -- configuration --------------------------------------------------------------------------------
-def owned_sites(settings: Settings) -> tuple[str, ...] | None:
-    """The explicit sites a scorer owns, or None for "every site, filtered by partition"."""
-    sites = settings.score.sites
-    if sites == "+":
-        return None
-    if sites == "":
-        return (settings.site,)
-    return tuple(sites.split(","))
-
-
-def parse_partition(value: str) -> tuple[int, int]:
-    """``"K/N"`` as ``(K, N)`` (validated by :class:`~careloop.settings.ScoreSettings`)."""
-    k, _, n = value.partition("/")
-    return int(k), int(n)
-
-
-def site_partition(site: str, n: int) -> int:
-    """Which of ``n`` partitions owns ``site``: ``crc32(site) % n``, stable across processes."""
-    return zlib.crc32(site.encode()) % n
-
-
-def partition_label(settings: Settings) -> str:
-    """A short, stable, file- and id-safe name for what this scorer owns.
-
-    ``p0of2`` for a partition of every site, the site itself for one site, and ``sites-``
-    plus a checksum for a list (so the same list always finds the same snapshot).
-    """
-    sites = owned_sites(settings)
-    if sites is None:
-        k, n = parse_partition(settings.score.partition)
-        return f"p{k}of{n}"
-    if len(sites) == 1:
-        return sites[0]
-    return f"sites-{zlib.crc32(','.join(sorted(sites)).encode()):08x}"
-
-
-def default_client_id(settings: Settings) -> str:
-    """``score-<hostname>-<partition>-<instance>``: stable across restarts of the same slot."""
-    host = "".join(c if c.isalnum() or c in "-_." else "-" for c in socket.gethostname())
-    return f"score-{host or 'host'}-{partition_label(settings)}-{settings.score.instance}"
-
-
-def load_profiles(path: str | Path) -> dict[tuple[str, str], CareProfile]:
-    """Read ``{"<site>": {"<resident>": {CareProfile fields}}}`` with errors naming the spot.
-
-    Raises :class:`~careloop.errors.SettingsError` (``score.profiles``) saying which file,
-    which resident and which field is wrong, so a typo in one care plan is fixed from the
-    message alone instead of silently giving that resident the default profile.
-    """
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SettingsError("score.profiles", f"cannot read {path}: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
-        raise SettingsError(
-            "score.profiles", f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})"
-        ) from exc
-    if not isinstance(data, dict):
-        raise SettingsError("score.profiles", f"{path}: must be an object of sites")
-    out: dict[tuple[str, str], CareProfile] = {}
-    for site, residents in data.items():
-        try:
-            check_id(site, "site")
-        except WireError as exc:
-            raise SettingsError("score.profiles", f"{path}: site {site!r}: {exc}") from exc
-        if not isinstance(residents, dict):
-            raise SettingsError(
-                "score.profiles", f"{path}: site {site}: must be an object of residents"
-            )
-        for resident, fields_ in residents.items():
-            where = f"{path}: resident {site}/{resident}"
-            try:
-                check_id(resident, "resident")
-            except WireError as exc:
-                raise SettingsError("score.profiles", f"{where}: {exc}") from exc
-            try:
-                out[(site, resident)] = CareProfile.model_validate(fields_)
-            except ValidationError as exc:
-                err = exc.errors(include_url=False)[0]
-                loc = ".".join(str(p) for p in err["loc"]) or "profile"
-                raise SettingsError("score.profiles", f"{where}: {loc}: {err['msg']}") from exc
-    return out
-
-
-# -- metrics ---------------------------------------------------------------------------------------
-class ScoreMetrics:
-    """Prometheus series of one scorer, on a registry of its own.
-
-    Its own registry so several services in one process (tests) never collide. Labels are
-    bounded: need kind and tier come from the contract, ``reason`` is WireError.reason.
-    """
-
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
-        r = self.registry
-        self.received = Counter(
-            "careloop_score_messages_received", "MQTT messages of owned sites received", registry=r
-        )
-        self.skipped = Counter(
-            "careloop_score_messages_skipped",
-            "Messages of sites another partition owns (dropped before decoding)",
-            registry=r,
-        )
-        self.scored = Counter(
-            "careloop_score_readings_scored", "Readings scored, by kind", ["kind"], registry=r
-        )
-        self.rejected = Counter(
-            "careloop_score_rejected",
-            "Messages skipped as invalid, by contract reason",
-            ["reason"],
-            registry=r,
-        )
-        self.needs = Counter(
-            "careloop_score_needs_published",
-            "Need messages PUBACKed by the broker, by kind and tier",
-            ["kind", "tier"],
-            registry=r,
-        )
-        self.batch_seconds = Histogram(
-            "careloop_score_batch_seconds",
-            "Time to decode and score one batch of queued messages",
-            buckets=_BATCH_BUCKETS,
-            registry=r,
-        )
-        self.residents = Gauge("careloop_score_residents", "Resident slots held", registry=r)
-        self.outbox = Gauge("careloop_score_outbox", "Needs waiting for a PUBACK", registry=r)
-        self.connected = Gauge(
-            "careloop_score_connected", "1 while connected to the broker", registry=r
-        )
-        self.snapshot_bytes = Gauge(
-            "careloop_score_snapshot_bytes", "Size of the last state snapshot", registry=r
-        )
-        self._server: Any = None
-
-    def serve(self, port: int, host: str = "127.0.0.1") -> int:
-        """Serve ``/metrics`` on ``host:port`` in a daemon thread; returns the bound port."""
-        server, _thread = start_http_server(port, addr=host, registry=self.registry)
-        self._server = server
-        return int(server.server_port)
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def text(self) -> str:
-        return generate_latest(self.registry).decode()
-
-    def value(self, name: str, **labels: str) -> float:
-        found = self.registry.get_sample_value(name, labels or None)
-        return 0.0 if found is None else float(found)
 
 
 # -- the service -----------------------------------------------------------------------------------

@@ -1,0 +1,58 @@
+"""Prometheus series of one scorer (``careloop score``), on a registry of its own."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from careloop.metrics import ServiceMetrics
+
+_BATCH_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class ScoreMetrics(ServiceMetrics):
+    """Prometheus series of one scorer, on a registry of its own.
+
+    Its own registry so several services in one process (tests) never collide. Labels are
+    bounded: need kind and tier come from the contract, ``reason`` is WireError.reason.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        r = self.registry
+        self.received = Counter(
+            "careloop_score_messages_received", "MQTT messages of owned sites received", registry=r
+        )
+        self.skipped = Counter(
+            "careloop_score_messages_skipped",
+            "Messages of sites another partition owns (dropped before decoding)",
+            registry=r,
+        )
+        self.scored = Counter(
+            "careloop_score_readings_scored", "Readings scored, by kind", ["kind"], registry=r
+        )
+        self.rejected = Counter(
+            "careloop_score_rejected",
+            "Messages skipped as invalid, by contract reason",
+            ["reason"],
+            registry=r,
+        )
+        self.needs = Counter(
+            "careloop_score_needs_published",
+            "Need messages PUBACKed by the broker, by kind and tier",
+            ["kind", "tier"],
+            registry=r,
+        )
+        self.batch_seconds = Histogram(
+            "careloop_score_batch_seconds",
+            "Time to decode and score one batch of queued messages",
+            buckets=_BATCH_BUCKETS,
+            registry=r,
+        )
+        self.residents = Gauge("careloop_score_residents", "Resident slots held", registry=r)
+        self.outbox = Gauge("careloop_score_outbox", "Needs waiting for a PUBACK", registry=r)
+        self.connected = Gauge(
+            "careloop_score_connected", "1 while connected to the broker", registry=r
+        )
+        self.snapshot_bytes = Gauge(
+            "careloop_score_snapshot_bytes", "Size of the last state snapshot", registry=r
+        )
