@@ -29,6 +29,7 @@ from typing import Any, Literal
 from alerts.errors import StoreError
 from alerts.model import Alert
 from alerts.roster import Override, Resident, Roster, Rotation, Volunteer
+from careloop.sqlite import open_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -133,16 +134,11 @@ class AlertStore:
     def __init__(self, path: Path, *, synchronous: Literal["full", "normal"] = "full") -> None:
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute(f"PRAGMA synchronous={synchronous.upper()}")
-            self.db.execute("PRAGMA busy_timeout=5000")
-            self.db.executescript(_SCHEMA)
+            self.db = open_database(self.path, _SCHEMA, synchronous=synchronous, private=True)
             columns = {row[1] for row in self.db.execute("PRAGMA table_info(alerts)")}
             if "facts" not in columns:  # a store written before alerts kept their evidence
                 self.db.execute("ALTER TABLE alerts ADD COLUMN facts TEXT NOT NULL DEFAULT '[]'")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open alert store {self.path}: {exc}") from exc
         self._in_tx = False
 

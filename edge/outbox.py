@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from careloop.logs import fields
+from careloop.sqlite import open_database
 from edge.errors import OutboxError
 
 log = logging.getLogger(__name__)
@@ -62,13 +63,9 @@ class Outbox:
         self.max_rows = max_rows
         self._lock = threading.Lock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
-            self._db.executescript(_SCHEMA)
+            self._db = open_database(self.path, _SCHEMA, synchronous=synchronous, private=True)
             self._count = int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
         self._closed = False
 

@@ -13,7 +13,6 @@ Raw payloads may hold personal data (a resident's words), so the file is created
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -21,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from careloop.sqlite import open_database
 from ingest.errors import DeadLetterError
 
 MAX_TOPIC = 256
@@ -76,14 +76,7 @@ class DeadLetterStore:
         self.max_rows = max_rows
         self._lock = threading.Lock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            if not self.path.exists():
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout=10000")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
+            self._db = open_database(self.path, _SCHEMA, busy_timeout_ms=10_000, private=True)
         except (sqlite3.Error, OSError) as exc:
             raise DeadLetterError(f"cannot open dead letters {self.path}: {exc}") from exc
 

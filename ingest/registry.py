@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from careloop.sqlite import open_database
 from ingest.decoder import strict_id
 from ingest.errors import RegistryError
 
@@ -58,13 +59,10 @@ class Registry:
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
+            self._db = open_database(
+                self.path, _SCHEMA, synchronous="full" if durable else "normal", private=True
+            )
+        except (sqlite3.Error, OSError) as exc:
             raise RegistryError(f"cannot open registry {self.path}: {exc}") from exc
         self._cache: dict[str, tuple[str, str]] = {}
         self._version: int | None = None

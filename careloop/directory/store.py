@@ -40,6 +40,7 @@ from careloop.directory.model import (
     VolunteerRecord,
     valid_id,
 )
+from careloop.sqlite import open_database
 from models.runtime.careplan import CareProfile
 
 _SCHEMA = """
@@ -110,13 +111,10 @@ class Directory:
         self._lock = threading.Lock()
         self._writes = 0
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
+            self._db = open_database(
+                self.path, _SCHEMA, synchronous="full" if durable else "normal", private=True
+            )
+        except (sqlite3.Error, OSError) as exc:
             raise DirectoryError(f"cannot open directory {self.path}: {exc}") from exc
 
     # -- plumbing -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from careloop.privacy.errors import PrivacyError, ReceiptNotFound
+from careloop.sqlite import open_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS erasure_receipts (
@@ -51,12 +52,8 @@ class ReceiptStore:
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
+            self._db = open_database(self.path, _SCHEMA, synchronous=None, private=True)
+        except (sqlite3.Error, OSError) as exc:
             raise PrivacyError(f"cannot open receipts in {self.path}: {exc}") from exc
 
     def add(self, receipt: dict[str, Any]) -> None:

@@ -38,6 +38,7 @@ from careloop.provision.broker import signal_broker, write_atomic
 from careloop.provision.errors import DeviceExists, ProvisionError, UnknownDevice
 from careloop.provision.passwords import hash_password, new_password
 from careloop.settings import Settings
+from careloop.sqlite import open_database
 from ingest.errors import RegistryError
 from ingest.registry import Device, Registry
 
@@ -101,12 +102,8 @@ class Provisioner:
         self._now = clock or (lambda: int(time.time() * 1000))
         self._lock = threading.Lock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
+            self._db = open_database(self.path, _SCHEMA, synchronous=None, private=True)
+        except (sqlite3.Error, OSError) as exc:
             raise ProvisionError(f"cannot open {self.path}: {exc}") from exc
         self.registry = Registry(self.path)
 

@@ -151,9 +151,14 @@ def test_an_agent_is_entered_once(mosquitto, unique_topic_root, tmp_path):
 
 
 def test_readings_nobody_received_stay_until_a_subscriber_is_back(
-    mosquitto, unique_topic_root, tmp_path
+    private_mosquitto, unique_topic_root, tmp_path
 ):
-    """A v5 PUBACK "no matching subscribers" means the message reached nobody: keep it."""
+    """A v5 PUBACK "no matching subscribers" means the message reached nobody: keep it.
+
+    On a broker of its own: a persistent session another test left on the shared broker
+    (ingest's shared subscription to every site) would hear the readings.
+    """
+    mosquitto = private_mosquitto
     src = tmp_path / "in.jsonl"
     write_lines(src, [vitals_line(i) for i in range(10)])
     settings = edge_settings(mosquitto, unique_topic_root, tmp_path)
