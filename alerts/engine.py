@@ -424,7 +424,7 @@ class AlertEngine:
         if alert is None or alert.site != site:
             raise ReplyRejected("unknown_alert", reply.alert)
         vol = self.roster.volunteers.get(volunteer)
-        if vol is None or vol.site != site:
+        if vol is None or not vol.serves(site):
             raise ReplyRejected("wrong_volunteer", "not a volunteer of this site")
         pages = self.store.pages(alert.id)
         action = reply.action
@@ -536,7 +536,7 @@ class AlertEngine:
             raise ReplyRejected("wrong_volunteer", "only the owner hands over")
         to = reply.to
         target = self.roster.volunteers.get(to) if to else None
-        if to is None or target is None or target.site != alert.site or to == volunteer:
+        if to is None or target is None or not target.serves(alert.site) or to == volunteer:
             raise ReplyRejected("bad_reply", "handover needs another volunteer of the site")
         alert.handover_to = to
         now = self.clock.now_ms()

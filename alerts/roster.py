@@ -32,6 +32,7 @@ class Volunteer:
     """A volunteer (or a site coordinator) and how to reach them."""
 
     id: str
+    #: The volunteer's home site (the one their app's topics are under).
     site: str
     skills: frozenset[str] = frozenset()
     languages: tuple[str, ...] = ()
@@ -41,6 +42,12 @@ class Volunteer:
     location: tuple[float, float] | None = None
     assigned: frozenset[str] = frozenset()
     active: bool = True
+    #: Other sites they also volunteer for (paged there too, on the same app).
+    also: frozenset[str] = frozenset()
+
+    def serves(self, site: str) -> bool:
+        """Whether this volunteer may be paged for, and act on, alerts of ``site``."""
+        return site == self.site or site in self.also
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +106,8 @@ class Roster:
     """Everything routing needs to know about people, for every site."""
 
     volunteers: dict[str, Volunteer] = field(default_factory=dict)
-    residents: dict[str, Resident] = field(default_factory=dict)
+    #: Keyed by (site, resident id): ids are per site.
+    residents: dict[tuple[str, str], Resident] = field(default_factory=dict)
     rotations: list[Rotation] = field(default_factory=list)
     overrides: list[Override] = field(default_factory=list)
 
@@ -126,10 +134,8 @@ class Roster:
 
     def resident(self, site: str, resident: str) -> Resident:
         """The resident's record, or a bare one (the need names them; nothing else known)."""
-        found = self.residents.get(resident)
-        if found is not None and found.site == site:
-            return found
-        return Resident(resident, site)
+        found = self.residents.get((site, resident))
+        return found if found is not None else Resident(resident, site)
 
 
 def distance_km(a: tuple[float, float] | None, b: tuple[float, float] | None) -> float:
@@ -176,6 +182,7 @@ def roster_from_dict(data: dict[str, Any]) -> Roster:
             location=_location(v, where),
             assigned=frozenset(_strs(v, "assigned", where)),
             active=bool(v.get("active", True)),
+            also=frozenset(_checked(s, f"{where}.also") for s in _strs(v, "also", where)),
         )
         bad = [c for c in vol.channels if c not in CHANNELS]
         if bad:
@@ -195,7 +202,7 @@ def roster_from_dict(data: dict[str, Any]) -> Roster:
             language=r.get("language"),
             location=_location(r, where),
         )
-        roster.residents[res.id] = res
+        roster.residents[(res.site, res.id)] = res
     for i, r in enumerate(data.get("rotations", [])):
         where = f"rotations[{i}]"
         tz = str(r.get("timezone", "UTC"))

@@ -36,7 +36,7 @@ def pick_volunteers(
     candidates = [
         v
         for v in roster.volunteers.values()
-        if v.site == alert.site
+        if v.serves(alert.site)
         and v.active
         and not v.coordinator
         and v.id not in exclude
@@ -70,7 +70,7 @@ def coordinators(alert: Alert, roster: Roster, exclude: set[str]) -> list[Volunt
         (
             v
             for v in roster.volunteers.values()
-            if v.site == alert.site and v.coordinator and v.active and v.id not in exclude
+            if v.serves(alert.site) and v.coordinator and v.active and v.id not in exclude
         ),
         key=lambda v: v.id,
     )

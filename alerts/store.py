@@ -80,7 +80,9 @@ CREATE TABLE IF NOT EXISTS replies (
     ts_ms INTEGER NOT NULL, outcome TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS volunteers (id TEXT PRIMARY KEY, site TEXT NOT NULL, body TEXT);
-CREATE TABLE IF NOT EXISTS residents (id TEXT PRIMARY KEY, site TEXT NOT NULL, body TEXT);
+CREATE TABLE IF NOT EXISTS residents (
+    id TEXT NOT NULL, site TEXT NOT NULL, body TEXT, PRIMARY KEY (site, id)
+);
 CREATE TABLE IF NOT EXISTS rotations (name TEXT PRIMARY KEY, site TEXT NOT NULL, body TEXT);
 CREATE TABLE IF NOT EXISTS overrides (
     id INTEGER PRIMARY KEY AUTOINCREMENT, rotation TEXT NOT NULL, volunteer TEXT NOT NULL,
@@ -432,6 +434,7 @@ class AlertStore:
         for (body,) in self.db.execute("SELECT body FROM volunteers"):
             d = json.loads(body)
             d["skills"] = frozenset(d["skills"])
+            d["also"] = frozenset(d.get("also", ()))
             d["assigned"] = frozenset(d["assigned"])
             d["languages"], d["channels"] = tuple(d["languages"]), tuple(d["channels"])
             d["location"] = tuple(d["location"]) if d["location"] else None
@@ -439,7 +442,7 @@ class AlertStore:
         for (body,) in self.db.execute("SELECT body FROM residents"):
             d = json.loads(body)
             d["location"] = tuple(d["location"]) if d["location"] else None
-            roster.residents[d["id"]] = Resident(**d)
+            roster.residents[(d["site"], d["id"])] = Resident(**d)
         for (body,) in self.db.execute("SELECT body FROM rotations ORDER BY name"):
             d = json.loads(body)
             d["members"] = tuple(d["members"])

@@ -551,20 +551,21 @@ class Directory:
     def roster(self, site: str | None = None) -> Roster:
         """Volunteers, residents, rotations and overrides as :class:`alerts.roster.Roster`.
 
-        The alert roster gives each volunteer one site: a volunteer of several sites is
-        listed under ``site`` when given and theirs, else under their first site.
+        A volunteer of several sites has a home site (``site`` when given and theirs, else
+        their first) and is paged for the others too (``Volunteer.also``).
         """
         scope = None if site is None else frozenset({site})
         roster = Roster()
         for v in self.volunteers(scope, limit=MAX_LIMIT * 1000)[0]:
             home = site if site is not None and site in v.sites else v.sites[0]
             roster.volunteers[v.id] = Volunteer(
-                id=v.id, site=home, skills=frozenset(v.skills), languages=v.languages,
+                id=v.id, site=home, also=frozenset(v.sites) - {home},
+                skills=frozenset(v.skills), languages=v.languages,
                 coordinator=v.coordinator, channels=v.channels, email=v.email, active=v.active,
             )  # fmt: skip
         devices = self._speaking_devices()
         for r in self.residents(scope, limit=MAX_LIMIT * 1000)[0]:
-            roster.residents[r.id] = Resident(
+            roster.residents[(r.site, r.id)] = Resident(
                 r.id, r.site, device=devices.get((r.site, r.id)), language=r.language
             )
         for rot in self.rotations(scope, limit=MAX_LIMIT * 1000)[0]:

@@ -3,6 +3,8 @@ declines move the alert on; nobody left means the chain is exhausted, not a sile
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tests.alerts.conftest import make_roster, need, policy_with_webhook
 
 
@@ -107,3 +109,22 @@ def test_webhook_step_and_coordinator_with_the_policy_file(start_service, apps, 
     apps.wait(lambda x: x.volunteer == "c01")
     webhook = [d for d in svc.reader.deliveries(alert_id) if d["channel"] == "webhook"]
     assert len(webhook) == 1 and webhook[0]["target"] == "http://127.0.0.1:9/hook"
+
+
+def test_a_volunteer_of_several_sites_is_paged_at_each(start_service, apps, site):
+    """Volunteers whose home is another site but who also serve this one are paged here."""
+    roster = make_roster("elsewhere", volunteers=3)
+    roster = type(roster)(
+        volunteers={
+            vid: replace(v, also=frozenset({site})) for vid, v in roster.volunteers.items()
+        },
+        residents={(site, "r1"): replace(roster.resident("elsewhere", "r1"), site=site)},
+    )
+    svc = start_service(roster=roster)
+    apps.publish_need(need(site, kind="help_request", tier="general"))
+    pages = apps.wait(lambda x: x.type == "page", n=2)
+    assert {p.site for p in pages} == {site}
+    alert_id = pages[0].alert
+    apps.reply(pages[0].volunteer, alert_id, "accept")
+    apps.wait(lambda x: x.type == "accepted")
+    assert svc.alert(alert_id).owner == pages[0].volunteer

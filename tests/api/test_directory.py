@@ -41,7 +41,10 @@ def test_roster_carries_volunteers_rotations_and_overrides(directory: Directory)
     assert roster.volunteers["v1"].skills == frozenset({"medical"})
     assert roster.volunteers["v2"].site == "a"  # listed under the asked site
     assert directory.roster().volunteers["v2"].site == "b"  # else their first site
-    assert roster.residents["r1"].language == "zh"
+    assert roster.resident("a", "r1").language == "zh"
+    # a volunteer of sites b and a is paged at both, whichever is their home site
+    assert directory.roster().volunteers["v2"].serves("a")
+    assert roster.volunteers["v2"].serves("b") and not roster.volunteers["v1"].serves("b")
     hour = 3_600_000
     assert roster.on_call("a", 21 * hour) == {"v2"}  # turn 21 of two members
     assert roster.on_call("a", 22 * hour) == {"v1"}
