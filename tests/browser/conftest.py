@@ -13,7 +13,9 @@ its path, so Playwright's own browser download is never needed.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -42,7 +44,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+#: Where the screenshots go: the docs' folder when ``CARELOOP_SCREENSHOTS=docs`` (to refresh
+#: the pictures in docs/dashboard.md), else a scratch folder, so a test run leaves the
+#: working tree as it was.
+DOCS_IMG = (
+    Path(__file__).resolve().parents[2] / "docs" / "img"
+    if os.environ.get("CARELOOP_SCREENSHOTS") == "docs"
+    else Path(tempfile.gettempdir()) / "careloop-screenshots"
+)
 
 
 def chromium_path() -> str | None:

@@ -66,7 +66,9 @@ const charts = (() => {
       const t = t0 + (span * i) / 4;
       const label = withDate
         ? new Date(t).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })
-        : new Date(t).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+        : new Date(t).toLocaleTimeString(undefined, span < 20 * 60 * 1000
+          ? { hour: "2-digit", minute: "2-digit", second: "2-digit" }  // minutes would repeat
+          : { hour: "2-digit", minute: "2-digit" });
       root.append(svg("text", { x: x(t), y: H - 8, "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle" }, label));
     }
     root.append(

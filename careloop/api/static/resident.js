@@ -70,17 +70,22 @@
       return;
     }
     const series = data.series || {};
+    // A resident with less history than the range (a new one, a fresh demo) is drawn from
+    // their first reading, so the lines are not squeezed against the right edge.
+    const firsts = FIELDS.map((f) => (series[f] || [])[0]).filter(Boolean).map((p) => p[0]);
+    const first = firsts.length ? Math.min(...firsts) : start;
+    const from = first > start ? Math.max(start, first - (end - first) * 0.03) : start;
     const figures = PLOTS.map((p) => charts.lineChart({
       title: p.title,
       unit: p.unit,
-      range: [start, end],
+      range: [from, end],
       gapMs: Math.max(step * 1000 * 3, 60000),
       lines: p.lines.map((l) => ({ ...l, points: series[l.key] || [] })),
     }));
     figures.forEach((f, i) => (f.dataset.plot = PLOTS[i].lines[0].key));
     chartsBox.replaceChildren(...figures);
     const n = FIELDS.reduce((acc, f) => acc + (series[f] || []).length, 0);
-    status(n ? `Vitals from ${clock(start, true)} to ${clock(end, true)}.` : "No vitals in this time range.");
+    status(n ? `Vitals from ${clock(from, true)} to ${clock(end, true)}.` : "No vitals in this time range.");
   }
 
   function evidenceTable(evidence) {
