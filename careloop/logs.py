@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None)))
@@ -62,6 +63,23 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     # paho and httpx are chatty at INFO; their warnings still come through.
     for name in ("httpx", "httpcore", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def log_to_file(path: Path, console_level: str = "WARNING") -> None:
+    """Keep the terminal for what a person must see: the root logger's records also go to
+    ``path`` (at the configured level), the console shows ``console_level`` and above.
+
+    The demo runs a dozen components in one process; their INFO lines belong in a file,
+    not between the user and the banner.
+    """
+    root = logging.getLogger()
+    fmt = root.handlers[0].formatter if root.handlers else TextFormatter()
+    for handler in root.handlers:
+        handler.setLevel(console_level)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    file_handler = logging.FileHandler(path, encoding="utf-8")
+    file_handler.setFormatter(fmt)
+    root.addHandler(file_handler)
 
 
 def fields(**values: Any) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from careloop.cli.simulate import make_home
+from careloop.logs import log_to_file
 from careloop.settings import Settings
 from simulators import Assignment, CareHome, default_assignments, make_profiles
 
@@ -114,6 +115,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     broker = Mosquitto(root / "mosquitto", port=_port(args.broker_port))
     influx = InfluxDB(root / "influxdb", port=_port(args.influx_port))
     root.mkdir(parents=True, exist_ok=True)
+    log_to_file(root / "demo.log")
     profiles_path = root / "score-profiles.json"
     with contextlib.ExitStack() as stack:
         # The home and its care profiles need the scoring runtime's imports (~1 s): build
@@ -470,6 +472,7 @@ careloop demo is running (started in {startup_s:.1f} s)
       watch pages     : mosquitto_sub -h {m.host} -p {m.port} -t 'careloop/alerts/v1/#' -v
                         log {settings.data_dir}/volunteers.log
   device status       : http://127.0.0.1:{ports["http"]}/devices   (JSON: /status)
+  log                 : {settings.data_dir}/demo.log (this process: simulated devices, alerts)
 Press Ctrl-C to stop everything.
 """,
         flush=True,
