@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any, Self
 
 from careloop.errors import CareloopError
+from models.snapshots import safe_loads
 
 
 class ModelError(CareloopError):
@@ -73,7 +74,7 @@ class StreamingDetector(ABC):
     def restore(cls, data: bytes) -> Self:
         """A detector from :meth:`snapshot` bytes; raises ModelError if they are not one."""
         try:
-            obj = pickle.loads(data)  # our own snapshot files, written by us
+            obj = safe_loads(data)
         except Exception as exc:  # pickle raises many types on corrupt input
             raise ModelError(f"unreadable snapshot: {exc}") from exc
         if not isinstance(obj, cls):

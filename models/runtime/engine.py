@@ -41,6 +41,7 @@ from models.runtime.residents import Directory
 from models.runtime.speech import SpeechComponent
 from models.runtime.table import Table
 from models.runtime.vitals import VitalsComponent
+from models.snapshots import safe_loads
 from models.speech.intent import CareIntentClassifier
 
 SNAPSHOT_VERSION = 1
@@ -233,7 +234,7 @@ class ScoringEngine:
         """Load a snapshot written by :meth:`snapshot` (profiles stay as configured now)."""
         try:
             with zipfile.ZipFile(Path(path)) as z:
-                objects = pickle.loads(z.read("objects.pickle"))  # our own snapshot file
+                objects = safe_loads(z.read("objects.pickle"))
                 with np.load(io.BytesIO(z.read("arrays.npz"))) as npz:
                     arrays = {k: npz[k] for k in npz.files}
         except (OSError, zipfile.BadZipFile, KeyError, pickle.UnpicklingError, ValueError) as exc:
