@@ -59,11 +59,12 @@ exit status: 0 (the targets are reported, not enforced)."""
 def register(sub: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(
         "bench",
-        help="benchmarks with their own servers (ingest: throughput vs InfluxDB, broker and "
-        "a naive bridge)",
-        description="Start a private Mosquitto and InfluxDB, and measure careloop ingest "
-        "against references measured in the same run. Progress goes to stderr. The common "
-        "broker and InfluxDB settings are not used: the benchmark runs its own servers.",
+        help="benchmarks printing JSON: ingest throughput, scorer speed and memory, alert latency",
+        description="Measure a careloop service against references measured in the same run "
+        "(ingest: InfluxDB's and the broker's ceilings and a naive bridge; score: a naive "
+        "per-reading scorer; alerts: reading publish to a volunteer's page). Progress goes to "
+        "stderr. The common broker and InfluxDB settings are not used: each benchmark runs "
+        "its own servers.",
         epilog=_FIGURES + "\n\n" + _SCORE_FIGURES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
