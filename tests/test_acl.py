@@ -109,6 +109,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         "dev-a": prov.create_device("dev-a", "s1", "r-a").password,
         "dev-b": prov.create_device("dev-b", "s1", "r-b").password,
         "dev-c": prov.create_device("dev-c", "s2", "r-c", "voice").password,
+        "vol.v1": prov.set_volunteer_password("v1")[1],
+        "vol.v2": prov.set_volunteer_password("v2")[1],
     }
     broker = Mosquitto(root / "mosquitto", password_file=prov.password_file, acl_file=prov.acl_file)
     with broker:
@@ -291,3 +293,36 @@ def test_hashes_match_mosquitto_passwd(tmp_path: Path) -> None:
     _, _, iterations, salt, _ = theirs.split("$")
     ours = hash_password("s3cret", salt=base64.b64decode(salt), iterations=int(iterations))
     assert ours == theirs
+
+
+def test_a_volunteer_app_hears_only_its_own_pages_and_answers_only_as_itself(
+    setup: Setup,
+) -> None:
+    alerts = connect(setup, "svc.alerts")
+    v1 = connect(setup, "vol.v1")
+    try:
+        v1.subscribe("careloop/alerts/v1/+/volunteer/+")  # granted; deliveries are checked
+        alerts.subscribe("careloop/alerts/v1/+/reply/+")
+        # pages for v2 (any site) never reach v1; its own, at two sites, do
+        assert alerts.publish("careloop/alerts/v1/s1/volunteer/v2").value == 0
+        assert alerts.publish("careloop/alerts/v1/s1/volunteer/v1").value == 0
+        assert alerts.publish("careloop/alerts/v1/s2/volunteer/v1").value == 0
+        assert v1.next_topic() == "careloop/alerts/v1/s1/volunteer/v1"
+        assert v1.next_topic() == "careloop/alerts/v1/s2/volunteer/v1"
+        assert v1.messages.empty()
+        # it answers as itself, never as v2, and cannot speak for a device
+        assert v1.publish("careloop/alerts/v1/s1/reply/v2").value == NOT_AUTHORIZED
+        assert v1.publish(vitals("s1", "dev-a")).value == NOT_AUTHORIZED
+        assert v1.publish("careloop/alerts/v1/s1/reply/v1").value == 0
+        assert alerts.next_topic() == "careloop/alerts/v1/s1/reply/v1"
+        assert alerts.messages.empty()
+    finally:
+        v1.close()
+        alerts.close()
+
+
+def test_a_revoked_volunteer_app_cannot_connect(setup: Setup) -> None:
+    assert setup.prov.revoke_volunteer("v2")
+    wait_refused(setup, "vol.v2", setup.passwords["vol.v2"])  # fails the test if it connects
+    with pytest.raises(Refused):  # and stays refused
+        Peer(setup.broker, "vol.v2", setup.passwords["vol.v2"]).close()

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from careloop.wire import UPLINK_KINDS, Topic, subscription
+from careloop.wire import UPLINK_KINDS, Topic, check_id, subscription
 from careloop.wire.alerts import alert_subscription
 from careloop.wire.control import erase_subscription
 from careloop.wire.needs import need_subscription
@@ -74,6 +74,24 @@ SERVICE_ACCESS: dict[str, tuple[Grant, ...]] = {
     # tells the scorers to forget a resident.
     "api": (Grant("read", subscription()), Grant("write", erase_subscription())),
 }
+
+
+#: Volunteer apps log in as ``vol.<volunteer id>``.
+VOLUNTEER_PREFIX = "vol."
+
+
+def volunteer_user(volunteer: str) -> str:
+    """The MQTT username of a volunteer's app, e.g. ``vol.v01``."""
+    return f"{VOLUNTEER_PREFIX}{check_id(volunteer, 'volunteer')}"
+
+
+def volunteer_grants(volunteer: str) -> tuple[Grant, ...]:
+    """A volunteer's app hears its own pages and answers on its own reply topic, at every
+    site (a volunteer of several sites is paged under each site's topics)."""
+    return (
+        Grant("read", alert_subscription("volunteer", "+", volunteer)),
+        Grant("write", alert_subscription("reply", "+", volunteer)),
+    )
 
 
 def service_user(name: str) -> str:

@@ -29,10 +29,13 @@ from typing import Any, Literal
 from careloop.provision.acl import (
     SERVICE_ACCESS,
     SERVICE_PREFIX,
+    VOLUNTEER_PREFIX,
     AclUser,
     device_grants,
     render_acl,
     service_user,
+    volunteer_grants,
+    volunteer_user,
 )
 from careloop.provision.broker import signal_broker, write_atomic
 from careloop.provision.errors import DeviceExists, ProvisionError, UnknownDevice
@@ -139,8 +142,9 @@ class Provisioner:
 
         DeviceExists if it has live credentials, or is registered to someone else.
         """
-        if device.startswith(SERVICE_PREFIX):
-            raise ProvisionError(f"device ids may not start with {SERVICE_PREFIX!r}")
+        for prefix in (SERVICE_PREFIX, VOLUNTEER_PREFIX):
+            if device.startswith(prefix):
+                raise ProvisionError(f"device ids may not start with {prefix!r}")
         try:
             entry = Device(device, site, resident, kind)
         except RegistryError as exc:
@@ -265,6 +269,32 @@ class Provisioner:
             )
         return password
 
+    # -- volunteers' apps --------------------------------------------------------------------
+    def set_volunteer_password(self, volunteer: str) -> tuple[str, str]:
+        """Create or rotate a volunteer app's MQTT login; returns (username, password), the
+        password once. The app may hear only its own pages and send only its own replies."""
+        username = volunteer_user(volunteer)
+        password = new_password()
+        now = self._now()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO mqtt_users VALUES (?, 'volunteer', NULL, NULL, ?, ?, ?, NULL, NULL) "
+                "ON CONFLICT (username) DO UPDATE SET hash = excluded.hash, rotated_at = ?, "
+                "revoked_at = NULL",
+                (username, volunteer, hash_password(password), now, now),
+            )
+        return username, password
+
+    def revoke_volunteer(self, volunteer: str) -> bool:
+        """Withdraw a volunteer app's login (the broker drops it at reload)."""
+        with self._tx() as db:
+            changed = db.execute(
+                "UPDATE mqtt_users SET revoked_at = ?, hash = '' WHERE username = ? "
+                "AND role = 'volunteer' AND revoked_at IS NULL",
+                (self._now(), volunteer_user(volunteer)),
+            ).rowcount
+        return bool(changed)
+
     def services(self) -> list[str]:
         """The service users that exist (``svc.ingest`` ...)."""
         rows = self._rows("SELECT username FROM mqtt_users WHERE role = 'service' ORDER BY 1")
@@ -318,6 +348,8 @@ class Provisioner:
             passwd.append(f"{username}:{hashed}")
             if role == "service":
                 users.append(AclUser(username, SERVICE_ACCESS[kind], f"service {kind}"))
+            elif role == "volunteer":
+                users.append(AclUser(username, volunteer_grants(kind), "volunteer app"))
             else:
                 users.append(AclUser(username, device_grants(site, username), f"site {site}"))
         write_atomic(self.password_file, "\n".join(passwd) + ("\n" if passwd else ""))

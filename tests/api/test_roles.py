@@ -146,6 +146,15 @@ CASES = [
         "delete volunteer", "DELETE", "/api/v1/volunteers/v{u}", (GONE, GONE, 404, 403, 403, 401),
         setup=_make_volunteer,
     ),
+    Case(
+        "issue volunteer app credentials", "POST", "/api/v1/volunteers/v{u}/app-credentials",
+        (NEW, NEW, 404, 403, 403, 401), setup=_make_volunteer,
+    ),
+    Case(
+        "revoke volunteer app credentials (none issued)", "DELETE",
+        "/api/v1/volunteers/v{u}/app-credentials", (404, 404, 404, 403, 403, 401),
+        setup=_make_volunteer,
+    ),
     Case("list rotations", "GET", "/api/v1/rotations", (OK, OK, OK, OK, 403, 401)),
     Case(
         "put rotation", "PUT", "/api/v1/rotations/rot{u}", (OK, OK, 404, 403, 403, 401),

@@ -199,3 +199,56 @@ async def delete_volunteer(
         directory.delete_volunteer(volunteer)
     sync_roster(request)
     return Response(status_code=204)
+
+
+class AppCredentials(BaseModel):
+    """A volunteer app's MQTT login, shown once; the topics it may use."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "username": "vol.v-ming",
+                    "password": "shown-once-8Yk...",
+                    "hears": "careloop/alerts/v1/+/volunteer/v-ming",
+                    "answers": "careloop/alerts/v1/+/reply/v-ming",
+                }
+            ]
+        }
+    )
+    username: str
+    password: str
+    hears: str
+    answers: str
+
+
+@router.post("/{volunteer}/app-credentials", status_code=201)
+async def issue_app_credentials(
+    volunteer: str, request: Request, principal: StaffDep, directory: DirectoryDep
+) -> AppCredentials:
+    """Create or rotate the MQTT login of the volunteer's app (the password is shown once;
+    the broker's ACL lets it hear only this volunteer's pages and send only their replies)."""
+    from careloop.api.routes.devices import get_provisioner
+    from careloop.wire.alerts import alert_subscription
+
+    _managed(principal, directory.volunteer(volunteer))
+    username, password = get_provisioner(request).set_volunteer_password(volunteer)
+    return AppCredentials(
+        username=username,
+        password=password,
+        hears=alert_subscription("volunteer", "+", volunteer),
+        answers=alert_subscription("reply", "+", volunteer),
+    )
+
+
+@router.delete("/{volunteer}/app-credentials", status_code=204)
+async def revoke_app_credentials(
+    volunteer: str, request: Request, principal: StaffDep, directory: DirectoryDep
+) -> Response:
+    """Withdraw the app's login (404 if it had none)."""
+    from careloop.api.routes.devices import get_provisioner
+
+    _managed(principal, directory.volunteer(volunteer))
+    if not get_provisioner(request).revoke_volunteer(volunteer):
+        raise HTTPException(404, "no app credentials")
+    return Response(status_code=204)
