@@ -3,9 +3,6 @@ volunteer apps as real MQTT clients, and a reader on the real SQLite store."""
 
 from __future__ import annotations
 
-import asyncio
-import queue
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,6 +24,7 @@ from careloop.wire.alerts import (
 )
 from careloop.wire.needs import NeedMessage, NeedTopic, encode_need
 from tests.helpers.mqtt import MqttTestClient
+from tests.helpers.service_thread import ServiceThread
 
 T0 = 1_767_600_000_000  # 2026-01-05T08:00:00Z
 SECRET = "test-webhook-key-1234"
@@ -186,30 +184,8 @@ class Running:
         self.settings = settings
         self.clock = clock
         self.service = AlertService(settings, clock=clock, roster=roster, policy=policy)
-        self._ready = threading.Event()
-        self._error: queue.Queue[BaseException] = queue.Queue()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, name="alerts-under-test", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(15) or not self._error.empty():
-            raise RuntimeError(f"alert service did not start: {self._error.queue}")
+        self._thread = ServiceThread(self.service, "alerts-under-test")
         self.reader = AlertStore(self.service.db_path)
-
-    def _run(self) -> None:
-        async def main() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
-            async with self.service as svc:
-                await asyncio.wait_for(svc.connected.wait(), 10)
-                self._ready.set()
-                await self._stop.wait()
-
-        try:
-            asyncio.run(main())
-        except BaseException as exc:
-            self._error.put(exc)
-            self._ready.set()
 
     def advance(self, seconds: float) -> None:
         """Move the clock, then wait until the ticker has looked at it twice."""
@@ -236,12 +212,10 @@ class Running:
         return alerts[0]
 
     def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(15)
-        self.reader.close()
-        if not self._error.empty():
-            raise self._error.get()
+        try:
+            self._thread.stop(15)
+        finally:
+            self.reader.close()
 
 
 @pytest.fixture

@@ -3,9 +3,6 @@ clients publishing wire messages, and a need watcher decoding what the scorer pu
 
 from __future__ import annotations
 
-import asyncio
-import queue
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,6 +17,7 @@ from careloop.wire import Topic, data_message, encode, status_message
 from careloop.wire.needs import NeedMessage, decode_need, need_subscription
 from models.runtime.service import ScoreService
 from tests.helpers.mqtt import MqttTestClient
+from tests.helpers.service_thread import ServiceThread
 
 #: 2026-01-05 08:00 UTC: daytime, so no night-time rule gets in the way.
 T0 = 1_767_600_000_000
@@ -46,29 +44,7 @@ class Scorer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.service = ScoreService(settings)
-        self._ready = threading.Event()
-        self._errors: queue.Queue[BaseException] = queue.Queue()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, name="score-under-test", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(15) or not self._errors.empty():
-            raise RuntimeError(f"scorer did not start: {list(self._errors.queue)}")
-
-    def _run(self) -> None:
-        async def main() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
-            async with self.service as svc:
-                await asyncio.wait_for(svc.connected.wait(), 10)
-                self._ready.set()
-                await self._stop.wait()
-
-        try:
-            asyncio.run(main())
-        except BaseException as exc:
-            self._errors.put(exc)
-            self._ready.set()
+        self._thread = ServiceThread(self.service, "score-under-test")
 
     def wait_for(self, pred: Callable[[ScoreService], bool], timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -78,14 +54,7 @@ class Scorer:
             time.sleep(0.02)
 
     def stop(self) -> None:
-        if not self._thread.is_alive():
-            return
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(20)
-        assert not self._thread.is_alive(), "scorer did not stop"
-        if not self._errors.empty():
-            raise self._errors.get()
+        self._thread.stop(20)
 
 
 class Device:
