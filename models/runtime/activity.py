@@ -41,6 +41,7 @@ LATE_MARGIN_MIN = 45.0
 WAKE_PRIOR_MIN = 7.5 * 60
 #: Night for wandering: 23:00 to 05:00 local; walking minutes (leaky, half-life 15 min).
 NIGHT_WALK_MIN = 12.0
+NIGHT_START_MIN, NIGHT_END_MIN = 23 * 60, 5 * 60
 _WALK_DECAY_PER_MIN = 0.5 ** (1 / 15)
 
 #: Status codes kept per resident terminal.
@@ -175,7 +176,7 @@ class ActivityComponent:
             )
 
         # -- night wandering: walking minutes out of bed at night (leaky) -------------------
-        night = (minute >= 23 * 60) | (minute < 5 * 60)
+        night = _night(minute)
         walk_ts = t["walk_ts"][r]
         dt_min = np.where(walk_ts > 0, np.clip((ts - walk_ts) / _MIN, 0, 10), 0).astype(np.float32)
         walking = night & ~now_in & moving
@@ -254,7 +255,7 @@ class ActivityComponent:
     def exit_door(self, t: Any, slot: int, ts: int, offset_min: int) -> list[Finding]:
         """An exit door opening: wandering when it is at night."""
         minute = ((ts + offset_min * _MIN) % _DAY) // _MIN
-        if not (minute >= 23 * 60 or minute < 5 * 60):
+        if not _night(minute):
             return []
         if ts - int(t["wander_raised"][slot]) <= 6 * _HOUR:
             return []
@@ -374,6 +375,11 @@ class ActivityComponent:
                 )
             ],
         )
+
+
+def _night(minute: Any) -> Any:
+    """Whether a local minute of the day (or an array of them) is night: 23:00-05:00."""
+    return (minute >= NIGHT_START_MIN) | (minute < NIGHT_END_MIN)
 
 
 def _hhmm(minute: float) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from careloop.wire.needs import NeedMessage
+from careloop.wire.needs import Evidence, NeedMessage
 from models.base import ModelError
 from models.runtime import activity, daily, vitals
 from models.runtime.activity import ActivityComponent
@@ -140,7 +140,14 @@ class ScoringEngine:
                     ts,
                     1.0,
                     "SOS button pressed.",
-                    [_event_evidence("sos_button", "SOS button: always an emergency", ts)],
+                    [
+                        Evidence(
+                            measure="sos_button",
+                            value=True,
+                            rule="SOS button: always an emergency",
+                            ts=ts,
+                        )
+                    ],
                 )
             )
         elif kind == "fall_detected":
@@ -275,9 +282,3 @@ def _rounds(batch: VitalsBatch) -> list[VitalsBatch]:
     for k in range(int(rank.max()) + 1):
         rounds.append(batch.take(order[rank == k]))
     return rounds
-
-
-def _event_evidence(measure: str, rule: str, ts: int) -> Any:
-    from careloop.wire.needs import Evidence
-
-    return Evidence(measure=measure, value=True, rule=rule, ts=ts)

@@ -166,8 +166,3 @@ class SpeechComponent:
                 )
             )
         return out
-
-    def state_nbytes(self) -> int:
-        import pickle
-
-        return len(pickle.dumps(self.__getstate__()))

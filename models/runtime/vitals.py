@@ -98,6 +98,24 @@ RULES: tuple[Rule, ...] = (
 _R = {r.name: k for k, r in enumerate(RULES)}
 
 
+#: A young time-of-day bin leans on the all-day estimate with weight n / (n + this), as
+#: ``ResidentBaseline(bin_warmup=24)`` does.
+BIN_WARMUP = 24.0
+
+
+def usual(all_day: NDArray[np.float32], in_bin: NDArray[np.float32]) -> tuple[Any, Any]:
+    """(location, scale) a reading is judged against, from ``[loc, scale, n]`` of the
+    all-day estimate and of the time-of-day bin (last axis): the bin, shrunk towards the
+    all-day estimate while it is young. The rules' z-scores and the explanations' "usual"
+    both come from here."""
+    n = in_bin[..., 2]
+    w = n / (n + BIN_WARMUP)
+    young = n <= 0
+    loc = np.where(young, all_day[..., 0], w * in_bin[..., 0] + (1 - w) * all_day[..., 0])
+    scale = np.where(young, all_day[..., 1], w * in_bin[..., 1] + (1 - w) * all_day[..., 1])
+    return loc, scale
+
+
 def fields() -> tuple[Field, ...]:
     """The per-resident arrays this component keeps."""
     return (
@@ -158,13 +176,7 @@ class VitalsComponent:
             rr, bb, vv = r[m], bins[m], v[m]
             all_day = base[rr, :, i, BINS]  # (k, 3)
             in_bin = base[rr, :, i, bb]
-            w = in_bin[:, 2] / (in_bin[:, 2] + 24.0)
-            loc = np.where(
-                in_bin[:, 2] > 0, w * in_bin[:, 0] + (1 - w) * all_day[:, 0], all_day[:, 0]
-            )
-            sc = np.where(
-                in_bin[:, 2] > 0, w * in_bin[:, 1] + (1 - w) * all_day[:, 1], all_day[:, 1]
-            )
+            loc, sc = usual(all_day, in_bin)
             warm = all_day[:, 2] >= WARMUP[_BV[i]]
             zi = np.where(warm, (vv - loc) / np.maximum(sc, _MIN_SCALE[i]), np.nan)
             z[m, i] = zi
@@ -274,22 +286,7 @@ class VitalsComponent:
         carry = table["carry"][slot]
         evidence: list[Evidence] = []
         parts: list[str] = []
-        focus = {
-            "news2_high": ("heart_rate", "respiration_rate", "spo2", "temperature", "systolic_bp"),
-            "news2_medium": (
-                "heart_rate",
-                "respiration_rate",
-                "spo2",
-                "temperature",
-                "systolic_bp",
-            ),
-            "hypoxia": ("spo2", "respiration_rate", "heart_rate"),
-            "bp_crisis": ("systolic_bp", "diastolic_bp", "heart_rate"),
-            "heart_rate": ("heart_rate",),
-            "heart_rate_personal": ("heart_rate",),
-            "fever": ("temperature", "heart_rate", "respiration_rate"),
-        }[rule.name]
-        for name in focus:
+        for name in _FOCUS[rule.name]:
             c = COL[name]
             value = float(b.x[i, c])
             if np.isnan(value) and name in PARAMETERS:
@@ -298,8 +295,8 @@ class VitalsComponent:
                 continue
             bi = _BI[name]
             n_all = float(base[2, bi, BINS])
-            loc = float(base[0, bi, b_idx]) if base[2, bi, b_idx] > 0 else float(base[0, bi, BINS])
-            sc = float(base[1, bi, b_idx]) if base[2, bi, b_idx] > 0 else float(base[1, bi, BINS])
+            loc_a, sc_a = usual(base[:, bi, BINS], base[:, bi, b_idx])
+            loc, sc = float(loc_a), float(sc_a)
             known = n_all >= WARMUP[name]
             unit = _UNITS[name]
             evidence.append(
@@ -313,8 +310,8 @@ class VitalsComponent:
                     ts=ts,
                 )
             )
-            usual = f" (usual at this time of day {loc:.1f} ± {sc:.1f})" if known else ""
-            parts.append(f"{_NAMES[name]} {value:.1f} {unit}{usual}")
+            usual_text = f" (usual at this time of day {loc:.1f} ± {sc:.1f})" if known else ""
+            parts.append(f"{_NAMES[name]} {value:.1f} {unit}{usual_text}")
         minutes = max(0, (ts - onset) // _MIN)
         lead = _LEAD[rule.name]
         since = f" for {minutes} min" if minutes >= 1 else ""
@@ -349,4 +346,15 @@ _LEAD = {
     "heart_rate": "Heart rate out of range",
     "fever": "Fever",
     "heart_rate_personal": "Heart rate far from this resident's usual, at rest",
+}
+
+#: The vitals an explanation names, per rule.
+_FOCUS: dict[str, tuple[str, ...]] = {
+    "news2_high": ("heart_rate", "respiration_rate", "spo2", "temperature", "systolic_bp"),
+    "news2_medium": ("heart_rate", "respiration_rate", "spo2", "temperature", "systolic_bp"),
+    "hypoxia": ("spo2", "respiration_rate", "heart_rate"),
+    "bp_crisis": ("systolic_bp", "diastolic_bp", "heart_rate"),
+    "heart_rate": ("heart_rate",),
+    "heart_rate_personal": ("heart_rate",),
+    "fever": ("temperature", "heart_rate", "respiration_rate"),
 }
