@@ -60,7 +60,7 @@ from models.runtime.config import (
     partition_label,
     site_partition,
 )
-from models.runtime.engine import ScoringEngine
+from models.runtime.engine import EngineConfig, ScoringEngine
 from models.runtime.metrics import ScoreMetrics
 
 log = logging.getLogger(__name__)
@@ -249,7 +249,10 @@ class ScoreService:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def _start_engine(self, profiles: dict[tuple[str, str], CareProfile]) -> None:
-        engine = ScoringEngine(profiles=profiles)
+        # The ticker runs the engine's timers (every tick_every s, on reading time plus the
+        # wall time since): the engine need not also tick from each batch's reading time.
+        config = EngineConfig(auto_tick=False)
+        engine = ScoringEngine(config, profiles=profiles)
         if self.snapshot_path.exists():
             try:
                 engine.restore(self.snapshot_path)
@@ -263,7 +266,7 @@ class ScoreService:
                     "snapshot unreadable; starting with empty state",
                     extra=fields(error=str(exc)[:300], moved_to=str(aside)),
                 )
-                engine = ScoringEngine(profiles=profiles)
+                engine = ScoringEngine(config, profiles=profiles)
         self.engine = engine
         self._latest_ts = engine.now
         self._latest_at = time.monotonic()
