@@ -22,9 +22,9 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from careloop.wire.codec import translate_error
+from careloop.wire.codec import parse_json
 from careloop.wire.errors import WireError
 from careloop.wire.needs import NeedKind, Tier
 from careloop.wire.schemas import EpochMs, Id
@@ -165,20 +165,14 @@ def decode_reply(topic: str, payload: bytes | str) -> tuple[AlertTopic, AlertRep
     parsed = AlertTopic.parse(topic)
     if parsed.channel != "reply":
         raise WireError("topic", "is not a reply topic", topic, code="bad_topic")
-    try:
-        reply = AlertReply.model_validate_json(payload)
-    except ValidationError as exc:
-        raise translate_error(exc) from exc
+    reply = parse_json(AlertReply, payload)
     return parsed, reply
 
 
 def decode_notification(topic: str, payload: bytes | str) -> AlertNotification:
     """Validate a notification and that its volunteer is the topic's volunteer."""
     parsed = AlertTopic.parse(topic)
-    try:
-        note = AlertNotification.model_validate_json(payload)
-    except ValidationError as exc:
-        raise translate_error(exc) from exc
+    note = parse_json(AlertNotification, payload)
     if (note.site, note.volunteer) != (parsed.site, parsed.volunteer):
         raise WireError("volunteer", "must match the topic", note.volunteer, code="spoofed")
     return note

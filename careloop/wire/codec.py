@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -29,6 +29,18 @@ def translate_error(exc: ValidationError) -> WireError:
     return WireError(field, rule, value, code=err["type"])
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_json(model: type[M], payload: bytes | str) -> M:
+    """``model`` from JSON, with pydantic's first error as a WireError: every decoder of the
+    contract (device messages, needs, alerts, control) goes through here."""
+    try:
+        return model.model_validate_json(payload)
+    except ValidationError as exc:
+        raise translate_error(exc) from exc
+
+
 def decode(topic: str | Topic, payload: bytes | str) -> tuple[Topic, Message]:
     """Validate an incoming MQTT message against the contract.
 
@@ -40,11 +52,7 @@ def decode(topic: str | Topic, payload: bytes | str) -> tuple[Topic, Message]:
             "payload", f"must be at most {MAX_PAYLOAD_BYTES} bytes", len(payload), code="too_large"
         )
     parsed = topic if isinstance(topic, Topic) else Topic.parse(topic)
-    model = MESSAGE_TYPES[parsed.kind]
-    try:
-        message: Any = model.model_validate_json(payload)
-    except ValidationError as exc:
-        raise translate_error(exc) from exc
+    message: Any = parse_json(MESSAGE_TYPES[parsed.kind], payload)
     device = getattr(message, "device", None)
     if device is not None and device != parsed.device:
         raise WireError(

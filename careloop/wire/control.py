@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from careloop.wire.codec import translate_error
+from careloop.wire.codec import parse_json
 from careloop.wire.errors import WireError
 from careloop.wire.schemas import EpochMs, Id
 from careloop.wire.topics import check_id
@@ -50,10 +50,7 @@ def decode_erase(topic: str, payload: bytes | str) -> EraseCommand:
     m = _ERASE.fullmatch(topic)
     if m is None:
         raise WireError("topic", f"must be {CONTROL_PREFIX}/<site>/erase", topic, code="bad_topic")
-    try:
-        cmd = EraseCommand.model_validate_json(payload)
-    except ValidationError as exc:
-        raise translate_error(exc) from exc
+    cmd = parse_json(EraseCommand, payload)
     if cmd.site != m.group(1):
         raise WireError("site", "must equal the topic's site", cmd.site, code="spoofed")
     return cmd

@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from careloop.wire.codec import translate_error
+from careloop.wire.codec import parse_json
 from careloop.wire.errors import WireError
 from careloop.wire.schemas import EpochMs, Id
 from careloop.wire.topics import check_id
@@ -141,10 +141,7 @@ def need_subscription(site: str = "+", *, share: str | None = None) -> str:
 def decode_need(topic: str, payload: bytes | str) -> NeedMessage:
     """Validate a need message and that its site/resident match the topic."""
     parsed = NeedTopic.parse(topic)
-    try:
-        need = NeedMessage.model_validate_json(payload)
-    except ValidationError as exc:
-        raise translate_error(exc) from exc
+    need = parse_json(NeedMessage, payload)
     if (need.site, need.resident) != (parsed.site, parsed.resident):
         raise WireError(
             "resident", "must match the topic's site and resident", need.resident, code="spoofed"
