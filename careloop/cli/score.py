@@ -51,6 +51,13 @@ def register(sub: Any) -> argparse.ArgumentParser:
         help='care profiles, JSON {"<site>": {"<resident>": {...CareProfile fields}}}',
     )
     g.add_argument(
+        "--registry",
+        dest="ingest__registry",
+        metavar="FILE",
+        help="device registry: only a device registered to a resident may speak for them "
+        "(default DATA_DIR/registry.sqlite3, the file ingest checks)",
+    )
+    g.add_argument(
         "--client-id",
         metavar="ID",
         dest="score__client_id",

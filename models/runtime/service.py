@@ -49,6 +49,8 @@ from careloop.wire import (
 )
 from careloop.wire.control import CONTROL_PREFIX, decode_erase, erase_subscription
 from careloop.wire.needs import NeedMessage, NeedTopic, encode_need
+from ingest.errors import RegistryError
+from ingest.registry import Registry
 from models.base import ModelError
 from models.runtime.careplan import CareProfile
 from models.runtime.columns import encode_readings
@@ -75,6 +77,8 @@ MAX_QUEUED_MESSAGES = 50_000
 MAX_OUTBOX = 100_000
 #: At a clean shutdown, how long to wait for the outbox to be PUBACKed before snapshotting it.
 DRAIN_TIMEOUT_S = 5.0
+#: Seconds between registry re-reads in steady state (a miss re-reads at once).
+REGISTRY_REFRESH_S = 5.0
 #: At most one "bad message" warning per this many seconds (the rest are counted).
 WARN_EVERY_S = 10.0
 
@@ -101,6 +105,9 @@ class ScoreService:
         self.snapshot_path = settings.data_dir / "score" / f"{self.label}.snapshot"
         self.outbox_path = self.snapshot_path.with_name(f"{self.label}.outbox.jsonl")
         self._profiles = profiles
+        #: The device registry ingest checks too: a device speaks only for its own resident.
+        self.registry_path = settings.ingest.registry or settings.data_dir / "registry.sqlite3"
+        self._registry: Registry | None = None
         self._directory: Any = None  # careloop.directory.Directory when profiles come from it
         self._directory_version = -1
         self.metrics = ScoreMetrics()
@@ -159,6 +166,11 @@ class ScoreService:
             profiles = load_profiles(cfg.profiles)
         elif profiles is None:
             profiles = self._open_directory()
+        try:
+            self._registry = Registry(self.registry_path)
+            self._registry.refresh(force=True)
+        except RegistryError as exc:
+            raise ModelError(f"cannot open the device registry: {exc}") from exc
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="score-engine")
         try:
             await self._in_engine(self._start_engine, dict(profiles))
@@ -169,6 +181,7 @@ class ScoreService:
                     raise ModelError(f"cannot serve metrics on {cfg.metrics_port}: {exc}") from exc
         except BaseException:
             self._executor.shutdown(wait=True)
+            self._registry.close()
             raise
         self._tg = asyncio.TaskGroup()
         await self._tg.__aenter__()
@@ -208,6 +221,7 @@ class ScoreService:
                 partition=f"{self.partition[0]}/{self.partition[1]}",
                 restored=self.restored,
                 residents=len(engine.directory),
+                devices=len(self._registry) if self._registry is not None else 0,
                 readings=engine.readings,
                 profiles=len(profiles),
                 outbox=len(self._outbox),
@@ -240,6 +254,8 @@ class ScoreService:
                 self._executor.shutdown(wait=True)
             if self._directory is not None:
                 self._directory.close()
+            if self._registry is not None:
+                self._registry.close()
             self.metrics.stop()
             log.info("score stopped", extra=fields(client_id=self.client_id, **self.counts))
 
@@ -450,14 +466,18 @@ class ScoreService:
             except WireError as exc:
                 self._rejected(topic, exc.reason)
                 continue
+            if not isinstance(msg, VitalsMessage | EventMessage | UtteranceMessage | StatusMessage):
+                continue  # a downlink command: not subscribed to, never scored
+            verdict = self._check_device(parsed.device, parsed.site, msg.resident)
+            if verdict != "ok":
+                self._rejected(topic, verdict)
+                continue
             if isinstance(msg, StatusMessage):
                 flush()
                 slot = engine.slot(parsed.site, msg.resident)
                 engine.device_status(slot, msg.ts, msg.state, msg.reason)
                 scored["status"] += 1
                 continue
-            if not isinstance(msg, VitalsMessage | EventMessage | UtteranceMessage):
-                continue  # a downlink command: not subscribed to, never scored
             skew = self.settings.score.max_clock_skew
             if skew > 0:
                 ahead = msg.ts - time.time() * 1000.0  # the device's clock when it sent
@@ -496,6 +516,18 @@ class ScoreService:
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self._dirty = True
         self._emit(out)
+
+    def _check_device(self, device: str, site: str, resident: str) -> str:
+        """The registry's verdict (engine thread): ``ok``, ``unknown_device`` or ``spoofed``.
+
+        The same check ingest makes before storing: a device may speak only for the resident
+        it is registered to, at its own site. Without it, any provisioned device could open
+        or clear another resident's needs and create residents at will (one state row each).
+        """
+        registry = self._registry
+        assert registry is not None
+        registry.refresh_every(REGISTRY_REFRESH_S)
+        return registry.check(device, site, resident)
 
     def _erase(self, topic: str, payload: bytes) -> None:
         """An erase command (engine thread): forget the resident, snapshot at once so the

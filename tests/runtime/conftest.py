@@ -15,6 +15,8 @@ from careloop.servers import Mosquitto
 from careloop.settings import Settings, load_settings
 from careloop.wire import Topic, data_message, encode, status_message
 from careloop.wire.needs import NeedMessage, decode_need, need_subscription
+from ingest.registry import Device as RegisteredDevice
+from ingest.registry import Registry
 from models.runtime.service import ScoreService
 from tests.helpers.mqtt import MqttTestClient
 from tests.helpers.service_thread import ServiceThread
@@ -24,9 +26,13 @@ T0 = 1_767_600_000_000
 S = 1000
 
 
-def score_settings(broker: Mosquitto, data_dir: Path, **score: Any) -> Settings:
+def score_settings(
+    broker: Mosquitto, data_dir: Path, *, registry: Path | None = None, **score: Any
+) -> Settings:
+    """A scorer on ``broker``; its device registry is ``registry`` (default in ``data_dir``)."""
     return load_settings(
         data_dir=str(data_dir),
+        ingest={"registry": str(registry or data_dir / "registry.sqlite3")},
         mqtt={"host": broker.host, "port": broker.port, "backoff_initial": 0.1, "backoff_max": 1},
         score={
             "client_id": f"score-{uuid.uuid4().hex[:8]}",
@@ -57,22 +63,43 @@ class Scorer:
         self._thread.stop(20)
 
 
-class Device:
-    """One resident's terminal: publishes wire messages (QoS 1, PUBACK awaited, in order)."""
+def register(registry: Path, site: str, resident: str, device: str) -> None:
+    """Register ``device`` to ``resident`` at ``site``, as provisioning does."""
+    with Registry(registry) as reg:
+        reg.add([RegisteredDevice(device, site, resident)])
 
-    def __init__(self, client: MqttTestClient, site: str, resident: str) -> None:
+
+class Device:
+    """One resident's terminal: publishes wire messages (QoS 1, PUBACK awaited, in order).
+
+    Registered to its resident in ``registry`` (the scorer checks every message against it);
+    ``registry=None`` leaves it unregistered (a device nobody provisioned).
+    """
+
+    def __init__(
+        self,
+        client: MqttTestClient,
+        site: str,
+        resident: str,
+        registry: Path | None,
+        *,
+        device: str | None = None,
+    ) -> None:
         self.client = client
         self.site = site
         self.resident = resident
-        self.device = f"term-{resident}"
+        self.device = device or f"term-{resident}"
         self.seq = 0
+        if registry is not None:
+            register(registry, site, resident, self.device)
 
-    def send(self, kind: str, *readings: dict[str, Any]) -> None:
+    def send(self, kind: str, *readings: dict[str, Any], resident: str | None = None) -> None:
+        """Publish ``readings``; ``resident`` claims another resident in the payload."""
         self.seq += 1
         msg = data_message(
             kind,
             device=self.device,
-            resident=self.resident,
+            resident=resident or self.resident,
             seq=self.seq,
             ts=max(r["ts"] for r in readings),
             readings=readings,

@@ -15,7 +15,7 @@ def test_care_profiles_set_in_the_directory_reach_a_running_scorer(
     directory.add_site(Site(site, "Test home"))
     directory.add_resident(ResidentRecord(site, "r1", "Ann Example", "zh"))
     scorer = start_scorer(score_settings(mosquitto, tmp_path, sites=site))
-    anna = Device(publisher, site, "r1")
+    anna = Device(publisher, site, "r1", tmp_path / "registry.sqlite3")
     anna.vitals(T0)
     scorer.wait_for(lambda s: s.counts["readings"] >= 1)
     plan = CareProfile(

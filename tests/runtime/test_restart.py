@@ -59,7 +59,7 @@ def test_kill_9_then_restart_restores_state(
     try:
         wait_for_line(log, r"score started .*restored=False")
         wait_for_line(log, r"connected")
-        dev = Device(publisher, site, "r1")
+        dev = Device(publisher, site, "r1", tmp_path / "registry.sqlite3")
         for k in range(30):
             dev.vitals(T0 + k * 10 * S)
         wait_snapshot(snapshot, 30)

@@ -15,7 +15,10 @@ def test_sos_and_confirmed_fall_become_needs(
 ):
     port = free_port()
     scorer = start_scorer(score_settings(mosquitto, tmp_path, metrics_port=port, sites=site))
-    anna, ben = Device(publisher, site, "r1"), Device(publisher, site, "r2")
+    anna, ben = (
+        Device(publisher, site, "r1", tmp_path / "registry.sqlite3"),
+        Device(publisher, site, "r2", tmp_path / "registry.sqlite3"),
+    )
 
     anna.vitals(T0)
     anna.send("event", {"ts": T0 + 5 * S, "type": "sos_button", "detail": "pendant"})
@@ -46,7 +49,7 @@ def test_bad_messages_are_counted_and_skipped(
     mosquitto, tmp_path, site, publisher, needs, start_scorer
 ):
     scorer = start_scorer(score_settings(mosquitto, tmp_path, sites=site))
-    dev = Device(publisher, site, "r7")
+    dev = Device(publisher, site, "r7", tmp_path / "registry.sqlite3")
     dev.raw("vitals", b"{not json")
     envelope = {"v": 1, "device": dev.device, "resident": "r7", "seq": 1, "ts": T0}
     too_fast = {**envelope, "readings": [{"ts": T0, "heart_rate": 900}]}
@@ -76,12 +79,20 @@ def test_partitions_split_sites_between_scorers(
             break
     scorers = {
         k: start_scorer(
-            score_settings(mosquitto, tmp_path / f"p{k}", sites="+", partition=f"{k}/2")
+            score_settings(
+                mosquitto,
+                tmp_path / f"p{k}",
+                registry=tmp_path / "registry.sqlite3",
+                sites="+",
+                partition=f"{k}/2",
+            )
         )
         for k in (0, 1)
     }
     for k, site in sites.items():
-        Device(publisher, site, f"r{k}").send("event", {"ts": T0, "type": "sos_button"})
+        Device(publisher, site, f"r{k}", tmp_path / "registry.sqlite3").send(
+            "event", {"ts": T0, "type": "sos_button"}
+        )
     for k, site in sites.items():
         needs.wait(lambda n, site=site, k=k: n.site == site and n.resident == f"r{k}")
     for k, scorer in scorers.items():
@@ -124,7 +135,9 @@ def test_unreadable_snapshot_is_moved_aside_and_scoring_goes_on(
     scorer = start_scorer(score_settings(mosquitto, tmp_path, sites=site))
     assert not scorer.service.restored
     assert bad.with_name(bad.name + ".corrupt").read_bytes() == b"not a snapshot at all"
-    Device(publisher, site, "r1").send("event", {"ts": T0, "type": "sos_button"})
+    Device(publisher, site, "r1", tmp_path / "registry.sqlite3").send(
+        "event", {"ts": T0, "type": "sos_button"}
+    )
     assert needs.wait(lambda n: n.site == site).kind == "sos"
     scorer.stop()  # a clean stop writes a good snapshot in its place
     assert scorer.service.counts["snapshots"] == 1 and bad.stat().st_size > 100
