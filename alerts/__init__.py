@@ -1,12 +1,14 @@
 """careloop alerts: care needs -> volunteers, with tiers, deadlines, ownership and an audit log.
 
+Who can be paged (volunteers, rotations, overrides, residents) is people data: the alert
+service reads it from :mod:`people` and follows its changes; it keeps no copy.
+
 Public surface::
 
     AlertService                       service.py   ``careloop alerts`` (MQTT, timers, channels)
     AlertEngine                        engine.py    the lifecycle, one transaction per change
     AlertStore                         store.py     SQLite (WAL): alerts, audit, timers, outbox
     Policy, TierRule                   policy.py    tiers and deadlines from one TOML file
-    Roster, Volunteer, Resident, ...   roster.py    volunteers, rotations, overrides
     Clock, SystemClock, ManualClock    clock.py     injectable time
     closed_loop, summary               sla.py       the anonymised closed-loop view
     AlertsError and subclasses         errors.py
@@ -19,20 +21,10 @@ from alerts.errors import (
     DeliveryError,
     PolicyError,
     ReplyRejected,
-    RosterError,
     StoreError,
 )
 from alerts.model import STATES, TERMINAL, UNOWNED, Alert
 from alerts.policy import DEFAULT_POLICY, Policy, TierRule, parse_duration
-from alerts.roster import (
-    Override,
-    Resident,
-    Roster,
-    Rotation,
-    Volunteer,
-    load_roster,
-    roster_from_dict,
-)
 from alerts.service import AlertService
 from alerts.sla import closed_loop, summary
 from alerts.store import AlertStore
@@ -51,22 +43,14 @@ __all__ = [
     "DeliveryError",
     "ManualClock",
     "OffsetFileClock",
-    "Override",
     "Policy",
     "PolicyError",
     "ReplyRejected",
-    "Resident",
-    "Roster",
-    "RosterError",
-    "Rotation",
     "StoreError",
     "SystemClock",
     "TierRule",
-    "Volunteer",
     "closed_loop",
-    "load_roster",
     "parse_duration",
-    "roster_from_dict",
     "summary",
     "write_offset",
 ]

@@ -3,15 +3,17 @@
 :class:`SimulatedVolunteers` is an async context manager holding one MQTT client that plays
 every volunteer's app of a site. Each volunteer has a behaviour: ``accept`` (after a short
 think, then resolves a while later), ``decline`` (at once) or ``ignore`` (never answers, so
-the alert escalates past them). :func:`demo_roster` gives a roster whose first volunteers
+the alert escalates past them). :func:`demo_roster` gives the volunteers, whose first ones
 ignore and decline, so the first step of every chain is seen to fail and escalate, and
 :func:`demo_policy` shortens every deadline to seconds so it happens while one watches.
 
 Wiring (what ``careloop demo`` does)::
 
     settings = ...  # the demo's Settings (site, data_dir, mqtt)
+    with Directory(settings.paths.people) as people:
+        import_roster(people, demo_roster(site))  # volunteers are people data
     async with (
-        AlertService(settings, roster=demo_roster(site, residents), policy=demo_policy()),
+        AlertService(settings, policy=demo_policy()),
         SimulatedVolunteers(settings, DEMO_BEHAVIOURS, seed=seed) as volunteers,
     ):
         ...  # volunteers.log holds one line per page / answer for the banner
@@ -32,7 +34,6 @@ from typing import Any, Literal
 import aiomqtt
 
 from alerts.policy import Policy
-from alerts.roster import Roster, roster_from_dict
 from careloop.logs import fields
 from careloop.mqtt import Backoff, make_client, payload_bytes, run_forever
 from careloop.settings import Settings
@@ -45,6 +46,7 @@ from careloop.wire.alerts import (
     encode_alert,
     reply_topic,
 )
+from people import RosterFile, parse_roster
 
 log = logging.getLogger(__name__)
 
@@ -61,20 +63,23 @@ DEMO_BEHAVIOURS: dict[str, Behaviour] = {
 }
 
 
-def demo_roster(site: str, residents: int = 20, device_prefix: str = "term-r") -> Roster:
-    """Six volunteers and a coordinator for ``site``; residents ``r001``.. with their
-    terminals ``term-r001``.. (as the demo's simulated home names them)."""
+def demo_roster(site: str) -> RosterFile:
+    """Six simulated volunteers and a coordinator for ``site``, named after what they do."""
     volunteers: list[dict[str, Any]] = [
-        {"id": v, "site": site, "languages": ["zh", "en"], "skills": ["medical"]}
-        for v in DEMO_BEHAVIOURS
+        {
+            "id": v,
+            "name": f"{v} (simulated: {behaviour})",
+            "site": site,
+            "languages": ["zh", "en"],
+            "skills": ["medical"],
+        }
+        for v, behaviour in DEMO_BEHAVIOURS.items()
         if v != "coordinator"
     ]
-    volunteers.append({"id": "coordinator", "site": site, "coordinator": True})
-    people = [
-        {"id": f"r{i:03d}", "site": site, "device": f"{device_prefix}{i:03d}"}
-        for i in range(1, residents + 1)
-    ]
-    return roster_from_dict({"volunteers": volunteers, "residents": people})
+    volunteers.append(
+        {"id": "coordinator", "name": "coordinator (simulated)", "site": site, "coordinator": True}
+    )
+    return parse_roster({"volunteers": volunteers})
 
 
 def demo_policy(step_s: int = 20, respond_s: int = 60) -> Policy:

@@ -15,141 +15,29 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
 
-from alerts.clock import Clock
-from alerts.errors import ReplyRejected
 from alerts.model import UNOWNED, Alert
-from alerts.notify import (
-    EMAIL_TYPES,
-    email_body,
-    help_command,
-    notification,
-    notification_bytes,
-    webhook_body,
-)
-from alerts.policy import Policy, TierRule
-from alerts.roster import Roster
-from alerts.routing import coordinators, pick_volunteers
-from alerts.store import AlertStore, AuditEntry, new_id
+from alerts.replies import Replies
+from alerts.routing import coordinators
+from alerts.store import new_id
 from careloop.logs import fields
-from careloop.wire import Topic
-from careloop.wire.alerts import (
-    AlertNotification,
-    AlertReply,
-    NotificationType,
-    encode_alert,
-    volunteer_topic,
-)
 from careloop.wire.needs import TIER_RANK, NeedMessage
 
 log = logging.getLogger(__name__)
 
-#: Called after a commit with the audit rows it wrote (SSE, metrics, logs).
-Listener = Callable[[list[AuditEntry], "AlertEngine"], None]
 
+class AlertEngine(Replies):
+    """Runs every alert through its lifecycle; see ``alerts/model.py`` for the diagram.
 
-class AlertEngine:
-    """Runs every alert through its lifecycle; see ``alerts/model.py`` for the diagram."""
-
-    def __init__(self, store: AlertStore, policy: Policy, roster: Roster, clock: Clock) -> None:
-        self.store = store
-        self.policy = policy
-        self.roster = roster
-        self.clock = clock
-        self.listeners: list[Listener] = []
-        self._entries: list[AuditEntry] = []
-        #: Set whenever the outbox got new rows (the service wakes its channels).
-        self.outbox_dirty = False
-
-    # -- plumbing -----------------------------------------------------------------------------
-    @contextmanager
-    def _change(self) -> Iterator[None]:
-        """One transaction; listeners hear about its audit rows only once committed."""
-        self._entries = []
-        with self.store.tx():
-            yield
-        entries, self._entries = self._entries, []
-        for listener in self.listeners:
-            listener(entries, self)
-
-    def _audit(
-        self,
-        alert: Alert | str,
-        actor: str,
-        action: str,
-        channel: str,
-        *,
-        from_state: str | None = None,
-        reason: str | None = None,
-        **detail: Any,
-    ) -> None:
-        alert_id = alert if isinstance(alert, str) else alert.id
-        to_state = None if isinstance(alert, str) else alert.state
-        entry = self.store.audit(
-            alert_id,
-            self.clock.now_ms(),
-            actor,
-            action,
-            channel=channel,
-            from_state=from_state,
-            to_state=to_state,
-            reason=reason,
-            detail=detail,
-        )
-        self._entries.append(entry)
-
-    def rule(self, alert: Alert) -> TierRule:
-        return self.policy.rule(alert.site, alert.tier, alert.kind)
-
-    def _notify(
-        self,
-        alert: Alert,
-        volunteer: str,
-        kind: NotificationType,
-        *,
-        deadline: int | None = None,
-        reason: str | None = None,
-    ) -> None:
-        """Queue a notification to one volunteer on each of their channels."""
-        now = self.clock.now_ms()
-        nid = new_id("n")
-        note = notification(nid, kind, alert, volunteer, now, deadline=deadline, reason=reason)
-        vol = self.roster.volunteers.get(volunteer)
-        channels = vol.channels if vol is not None else ("mqtt",)
-        if "mqtt" in channels:
-            topic = volunteer_topic(alert.site, volunteer)
-            self.store.enqueue(alert.id, "mqtt", topic, notification_bytes(note), nid, now)
-        if "email" in channels and kind in EMAIL_TYPES and vol is not None and vol.email:
-            self.store.enqueue(
-                alert.id, "email", vol.email, email_body(note, vol.email), f"{nid}-e", now
-            )
-        self.outbox_dirty = True
-
-    def _reject_notice(self, site: str, volunteer: str, reply: AlertReply, reason: str) -> None:
-        now = self.clock.now_ms()
-        nid = new_id("n")
-        note = AlertNotification(
-            id=nid,
-            type="rejected",
-            alert=reply.alert,
-            site=site,
-            volunteer=volunteer,
-            ts=now,
-            reason=reason,
-            nonce=reply.nonce,
-        )
-        topic = volunteer_topic(site, volunteer)
-        self.store.enqueue(reply.alert, "mqtt", topic, encode_alert(note), nid, now)
-        self.outbox_dirty = True
+    Needs and deadlines are handled here; replies in :mod:`alerts.replies`; transactions,
+    audit, notifications and paging in :mod:`alerts.core`.
+    """
 
     # -- needs --------------------------------------------------------------------------------
     def handle_need(self, need: NeedMessage, channel: str = "mqtt") -> str | None:
         """Open, merge into, or cancel an alert; returns its id (None if nothing to do)."""
         with self._change():
-            if not self.store.first_sight_of_need(need.id, need.state, need.ts):
+            if not self.store.first_sight_of_need(need.site, need.id, need.state, need.ts):
                 return None  # a redelivery of a message already handled
             if need.reminder:
                 return None  # a nudge for the resident or carer, not a page
@@ -179,8 +67,8 @@ class AlertEngine:
             summary=need.summary,
             score=need.score,
             facts=_facts(need),
-            device=resident.device,
-            language=need.language or resident.language,
+            device=self.roster.device(need.site, need.resident),
+            language=need.language or (resident.language if resident else None),
         )
         rule = self.rule(alert)
         alert.respond_due_ms = now + rule.respond_ms
@@ -240,85 +128,6 @@ class AlertEngine:
             self._notify(alert, alert.owner, "update", deadline=due)
         self.store.save(alert)
 
-    # -- paging and escalation ------------------------------------------------------------
-    def _advance(self, alert: Alert, rule: TierRule, why: str) -> bool:
-        """Page the next step of the chain that reaches somebody; False if none is left."""
-        now = self.clock.now_ms()
-        exclude = set(self.store.pages(alert.id))
-        while alert.step + 1 < len(rule.chain):
-            alert.step += 1
-            step = rule.chain[alert.step]
-            if step == "webhook":
-                url = self.policy.webhook(alert.site)
-                if url is None:
-                    self._audit(alert, "system", "step_skipped", "timer", reason="no_webhook")
-                    continue
-                nid = new_id("w")
-                body = webhook_body(nid, alert, now, why)
-                self.store.enqueue(alert.id, "webhook", url, body, nid, now)
-                self.outbox_dirty = True
-                self._transition(alert, "webhook", why)
-                self.store.set_timer(alert.id, "step", now + rule.step_ms)
-                return True
-            if step == "coordinator":
-                targets = [v.id for v in coordinators(alert, self.roster, exclude)]
-                role = "coordinator"
-            else:
-                targets = [
-                    v.id
-                    for v in pick_volunteers(
-                        alert, rule, roster=self.roster, store=self.store,
-                        policy=self.policy, now_ms=now, exclude=exclude,
-                    )
-                ]  # fmt: skip
-                role = "volunteer"
-            if not targets:
-                self._audit(alert, "system", "step_skipped", "timer", reason="nobody_available")
-                continue
-            for volunteer in targets:
-                self._page(alert, volunteer, role, why)
-            self._transition(alert, step, why)
-            self.store.set_timer(alert.id, "step", now + rule.step_ms)
-            return True
-        self.store.clear_timer(alert.id, "step")
-        self._audit(alert, "system", "chain_exhausted", "timer", reason=why)
-        return False
-
-    def _page(self, alert: Alert, volunteer: str, role: str, why: str) -> None:
-        now = self.clock.now_ms()
-        self.store.add_page(alert, volunteer, alert.step, role, now)
-        self._notify(alert, volunteer, "page", deadline=alert.respond_due_ms)
-        self._audit(alert, "system", "page", "mqtt", reason=why, volunteer=volunteer, role=role)
-
-    def _page_more(self, alert: Alert, rule: TierRule, n: int, why: str) -> int:
-        """Page ``n`` more volunteers at the current step (after a decline or tier raise)."""
-        if alert.step < 0 or rule.chain[min(alert.step, len(rule.chain) - 1)] != "volunteers":
-            return 0
-        extra = pick_volunteers(
-            alert,
-            rule,
-            roster=self.roster,
-            store=self.store,
-            policy=self.policy,
-            now_ms=self.clock.now_ms(),
-            exclude=set(self.store.pages(alert.id)),
-        )[:n]
-        for v in extra:
-            self._page(alert, v.id, "volunteer", why)
-        return len(extra)
-
-    def _transition(self, alert: Alert, step: str, why: str) -> None:
-        before = alert.state
-        if alert.state in UNOWNED:
-            alert.state = "notified" if alert.step == 0 else "escalated"
-        if alert.notified_ms is None:
-            alert.notified_ms = self.clock.now_ms()
-        action = "notify" if alert.step == 0 else "escalate"
-        self._audit(
-            alert, "system", action, "timer", from_state=before, reason=why,
-            step=alert.step, target=step,
-        )  # fmt: skip
-
     # -- timers -------------------------------------------------------------------------------
     def fire_due(self, limit: int = 500) -> int:
         """Fire every timer due by now, each in its own transaction; returns how many fired."""
@@ -371,186 +180,6 @@ class AlertEngine:
             self._audit(alert, "system", "handover_lapsed", "timer", volunteer=lapsed)
             if alert.owner:
                 self._notify(alert, alert.owner, "accepted", reason="handover_lapsed")
-
-    def _close(self, alert: Alert, state: str, actor: str, channel: str, *, reason: str) -> None:
-        before = alert.state
-        now = self.clock.now_ms()
-        alert.state = state
-        alert.closed_ms = now
-        alert.outcome = reason if state != "resolved" else "resolved"
-        if state == "resolved":
-            alert.resolved_ms = now
-        self.store.clear_timers(alert.id)
-        for volunteer, (_step, _role, answer) in self.store.pages(alert.id).items():
-            if volunteer != actor and answer not in ("declined",):
-                kind: NotificationType = "resolved" if state == "resolved" else "cancelled"
-                self._notify(alert, volunteer, kind, reason=reason)
-        self.store.save(alert)
-        self._audit(alert, actor, state, channel, from_state=before, reason=reason)
-
-    # -- replies ------------------------------------------------------------------------------
-    def handle_reply(
-        self, site: str, volunteer: str, reply: AlertReply, channel: str = "mqtt"
-    ) -> Alert:
-        """Apply a volunteer's reply; raises :class:`ReplyRejected` (audited) if refused."""
-        try:
-            with self._change():
-                if self.store.reply_seen(reply.nonce):
-                    raise ReplyRejected("replay", reply.nonce)
-                alert = self._apply_reply(site, volunteer, reply, channel)
-                self.store.record_reply(reply.nonce, volunteer, reply.alert, reply.ts, "ok")
-                self.store.save(alert)
-                return alert
-        except ReplyRejected as rejected:
-            with self._change():
-                if rejected.reason != "replay":
-                    self.store.record_reply(
-                        reply.nonce, volunteer, reply.alert, reply.ts, rejected.reason
-                    )
-                self._audit(
-                    reply.alert, volunteer, f"reply_{reply.action}", channel,
-                    reason=f"rejected:{rejected.reason}", nonce=reply.nonce,
-                )  # fmt: skip
-                if volunteer in self.roster.volunteers:
-                    self._reject_notice(site, volunteer, reply, rejected.reason)
-            log.info(
-                "reply rejected",
-                extra=fields(volunteer=volunteer, action=reply.action, reason=rejected.reason),
-            )
-            raise
-
-    def _apply_reply(self, site: str, volunteer: str, reply: AlertReply, channel: str) -> Alert:
-        alert = self.store.get(reply.alert)
-        if alert is None or alert.site != site:
-            raise ReplyRejected("unknown_alert", reply.alert)
-        vol = self.roster.volunteers.get(volunteer)
-        if vol is None or not vol.serves(site):
-            raise ReplyRejected("wrong_volunteer", "not a volunteer of this site")
-        pages = self.store.pages(alert.id)
-        action = reply.action
-        if action == "accept":
-            self._accept(alert, volunteer, pages, channel)
-        elif action == "decline":
-            self._decline(alert, volunteer, pages, channel)
-        elif action == "resolve":
-            if alert.state != "accepted":
-                raise ReplyRejected("not_allowed", f"cannot resolve when {alert.state}")
-            if alert.owner != volunteer:
-                raise ReplyRejected("wrong_volunteer", "only the owner resolves")
-            self._close(alert, "resolved", volunteer, channel, reason="resolved")
-        elif action == "handover":
-            self._handover(alert, volunteer, reply, channel)
-        return alert
-
-    def _accept(
-        self,
-        alert: Alert,
-        volunteer: str,
-        pages: dict[str, tuple[int, str, str | None]],
-        channel: str,
-    ) -> None:
-        now = self.clock.now_ms()
-        if alert.state == "accepted" and alert.handover_to == volunteer:
-            old, alert.owner, alert.handover_to = alert.owner, volunteer, None
-            self.store.clear_timer(alert.id, "handover")
-            self.store.set_answer(alert.id, volunteer, "accepted")
-            self._audit(
-                alert, volunteer, "handover_accepted", channel, from_state="accepted",
-                previous_owner=old,
-            )  # fmt: skip
-            if old:
-                self._notify(alert, old, "taken", reason="handover")
-            self._notify(alert, volunteer, "accepted", deadline=alert.resolve_due_ms)
-            return
-        if alert.state == "accepted":
-            if alert.owner == volunteer:
-                raise ReplyRejected("not_allowed", "you already own it")
-            raise ReplyRejected("already_owned", "another volunteer owns it")
-        if alert.state not in UNOWNED:
-            raise ReplyRejected("not_allowed", f"alert is {alert.state}")
-        if volunteer not in pages:
-            raise ReplyRejected("wrong_volunteer", "you were not paged for this alert")
-        before = alert.state
-        rule = self.rule(alert)
-        alert.state = "accepted"
-        alert.owner = volunteer
-        alert.accepted_ms = now
-        alert.resolve_due_ms = now + rule.resolve_ms
-        for kind in ("step", "respond", "expire"):
-            self.store.clear_timer(alert.id, kind)
-        self.store.set_timer(alert.id, "resolve", alert.resolve_due_ms)
-        self.store.set_answer(alert.id, volunteer, "accepted")
-        self._audit(alert, volunteer, "accept", channel, from_state=before)
-        self._notify(alert, volunteer, "accepted", deadline=alert.resolve_due_ms)
-        for other, (_s, _r, answer) in pages.items():
-            if other != volunteer and answer is None:
-                self._notify(alert, other, "taken", reason="accepted_by_another")
-        self._tell_resident(alert)
-
-    def _tell_resident(self, alert: Alert) -> None:
-        if alert.device is None:
-            self._audit(alert, "system", "resident_not_told", "mqtt", reason="no_device")
-            return
-        now = self.clock.now_ms()
-        nid = new_id("c")
-        topic = str(Topic(alert.site, alert.device, "cmd"))
-        self.store.enqueue(alert.id, "mqtt", topic, help_command(nid, alert, now), nid, now)
-        self.outbox_dirty = True
-        self._audit(alert, "system", "resident_told", "mqtt", device=alert.device)
-
-    def _decline(
-        self,
-        alert: Alert,
-        volunteer: str,
-        pages: dict[str, tuple[int, str, str | None]],
-        channel: str,
-    ) -> None:
-        if alert.state == "accepted" and alert.handover_to == volunteer:
-            alert.handover_to = None
-            self.store.clear_timer(alert.id, "handover")
-            self.store.set_answer(alert.id, volunteer, "declined")
-            self._audit(alert, volunteer, "handover_declined", channel)
-            if alert.owner:
-                self._notify(alert, alert.owner, "accepted", reason="handover_declined")
-            return
-        if alert.state not in UNOWNED:
-            raise ReplyRejected("not_allowed", f"alert is {alert.state}")
-        if volunteer not in pages:
-            raise ReplyRejected("wrong_volunteer", "you were not paged for this alert")
-        if pages[volunteer][2] is not None:
-            raise ReplyRejected("not_allowed", f"already {pages[volunteer][2]}")
-        self.store.set_answer(alert.id, volunteer, "declined")
-        self._audit(alert, volunteer, "decline", channel, from_state=alert.state)
-        rule = self.rule(alert)
-        # Move on: page a replacement at this step, or the next step when nobody is left.
-        if self._page_more(alert, rule, 1, "declined"):
-            return
-        still_waiting = any(a is None and v != volunteer for v, (_s, _r, a) in pages.items())
-        if not still_waiting:
-            self._advance(alert, rule, "all_declined")
-
-    def _handover(self, alert: Alert, volunteer: str, reply: AlertReply, channel: str) -> None:
-        if alert.state != "accepted":
-            raise ReplyRejected("not_allowed", f"cannot hand over when {alert.state}")
-        if alert.owner != volunteer:
-            raise ReplyRejected("wrong_volunteer", "only the owner hands over")
-        to = reply.to
-        target = self.roster.volunteers.get(to) if to else None
-        if to is None or target is None or not target.serves(alert.site) or to == volunteer:
-            raise ReplyRejected("bad_reply", "handover needs another volunteer of the site")
-        alert.handover_to = to
-        now = self.clock.now_ms()
-        self.store.add_page(alert, to, alert.step, "handover", now)
-        due = now + self.policy.routing.handover_ms
-        self.store.set_timer(alert.id, "handover", due)
-        self._audit(alert, volunteer, "handover_requested", channel, to=to)
-        self._notify(alert, to, "handover", deadline=due)
-
-    # -- roster -------------------------------------------------------------------------------
-    def replace_roster(self, roster: Roster) -> None:
-        """Use a new roster from now on (stored first, so a restart keeps it)."""
-        self.store.save_roster(roster)
-        self.roster = roster
 
 
 def _facts(need: NeedMessage) -> str:

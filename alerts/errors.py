@@ -3,7 +3,6 @@
     CareloopError
     └── AlertsError          anything the alert service raises on purpose
         ├── PolicyError      the tier policy file is missing, malformed or inconsistent
-        ├── RosterError      the volunteer roster file is missing or malformed
         ├── StoreError       the SQLite store cannot be opened or written (sqlite3 errors)
         ├── DeliveryError    a channel (webhook, SMTP) failed to deliver; retried later
         └── ReplyRejected    a volunteer's reply was refused, with a bounded ``reason``
@@ -28,15 +27,6 @@ class PolicyError(AlertsError):
         self.where = where
         self.reason = reason
         super().__init__(f"alert policy {where}: {reason}")
-
-
-class RosterError(AlertsError):
-    """The volunteer roster file is missing or malformed."""
-
-    def __init__(self, where: str, reason: str) -> None:
-        self.where = where
-        self.reason = reason
-        super().__init__(f"roster {where}: {reason}")
 
 
 class StoreError(AlertsError):

@@ -15,7 +15,7 @@ from alerts.store import AuditEntry
 from careloop.metrics import ServiceMetrics
 
 if TYPE_CHECKING:
-    from alerts.engine import AlertEngine
+    from alerts.core import EngineCore
 
 # From 5 s (agitation: a human within 30 s) to 7 days (important: resolve within a week).
 _SLA_BUCKETS = (5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 12 * 3600, 86400, 2 * 86400,
@@ -76,7 +76,7 @@ class AlertMetrics(ServiceMetrics):
             "careloop_alerts_connected", "1 while connected to the broker", registry=r
         )
 
-    def on_commit(self, entries: list[AuditEntry], engine: AlertEngine) -> None:
+    def on_commit(self, entries: list[AuditEntry], engine: EngineCore) -> None:
         """Engine listener: count what the committed transaction did."""
         for e in entries:
             if e.action in ("open", "accept", "breach", "escalate") or e.to_state in (

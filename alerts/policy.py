@@ -9,37 +9,28 @@ service instead of silently paging nobody.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from alerts.errors import PolicyError
+from careloop.units import duration_ms
 from careloop.wire.needs import NEED_KINDS, TIERS
 
 ChainStep = Literal["volunteers", "coordinator", "webhook"]
 CHAIN_STEPS: tuple[str, ...] = get_args(ChainStep)
 DEFAULT_POLICY = Path(__file__).with_name("policy.toml")
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _TIER_KEYS = {"respond", "step", "resolve", "expire", "parallel", "chain", "skills"}
 
 
 def parse_duration(value: object, where: str) -> int:
     """``"90s"``, ``"5m"``, ``"12h"``, ``"7d"`` or a number of seconds -> milliseconds."""
-    if isinstance(value, bool):
-        raise PolicyError(where, "must be a duration, e.g. 30s, 5m, 12h, 7d")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (m := _DURATION.fullmatch(value)):
-        seconds = float(m.group(1)) * _UNIT_S[m.group(2)]
-    else:
-        raise PolicyError(where, f"{value!r} is not a duration (30s, 5m, 12h, 7d)")
-    if seconds <= 0:
-        raise PolicyError(where, "must be positive")
-    return round(seconds * 1000)
+    try:
+        return duration_ms(value)
+    except ValueError as exc:
+        raise PolicyError(where, str(exc)) from exc
 
 
 @dataclass(frozen=True, slots=True)

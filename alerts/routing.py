@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from alerts.model import Alert
 from alerts.policy import Policy, TierRule
-from alerts.roster import Roster, Volunteer, distance_km
 from alerts.store import AlertStore
+from people import Roster, Volunteer, distance_km
 
 
 def pick_volunteers(
@@ -45,7 +45,8 @@ def pick_volunteers(
     if not candidates:
         return []
     resident = roster.resident(alert.site, alert.resident)
-    language = alert.language or resident.language
+    language = alert.language or (resident.language if resident else None)
+    where = resident.location if resident else None
     window_pages, last_paged = store.load(alert.site, now_ms - policy.routing.fair_window_ms)
     owned = store.owned(alert.site)
     wanted = set(rule.skills)
@@ -53,9 +54,9 @@ def pick_volunteers(
     def key(v: Volunteer) -> tuple[int, int, int, float, int, int, str]:
         return (
             0 if alert.resident in v.assigned else 1,
-            0 if wanted <= v.skills else 1,
+            0 if wanted <= set(v.skills) else 1,
             0 if language is None or _speaks(v, language) else 1,
-            distance_km(v.location, resident.location),
+            distance_km(v.location, where),
             window_pages.get(v.id, 0) + policy.routing.owned_weight * owned.get(v.id, 0),
             last_paged.get(v.id, 0),
             v.id,

@@ -10,10 +10,14 @@
     alerts:ticker    fires due deadlines (timers are SQLite rows) and refreshes gauges
     alerts:webhook   drains the webhook outbox (HMAC-signed, retried with backoff)
     alerts:email     drains the e-mail outbox over SMTP (when smtp_host is set)
-    alerts:http      optional: HTTP replies and the SSE event stream (uvicorn)
 
 The state machine itself is :class:`~alerts.engine.AlertEngine` (no network, one transaction
-per change). Logs carry ids and counts, never summaries or names.
+per change). Who can be paged comes from the people database (:mod:`people`), read at start
+and read again by the ticker within ``people.follow_every`` seconds of any change made
+anywhere (the API, ``careloop people import``, another process): the service keeps no copy.
+Volunteers reply over MQTT (their broker login only lets them answer as themselves) or
+through the API, which authenticates them. Logs carry ids and counts, never summaries or
+names.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 
 from alerts.channels import SmtpSender, WebhookSender
 from alerts.clock import Clock, OffsetFileClock, SystemClock
+from alerts.core import EngineCore
 from alerts.engine import AlertEngine
 from alerts.errors import AlertsError, ReplyRejected
 from alerts.events import EventHub, event_dict
@@ -33,7 +38,6 @@ from alerts.metrics import AlertMetrics
 from alerts.model import Alert
 from alerts.outbox import drain
 from alerts.policy import Policy
-from alerts.roster import Roster, load_roster
 from alerts.store import AlertStore, AuditEntry
 from careloop.logs import fields
 from careloop.mqtt import Backoff, ConfirmingClient, make_client, payload_bytes, run_forever
@@ -41,6 +45,7 @@ from careloop.settings import Settings
 from careloop.wire import WireError
 from careloop.wire.alerts import AlertReply, alert_subscription, decode_reply
 from careloop.wire.needs import NEED_PREFIX, decode_need, need_subscription
+from people import Directory, Follower, Roster, import_roster, load_roster_file, read_roster
 
 log = logging.getLogger(__name__)
 
@@ -59,27 +64,26 @@ class AlertService:
         *,
         clock: Clock | None = None,
         policy: Policy | None = None,
-        roster: Roster | None = None,
     ) -> None:
         self.settings = settings
         cfg = settings.alerts
         self.site_filter = cfg.sites or settings.site
         self.client_id = cfg.client_id or f"alerts-{settings.site}"
-        self.db_path = cfg.db or settings.data_dir / "alerts" / "alerts.sqlite3"
+        self.db_path = settings.paths.alerts
         if clock is None:
             clock = OffsetFileClock(cfg.clock_offset_file) if cfg.clock_offset_file else None
         self.clock: Clock = clock or SystemClock()
         self._policy = policy
-        self._roster = roster
         self.metrics = AlertMetrics()
         self.events = EventHub()
         self.connected = asyncio.Event()
         self.metrics_port: int | None = None
         #: Ticker rounds so far (tests wait for a round after moving the clock).
         self.ticks = 0
-        self.http_port: int | None = None
         self._wake = {c: asyncio.Event() for c in ("mqtt", "webhook", "email")}
         self._store: AlertStore | None = None
+        self._people: Directory | None = None
+        self._roster: Follower[Roster] | None = None
         self._engine: AlertEngine | None = None
         self._tg: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -104,17 +108,23 @@ class AlertService:
         policy = self._policy or Policy.load(cfg.policy)
         if cfg.webhook_secret is None and _names_webhook(policy):
             raise AlertsError("the policy names an emergency webhook: set alerts.webhook_secret")
-        store = AlertStore(self.db_path, synchronous=cfg.synchronous)
+        people = Directory(self.settings.paths.people)
         try:
-            roster = self._roster or (load_roster(cfg.roster) if cfg.roster else None)
-            if roster is not None:
-                store.save_roster(roster)
-            else:
-                roster = store.load_roster()
+            if cfg.roster:  # a roster file is an input to the people database, not a copy
+                import_roster(people, load_roster_file(cfg.roster))
+            sites = None if self.site_filter == "+" else frozenset({self.site_filter})
+            follower = Follower(
+                people,
+                lambda d: read_roster(d, sites),
+                every=self.settings.people.follow_every,
+                name="roster",
+            )
+            store = AlertStore(self.db_path, synchronous=cfg.synchronous)
         except BaseException:
-            store.close()
+            people.close()
             raise
-        self._store = store
+        self._people, self._roster, self._store = people, follower, store
+        roster = follower.value
         engine = self._engine = AlertEngine(store, policy, roster, self.clock)
         engine.listeners.append(self.metrics.on_commit)
         engine.listeners.append(self._publish_events)
@@ -123,6 +133,7 @@ class AlertService:
                 self.metrics_port = self.metrics.serve(cfg.metrics_port, cfg.metrics_host)
             except OSError as exc:
                 store.close()
+                people.close()
                 raise AlertsError(f"cannot serve metrics on {cfg.metrics_port}: {exc}") from exc
         self._tg = asyncio.TaskGroup()
         await self._tg.__aenter__()
@@ -150,8 +161,6 @@ class AlertService:
         ]
         if cfg.smtp_host:
             self._tasks.append(tg.create_task(self._emails(), name="alerts:email"))
-        if cfg.http_port:
-            self._tasks.append(tg.create_task(self._http(), name="alerts:http"))
         log.info(
             "alerts started",
             extra=fields(
@@ -175,6 +184,8 @@ class AlertService:
             self.metrics.stop()
             if self._store is not None:
                 self._store.close()
+            if self._people is not None:
+                self._people.close()
             log.info("alerts stopped", extra=fields(client_id=self.client_id))
 
     # -- MQTT -----------------------------------------------------------------------------------
@@ -264,7 +275,9 @@ class AlertService:
             await asyncio.sleep(interval)
 
     def tick(self) -> int:
-        """Fire every due deadline now (the ticker calls this; so may tests)."""
+        """Follow the roster, fire every due deadline now (the ticker calls this; so may
+        tests)."""
+        self.follow_people()
         fired = self.engine.fire_due()
         self._kick()
         return fired
@@ -297,36 +310,24 @@ class AlertService:
             wake=self._wake["email"], retry=self._retry(),
         )  # fmt: skip
 
-    async def _http(self) -> None:
-        import uvicorn
-
-        from careloop.api.routes.alerts_reply import alerts_app
-
-        cfg = self.settings.alerts
-        server = _quiet_server(
-            uvicorn.Config(
-                alerts_app(self), host=cfg.http_host, port=cfg.http_port,
-                log_level="warning", lifespan="off",
-            )
-        )  # fmt: skip
-        try:
-            await server.serve()
-        finally:
-            server.should_exit = True
-
-    def _publish_events(self, entries: list[AuditEntry], engine: AlertEngine) -> None:
+    def _publish_events(self, entries: list[AuditEntry], engine: EngineCore) -> None:
         if not self.events.listeners:
             return
         for entry in entries:
             alert = engine.store.get(entry.alert)
             self.events.publish(event_dict(entry, alert.tier if alert else None))
 
-    def set_roster(self, roster: Roster) -> None:
-        """Page from ``roster`` from now on (the API calls this after a directory change).
+    def follow_people(self, *, force: bool = False) -> bool:
+        """Read the roster again if the people database changed; True if it did.
 
-        Stored first, so a restart keeps it; alerts already open keep their pages.
+        Alerts already open keep their pages; the next page, escalation or reply is judged
+        by the new roster.
         """
-        self.engine.replace_roster(roster)
+        follower = self._roster
+        if follower is None or not follower.poll(force=force):
+            return False
+        self.engine.roster = follower.value
+        return True
 
     # -- views ----------------------------------------------------------------------------------
     def alert(self, alert_id: str) -> Alert | None:
@@ -335,18 +336,6 @@ class AlertService:
     @property
     def db(self) -> Path:
         return Path(self.db_path)
-
-
-def _quiet_server(config: Any) -> Any:
-    """uvicorn's Server without its signal handlers: the CLI owns SIGINT/SIGTERM."""
-    import uvicorn
-
-    class Server(uvicorn.Server):
-        @contextlib.contextmanager
-        def capture_signals(self) -> Any:
-            yield
-
-    return Server(config)
 
 
 def _names_webhook(policy: Policy) -> bool:

@@ -3,8 +3,9 @@
 Tables: ``alerts``, ``audit`` (every transition: who, when, why, via which channel),
 ``pages`` (who was notified of what, and their answer), ``timers`` (deadlines as rows),
 ``deliveries`` (the outbox of notifications on every channel), ``needs_seen`` and
-``replies`` (idempotence of redelivered needs and replayed replies), and the roster
-(``volunteers``, ``residents``, ``rotations``, ``overrides``).
+``replies`` (idempotence of redelivered needs and replayed replies). Who can be paged is
+not here: the roster is people data, read from :mod:`people` (older files' copies of it are
+dropped when opened).
 
 One state change is one transaction (:meth:`AlertStore.tx`): the alert row, its audit row,
 its timers and the notifications it causes commit together or not at all. That is the
@@ -19,109 +20,18 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
-from datetime import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Literal
 
 from alerts.errors import StoreError
 from alerts.model import Alert
-from alerts.roster import Override, Resident, Roster, Rotation, Volunteer
-from careloop.sqlite import open_database
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS alerts (
-    id TEXT PRIMARY KEY, site TEXT NOT NULL, resident TEXT NOT NULL, kind TEXT NOT NULL,
-    tier TEXT NOT NULL, state TEXT NOT NULL, need_id TEXT NOT NULL, opened_ms INTEGER NOT NULL,
-    summary TEXT NOT NULL, score REAL NOT NULL, device TEXT, language TEXT,
-    evidence INTEGER NOT NULL, step INTEGER NOT NULL, notified_ms INTEGER, accepted_ms INTEGER,
-    resolved_ms INTEGER, closed_ms INTEGER, owner TEXT, handover_to TEXT,
-    respond_due_ms INTEGER, resolve_due_ms INTEGER, respond_breached INTEGER NOT NULL,
-    resolve_breached INTEGER NOT NULL, outcome TEXT, facts TEXT NOT NULL DEFAULT '[]'
-);
--- Dedup: one open alert per resident and need kind.
-CREATE UNIQUE INDEX IF NOT EXISTS alerts_one_open ON alerts (site, resident, kind)
-    WHERE closed_ms IS NULL;
-CREATE INDEX IF NOT EXISTS alerts_opened ON alerts (opened_ms);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, alert TEXT NOT NULL, ts_ms INTEGER NOT NULL,
-    actor TEXT NOT NULL, action TEXT NOT NULL, from_state TEXT, to_state TEXT,
-    channel TEXT NOT NULL, reason TEXT, detail TEXT
-);
-CREATE INDEX IF NOT EXISTS audit_alert ON audit (alert, id);
-CREATE TABLE IF NOT EXISTS pages (
-    alert TEXT NOT NULL, volunteer TEXT NOT NULL, site TEXT NOT NULL, step INTEGER NOT NULL,
-    role TEXT NOT NULL, paged_ms INTEGER NOT NULL, answer TEXT,
-    PRIMARY KEY (alert, volunteer)
-);
-CREATE INDEX IF NOT EXISTS pages_recent ON pages (site, paged_ms);
-CREATE TABLE IF NOT EXISTS timers (
-    alert TEXT NOT NULL, kind TEXT NOT NULL, due_ms INTEGER NOT NULL,
-    PRIMARY KEY (alert, kind)
-);
-CREATE INDEX IF NOT EXISTS timers_due ON timers (due_ms);
-CREATE TABLE IF NOT EXISTS deliveries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, nid TEXT NOT NULL UNIQUE, alert TEXT NOT NULL,
-    channel TEXT NOT NULL, target TEXT NOT NULL, payload BLOB NOT NULL,
-    due_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    state TEXT NOT NULL DEFAULT 'pending', created_ms INTEGER NOT NULL, sent_ms INTEGER,
-    last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (channel, due_ms)
-    WHERE state = 'pending';
-CREATE TABLE IF NOT EXISTS needs_seen (
-    need_id TEXT NOT NULL, state TEXT NOT NULL, ts_ms INTEGER NOT NULL,
-    PRIMARY KEY (need_id, state, ts_ms)
-);
-CREATE TABLE IF NOT EXISTS replies (
-    nonce TEXT PRIMARY KEY, volunteer TEXT NOT NULL, alert TEXT NOT NULL,
-    ts_ms INTEGER NOT NULL, outcome TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS volunteers (id TEXT PRIMARY KEY, site TEXT NOT NULL, body TEXT);
-CREATE TABLE IF NOT EXISTS residents (
-    id TEXT NOT NULL, site TEXT NOT NULL, body TEXT, PRIMARY KEY (site, id)
-);
-CREATE TABLE IF NOT EXISTS rotations (name TEXT PRIMARY KEY, site TEXT NOT NULL, body TEXT);
-CREATE TABLE IF NOT EXISTS overrides (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, rotation TEXT NOT NULL, volunteer TEXT NOT NULL,
-    start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL
-);
-"""
+from alerts.schema import NEEDS_SEEN, OLD_ROSTER, SCHEMA, AuditEntry, Delivery
+from careloop.store import SqliteStore
 
 _ALERT_COLUMNS = tuple(f.name for f in fields(Alert))
 _BOOLS = {"respond_breached", "resolve_breached"}
 Channel = Literal["mqtt", "webhook", "email"]
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One notification waiting in the outbox."""
-
-    id: int
-    nid: str
-    alert: str
-    channel: str
-    target: str
-    payload: bytes
-    attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One row of the audit log."""
-
-    id: int
-    alert: str
-    ts_ms: int
-    actor: str
-    action: str
-    from_state: str | None
-    to_state: str | None
-    channel: str
-    reason: str | None
-    detail: dict[str, Any]
 
 
 def new_id(prefix: str) -> str:
@@ -129,48 +39,38 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
-class AlertStore:
+class AlertStore(SqliteStore):
     """The SQLite store; ``synchronous='full'`` also survives power loss, ``'normal'`` a
-    process crash (WAL)."""
+    process crash (WAL). Used from the service's event-loop thread; ``tx()`` nests."""
+
+    error = StoreError
+    label = "alert store"
 
     def __init__(self, path: Path, *, synchronous: Literal["full", "normal"] = "full") -> None:
-        self.path = Path(path)
-        try:
-            self.db = open_database(self.path, _SCHEMA, synchronous=synchronous, private=True)
-            columns = {row[1] for row in self.db.execute("PRAGMA table_info(alerts)")}
+        super().__init__(path, SCHEMA + NEEDS_SEEN, synchronous=synchronous)
+        with self.tx() as db:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(alerts)")}
             if "facts" not in columns:  # a store written before alerts kept their evidence
-                self.db.execute("ALTER TABLE alerts ADD COLUMN facts TEXT NOT NULL DEFAULT '[]'")
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"cannot open alert store {self.path}: {exc}") from exc
-        self._in_tx = False
+                db.execute("ALTER TABLE alerts ADD COLUMN facts TEXT NOT NULL DEFAULT '[]'")
+            seen = {row[1] for row in db.execute("PRAGMA table_info(needs_seen)")}
+            if "site" not in seen:  # keyed without the site before: an idempotence log only
+                db.execute("DROP TABLE needs_seen")
+                db.executescript(NEEDS_SEEN)
+            for table in OLD_ROSTER:
+                shape = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if "body" in shape or shape == {
+                    "id",
+                    "rotation",
+                    "volunteer",
+                    "start_ms",
+                    "end_ms",
+                }:
+                    db.execute(f"DROP TABLE {table}")
 
-    def close(self) -> None:
-        self.db.close()
-
-    @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
-        """One atomic state change (``BEGIN IMMEDIATE`` ... ``COMMIT``); nesting joins it."""
-        if self._in_tx:
-            yield self.db
-            return
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot begin a transaction: {exc}") from exc
-        self._in_tx = True
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
-            try:
-                self.db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self.db.execute("ROLLBACK")
-                raise StoreError(f"commit failed: {exc}") from exc
-        finally:
-            self._in_tx = False
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, for the short single-threaded statements below."""
+        return self._db
 
     # -- alerts -------------------------------------------------------------------------------
     def _alert(self, row: sqlite3.Row | tuple[Any, ...] | None) -> Alert | None:
@@ -387,12 +287,38 @@ class AlertStore:
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     # -- idempotence ----------------------------------------------------------------------------
-    def first_sight_of_need(self, need_id: str, state: str, ts_ms: int) -> bool:
+    def first_sight_of_need(self, site: str, need_id: str, state: str, ts_ms: int) -> bool:
         """Record a need message; False if this exact one was seen before (redelivery)."""
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO needs_seen VALUES (?, ?, ?)", (need_id, state, ts_ms)
+            "INSERT OR IGNORE INTO needs_seen VALUES (?, ?, ?, ?)", (site, need_id, state, ts_ms)
         )
         return cur.rowcount == 1
+
+    def erase_resident(self, site: str, resident: str) -> dict[str, int]:
+        """Delete a resident's alerts and everything about them here; rows per table.
+
+        Alerts with their audit, pages, timers, deliveries and replies, and the record of
+        the resident's need messages (need ids start with the resident id; the site is part
+        of the key, so a same-id person at another site keeps theirs).
+        """
+        out: dict[str, int] = {}
+        with self.tx() as db:
+            ids = [
+                r[0]
+                for r in db.execute(
+                    "SELECT id FROM alerts WHERE site = ? AND resident = ?", (site, resident)
+                )
+            ]
+            marks = ",".join("?" * len(ids))
+            for table in ("audit", "pages", "timers", "deliveries", "replies"):
+                cur = db.execute(f"DELETE FROM {table} WHERE alert IN ({marks})", ids)
+                out[table] = cur.rowcount
+            out["alerts"] = db.execute(f"DELETE FROM alerts WHERE id IN ({marks})", ids).rowcount
+            out["needs_seen"] = db.execute(
+                "DELETE FROM needs_seen WHERE site = ? AND substr(need_id, 1, ?) = ?",
+                (site, len(resident) + 1, f"{resident}:"),
+            ).rowcount
+        return out
 
     def reply_seen(self, nonce: str) -> bool:
         row = self.db.execute("SELECT 1 FROM replies WHERE nonce = ?", (nonce,)).fetchone()
@@ -405,63 +331,3 @@ class AlertStore:
             "INSERT OR IGNORE INTO replies VALUES (?, ?, ?, ?, ?)",
             (nonce, volunteer, alert, ts_ms, outcome),
         )
-
-    # -- roster -------------------------------------------------------------------------------
-    def save_roster(self, roster: Roster) -> None:
-        """Replace the stored roster with ``roster`` (one transaction)."""
-        with self.tx() as db:
-            for table in ("volunteers", "residents", "rotations", "overrides"):
-                db.execute(f"DELETE FROM {table}")
-            db.executemany(
-                "INSERT INTO volunteers VALUES (?, ?, ?)",
-                [(v.id, v.site, _dump(v)) for v in roster.volunteers.values()],
-            )
-            db.executemany(
-                "INSERT INTO residents VALUES (?, ?, ?)",
-                [(r.id, r.site, _dump(r)) for r in roster.residents.values()],
-            )
-            db.executemany(
-                "INSERT INTO rotations VALUES (?, ?, ?)",
-                [(r.name, r.site, _dump(r)) for r in roster.rotations],
-            )
-            db.executemany(
-                "INSERT INTO overrides (rotation, volunteer, start_ms, end_ms) VALUES (?,?,?,?)",
-                [(o.rotation, o.volunteer, o.start_ms, o.end_ms) for o in roster.overrides],
-            )
-
-    def load_roster(self) -> Roster:
-        roster = Roster()
-        for (body,) in self.db.execute("SELECT body FROM volunteers"):
-            d = json.loads(body)
-            d["skills"] = frozenset(d["skills"])
-            d["also"] = frozenset(d.get("also", ()))
-            d["assigned"] = frozenset(d["assigned"])
-            d["languages"], d["channels"] = tuple(d["languages"]), tuple(d["channels"])
-            d["location"] = tuple(d["location"]) if d["location"] else None
-            roster.volunteers[d["id"]] = Volunteer(**d)
-        for (body,) in self.db.execute("SELECT body FROM residents"):
-            d = json.loads(body)
-            d["location"] = tuple(d["location"]) if d["location"] else None
-            roster.residents[(d["site"], d["id"])] = Resident(**d)
-        for (body,) in self.db.execute("SELECT body FROM rotations ORDER BY name"):
-            d = json.loads(body)
-            d["members"] = tuple(d["members"])
-            if d["hours"]:
-                d["hours"] = (time.fromisoformat(d["hours"][0]), time.fromisoformat(d["hours"][1]))
-            roster.rotations.append(Rotation(**d))
-        for row in self.db.execute(
-            "SELECT rotation, volunteer, start_ms, end_ms FROM overrides ORDER BY id"
-        ):
-            roster.overrides.append(Override(*row))
-        return roster
-
-
-def _dump(obj: Any) -> str:
-    def default(value: Any) -> Any:
-        if isinstance(value, frozenset | set):
-            return sorted(value)
-        if isinstance(value, time):
-            return value.isoformat()
-        raise TypeError(type(value).__name__)
-
-    return json.dumps(asdict(obj), default=default, separators=(",", ":"))

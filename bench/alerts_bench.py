@@ -29,10 +29,10 @@ from typing import Any
 from paho.mqtt.client import Client, MQTTMessage
 from paho.mqtt.enums import CallbackAPIVersion
 
-from careloop.servers import Mosquitto
 from careloop.wire import Topic
 from careloop.wire.alerts import alert_subscription, decode_notification
 from careloop.wire.needs import NeedMessage, NeedTopic, encode_need
+from devservers import Mosquitto
 
 SITE = "bench"
 #: Kinds injected, with their tier (as the scorer would raise them).
@@ -102,7 +102,7 @@ def _run(
     rng = random.Random(options.seed)
     _roster(work / "roster.toml", options.volunteers)
     cmd = [
-        sys.executable, "-m", "careloop", "alerts", "--site", SITE,
+        sys.executable, "-m", "app", "alerts", "--site", SITE,
         "--data-dir", str(work / "data"), "--mqtt-host", broker.host,
         "--mqtt-port", str(broker.port), "--roster", str(work / "roster.toml"),
         "--client-id", "alerts-bench", "--log-level", "WARNING",

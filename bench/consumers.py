@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from careloop.servers import ServerError
+from devservers import ServerError
 
 #: What each consumer writes to its log once its MQTT session is up.
 INGEST_CONNECTED = '"msg": "connected"'
@@ -108,7 +108,7 @@ def ingest_argv(
 ) -> list[str]:
     """``careloop ingest`` with the benchmark's broker, database and session, metrics off."""
     return [
-        sys.executable, "-m", "careloop", "ingest",
+        sys.executable, "-m", "app", "ingest",
         "--mqtt-host", mqtt_host, "--mqtt-port", str(mqtt_port),
         "--influx-url", influx_url, "--influx-db", database,
         "--data-dir", str(data_dir),

@@ -1,71 +1,32 @@
-"""The benchmark's own InfluxDB client: write prebuilt bodies, and count what a database holds.
+"""The benchmark's InfluxDB side: write prebuilt bodies, and count what a database holds.
 
 Every phase is verified by the same two numbers, ``count(heart_rate)`` and ``sum(steps)``
-over ``vitals`` (see :mod:`bench.workload`): one keep-alive ``httpx.Client`` per user, so the
-polling that decides when a phase is complete costs InfluxDB a query, not a TCP handshake.
+over ``vitals`` (see :mod:`bench.workload`), read through careloop's one InfluxDB client
+(:mod:`careloop.influx`, one keep-alive connection per user, so the polling that decides
+when a phase is complete costs InfluxDB a query, not a TCP handshake).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from types import TracebackType
-from typing import Self
 
-import httpx
-
-from careloop.servers import ServerError
+from careloop.influx import InfluxClient, first_series
 
 
-class InfluxBench:
-    """``/write`` and ``/query`` for one database over one keep-alive connection."""
+class InfluxBench(InfluxClient):
+    """careloop's InfluxDB client, plus the benchmark's one check: what a database holds."""
 
     def __init__(self, url: str, database: str, *, timeout: float = 60.0) -> None:
-        self.url = url
-        self.database = database
-        # trust_env=False: a proxy in the environment must not capture loopback traffic.
-        self._http = httpx.Client(base_url=url, timeout=timeout, trust_env=False)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._http.close()
-
-    def query(self, q: str) -> dict:
-        """InfluxQL through ``POST /query``; statement errors raise ServerError."""
-        response = self._http.post("/query", data={"q": q, "db": self.database})
-        body: dict = response.json()
-        errors = [body["error"]] if "error" in body else []
-        errors += [r["error"] for r in body.get("results", []) if "error" in r]
-        if errors or response.status_code >= 400:
-            raise ServerError(f"influxd query {q!r} failed: {errors or response.status_code}")
-        return body
+        super().__init__(url, database, timeout=timeout)
 
     def create(self) -> None:
         """``CREATE DATABASE`` (this client's database)."""
-        self.query(f'CREATE DATABASE "{self.database}"')
-
-    def write(self, body: bytes) -> None:
-        """One ``/write`` of line protocol (ms precision); anything but 204 raises."""
-        response = self._http.post(
-            "/write", params={"db": self.database, "precision": "ms"}, content=body
-        )
-        if response.status_code != 204:
-            raise ServerError(f"influxd /write: HTTP {response.status_code}: {response.text}")
+        self.create_database()
 
     def count(self) -> tuple[int, int]:
         """``(count(heart_rate), sum(steps))`` over ``vitals``: distinct points and checksum."""
-        body = self.query('SELECT count("heart_rate"), sum("steps") FROM "vitals"')
-        series = body["results"][0].get("series")
+        series = first_series(self.query('SELECT count("heart_rate"), sum("steps") FROM "vitals"'))
         if not series:
             return 0, 0
         _time, count, total = series[0]["values"][0]

@@ -1,6 +1,6 @@
 """``careloop bench ingest``: ingest's throughput against references measured in the same run.
 
-One run starts its own Mosquitto and InfluxDB (:mod:`careloop.servers`) and measures, in
+One run starts its own Mosquitto and InfluxDB (:mod:`devservers`) and measures, in
 order: the naive bridge, careloop ingest with one reading per message, the InfluxDB ceiling,
 ingest with ten readings per message, the InfluxDB ceiling over two connections (for
 information) and the broker ceiling. The machine is small and
@@ -31,7 +31,7 @@ from typing import Any
 
 from bench.phases import Bench, PhaseResult, broker_ceiling, consumer, influx_ceiling
 from careloop import __version__
-from careloop.servers import InfluxDB, Mosquitto
+from devservers import InfluxDB, Mosquitto
 
 PHASES = ("naive_bridge", "ingest_single", "influx_ceiling", "ingest_batched", "broker_ceiling")
 #: Rates (units per second) used only to size the ~1 s calibration runs.
@@ -66,7 +66,7 @@ class Options:
     ingest_args: tuple[str, ...] = ()
     two_connections: bool = True
     keep_data: bool = False
-    #: Mosquitto's max_inflight_messages; None keeps careloop.servers' default (1000).
+    #: Mosquitto's max_inflight_messages; None keeps devservers' default (1000).
     broker_inflight: int | None = None
     #: Run only these phases (names as in the report); empty = all.
     only: tuple[str, ...] = ()

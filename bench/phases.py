@@ -36,9 +36,10 @@ from bench.procstat import CpuMeter, rss_mb
 from bench.profile import summarize
 from bench.rawmqtt import RawClient
 from bench.workload import Expected, Workload
-from careloop.servers import InfluxDB, Mosquitto
+from careloop.settings import load_settings
 from careloop.wire import subscription
-from ingest import Device, Registry
+from devservers import InfluxDB, Mosquitto
+from people import Device, DeviceRegistry
 
 #: Lines per ``/write`` body in the InfluxDB ceiling (the issue's figure, and ingest's).
 CEILING_BATCH = 5000
@@ -310,7 +311,8 @@ def _preload(
 def _register(data_dir: Path, workload: Workload) -> None:
     """Register the workload's devices in the registry ingest will open (not timed)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    with Registry(data_dir / "registry.sqlite3", durable=False) as registry:
+    people = load_settings(data_dir=str(data_dir)).paths.people  # the file ingest opens
+    with DeviceRegistry(people, durable=False) as registry:
         registry.add(
             Device(d, workload.site, r)
             for d, r in zip(workload.devices, workload.residents, strict=True)

@@ -6,7 +6,7 @@ failures without swallowing bugs::
     CareloopError
     ├── WireError            a payload or topic breaks the wire contract (careloop.wire)
     ├── SettingsError        a setting is missing, malformed or a placeholder (careloop.settings)
-    ├── ServerError          a child server (mosquitto, influxd) failed (careloop.servers)
+    ├── ServerError          a child server (mosquitto, influxd) failed (devservers)
     └── (each package adds its own base below this one: EdgeError, IngestError, ...)
 
 Lower-level errors (pydantic, paho, sqlite3, httpx) are translated at the boundary with

@@ -61,6 +61,20 @@ class ConfirmingClient(aiomqtt.Client):
         self._reasons[mid] = int(getattr(reason_code, "value", reason_code) or 0)
         super()._on_publish(client, userdata, mid, reason_code, properties)
 
+    async def publish(self, *args: Any, **kwargs: Any) -> None:
+        """aiomqtt's publish, except that a cancellation is never lost on the way.
+
+        aiomqtt waits for the PUBACK with ``asyncio.wait_for``, which on Python 3.11 returns
+        the result instead of raising when the cancellation and the PUBACK arrive in the same
+        loop iteration (the task stays marked as cancelling). A publishing loop would then
+        carry on after its TaskGroup had given up on it, and a stop would hang; this raises
+        the swallowed cancellation.
+        """
+        await super().publish(*args, **kwargs)
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError("cancelled while publishing")
+
     async def publish_confirmed(
         self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
     ) -> int:
@@ -148,8 +162,11 @@ async def run_forever(
 
     Returns when ``session`` returns normally. Only :class:`aiomqtt.MqttError` (also inside
     an ExceptionGroup from a session's TaskGroup) triggers a reconnect; anything else
-    propagates.
+    propagates. A cancelled task is never reconnected: when cancelling makes the client's
+    exit raise an MqttError in place of the CancelledError (aiomqtt does, on a connection
+    closed mid-session), the cancellation is raised again, so a stop is never swallowed.
     """
+    task = asyncio.current_task()
     while True:
         lost: BaseException | None = None
         try:
@@ -164,6 +181,8 @@ async def run_forever(
             lost = group.exceptions[0]
         if on_state:
             on_state(False)
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError(f"{name}: stopping")
         delay = backoff.next_delay()
         log.warning(
             "connection lost, retrying",

@@ -4,6 +4,11 @@ Nothing else in careloop reads ``os.environ``: the CLI builds a :class:`Settings
 (:func:`load_settings`) and passes it (or the part a component needs) down. Env vars use the
 prefix ``CARELOOP_`` and ``__`` between levels, e.g. ``CARELOOP_MQTT__PORT=1884``; CLI flags
 override env vars. Secrets are ``SecretStr`` so they never appear in logs or reprs.
+
+Every file a process keeps is resolved in one place, :attr:`Settings.paths` (a
+:class:`Paths`): a setting that names a file wins, else it lives under ``data_dir``. No other
+module joins ``data_dir`` with a file name, so two processes given the same settings can
+never disagree about where the people database or the alert store is.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from careloop.errors import SettingsError
+from careloop.paths import Paths
 from careloop.wire import check_id
 
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "xxx", "todo"}
@@ -55,11 +61,38 @@ class MqttSettings(_Section):
 
 
 class InfluxSettings(_Section):
-    """InfluxDB spoken through /write and /query only (1.x natively, 2.x/3.x compatibility)."""
+    """InfluxDB spoken through /write and /query only (1.x natively, 2.x/3.x compatibility).
+
+    Off the machine, use ``https://`` (verified against the system's CAs or ``ca_file``) and
+    authenticate: a 2.x/3.x ``token``, or a 1.x ``username`` and ``password`` (docs/security.md).
+    """
 
     url: str = "http://127.0.0.1:8086"
     database: str = "careloop"
     token: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    #: CA bundle for an ``https://`` URL signed by a private CA; None = the system's.
+    ca_file: Path | None = None
+
+    @field_validator("token", "password")
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().lower() in _PLACEHOLDERS:
+            raise ValueError("is a placeholder; set a real secret")
+        return value
+
+
+class PeopleSettings(_Section):
+    """The people database (docs/architecture.md): one SQLite file that owns sites,
+    residents, consents, care profiles, volunteers, rotations, overrides, the device
+    registry, API tokens and the audit of reads. Ingest, the scorer, the alert service and
+    the API all read it; nothing keeps a copy."""
+
+    #: Default ``DATA_DIR/people.sqlite3``.
+    db: Path | None = None
+    #: Seconds between looks for changes made by other processes (roster, profiles).
+    follow_every: float = Field(1.0, gt=0, le=60)
 
 
 class EdgeSettings(_Section):
@@ -93,8 +126,6 @@ class IngestSettings(_Section):
     #: Shared-subscription group: every ingest process in a group gets a share of the load.
     #: "" = a plain subscription (one instance only; survives broker restarts, see docs).
     share_group: str = "ingest"
-    #: The device registry (SQLite); default ``DATA_DIR/registry.sqlite3``.
-    registry: Path | None = None
     #: Demos and benchmarks only: register unknown devices on first sight instead of rejecting.
     auto_register: bool = False
     #: A batch is written when it holds this many messages or readings, or is this old.
@@ -139,8 +170,8 @@ class AlertsSettings(_Section):
     synchronous: Literal["full", "normal"] = "full"
     #: The tier policy file (TOML); default the shipped ``alerts/policy.toml``.
     policy: Path | None = None
-    #: The roster file (TOML): volunteers, residents, rotations; loaded into the store at
-    #: start. Without one, the roster stored by an earlier start is used.
+    #: A roster file (TOML: volunteers, residents, rotations, overrides) imported into the
+    #: people database at start; the service then pages from the people database.
     roster: Path | None = None
     #: Seconds between checks for due deadlines.
     tick_interval: float = Field(0.2, gt=0, le=60)
@@ -160,9 +191,6 @@ class AlertsSettings(_Section):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
-    #: HTTP replies (POST /alerts/{id}/reply) and SSE (GET /alerts/events); 0 = off.
-    http_port: int = Field(0, ge=0, le=65535)
-    http_host: str = "127.0.0.1"
     #: Prometheus metrics; 0 = off.
     metrics_port: int = Field(0, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
@@ -192,8 +220,6 @@ class ScoreSettings(_Section):
     sites: str = ""
     #: ``K/N``: with ``sites="+"``, keep the sites whose ``crc32(site) % N == K``.
     partition: str = "0/1"
-    #: Care profiles, JSON ``{"<site>": {"<resident>": {CareProfile fields}}}``; none = defaults.
-    profiles: Path | None = None
     #: Seconds between state snapshots (``DATA_DIR/score/<partition>.snapshot``); 0 = only
     #: at a clean shutdown. What a kill -9 loses is what came since the last one.
     snapshot_every: float = Field(60.0, ge=0)
@@ -243,9 +269,6 @@ class ApiSettings(_Section):
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    #: The directory (SQLite): sites, residents, consents, volunteers, tokens, audit.
-    #: Default ``DATA_DIR/registry.sqlite3``, the same file as ingest's device registry.
-    directory: Path | None = None
     #: Send the session cookie only over HTTPS; turn on behind TLS.
     cookie_secure: bool = False
     #: Seconds before an InfluxDB /query counts as failed.
@@ -281,6 +304,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     mqtt: MqttSettings = MqttSettings()
     influx: InfluxSettings = InfluxSettings()
+    people: PeopleSettings = PeopleSettings()
     edge: EdgeSettings = EdgeSettings()
     ingest: IngestSettings = IngestSettings()
     alerts: AlertsSettings = AlertsSettings()
@@ -292,6 +316,25 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_site(cls, value: str) -> str:
         return check_id(value, "site")
+
+    @property
+    def paths(self) -> Paths:
+        """Every file and folder this process keeps (computed: a ``model_copy`` with another
+        ``data_dir`` gets its own)."""
+        root = Path(self.data_dir)  # a model_copy(update=...) may hold a str
+        broker = root / "broker"
+        return Paths(
+            data_dir=root,
+            people=self.people.db or root / "people.sqlite3",
+            alerts=self.alerts.db or root / "alerts" / "alerts.sqlite3",
+            deadletters=root / "ingest" / "deadletters.sqlite3",
+            spool=root / "ingest" / "spool",
+            score=root / "score",
+            edge=root / "edge",
+            password_file=self.provision.password_file or broker / "passwd",
+            acl_file=self.provision.acl_file or broker / "acl",
+            sim=root / "sim",
+        )
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -95,9 +95,7 @@ class EdgeAgent:
         self.resident = adapter.resident
         self.site = settings.site
         edge = settings.edge
-        self.outbox_path = (
-            outbox or edge.outbox or (settings.data_dir / "edge" / f"{self.device}.sqlite3")
-        )
+        self.outbox_path = outbox or edge.outbox or (settings.paths.edge / f"{self.device}.sqlite3")
         self.stats = AgentStats()
         self._clock = clock
         self._wake = asyncio.Event()
@@ -124,12 +122,20 @@ class EdgeAgent:
         ]
         return self
 
+    def cancel(self) -> None:
+        """Cancel the agent's loops now, without waiting (``__aexit__`` then only reaps them).
+
+        A home of many agents cancels them all first: stopping them one by one would leave
+        the rest generating readings on the event loop while each in turn is reaped.
+        """
+        for task in self._tasks:
+            task.cancel()
+
     async def __aexit__(self, *exc_info: object) -> None:
         if self._state != "running":
             return
         self._state = "closed"
-        for task in self._tasks:
-            task.cancel()
+        self.cancel()
         assert self._tg is not None
         try:
             await self._tg.__aexit__(None, None, None)

@@ -29,13 +29,20 @@ def device_settings(settings: Settings, profile: ResidentProfile, device: str) -
 async def run_home(
     settings: Settings, home: CareHome, *, speed: float = 1.0, steps: int | None = None
 ) -> AsyncIterator[list[EdgeAgent]]:
-    """Start every device's agent of ``home``; stop them all on exit."""
+    """Start every device's agent of ``home``; stop them all on exit (every agent's loops
+    are cancelled at once, then each is closed: the stop is prompt however many there are)."""
     speed = math.inf if speed <= 0 else speed
+    agents: list[EdgeAgent] = []
     async with contextlib.AsyncExitStack() as stack:
-        agents = []
-        for index, profile in enumerate(home.profiles):
-            for role in ("terminal", "voice"):
-                adapter = SimulatedAdapter(home, index, role, speed=speed, steps=steps)
-                agent = EdgeAgent(device_settings(settings, profile, adapter.device), adapter)
-                agents.append(await stack.enter_async_context(agent))
-        yield agents
+        try:
+            for index, profile in enumerate(home.profiles):
+                for role in ("terminal", "voice"):
+                    adapter = SimulatedAdapter(home, index, role, speed=speed, steps=steps)
+                    agent = EdgeAgent(device_settings(settings, profile, adapter.device), adapter)
+                    agents.append(await stack.enter_async_context(agent))
+            yield agents
+        finally:
+            # Before any agent is closed (and also when stopped while still starting them):
+            # no agent generates readings while the others close.
+            for agent in agents:
+                agent.cancel()

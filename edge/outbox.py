@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from careloop.logs import fields
-from careloop.sqlite import open_database
+from careloop.store import open_database
 from edge.errors import OutboxError
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from careloop.sqlite import open_database
+from careloop.store import open_database
 from ingest.errors import DeadLetterError
 
 MAX_TOPIC = 256

@@ -6,7 +6,7 @@ rare ``--auto-register`` insert): a valid message becomes lines, a rejected one 
 letter, a downlink command is skipped; all three are acknowledged with their batch.
 
 Utterances (rare next to vitals) take one more step: their ``text`` is stored only where
-the resident consented (:mod:`ingest.consent`); otherwise it is dropped and counted.
+the resident consented (:mod:`people.consent`); otherwise it is dropped and counted.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import pydantic_core
 from careloop.logs import fields
 from careloop.wire import WireError, decode
 from ingest.batch import Batch
-from ingest.consent import ConsentCache
 from ingest.deadletters import DeadLetter
 from ingest.decoder import Decoder, strict_id
-from ingest.errors import RegistryError
 from ingest.lineproto import message_lines
 from ingest.metrics import IngestMetrics
-from ingest.registry import Device, Registry, Verdict
+from people.consent import ConsentCache
+from people.devices import Device, DeviceRegistry, Verdict
+from people.errors import PeopleError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class Intake:
     def __init__(
         self,
         decoder: Decoder,
-        registry: Registry,
+        registry: DeviceRegistry,
         metrics: IngestMetrics,
         auto_register: bool,
         consent: ConsentCache | None = None,
@@ -106,7 +106,7 @@ class Intake:
         try:
             self.registry.add([Device(device, site, resident)], replace=False)
             self.registry.refresh(force=True)
-        except RegistryError as exc:
+        except PeopleError as exc:
             log.warning("auto-register failed", extra=fields(device=device, error=str(exc)))
             return "unknown_device"
         return self.registry.check(device, site, resident)

@@ -17,7 +17,7 @@ The same series and time is the same point, so writing a redelivered message aga
 overwrites instead of duplicating: that is what makes at-least-once delivery safe.
 
 Utterance ``text`` is written only for residents whose consent allows it (the ``keep_text``
-lines, chosen by :mod:`ingest.intake` from :mod:`ingest.consent`); for everyone else only the
+lines, chosen by :mod:`ingest.intake` from :mod:`people.consent`); for everyone else only the
 speech features are kept. The fast decoder never writes text.
 """
 

@@ -79,3 +79,14 @@ class IngestMetrics(ServiceMetrics):
         self.connected = Gauge(
             "careloop_ingest_connected", "1 while connected to the broker", registry=r
         )
+
+    def rejected_total(self) -> int:
+        """Messages dead-lettered so far, over every reason."""
+        return int(
+            sum(
+                s.value
+                for metric in self.rejected.collect()
+                for s in metric.samples
+                if s.name.endswith("_total")
+            )
+        )

@@ -1,7 +1,7 @@
 """Retention per site: which sites have an InfluxDB retention policy of their own.
 
 A site with ``retention_days`` gets the policy ``site_<id>`` (created by
-:mod:`careloop.privacy.retention` when the retention is set) and ingest writes that site's
+:mod:`app.privacy.retention` when the retention is set) and ingest writes that site's
 points into it with ``/write?rp=site_<id>``, so InfluxDB drops them after the site's
 duration. Sites without one are written to the database's default policy, as before.
 
@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from ingest.influx import InfluxWriter
+from careloop.influx import InfluxClient
 
 #: Seconds between ``SHOW RETENTION POLICIES`` while running.
 REFRESH_S = 5.0
@@ -68,7 +68,7 @@ class SitePolicies:
         """The map as of the last refresh (read-only)."""
         return self._map
 
-    def refresh(self, writer: InfluxWriter) -> None:
+    def refresh(self, writer: InfluxClient) -> None:
         """Re-read the policies; raises the writer's errors (the caller keeps the old map)."""
         name = writer.database.replace("\\", "\\\\").replace('"', '\\"')
         answer = writer.query(f'SHOW RETENTION POLICIES ON "{name}"')

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import socket
 import threading
 import time
 from collections import deque
@@ -33,53 +32,33 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from careloop.influx import InfluxClient, InfluxError
+from careloop.influx import connect as influx_connect
 from careloop.logs import fields
 from careloop.mqtt import Backoff
-from careloop.settings import IngestSettings, Settings
+from careloop.settings import Settings
 from careloop.wire import subscription
 from ingest.batch import Batch
 from ingest.client import IngestClient
-from ingest.consent import ConsentCache
+from ingest.config import (
+    REGISTRY_REFRESH_S,
+    STOP_TIMEOUT_S,
+    default_client_id,
+    hold_limit,
+    receive_maximum,
+    safe_name,
+)
 from ingest.deadletters import DeadLetter, DeadLetterStore
 from ingest.decoder import Decoder
 from ingest.errors import IngestError
-from ingest.influx import InfluxWriter
 from ingest.intake import Intake
 from ingest.metrics import IngestMetrics
-from ingest.registry import Registry
-from ingest.retention import REFRESH_S
 from ingest.sink import Sink
 from ingest.spool import Spool
+from people.consent import ConsentCache
+from people.devices import DeviceRegistry
 
 log = logging.getLogger(__name__)
-
-#: Seconds between registry re-reads in steady state (misses re-read at once).
-REGISTRY_REFRESH_S = 2.0
-#: How long stop() waits for in-flight batches before leaving them to redelivery.
-STOP_TIMEOUT_S = 30.0
-_REPLAY_BACKOFF = (0.5, 5.0)
-#: Batches in flight beyond one per writer: one sealed and waiting, one being filled.
-SPARE_BATCHES = 2
-
-
-def receive_maximum(cfg: IngestSettings) -> int:
-    """The MQTT v5 Receive Maximum ingest asks for: a batch per writer being written, one
-    sealed and waiting, one being filled, so the broker never waits for an acknowledgement
-    while ingest has work to do (``(writers + 2) x max_batch_messages``, at most 65535)."""
-    return min(65535, (cfg.writers + SPARE_BATCHES) * cfg.max_batch_messages)
-
-
-def hold_limit(cfg: IngestSettings) -> int:
-    """Readings in sealed, unacknowledged batches at which the MQTT thread stops reading:
-    the same number of full batches, counted in readings, so many-reading messages cannot
-    fill memory with a whole Receive Maximum's worth of them."""
-    return (cfg.writers + SPARE_BATCHES) * cfg.max_batch_readings
-
-
-def default_client_id(instance: int) -> str:
-    """``ingest-<hostname>-<n>``: stable across restarts of the same process slot."""
-    host = "".join(c if c.isalnum() or c in "-_." else "-" for c in socket.gethostname())
-    return f"ingest-{host or 'host'}-{instance}"
 
 
 class Ingestor:
@@ -89,10 +68,10 @@ class Ingestor:
         self.settings = settings
         cfg = settings.ingest
         self.client_id = cfg.client_id or default_client_id(cfg.instance)
-        root = settings.data_dir / "ingest"
-        self.registry_path = cfg.registry or settings.data_dir / "registry.sqlite3"
-        self.deadletters_path = root / "deadletters.sqlite3"
-        self.spool_path = root / "spool" / _safe_name(self.client_id)
+        paths = settings.paths
+        self.people_path = paths.people
+        self.deadletters_path = paths.deadletters
+        self.spool_path = paths.spool / safe_name(self.client_id)
         self.metrics = IngestMetrics()
         self.decoder = Decoder()
         self.metrics_port: int | None = None
@@ -111,7 +90,7 @@ class Ingestor:
         self._work: queue.Queue[Batch | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._received = 0
-        self._registry: Registry | None = None
+        self._registry: DeviceRegistry | None = None
         self._consent: ConsentCache | None = None
         self._dead: DeadLetterStore | None = None
         self._spool: Spool | None = None
@@ -129,9 +108,9 @@ class Ingestor:
         self._state = "running"
         cfg = self.settings.ingest
         try:
-            self._registry = Registry(self.registry_path, durable=not cfg.auto_register)
+            self._registry = DeviceRegistry(self.people_path, durable=not cfg.auto_register)
             self._registry.refresh(force=True)
-            self._consent = ConsentCache(self.registry_path)
+            self._consent = ConsentCache(self.people_path)
             self._dead = DeadLetterStore(self.deadletters_path, max_rows=cfg.max_dead_letters)
             self._spool = Spool(self.spool_path, max_bytes=cfg.max_spool_bytes)
         except BaseException:
@@ -214,18 +193,14 @@ class Ingestor:
             if store is not None:
                 store.close()
 
-    def _influx(self) -> InfluxWriter:
-        influx = self.settings.influx
-        token = influx.token.get_secret_value() if influx.token else None
-        return InfluxWriter(
-            influx.url, influx.database, token=token, timeout=self.settings.ingest.write_timeout
-        )
+    def _influx(self) -> InfluxClient:
+        return influx_connect(self.settings.influx, timeout=self.settings.ingest.write_timeout)
 
     def _create_database(self) -> None:
         writer = self._influx()
         try:
             writer.create_database()
-        except IngestError as exc:
+        except InfluxError as exc:
             log.warning("could not create the database", extra=fields(error=str(exc)[:300]))
         finally:
             writer.close()
@@ -234,16 +209,10 @@ class Ingestor:
     def counts(self) -> dict[str, int]:
         """Totals so far (received, written, rejected, acked, spooled batches)."""
         m = self.metrics
-        rejected = sum(
-            s.value
-            for metric in m.rejected.collect()
-            for s in metric.samples
-            if s.name.endswith("_total")
-        )
         return {
             "received": self._received,
             "written": int(m.value("careloop_ingest_readings_written_total")),
-            "rejected": int(rejected),
+            "rejected": m.rejected_total(),
             "acked": int(m.value("careloop_ingest_acked_total")),
             "spooled_batches": len(self._spool) if self._spool is not None else 0,
         }
@@ -420,54 +389,10 @@ class Ingestor:
             batch = self._work.get()
             if batch is None:
                 return
-            batch.done = self._make_durable(batch)
+            assert self._sink is not None
+            batch.done = self._sink.make_durable(batch, running=lambda: self._state == "running")
             self._client.wake()
 
-    def _make_durable(self, batch: Batch) -> bool:
-        """Store ``batch``, retrying while the spool is full; False only when stopping."""
-        sink = self._sink
-        assert sink is not None
-        backoff: Backoff | None = None  # only a retry needs one (seeding it is not free)
-        while True:
-            try:
-                sink.store(batch)
-                return True
-            except IngestError as exc:  # spool full, disk or dead-letter trouble
-                if self._state != "running":
-                    log.warning(
-                        "stopping with a batch not durable; the broker will redeliver it",
-                        extra=fields(messages=batch.messages, error=str(exc)[:300]),
-                    )
-                    return False
-                if backoff is None:
-                    backoff = Backoff(*_REPLAY_BACKOFF)
-                delay = backoff.next_delay()
-                log.warning(
-                    "batch not durable yet; holding its acknowledgements",
-                    extra=fields(error=str(exc)[:300], retry_in_s=round(delay, 2)),
-                )
-                time.sleep(delay)
-
     def _replay_loop(self) -> None:
-        sink = self._sink
-        assert sink is not None
-        backoff = Backoff(*_REPLAY_BACKOFF)
-        while not self._stop.is_set():
-            sink.refresh_policies(every=REFRESH_S)
-            if len(sink.spool) == 0:
-                sink.spooled.wait(1.0)
-                sink.spooled.clear()
-                continue
-            try:
-                moved = sink.replay_once()
-            except IngestError as exc:
-                log.error("spool replay failed", extra=fields(error=str(exc)[:300]))
-                moved = False
-            if moved:
-                backoff.reset()
-            else:
-                self._stop.wait(backoff.next_delay())
-
-
-def _safe_name(client_id: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in client_id) or "ingest"
+        assert self._sink is not None
+        self._sink.replay_until(self._stop)

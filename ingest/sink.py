@@ -24,13 +24,14 @@ import threading
 import time
 from collections.abc import Callable
 
+from careloop.influx import InfluxClient, InfluxRejected, InfluxUnavailable
 from careloop.logs import fields
+from careloop.mqtt import Backoff
 from ingest.batch import Batch
 from ingest.deadletters import DeadLetter, DeadLetterStore
-from ingest.errors import InfluxRejected, InfluxUnavailable
-from ingest.influx import InfluxWriter
+from ingest.errors import IngestError
 from ingest.metrics import IngestMetrics
-from ingest.retention import SitePolicies, site_of_line
+from ingest.retention import REFRESH_S, SitePolicies, site_of_line
 from ingest.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,17 @@ SPOOL_TOPIC = "(spool)"
 Unit = tuple[list[str], tuple[str, bytes]]
 
 
+#: Retry backoff (first, ceiling, seconds) for a batch that cannot be made durable yet, and
+#: for spool replay while InfluxDB is away.
+REPLAY_BACKOFF = (0.5, 5.0)
+
+
 class Sink:
     """Shared by the writer and replay threads; each thread gets its own HTTP connection."""
 
     def __init__(
         self,
-        connect: Callable[[], InfluxWriter],
+        connect: Callable[[], InfluxClient],
         spool: Spool,
         deadletters: DeadLetterStore,
         metrics: IngestMetrics,
@@ -60,7 +66,7 @@ class Sink:
         self.deadletters = deadletters
         self.metrics = metrics
         self._local = threading.local()
-        self._writers: list[InfluxWriter] = []
+        self._writers: list[InfluxClient] = []
         self._writers_lock = threading.Lock()
         self._down = False
         #: Set whenever a batch enters the spool, so the replay thread wakes up.
@@ -68,8 +74,8 @@ class Sink:
         self.metrics.spool_limit.set(spool.max_bytes)
         self._update_spool_metrics()
 
-    def _writer(self) -> InfluxWriter:
-        writer: InfluxWriter | None = getattr(self._local, "writer", None)
+    def _writer(self) -> InfluxClient:
+        writer: InfluxClient | None = getattr(self._local, "writer", None)
         if writer is None:
             writer = self._local.writer = self._connect()
             with self._writers_lock:
@@ -233,3 +239,46 @@ class Sink:
             for writer in self._writers:
                 writer.close()
             self._writers.clear()
+
+    # -- the writer and replay threads' loops ------------------------------------------------
+    def make_durable(self, batch: Batch, *, running: Callable[[], bool]) -> bool:
+        """Store ``batch``, retrying while the spool is full; False only when stopping."""
+        backoff: Backoff | None = None  # only a retry needs one (seeding it is not free)
+        while True:
+            try:
+                self.store(batch)
+                return True
+            except IngestError as exc:  # spool full, disk or dead-letter trouble
+                if not running():
+                    log.warning(
+                        "stopping with a batch not durable; the broker will redeliver it",
+                        extra=fields(messages=batch.messages, error=str(exc)[:300]),
+                    )
+                    return False
+                if backoff is None:
+                    backoff = Backoff(*REPLAY_BACKOFF)
+                delay = backoff.next_delay()
+                log.warning(
+                    "batch not durable yet; holding its acknowledgements",
+                    extra=fields(error=str(exc)[:300], retry_in_s=round(delay, 2)),
+                )
+                time.sleep(delay)
+
+    def replay_until(self, stop: threading.Event) -> None:
+        """Move spooled batches into InfluxDB, oldest first, with backoff, until ``stop``."""
+        backoff = Backoff(*REPLAY_BACKOFF)
+        while not stop.is_set():
+            self.refresh_policies(every=REFRESH_S)
+            if len(self.spool) == 0:
+                self.spooled.wait(1.0)
+                self.spooled.clear()
+                continue
+            try:
+                moved = self.replay_once()
+            except IngestError as exc:
+                log.error("spool replay failed", extra=fields(error=str(exc)[:300]))
+                moved = False
+            if moved:
+                backoff.reset()
+            else:
+                stop.wait(backoff.next_delay())

@@ -36,8 +36,9 @@ class Label:
 
 
 def write_labels(path: str | Path, labels: Iterable[Label]) -> int:
-    """Write ``labels`` as JSON lines; returns how many were written."""
+    """Write ``labels`` as JSON lines (creating the folder); returns how many were written."""
     count = 0
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with Path(path).open("w", encoding="utf-8") as out:
         for label in labels:
             out.write(json.dumps(asdict(label), ensure_ascii=False, separators=(",", ":")))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from careloop.servers import InfluxDB, Mosquitto
+from devservers import InfluxDB, Mosquitto
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The broker's ACL, as careloop.provision writes it, against a real private Mosquitto.
+"""The broker's ACL, as app.provision writes it, against a real private Mosquitto.
 
 Device credentials can publish only the device's own topics and hear only its own commands;
 revoked, rotated-away and wrong passwords cannot connect; service users can do what their
@@ -26,9 +26,9 @@ from paho.mqtt.client import Client, MQTTMessage
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from careloop.provision import Provisioner, hash_password, verify_password
-from careloop.servers import Mosquitto
+from app.provision import Provisioner, hash_password, verify_password
 from careloop.wire import Topic
+from devservers import Mosquitto
 
 TIMEOUT = 10.0
 NOT_AUTHORIZED = 0x87
@@ -101,7 +101,7 @@ class Setup:
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     root = tmp_path_factory.mktemp("acl")
     prov = Provisioner(
-        root / "registry.sqlite3", password_file=root / "passwd", acl_file=root / "acl"
+        root / "people.sqlite3", password_file=root / "passwd", acl_file=root / "acl"
     )
     passwords = {
         "svc.ingest": prov.set_service_password("ingest"),

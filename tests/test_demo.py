@@ -11,9 +11,7 @@ which is ~50 s of wall time instead of ~150 s at the default speed 1.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -23,11 +21,12 @@ import urllib.request
 import httpx
 import pytest
 
-from careloop.servers import free_port
 from careloop.wire import subscription
 from careloop.wire.alerts import AlertNotification, alert_subscription, decode_notification
 from careloop.wire.needs import NeedMessage, decode_need, need_subscription
+from devservers import free_port
 from tests.helpers.mqtt import MqttTestClient
+from tests.helpers.procs import alive, children_of, interrupt
 from tests.helpers.readings import ReadingCollector
 
 #: Bound, in wall seconds after the banner, for the showcase needs to arrive.
@@ -36,36 +35,12 @@ NEEDS_WITHIN_S = 150
 pytestmark = pytest.mark.slow
 
 
-def children_of(pid: int) -> list[int]:
-    """Every live descendant of ``pid`` (from /proc), to prove nothing is left behind."""
-    kids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            kids.append(int(entry))
-    return kids
-
-
 def stored_residents(port: int) -> set[str]:
     q = 'SHOW TAG VALUES FROM vitals WITH KEY = "resident"'
     url = f"http://127.0.0.1:{port}/query?" + urllib.parse.urlencode({"db": "careloop", "q": q})
     with urllib.request.urlopen(url, timeout=10) as resp:
         series = json.load(resp)["results"][0].get("series", [])
     return {row[1] for s in series for row in s["values"]}
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def wait_needs(client: MqttTestClient, wanted: set[tuple[str, str]], deadline: float) -> list:
@@ -145,7 +120,7 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
         [
             sys.executable,
             "-m",
-            "careloop",
+            "app",
             "demo",
             "--data-dir",
             str(tmp_path),
@@ -186,13 +161,17 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
         with ReadingCollector(
             "127.0.0.1", broker_port, subscription(kind="vitals"), client_id="demo-watch"
         ) as sub:
-            time.sleep(4)
+            until = time.monotonic() + 30
+            while len(sub.data.devices) < 20 and time.monotonic() < until:
+                time.sleep(0.2)
         terminals = sub.data.devices  # one vitals terminal per resident
         assert len(terminals) == 20, terminals
         assert not sub.data.rejected
         # ... and careloop ingest stored them: every resident has vitals in InfluxDB.
         assert f"http://127.0.0.1:{influx_port} " in banner, banner
-        stored = stored_residents(influx_port)
+        until = time.monotonic() + 30
+        while len(stored := stored_residents(influx_port)) < 20 and time.monotonic() < until:
+            time.sleep(0.5)
         assert len(stored) == 20, stored
         # ... and careloop score turned the showcase into care needs on the need topic
         wanted = {("r001", "sos"), ("r002", "fall")}
@@ -219,8 +198,7 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
             sos_alerts
         )
     finally:
-        proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=30)
+        rest, _took = interrupt(proc, timeout=30)
     assert proc.returncode == 0, rest
     for pid in servers:  # broker, InfluxDB and ingest are gone (or at most unreaped zombies)
         assert not alive(pid), f"server {pid} outlived the demo"

@@ -18,13 +18,14 @@ import pytest
 
 from alerts.model import Alert
 from alerts.store import AlertStore
-from careloop.directory import Consent, Directory, ResidentRecord, Site
-from careloop.privacy import Eraser, ReceiptStore, Stores, apply_retention, rp_name, verify
-from careloop.privacy.errors import ReceiptNotFound
-from careloop.provision import Provisioner
+from app.privacy import Eraser, ReceiptStore, Stores, apply_retention, rp_name, verify
+from app.privacy.errors import ReceiptNotFound
+from app.provision import Provisioner
+from careloop.influx import InfluxClient
 from careloop.wire import Topic
 from careloop.wire.control import decode_erase
-from ingest import DeadLetter, DeadLetterStore, InfluxWriter
+from ingest import DeadLetter, DeadLetterStore
+from people import Consent, Directory, Resident, Site
 
 S, S2 = "home-x", "home-y"
 PEOPLE = [(S, "r1", "d1"), (S, "r2", "d2"), (S2, "r1", "d3")]
@@ -59,10 +60,10 @@ def rows(path: Path, sql: str, *args: object) -> int:
 @pytest.fixture
 def world(tmp_path, influxdb, influx_db):
     data = tmp_path
-    registry = data / "registry.sqlite3"
+    registry = data / "people.sqlite3"
     directory = Directory(registry)
     prov = Provisioner(registry, password_file=data / "passwd", acl_file=data / "acl")
-    writer = InfluxWriter(influxdb.url, influx_db)
+    writer = InfluxClient(influxdb.url, influx_db)
     now = int(time.time() * 1000)
     # InfluxDB: old points in the default policy, newer ones in the site's own policy.
     for site, resident, device in PEOPLE:
@@ -76,7 +77,7 @@ def world(tmp_path, influxdb, influx_db):
         directory.add_site(Site(site, site))
     tokens = {}
     for site, resident, device in PEOPLE:
-        directory.add_resident(ResidentRecord(site, resident, f"Name of {resident}"))
+        directory.add_resident(Resident(site, resident, f"Name of {resident}"))
         directory.set_consent(Consent(site, resident, store_utterance_text=True))
         directory.audit_read(
             subject="c-ann", role="coordinator", action="read", site=site, resident=resident,
@@ -110,9 +111,7 @@ def world(tmp_path, influxdb, influx_db):
             store.set_timer(alert.id, "respond", now + 1000)
             store.enqueue(alert.id, "mqtt", "t", b"p", f"n-{n}", now)
             store.record_reply(f"nonce-{n}", f"v-{n}", alert.id, now, "accepted")
-            store.first_sight_of_need(alert.need_id, "open", now)
-            if site == S:  # the alert roster keys residents by id alone
-                store.db.execute("INSERT INTO residents VALUES (?, ?, '{}')", (resident, site))
+            store.first_sight_of_need(site, alert.need_id, "open", now)
     store.close()
     receipts = ReceiptStore(registry)
     sent: list[tuple[str, bytes]] = []  # the erase command for the scorers (tests/runtime
@@ -169,6 +168,8 @@ def test_erasure_leaves_nothing_of_one_and_touches_nobody_else(world, influxdb, 
         assert rows(alerts, f"SELECT count(*) FROM {table} WHERE {column} = 'a-2'") == 1
     assert rows(alerts, "SELECT count(*) FROM alerts WHERE resident = 'r1' AND site = ?", S) == 0
     assert rows(alerts, "SELECT count(*) FROM needs_seen WHERE need_id LIKE 'r2:%'") == 1
+    # the same-id person at the other site keeps theirs (need ids carry no site)
+    assert rows(alerts, "SELECT count(*) FROM needs_seen WHERE need_id LIKE 'r1:%'") == 1
     # Directory: resident, consent and read audit gone; the others intact.
     assert rows(prov.path, "SELECT count(*) FROM residents WHERE site=? AND id='r1'", S) == 0
     assert rows(prov.path, "SELECT count(*) FROM consents WHERE site=? AND resident='r1'", S) == 0
@@ -190,7 +191,7 @@ def test_erasure_leaves_nothing_of_one_and_touches_nobody_else(world, influxdb, 
     assert s["deadletters"] == {"rows": 2}
     assert s["alerts"] == {
         "alerts": 1, "audit": 1, "pages": 1, "timers": 1, "deliveries": 1, "replies": 1,
-        "needs_seen": 1, "roster_residents": 1,
+        "needs_seen": 1,
     }  # fmt: skip
     assert s["directory"] == {"residents": 1, "consents": 1, "audit_reads": 1}
     assert s["score"]["erase_commands"] == 1

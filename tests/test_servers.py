@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from careloop.servers import InfluxDB, Mosquitto, ServerError, free_port
+from devservers import InfluxDB, Mosquitto, ServerError, free_port
 from tests.helpers.mqtt import MqttTestClient
 
 
@@ -148,7 +148,7 @@ def test_server_dies_with_its_parent_even_on_sigkill(tmp_path: Path) -> None:
         f"""
         import sys, time
         from pathlib import Path
-        from careloop.servers import Mosquitto
+        from devservers import Mosquitto
         broker = Mosquitto(Path({str(tmp_path)!r}))
         broker.start()
         print(broker.process.pid, flush=True)

@@ -4,7 +4,7 @@ Public surface::
 
     ScoringEngine, EngineConfig      engine.py   (feed batches, get NeedMessages, snapshot)
     VitalsBatch, encode_readings     columns.py  (readings as one float32 matrix)
-    CareProfile, Expectation         careplan.py (what a resident's care plan expects)
+    CareProfile, Expectation         (re-exported from :mod:`people`: a resident's profile)
     ScoreService                     service.py  (``careloop score``: MQTT in and out)
 
 The engine keeps every resident's state in a few numpy arrays (one row per resident, see
@@ -13,9 +13,9 @@ scored with a handful of array operations per rule. Rules turn scores into *find
 :mod:`models.runtime.fusion` turns findings into needs with a tier and an explanation.
 """
 
-from models.runtime.careplan import CareProfile, Expectation
 from models.runtime.columns import FIELDS, VitalsBatch, encode_readings
 from models.runtime.engine import EngineConfig, ScoringEngine
+from people import CareProfile, Expectation
 
 __all__ = [
     "FIELDS",

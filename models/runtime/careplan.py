@@ -1,7 +1,8 @@
 """Care plans: what should happen for a resident, and when it did not.
 
-A resident's :class:`CareProfile` lists :class:`Expectation` items ("daily check-up around
-09:30", "medication after breakfast", "video call with grandson every Wednesday at 18:00"),
+A resident's :class:`~people.profile.CareProfile` (people data, owned by :mod:`people`)
+lists :class:`~people.profile.Expectation` items ("daily check-up around 09:30",
+"medication after breakfast", "video call with grandson every Wednesday at 18:00"),
 each fulfilled by an event type on the wire (``checkup_done``, ``medication_taken``,
 ``video_call``). For every occurrence the planner raises a **reminder** ``remind_before_min``
 before its window closes if it has not happened yet, and a **need** (``missed_care_plan``)
@@ -11,81 +12,14 @@ judged, so a restart or a new resident does not flood the board with old misses.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from careloop.wire import EVENT_TYPES
-from careloop.wire.needs import Evidence, Tier
+from careloop.wire.needs import Evidence
 from models.runtime.findings import Finding
+from people.profile import CareProfile, Expectation
 
 _MIN = 60_000
 _DAY = 1440 * _MIN
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@functools.lru_cache(maxsize=4096)
-def _minutes(at: str) -> int:
-    hh, _, mm = at.partition(":")
-    return int(hh) * 60 + int(mm)
-
-
-class Expectation(BaseModel):
-    """One recurring thing in a care plan."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: Annotated[str, Field(min_length=1, max_length=80)]
-    event: str
-    #: Local time the window opens, "HH:MM".
-    at: str
-    #: Minutes after ``at`` it may still happen.
-    window_min: Annotated[int, Field(ge=1, le=24 * 60)] = 60
-    #: Every N days (counted from 1970-01-01 local), or only on these weekdays.
-    every_days: Annotated[int, Field(ge=1, le=365)] = 1
-    weekdays: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = ()
-    remind_before_min: Annotated[int, Field(ge=0, le=24 * 60)] = 15
-    tier: Tier = "general"
-
-    @field_validator("event")
-    @classmethod
-    def _known_event(cls, value: str) -> str:
-        if value not in EVENT_TYPES:
-            raise ValueError(f"must be one of {', '.join(EVENT_TYPES)}")
-        return value
-
-    @field_validator("at")
-    @classmethod
-    def _hhmm(cls, value: str) -> str:
-        hh, sep, mm = value.partition(":")
-        if not (sep and hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
-            raise ValueError("must be HH:MM (24 h)")
-        return value
-
-    @property
-    def open_min(self) -> int:
-        """Minutes after local midnight the window opens."""
-        return _minutes(self.at)
-
-    def occurs_on(self, day: int) -> bool:
-        """Whether the plan expects this on local day ``day`` (days since 1970-01-01)."""
-        if self.weekdays:
-            return _WEEKDAYS[(day + 3) % 7] in self.weekdays  # 1970-01-01 was a Thursday
-        return day % self.every_days == 0
-
-
-class CareProfile(BaseModel):
-    """What the runtime needs to know about a resident beyond the readings."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    language: Annotated[str, Field(max_length=16)] = "en"
-    utc_offset_min: Annotated[int, Field(ge=-14 * 60, le=14 * 60)] = 0
-    #: NEWS2 SpO2 scale 2 only where a clinician set it (hypercapnic respiratory failure).
-    spo2_scale: Literal[1, 2] = 1
-    expectations: tuple[Expectation, ...] = ()
 
 
 @dataclass(slots=True)

@@ -32,17 +32,18 @@ from careloop.wire.needs import Evidence, NeedMessage
 from models.base import ModelError
 from models.runtime import activity, daily, vitals
 from models.runtime.activity import ActivityComponent
-from models.runtime.careplan import CarePlanner, CareProfile
+from models.runtime.careplan import CarePlanner
 from models.runtime.columns import VitalsBatch
 from models.runtime.daily import DailyComponent
 from models.runtime.findings import Finding
 from models.runtime.fusion import Fusion
-from models.runtime.residents import Directory
+from models.runtime.residents import Slots
 from models.runtime.speech import SpeechComponent
 from models.runtime.table import Table
 from models.runtime.vitals import VitalsComponent
 from models.snapshots import safe_loads
 from models.speech.intent import CareIntentClassifier
+from people import CareProfile
 
 SNAPSHOT_VERSION = 1
 #: Timers run at most this often in reading time (ms) when driven by readings alone.
@@ -70,7 +71,7 @@ class ScoringEngine:
         classifier: CareIntentClassifier | None = None,
     ) -> None:
         self.config = config or EngineConfig()
-        self.directory = Directory(dict(profiles or {}))
+        self.directory = Slots(dict(profiles or {}))
         self.table = Table(vitals.fields() + activity.fields() + daily.fields())
         self.vitals = VitalsComponent(self.directory)
         self.activity = ActivityComponent()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from careloop.wire.needs import NEED_KINDS, TIER_RANK, Evidence, NeedMessage
 from models.runtime.findings import Finding
-from models.runtime.residents import Directory
+from models.runtime.residents import Slots
 
 _MIN = 60_000
 GROUP_MS = 15 * _MIN
@@ -46,7 +46,7 @@ class OpenNeed:
 class Fusion:
     """Turns findings into :class:`~careloop.wire.needs.NeedMessage` objects."""
 
-    def __init__(self, directory: Directory) -> None:
+    def __init__(self, directory: Slots) -> None:
         self.directory = directory
         self.open: dict[tuple[int, str], OpenNeed] = {}
 

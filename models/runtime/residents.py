@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.runtime.careplan import CareProfile
+from people import CareProfile
 
 
 @dataclass(slots=True)
-class Resident:
-    """What the runtime knows about one resident besides the arrays."""
+class SlotResident:
+    """What the runtime knows about one resident besides the arrays (not the people record:
+    ids, the care profile in force, and a name-free label for explanations)."""
 
     site: str
     id: str
@@ -18,12 +19,12 @@ class Resident:
     label: str
 
 
-class Directory:
+class Slots:
     """Slot allocation, in arrival order; slots are never reused (a snapshot keeps them)."""
 
     def __init__(self, profiles: dict[tuple[str, str], CareProfile] | None = None) -> None:
         self.profiles: dict[tuple[str, str], CareProfile] = dict(profiles or {})
-        self.residents: list[Resident] = []
+        self.residents: list[SlotResident] = []
         self._slots: dict[tuple[str, str], int] = {}
         #: Bumped on every new slot or profile change, so derived arrays know to rebuild.
         self.version = 0
@@ -38,7 +39,7 @@ class Directory:
         if slot is None:
             slot = len(self.residents)
             profile = self.profiles.get(key) or CareProfile()
-            self.residents.append(Resident(site, resident, profile, f"resident {resident}"))
+            self.residents.append(SlotResident(site, resident, profile, f"resident {resident}"))
             self._slots[key] = slot
             self.version += 1
         return slot
@@ -63,7 +64,7 @@ class Directory:
         if slot is None:
             return None
         tombstone = f"~erased-{slot}"
-        self.residents[slot] = Resident(site, tombstone, CareProfile(), tombstone)
+        self.residents[slot] = SlotResident(site, tombstone, CareProfile(), tombstone)
         self._slots[(site, tombstone)] = slot
         self.profiles.pop((site, resident), None)
         self.version += 1

@@ -27,7 +27,7 @@ from models.news2 import PARAMETERS, news2_arrays
 from models.runtime.columns import COL, VitalsBatch
 from models.runtime.findings import Finding
 from models.runtime.persist import Rule, advance, persist_fields
-from models.runtime.residents import Directory
+from models.runtime.residents import Slots
 from models.runtime.table import Field
 
 _MIN = 60_000
@@ -133,7 +133,7 @@ def fields() -> tuple[Field, ...]:
 class VitalsComponent:
     """NEWS2 + baselines + vital rules over one round of readings (distinct residents)."""
 
-    def __init__(self, directory: Directory) -> None:
+    def __init__(self, directory: Slots) -> None:
         self.directory = directory
         self._scale2_version = -1
         self._scale2_flags: NDArray[np.bool_] | None = None

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from alerts import AlertService, AlertStore, ManualClock, Policy, Roster, roster_from_dict
-from careloop.servers import Mosquitto
+from alerts import AlertService, AlertStore, ManualClock, Policy
 from careloop.settings import Settings, load_settings
 from careloop.wire.alerts import (
     AlertNotification,
@@ -23,6 +22,8 @@ from careloop.wire.alerts import (
     reply_topic,
 )
 from careloop.wire.needs import NeedMessage, NeedTopic, encode_need
+from devservers import Mosquitto
+from people import Directory, RosterFile, import_roster, parse_roster
 from tests.helpers.mqtt import MqttTestClient
 from tests.helpers.service_thread import ServiceThread
 
@@ -30,8 +31,9 @@ T0 = 1_767_600_000_000  # 2026-01-05T08:00:00Z
 SECRET = "test-webhook-key-1234"
 
 
-def make_roster(site: str, volunteers: int = 8, **extra: Any) -> Roster:
-    """``volunteers`` plain volunteers v01.., a coordinator c01, residents r1 (zh) and r2."""
+def make_roster(site: str, volunteers: int = 8, **extra: Any) -> dict[str, Any]:
+    """A roster file's contents: ``volunteers`` plain volunteers v01.., a coordinator c01,
+    residents r1 (zh) and r2 with their voice devices; ``extra`` sections replace them."""
     data: dict[str, Any] = {
         "volunteers": [
             {
@@ -50,7 +52,15 @@ def make_roster(site: str, volunteers: int = 8, **extra: Any) -> Roster:
     }
     for key, value in extra.items():
         data[key] = value
-    return roster_from_dict(data)
+    return data
+
+
+def write_roster(settings: Settings, roster: dict[str, Any] | RosterFile) -> None:
+    """Put a roster into the people database the service pages from (as an operator's
+    ``careloop people import`` would)."""
+    parsed = roster if isinstance(roster, RosterFile) else parse_roster(roster)
+    with Directory(settings.paths.people) as people:
+        import_roster(people, parsed)
 
 
 def alert_settings(broker: Mosquitto, data_dir: Path, site: str, **alerts: Any) -> Settings:
@@ -179,11 +189,16 @@ class Running:
     """An AlertService running in a thread of its own (its own event loop)."""
 
     def __init__(
-        self, settings: Settings, clock: ManualClock, roster: Roster, policy: Policy | None
+        self,
+        settings: Settings,
+        clock: ManualClock,
+        roster: dict[str, Any] | RosterFile,
+        policy: Policy | None,
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.service = AlertService(settings, clock=clock, roster=roster, policy=policy)
+        write_roster(settings, roster)
+        self.service = AlertService(settings, clock=clock, policy=policy)
         self._thread = ServiceThread(self.service, "alerts-under-test")
         self.reader = AlertStore(self.service.db_path)
 
@@ -235,7 +250,11 @@ def start_service(
     """``start_service(roster=..., policy=..., **alerts_settings)`` -> a running service."""
     started: list[Running] = []
 
-    def start(roster: Roster | None = None, policy: Policy | None = None, **alerts: Any) -> Running:
+    def start(
+        roster: dict[str, Any] | RosterFile | None = None,
+        policy: Policy | None = None,
+        **alerts: Any,
+    ) -> Running:
         settings = alert_settings(mosquitto, tmp_path, site, **alerts)
         run = Running(settings, clock, roster or make_roster(site), policy)
         started.append(run)

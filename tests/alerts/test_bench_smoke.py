@@ -9,7 +9,7 @@ import sys
 
 def test_bench_alerts_json_smoke(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "careloop", "bench", "alerts", "--json", "--residents", "200",
+        [sys.executable, "-m", "app", "bench", "alerts", "--json", "--residents", "200",
          "--seconds", "2", "--need-rate", "5", "--volunteers", "10", "--work-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip

@@ -8,11 +8,15 @@ import threading
 import time
 
 from alerts.demo import SimulatedVolunteers, demo_policy, demo_roster
+from people import Resident
 from tests.alerts.conftest import need
 
 
 def test_demo_shows_page_escalation_and_accept(start_service, apps, site):
-    svc = start_service(roster=demo_roster(site, residents=3), policy=demo_policy(step_s=20))
+    roster = demo_roster(site)
+    roster.residents.append(Resident(site, "r001", "Ann Example", "zh"))
+    roster.devices.append((site, "r001", "term-r001"))  # the device told "help is coming"
+    svc = start_service(roster=roster, policy=demo_policy(step_s=20))
     stop = threading.Event()
     volunteers = SimulatedVolunteers(svc.settings, think_s=(0, 0.05), resolve_after_s=(0.1, 0.2))
 

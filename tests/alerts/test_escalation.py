@@ -3,8 +3,6 @@ declines move the alert on; nobody left means the chain is exhausted, not a sile
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from tests.alerts.conftest import make_roster, need, policy_with_webhook
 
 
@@ -114,12 +112,9 @@ def test_webhook_step_and_coordinator_with_the_policy_file(start_service, apps, 
 def test_a_volunteer_of_several_sites_is_paged_at_each(start_service, apps, site):
     """Volunteers whose home is another site but who also serve this one are paged here."""
     roster = make_roster("elsewhere", volunteers=3)
-    roster = type(roster)(
-        volunteers={
-            vid: replace(v, also=frozenset({site})) for vid, v in roster.volunteers.items()
-        },
-        residents={(site, "r1"): replace(roster.resident("elsewhere", "r1"), site=site)},
-    )
+    for v in roster["volunteers"]:
+        v["also"] = [site]
+    roster["residents"] = [{"id": "r1", "site": site, "device": "term-r1", "language": "zh"}]
     svc = start_service(roster=roster)
     apps.publish_need(need(site, kind="help_request", tier="general"))
     pages = apps.wait(lambda x: x.type == "page", n=2)

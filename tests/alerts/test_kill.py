@@ -35,7 +35,7 @@ def write_roster(path: Path, site: str) -> None:
 
 def start(mosquitto, tmp_path: Path, site: str) -> subprocess.Popen[bytes]:
     cmd = [
-        sys.executable, "-m", "careloop", "alerts",
+        sys.executable, "-m", "app", "alerts",
         "--site", site, "--data-dir", str(tmp_path / "data"),
         "--mqtt-host", mosquitto.host, "--mqtt-port", str(mosquitto.port),
         "--roster", str(tmp_path / "roster.toml"),

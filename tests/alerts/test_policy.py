@@ -5,15 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from alerts import (
-    OffsetFileClock,
-    Policy,
-    PolicyError,
-    RosterError,
-    parse_duration,
-    roster_from_dict,
-    write_offset,
-)
+from alerts import OffsetFileClock, Policy, PolicyError, parse_duration, write_offset
+from people import Directory, Roster, RosterError, import_roster, parse_roster, read_roster
 from tests.alerts.conftest import T0
 
 
@@ -57,7 +50,14 @@ def test_policy_mistakes_stop_the_service(patch, where):
         Policy(data)
 
 
-def test_rotation_follows_its_time_zone_and_overrides():
+def roster_from_dict(data: dict, path) -> Roster:
+    """The roster the alert service would read after ``careloop people import``."""
+    with Directory(path / "people.sqlite3") as people:
+        import_roster(people, parse_roster(data))
+        return read_roster(people)
+
+
+def test_rotation_follows_its_time_zone_and_overrides(tmp_path):
     roster = roster_from_dict(
         {
             "volunteers": [{"id": v, "site": "s"} for v in ("a", "b", "c")],
@@ -70,7 +70,8 @@ def test_rotation_follows_its_time_zone_and_overrides():
                 {"rotation": "nights", "volunteer": "c", "start": "2026-01-06T20:00",
                  "end": "2026-01-07T08:00"},
             ],
-        }
+        },
+        tmp_path,
     )  # fmt: skip
     h = 3_600_000
     # T0 is 16:00 in Shanghai: before the first night.
@@ -84,13 +85,13 @@ def test_rotation_follows_its_time_zone_and_overrides():
 
 def test_roster_mistakes_are_named():
     with pytest.raises(RosterError, match=r"rotations\[0\]\.members"):
-        roster_from_dict(
+        parse_roster(
             {"rotations": [{"site": "s", "members": ["ghost"], "start": "2026-01-01T00:00"}]}
         )
     with pytest.raises(RosterError, match="timezone"):
-        roster_from_dict({"rotations": [{"site": "s", "members": [], "timezone": "Mars/Base"}]})
+        parse_roster({"rotations": [{"site": "s", "members": [], "timezone": "Mars/Base"}]})
     with pytest.raises(RosterError, match="email"):
-        roster_from_dict({"volunteers": [{"id": "a", "site": "s", "channels": ["email"]}]})
+        parse_roster({"volunteers": [{"id": "a", "site": "s", "channels": ["email"]}]})
 
 
 def test_offset_clock_moves_when_the_file_changes(tmp_path):

@@ -8,7 +8,6 @@ they do not disturb each other; the seeded records are only read or rewritten un
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,22 +17,21 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from alerts import AlertService, ManualClock
-from alerts.roster import Roster
-from careloop.api import create_app
-from careloop.directory import (
-    Consent,
-    Directory,
-    ResidentRecord,
-    Site,
-    VolunteerRecord,
-)
-from careloop.servers import InfluxDB, Mosquitto
+from app.api import create_app
 from careloop.settings import Settings, load_settings
 from careloop.wire.needs import NeedMessage, NeedTopic, encode_need
+from devservers import InfluxDB, Mosquitto
 from models.runtime.careplan import CareProfile
+from people import (
+    Consent,
+    Directory,
+    Resident,
+    Site,
+    Volunteer,
+)
+from tests.helpers.api_server import serve_in_thread
 from tests.helpers.mqtt import MqttTestClient
 
 T0 = 1_767_600_000_000  # 2026-01-05T08:00:00Z
@@ -99,44 +97,25 @@ class World:
         raise TimeoutError(f"no alert for {site}/{resident}/{kind}")
 
 
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # pragma: no cover - older uvicorn
-        pass
-
-
-def _serve(app: Any) -> tuple[_Server, threading.Thread, int]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    server = _Server(config)
-    thread = threading.Thread(target=server.run, name="api-under-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the API server did not start")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    return server, thread, port
-
-
 def seed(directory: Directory, a: str, b: str) -> None:
     """Sites A and B; residents of A with three kinds of consent; volunteers."""
     directory.add_site(Site(a, "Rose Court", "Europe/London", 30))
     directory.add_site(Site(b, "Elm House", "UTC", 0))
     profile = CareProfile(language="en")
     for rid, name in (("r1", "Ann Alder"), ("r2", "Bob Birch"), ("r3", "Cat Cedar")):
-        directory.add_resident(ResidentRecord(a, rid, name, "en", profile))
-    directory.add_resident(ResidentRecord(b, "r1", "Dan Dogwood", "en", profile))
+        directory.add_resident(Resident(a, rid, name, "en", profile))
+    directory.add_resident(Resident(b, "r1", "Dan Dogwood", "en", profile))
     directory.set_consent(Consent(a, "r1", False, True, True, 0, "test"))
     directory.set_consent(Consent(a, "r3", False, True, False, 0, "test"))  # no vitals
     directory.set_consent(Consent(b, "r1", False, True, True, 0, "test"))
     for vid in ("v1", "v2"):
-        directory.add_volunteer(VolunteerRecord(vid, f"Volunteer {vid}", (a,), languages=("en",)))
+        directory.add_volunteer(Volunteer(vid, f"Volunteer {vid}", (a,), languages=("en",)))
     directory.add_volunteer(
-        VolunteerRecord("c01", "Coordinator A", (a,), coordinator=True, languages=("en",))
+        Volunteer("c01", "Coordinator A", (a,), coordinator=True, languages=("en",))
     )
-    directory.add_volunteer(VolunteerRecord("w1", "Volunteer w1", (b,), languages=("en",)))
+    directory.add_volunteer(Volunteer("w1", "Volunteer w1", (b,), languages=("en",)))
     directory.add_volunteer(
-        VolunteerRecord("c02", "Coordinator B", (b,), coordinator=True, languages=("en",))
+        Volunteer("c02", "Coordinator B", (b,), coordinator=True, languages=("en",))
     )
 
 
@@ -158,7 +137,7 @@ def api(
         alerts={"client_id": f"alerts-{root}", "sites": "+", "tick_interval": 0.02,
                 "webhook_secret": "test-webhook-key-1234"},
     )  # fmt: skip
-    directory = Directory(data_dir / "registry.sqlite3")
+    directory = Directory(data_dir / "people.sqlite3")
     seed(directory, a, b)
     tokens = {
         "admin": directory.create_token("admin", "root", None)[0],
@@ -170,9 +149,9 @@ def api(
         "device": directory.create_token("device", "term-r1", [a])[0],
     }
     clock = ManualClock(T0)
-    service = AlertService(settings, clock=clock, roster=Roster())
+    service = AlertService(settings, clock=clock)
     app = create_app(settings, alert_service=service, directory=directory)
-    server, thread, port = _serve(app)
+    server, thread, port = serve_in_thread(app)
     try:
         deadline = time.monotonic() + 15
         while not service.connected.is_set():

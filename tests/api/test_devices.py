@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from careloop.provision import verify_password
+from app.provision import verify_password
 
 
 def new_id(prefix: str = "dev") -> str:

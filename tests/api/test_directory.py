@@ -7,51 +7,52 @@ from pathlib import Path
 
 import pytest
 
-from careloop.cli import main
-from careloop.directory import (
+from app.cli import main
+from models.runtime.careplan import CareProfile, Expectation
+from people import (
     Consent,
     Directory,
-    DirectoryError,
     NotFound,
-    ResidentRecord,
-    RotationRecord,
+    PeopleError,
+    Resident,
+    Rotation,
     Site,
-    VolunteerRecord,
+    Volunteer,
+    read_roster,
 )
-from models.runtime.careplan import CareProfile, Expectation
 
 
 @pytest.fixture
 def directory(tmp_path: Path) -> Directory:
-    d = Directory(tmp_path / "registry.sqlite3", clock=lambda: 1_000)
+    d = Directory(tmp_path / "people.sqlite3", clock=lambda: 1_000)
     d.add_site(Site("a", "A", "Europe/London"))
     d.add_site(Site("b", "B"))
     return d
 
 
 def test_roster_carries_volunteers_rotations_and_overrides(directory: Directory) -> None:
-    directory.add_volunteer(VolunteerRecord("v1", "V One", ("a",), skills=("medical",)))
-    directory.add_volunteer(VolunteerRecord("v2", "V Two", ("b", "a")))
-    directory.add_resident(ResidentRecord("a", "r1", "Ann", "zh"))
+    directory.add_volunteer(Volunteer("v1", "V One", ("a",), skills=("medical",)))
+    directory.add_volunteer(Volunteer("v2", "V Two", ("b", "a")))
+    directory.add_resident(Resident("a", "r1", "Ann", "zh"))
     directory.put_rotation(
-        RotationRecord("a", "nights", ("v1", "v2"), 0, 3_600_000, "UTC", "20:00-08:00")
+        Rotation("a", "nights", ("v1", "v2"), 0, 3_600_000, "UTC", "20:00-08:00")
     )
     directory.add_override("nights", "v2", 0, 10_000_000)
-    roster = directory.roster("a")
-    assert roster.volunteers["v1"].skills == frozenset({"medical"})
-    assert roster.volunteers["v2"].site == "a"  # listed under the asked site
-    assert directory.roster().volunteers["v2"].site == "b"  # else their first site
-    assert roster.resident("a", "r1").language == "zh"
+    roster = read_roster(directory, frozenset({"a"}))
+    assert roster.volunteers["v1"].skills == ("medical",)
+    assert roster.volunteers["v2"].sites == ("b", "a")  # home site first, as stored
+    resident = roster.resident("a", "r1")
+    assert resident is not None and resident.language == "zh"
     # a volunteer of sites b and a is paged at both, whichever is their home site
-    assert directory.roster().volunteers["v2"].serves("a")
+    assert read_roster(directory).volunteers["v2"].serves("a")
     assert roster.volunteers["v2"].serves("b") and not roster.volunteers["v1"].serves("b")
     hour = 3_600_000
     assert roster.on_call("a", 21 * hour) == {"v2"}  # turn 21 of two members
     assert roster.on_call("a", 22 * hour) == {"v1"}
     assert roster.on_call("a", 12 * hour) == set()  # outside 20:00-08:00
     assert roster.on_call("a", 1000) == {"v2"}  # the override
-    with pytest.raises(DirectoryError):  # a member must be a volunteer of the site
-        directory.put_rotation(RotationRecord("b", "days", ("v1",), 0, 3_600_000))
+    with pytest.raises(PeopleError):  # a member must be a volunteer of the site
+        directory.put_rotation(Rotation("b", "days", ("v1",), 0, 3_600_000))
 
 
 def test_care_profiles_and_default_consent(directory: Directory) -> None:
@@ -59,7 +60,7 @@ def test_care_profiles_and_default_consent(directory: Directory) -> None:
         language="zh",
         expectations=(Expectation(name="check-up", event="checkup_done", at="09:30"),),
     )
-    directory.add_resident(ResidentRecord("a", "r1", "Ann", "zh", plan))
+    directory.add_resident(Resident("a", "r1", "Ann", "zh", plan))
     assert directory.care_profiles() == {("a", "r1"): plan}
     assert directory.consent("a", "r1") == Consent("a", "r1")  # nothing shared by default
     with pytest.raises(NotFound):
@@ -67,8 +68,8 @@ def test_care_profiles_and_default_consent(directory: Directory) -> None:
 
 
 def test_erase_resident_removes_every_row(directory: Directory) -> None:
-    directory.add_resident(ResidentRecord("a", "r1", "Ann Alder"))
-    directory.add_resident(ResidentRecord("a", "r2", "Bob"))
+    directory.add_resident(Resident("a", "r1", "Ann Alder"))
+    directory.add_resident(Resident("a", "r2", "Bob"))
     directory.set_consent(Consent("a", "r1", True, True, True))
     for _ in range(3):
         directory.audit_read(
@@ -87,10 +88,10 @@ def test_erase_resident_removes_every_row(directory: Directory) -> None:
 
 def test_version_changes_on_writes_by_any_connection(directory: Directory) -> None:
     v0 = directory.version()
-    directory.add_volunteer(VolunteerRecord("v1", "V", ("a",)))
+    directory.add_volunteer(Volunteer("v1", "V", ("a",)))
     v1 = directory.version()
     with Directory(directory.path) as other:
-        other.add_volunteer(VolunteerRecord("v2", "W", ("a",)))
+        other.add_volunteer(Volunteer("v2", "W", ("a",)))
     assert v0 < v1 < directory.version()
 
 
@@ -104,9 +105,9 @@ def test_token_cli_prints_the_token_once_and_stores_its_hash(
     listed = json.loads(capsys.readouterr().out)
     assert [(t["id"], t["role"], t["sites"]) for t in listed] == [(made["id"], "volunteer", ["a"])]
     assert made["token"] not in json.dumps(listed)
-    with Directory(tmp_path / "registry.sqlite3") as d:
+    with Directory(tmp_path / "people.sqlite3") as d:
         assert d.token_for(made["token"]) is not None
     assert main(["token", "revoke", made["id"], *args]) == 0
-    with Directory(tmp_path / "registry.sqlite3") as d:
+    with Directory(tmp_path / "people.sqlite3") as d:
         assert d.token_for(made["token"]) is None
     assert main(["token", "create", "--role", "admin", *args]) == 2  # needs --subject

@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 import uuid
 
-from careloop.directory import ResidentRecord, Site
-from careloop.privacy import verify
+from app.privacy import verify
+from people import Resident, Site
 
 
 def resident_with_data(api) -> str:
     """A resident of site A of this test's own, with points in InfluxDB and a device."""
     rid = f"rx-{uuid.uuid4().hex[:6]}"
-    api.directory.add_resident(ResidentRecord(api.site_a, rid, "Erin Example"))
+    api.directory.add_resident(Resident(api.site_a, rid, "Erin Example"))
     now = int(time.time() * 1000)
     tags = f"device=d-{rid},resident={rid},site={api.site_a}"
     api.influx.write(

@@ -50,21 +50,21 @@ def _override_body(w: World, u: str) -> Any:
 
 
 def _make_site(w: World, u: str) -> None:
-    from careloop.directory import Site
+    from people import Site
 
     w.directory.add_site(Site(f"s{u}", "Empty"))
 
 
 def _make_volunteer(w: World, u: str) -> None:
-    from careloop.directory import VolunteerRecord
+    from people import Volunteer
 
-    w.directory.add_volunteer(VolunteerRecord(f"v{u}", "Leaving", (w.site_a,)))
+    w.directory.add_volunteer(Volunteer(f"v{u}", "Leaving", (w.site_a,)))
 
 
 def _make_rotation(w: World, u: str) -> None:
-    from careloop.directory import RotationRecord
+    from people import Rotation
 
-    w.directory.put_rotation(RotationRecord(w.site_a, f"rot{u}", ("v1",), 0, 3_600_000))
+    w.directory.put_rotation(Rotation(w.site_a, f"rot{u}", ("v1",), 0, 3_600_000))
 
 
 def _make_override(w: World, u: str) -> None:
@@ -74,12 +74,12 @@ def _make_override(w: World, u: str) -> None:
 
 
 def _rotation(w: World) -> None:
-    from careloop.directory import NotFound, RotationRecord
+    from people import NotFound, Rotation
 
     try:
         w.directory.rotation("a-days")
     except NotFound:
-        w.directory.put_rotation(RotationRecord(w.site_a, "a-days", ("v1", "v2"), 0, 3_600_000))
+        w.directory.put_rotation(Rotation(w.site_a, "a-days", ("v1", "v2"), 0, 3_600_000))
 
 
 R = "/api/v1/residents/{a}"

@@ -36,9 +36,9 @@ def test_volunteer_lists_only_residents_who_consented_to_sharing(api: World) -> 
 
 
 def test_volunteer_of_two_sites_is_shown_only_the_callers_sites(api: World) -> None:
-    from careloop.directory import VolunteerRecord
+    from people import Volunteer
 
-    api.directory.add_volunteer(VolunteerRecord("both1", "Both", (api.site_a, api.site_b)))
+    api.directory.add_volunteer(Volunteer("both1", "Both", (api.site_a, api.site_b)))
     with api.client("coord_b") as c:
         record = c.get("/api/v1/volunteers/both1").json()
         # a coordinator of B changes only B's membership: A stays
@@ -51,12 +51,12 @@ def test_volunteer_of_two_sites_is_shown_only_the_callers_sites(api: World) -> N
 
 
 def test_pagination_pages_through_every_item_once(api: World) -> None:
-    from careloop.directory import ResidentRecord, Site
+    from people import Resident, Site
 
     site = f"{api.site_a}p"
     api.directory.add_site(Site(site, "Paged"))
     for i in range(7):
-        api.directory.add_resident(ResidentRecord(site, f"p{i}", f"Person {i}"))
+        api.directory.add_resident(Resident(site, f"p{i}", f"Person {i}"))
     seen: list[str] = []
     with api.client("admin") as c:
         for page in (1, 2, 3, 4):

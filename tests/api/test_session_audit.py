@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from careloop.directory import hash_token
+from people import hash_token
 from tests.api.conftest import World
 
 

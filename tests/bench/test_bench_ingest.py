@@ -35,7 +35,7 @@ PHASES = (
 def test_small_run_prints_one_verified_json_object(tmp_path) -> None:
     done = subprocess.run(
         [
-            sys.executable, "-m", "careloop", "bench", "ingest", "--json",
+            sys.executable, "-m", "app", "bench", "ingest", "--json",
             "--messages", "1500", "--devices", "30", "--work-dir", str(tmp_path),
         ],
         capture_output=True, text=True, timeout=120,
@@ -68,7 +68,7 @@ def test_small_run_prints_one_verified_json_object(tmp_path) -> None:
 
 def test_help_explains_every_figure() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "careloop", "bench", "--help"],
+        [sys.executable, "-m", "app", "bench", "--help"],
         capture_output=True,
         text=True,
         timeout=60,

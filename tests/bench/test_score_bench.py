@@ -37,7 +37,7 @@ KEYS = (
 def test_small_run_prints_one_json_object() -> None:
     done = subprocess.run(
         [
-            sys.executable, "-m", "careloop", "bench", "score", "--json",
+            sys.executable, "-m", "app", "bench", "score", "--json",
             "--residents", "300", "--seconds", "5", "--warmup", "30",
         ],
         capture_output=True, text=True, timeout=300,
@@ -64,7 +64,7 @@ def test_small_run_prints_one_json_object() -> None:
 
 def test_help_explains_the_score_figures() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "careloop", "bench", "--help"],
+        [sys.executable, "-m", "app", "bench", "--help"],
         capture_output=True,
         text=True,
         timeout=60,

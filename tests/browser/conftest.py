@@ -26,10 +26,10 @@ from typing import Any
 
 import pytest
 
-from careloop.directory import Consent, Directory, ResidentRecord, Site, VolunteerRecord
-from careloop.servers import InfluxDB, Mosquitto, free_port
 from careloop.settings import Settings, load_settings
 from careloop.wire.needs import NeedMessage, NeedTopic, encode_need
+from devservers import InfluxDB, Mosquitto, free_port
+from people import Consent, Directory, Resident, Site, Volunteer
 from tests.helpers.mqtt import MqttTestClient
 
 #: Flags that let Chromium run headless as root on a machine with no network but loopback:
@@ -155,7 +155,7 @@ def stack(
     mosquitto: Mosquitto, influxdb: InfluxDB, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     """The API with its alert service on the session's servers, for one test module."""
-    from careloop.api import create_app
+    from app.api import create_app
 
     site = f"t{uuid.uuid4().hex[:8]}"
     database = f"test_{uuid.uuid4().hex[:8]}"
@@ -176,7 +176,7 @@ def stack(
     directory = Directory(data_dir / "directory.sqlite3")
     directory.add_site(Site(site, "Riverside care home"))
     for rid, name, lang in (("r1", "Mrs Lin Mei", "zh"), ("r2", "Mr Arthur Bell", "en")):
-        directory.add_resident(ResidentRecord(site, rid, name, language=lang))
+        directory.add_resident(Resident(site, rid, name, language=lang))
         directory.set_consent(
             Consent(
                 site, rid, share_with_volunteers=True, share_vitals_with_volunteers=True,
@@ -184,10 +184,10 @@ def stack(
             )
         )  # fmt: skip
     directory.add_volunteer(
-        VolunteerRecord("v01", "Vera Okafor", (site,), skills=("medical",), languages=("zh", "en"))
+        Volunteer("v01", "Vera Okafor", (site,), skills=("medical",), languages=("zh", "en"))
     )
     directory.add_volunteer(
-        VolunteerRecord("c01", "Chen Hui", (site,), languages=("zh", "en"), coordinator=True)
+        Volunteer("c01", "Chen Hui", (site,), languages=("zh", "en"), coordinator=True)
     )
     tokens = {
         "volunteer": directory.create_token("volunteer", "v01", [site])[0],

@@ -28,7 +28,7 @@ def start_agent(broker, site: str, data_dir: Path, src: Path, *extra: str) -> su
     cmd = [
         sys.executable,
         "-m",
-        "careloop",
+        "app",
         "edge",
         "--adapter",
         "replay",
@@ -162,7 +162,7 @@ def test_kill_9_of_a_simulated_device_resumes_where_it_stopped(
     cmd = [
         sys.executable,
         "-m",
-        "careloop",
+        "app",
         "edge",
         "--adapter",
         "simulated",

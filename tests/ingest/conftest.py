@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from careloop.servers import InfluxDB
 from careloop.settings import Settings, load_settings
-from ingest import Device, Ingestor, Registry
+from devservers import InfluxDB
+from ingest import Ingestor
+from people import Device, DeviceRegistry
 from tests.helpers.feed import T0
 
 
@@ -45,7 +46,7 @@ def ingest_settings(broker, influx, db: str, data_dir: Path, **ingest) -> Settin
 
 def register(data_dir: Path, site: str, *devices: tuple[str, str]) -> None:
     """Register ``(device, resident)`` pairs at ``site`` in DATA_DIR/registry.sqlite3."""
-    with Registry(data_dir / "registry.sqlite3") as registry:
+    with DeviceRegistry(data_dir / "people.sqlite3") as registry:
         registry.add([Device(d, site, r) for d, r in devices])
 
 
@@ -114,7 +115,7 @@ class IngestProcess:
         self.args = [
             sys.executable,
             "-m",
-            "careloop",
+            "app",
             "ingest",
             "--mqtt-host",
             broker.host,
@@ -192,7 +193,7 @@ class EdgeProcess:
     def __init__(self, broker, site: str, device: str, resident: str, src: Path, data_dir: Path):
         self.log_path = data_dir / f"edge-{device}.log"
         self.args = [
-            sys.executable, "-m", "careloop", "edge", "--adapter", "replay",
+            sys.executable, "-m", "app", "edge", "--adapter", "replay",
             "--replay", str(src), "--follow", "--device", device, "--resident", resident,
             "--site", site, "--data-dir", str(data_dir), "--mqtt-host", broker.host,
             "--mqtt-port", str(broker.port), "--log-format", "json",

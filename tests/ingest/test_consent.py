@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import time
 
-from careloop.directory import Consent, Directory, ResidentRecord, Site
 from careloop.wire import Topic
 from ingest import Ingestor
+from people import Consent, Directory, Resident, Site
 from tests.helpers.feed import T0
 from tests.helpers.mqtt import MqttTestClient
 from tests.ingest.conftest import count, ingest_settings, register, wait_count, wait_until
@@ -37,10 +37,10 @@ def texts(influxdb, db: str, resident: str) -> list[str]:
 def test_text_stored_only_with_consent(mosquitto, influxdb, influx_db, tmp_path, unique_topic_root):
     site = unique_topic_root
     register(tmp_path, site, ("voice-yes", "r-yes"), ("voice-no", "r-no"))
-    with Directory(tmp_path / "registry.sqlite3") as directory:
+    with Directory(tmp_path / "people.sqlite3") as directory:
         directory.add_site(Site(site, "Home"))
         for resident in ("r-yes", "r-no"):
-            directory.add_resident(ResidentRecord(site, resident, f"name {resident}"))
+            directory.add_resident(Resident(site, resident, f"name {resident}"))
         directory.set_consent(Consent(site, "r-yes", store_utterance_text=True))
 
         with Ingestor(ingest_settings(mosquitto, influxdb, influx_db, tmp_path)) as ingest:

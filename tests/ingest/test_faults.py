@@ -66,6 +66,12 @@ class Pipeline:
     def stored(self) -> int:
         return count(self.influx, self.db, "vitals", "heart_rate")
 
+    def flowing(self, timeout: float = 60) -> None:
+        """Wait until readings reach InfluxDB (devices connected, ingest writing), then a
+        little more, so the fault that follows hits the stream mid-flow."""
+        wait_until(lambda: self.stored() > 0, timeout, "no reading was stored")
+        time.sleep(1.0)
+
     def finish(self, timeout: float = 90) -> tuple[int, int]:
         """Stop the feeds; (readings written, distinct points stored once all arrived)."""
         written = sum(feed.stop() for feed in self.feeds)
@@ -104,7 +110,7 @@ def test_kill_9_of_ingest_mid_stream_loses_nothing(
     p.start_devices()
     progress = []
     for _ in range(2):
-        time.sleep(3)
+        p.flowing()
         ingest.kill()  # SIGKILL: batches in flight, unacknowledged messages in the session
         progress.append(p.stored())
         time.sleep(1.5)  # readings keep coming while ingest is dead
@@ -148,7 +154,7 @@ def test_broker_restart_mid_stream_loses_nothing(
     p = pipeline_factory(private_mosquitto, influxdb, influx_db)
     ingest = p.ingest().start()
     p.start_devices()
-    time.sleep(3)
+    p.flowing()
     before = p.stored()
     private_mosquitto.restart()
     wait_until(lambda: ingest.count('"msg": "connected"') >= 2, 30, "ingest did not reconnect")
@@ -168,7 +174,7 @@ def test_influxdb_down_30s_spools_then_drains(mosquitto, private_influxdb, pipel
     ingest = p.ingest().start()
     spool = next((p.ingest_dir / "ingest" / "spool").iterdir())
     p.start_devices()
-    time.sleep(3)
+    p.flowing()
     before = p.stored()
     private_influxdb.stop()
     peak = 0

@@ -14,7 +14,7 @@ from careloop.settings import load_settings
 from careloop.wire import Topic
 from ingest import Ingestor
 from ingest.batch import Batch
-from ingest.service import hold_limit, receive_maximum
+from ingest.config import hold_limit, receive_maximum
 from tests.helpers.mqtt import MqttTestClient
 from tests.ingest.conftest import (
     T0,

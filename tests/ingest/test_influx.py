@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from careloop.servers import free_port
-from ingest import DeadLetterStore, InfluxRejected, InfluxUnavailable, InfluxWriter, Spool
+from careloop.influx import InfluxClient, InfluxRejected, InfluxUnavailable
+from devservers import free_port
+from ingest import DeadLetterStore, Spool
 from ingest.batch import Batch
 from ingest.metrics import IngestMetrics
 from ingest.sink import Sink
@@ -14,22 +15,22 @@ from tests.ingest.conftest import count
 
 
 def test_writer_sorts_answers_into_down_and_refused(influxdb, influx_db):
-    writer = InfluxWriter(influxdb.url, influx_db)
+    writer = InfluxClient(influxdb.url, influx_db)
     writer.write(b"m,t=a f=1.0 1000")
     with pytest.raises(InfluxRejected, match="field type conflict") as refused:
         writer.write(b"m,t=a f=2i 2000")
     assert refused.value.status == 400
     with pytest.raises(InfluxUnavailable, match="database not found"):
-        InfluxWriter(influxdb.url, "no_such_db").write(b"m f=1.0 1")
+        InfluxClient(influxdb.url, "no_such_db").write(b"m f=1.0 1")
     with pytest.raises(InfluxUnavailable, match="Connection refused"):
-        InfluxWriter(f"http://127.0.0.1:{free_port()}", influx_db).write(b"m f=1.0 1")
+        InfluxClient(f"http://127.0.0.1:{free_port()}", influx_db).write(b"m f=1.0 1")
     writer.write(b"m,t=a f=3.0 3000")  # the connection survived the 400
     writer.close()
 
 
 def make_sink(influx, db, tmp_path) -> Sink:
     return Sink(
-        lambda: InfluxWriter(influx.url, db, timeout=5),
+        lambda: InfluxClient(influx.url, db, timeout=5),
         Spool(tmp_path / "spool", max_bytes=1 << 20),
         DeadLetterStore(tmp_path / "dead.sqlite3"),
         IngestMetrics(),
@@ -61,7 +62,7 @@ def test_refused_messages_are_found_and_dead_lettered(influxdb, influx_db, tmp_p
 def test_down_means_spool_then_replay_in_order(influxdb, influx_db, tmp_path):
     sink = make_sink(influxdb, influx_db, tmp_path)
     good = sink._connect
-    sink._connect = lambda: InfluxWriter(f"http://127.0.0.1:{free_port()}", influx_db)
+    sink._connect = lambda: InfluxClient(f"http://127.0.0.1:{free_port()}", influx_db)
     sink.store(batch_of([["m v=1.0 1"], ["m v=2.0 2"]]))
     sink._local.writer = None
     sink._connect = good
@@ -72,8 +73,8 @@ def test_down_means_spool_then_replay_in_order(influxdb, influx_db, tmp_path):
     assert sink.metrics.value("careloop_ingest_readings_written_total") == 3
 
 
-class CountingWriter(InfluxWriter):
-    """An InfluxWriter that remembers every body it POSTs."""
+class CountingWriter(InfluxClient):
+    """An InfluxClient that remembers every body it POSTs."""
 
     def __init__(self, *args, bodies: list[bytes], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -115,7 +116,7 @@ def test_a_batch_is_posted_once_and_cut_only_when_refused(influxdb, influx_db, t
 def test_a_spooled_batch_with_a_refused_line_dead_letters_that_line(influxdb, influx_db, tmp_path):
     sink = make_sink(influxdb, influx_db, tmp_path)
     good = sink._connect
-    sink._connect = lambda: InfluxWriter(f"http://127.0.0.1:{free_port()}", influx_db)
+    sink._connect = lambda: InfluxClient(f"http://127.0.0.1:{free_port()}", influx_db)
     sink.store(batch_of([["m v=1.0 1", "m v=2i 2"], ["m v=3.0 3"]]))  # down: spooled
     assert len(sink.spool) == 1
     sink._local.writer = None

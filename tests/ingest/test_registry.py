@@ -6,12 +6,13 @@ import json
 
 import pytest
 
-from careloop.cli import main
-from ingest import DeadLetter, DeadLetterStore, Device, Registry, RegistryError, read_devices
+from app.cli import main
+from ingest import DeadLetter, DeadLetterStore
+from people import Device, DeviceRegistry, PeopleError, read_devices
 
 
 def test_check_binds_device_to_resident_and_site(tmp_path):
-    with Registry(tmp_path / "r.sqlite3") as reg:
+    with DeviceRegistry(tmp_path / "r.sqlite3") as reg:
         reg.add([Device("term-1", "home", "r1", "terminal")])
         assert reg.check("term-1", "home", "r1") == "ok"
         assert reg.check("term-1", "home", "r2") == "spoofed"
@@ -21,7 +22,7 @@ def test_check_binds_device_to_resident_and_site(tmp_path):
 
 def test_changes_by_another_process_are_seen(tmp_path):
     path = tmp_path / "r.sqlite3"
-    with Registry(path) as ingest_view, Registry(path) as cli:
+    with DeviceRegistry(path) as ingest_view, DeviceRegistry(path) as cli:
         ingest_view.refresh(force=True)
         assert ingest_view.check("v1", "home", "r1") == "unknown_device"
         cli.add([Device("v1", "home", "r1")])
@@ -32,9 +33,9 @@ def test_changes_by_another_process_are_seen(tmp_path):
 
 
 def test_ids_are_checked_strictly(tmp_path):
-    with pytest.raises(RegistryError):
+    with pytest.raises(PeopleError):
         Device("term\n", "home", "r1")
-    with pytest.raises(RegistryError):
+    with pytest.raises(PeopleError):
         Device("term-1", "a site", "r1")
 
 
@@ -49,7 +50,7 @@ def test_import_json_lines_and_csv(tmp_path):
     csv.write_text("device,resident,site,kind\nc,r3,s2,voice\n")
     assert list(read_devices(csv)) == [Device("c", "s2", "r3", "voice")]
     csv.write_text("device,resident,site\nbad id,r3,s2\n")
-    with pytest.raises(RegistryError, match=r"d\.csv:2"):
+    with pytest.raises(PeopleError, match=r"d\.csv:2"):
         list(read_devices(csv))
 
 

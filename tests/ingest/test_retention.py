@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import time
 
-from careloop.privacy import apply_retention, policies, sources
+from app.privacy import apply_retention, policies, sources
+from careloop.influx import InfluxClient
 from careloop.wire import Topic
-from ingest import InfluxWriter, Ingestor
+from ingest import Ingestor
 from ingest.retention import REFRESH_S, rp_name
 from tests.helpers.mqtt import MqttTestClient
 from tests.ingest.conftest import ingest_settings, register, wait_until
@@ -34,7 +35,7 @@ def test_site_policy_and_points_in_it(mosquitto, influxdb, influx_db, tmp_path, 
     register(tmp_path, a, ("dev-a", "r1"))
     register(tmp_path, b, ("dev-b", "r2"))
     register(tmp_path, c, ("dev-c", "r3"))
-    writer = InfluxWriter(influxdb.url, influx_db)
+    writer = InfluxClient(influxdb.url, influx_db)
     try:
         made = apply_retention(writer, a, 30)
         assert made is not None and made.name == rp_name(a)
@@ -85,7 +86,7 @@ def test_spool_replay_splits_by_site(influxdb, influx_db, tmp_path, unique_topic
     from ingest.sink import Sink
 
     a, b = f"{unique_topic_root}-a", f"{unique_topic_root}-b"
-    writer = InfluxWriter(influxdb.url, influx_db)
+    writer = InfluxClient(influxdb.url, influx_db)
     apply_retention(writer, a, 2)
     now = int(time.time() * 1000)
     lines = [
@@ -95,7 +96,7 @@ def test_spool_replay_splits_by_site(influxdb, influx_db, tmp_path, unique_topic
     spool = Spool(tmp_path / "spool", max_bytes=1 << 20)
     spool.append("\n".join(lines).encode())
     dead = DeadLetterStore(tmp_path / "dead.sqlite3")
-    sink = Sink(lambda: InfluxWriter(influxdb.url, influx_db), spool, dead, IngestMetrics())
+    sink = Sink(lambda: InfluxClient(influxdb.url, influx_db), spool, dead, IngestMetrics())
     try:
         sink.refresh_policies()
         assert dict(sink.policies.current) == {a: rp_name(a)}

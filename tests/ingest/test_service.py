@@ -127,15 +127,15 @@ def test_auto_register_takes_unknown_devices_on_first_sight(
 
 
 def ingest_registry(tmp_path):
-    from ingest import Registry
+    from people import DeviceRegistry
 
-    return Registry(tmp_path / "registry.sqlite3")
+    return DeviceRegistry(tmp_path / "people.sqlite3")
 
 
 def test_metrics_are_served_on_their_own_registry(
     mosquitto, influxdb, influx_db, tmp_path, unique_topic_root
 ):
-    from careloop.servers import free_port
+    from devservers import free_port
 
     port = free_port()
     site = unique_topic_root

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from careloop.servers import Mosquitto
 from careloop.settings import Settings, load_settings
 from careloop.wire import Topic, data_message, encode, status_message
 from careloop.wire.needs import NeedMessage, decode_need, need_subscription
-from ingest.registry import Device as RegisteredDevice
-from ingest.registry import Registry
+from devservers import Mosquitto
 from models.runtime.service import ScoreService
+from people import Device as RegisteredDevice
+from people import DeviceRegistry
 from tests.helpers.mqtt import MqttTestClient
 from tests.helpers.service_thread import ServiceThread
 
@@ -29,10 +29,11 @@ S = 1000
 def score_settings(
     broker: Mosquitto, data_dir: Path, *, registry: Path | None = None, **score: Any
 ) -> Settings:
-    """A scorer on ``broker``; its device registry is ``registry`` (default in ``data_dir``)."""
+    """A scorer on ``broker``; its people database (devices, care profiles) is ``registry``
+    (default in ``data_dir``)."""
     return load_settings(
         data_dir=str(data_dir),
-        ingest={"registry": str(registry or data_dir / "registry.sqlite3")},
+        people={"db": str(registry or data_dir / "people.sqlite3"), "follow_every": 0.1},
         mqtt={"host": broker.host, "port": broker.port, "backoff_initial": 0.1, "backoff_max": 1},
         score={
             "client_id": f"score-{uuid.uuid4().hex[:8]}",
@@ -65,7 +66,7 @@ class Scorer:
 
 def register(registry: Path, site: str, resident: str, device: str) -> None:
     """Register ``device`` to ``resident`` at ``site``, as provisioning does."""
-    with Registry(registry) as reg:
+    with DeviceRegistry(registry) as reg:
         reg.add([RegisteredDevice(device, site, resident)])
 
 

@@ -16,8 +16,8 @@ def test_erase_command_forgets_the_resident_and_rewrites_the_snapshot(
     settings = score_settings(mosquitto, tmp_path, sites=site)
     scorer = start_scorer(settings)
     anna, ben = (
-        Device(publisher, site, "r1", tmp_path / "registry.sqlite3"),
-        Device(publisher, site, "r2", tmp_path / "registry.sqlite3"),
+        Device(publisher, site, "r1", tmp_path / "people.sqlite3"),
+        Device(publisher, site, "r2", tmp_path / "people.sqlite3"),
     )
     for k in range(20):
         anna.vitals(T0 + k * 5 * S, heart_rate=61.0)

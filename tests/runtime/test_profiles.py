@@ -8,14 +8,14 @@ from tests.runtime.conftest import T0, Device, score_settings
 def test_care_profiles_set_in_the_directory_reach_a_running_scorer(
     mosquitto, tmp_path, site, publisher, start_scorer
 ):
-    from careloop.directory import Directory, ResidentRecord, Site, default_path
     from models.runtime import CareProfile, Expectation
+    from people import Directory, Resident, Site
 
-    directory = Directory(default_path(tmp_path))
+    directory = Directory(tmp_path / "people.sqlite3")
     directory.add_site(Site(site, "Test home"))
-    directory.add_resident(ResidentRecord(site, "r1", "Ann Example", "zh"))
+    directory.add_resident(Resident(site, "r1", "Ann Example", "zh"))
     scorer = start_scorer(score_settings(mosquitto, tmp_path, sites=site))
-    anna = Device(publisher, site, "r1", tmp_path / "registry.sqlite3")
+    anna = Device(publisher, site, "r1", tmp_path / "people.sqlite3")
     anna.vitals(T0)
     scorer.wait_for(lambda s: s.counts["readings"] >= 1)
     plan = CareProfile(

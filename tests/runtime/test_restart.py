@@ -10,14 +10,14 @@ import sys
 import time
 from pathlib import Path
 
-from careloop.servers import Mosquitto
+from devservers import Mosquitto
 from models.runtime import ScoringEngine
 from tests.runtime.conftest import T0, Device, S
 
 
 def start(broker: Mosquitto, data_dir: Path, site: str, log: Path) -> subprocess.Popen[bytes]:
     cmd = [
-        sys.executable, "-m", "careloop", "score", "--sites", site,
+        sys.executable, "-m", "app", "score", "--sites", site,
         "--data-dir", str(data_dir), "--mqtt-host", broker.host, "--mqtt-port", str(broker.port),
         "--snapshot-every", "0.2", "--max-delay", "0.02", "--tick-every", "0.5",
     ]  # fmt: skip
@@ -59,7 +59,7 @@ def test_kill_9_then_restart_restores_state(
     try:
         wait_for_line(log, r"score started .*restored=False")
         wait_for_line(log, r"connected")
-        dev = Device(publisher, site, "r1", tmp_path / "registry.sqlite3")
+        dev = Device(publisher, site, "r1", tmp_path / "people.sqlite3")
         for k in range(30):
             dev.vitals(T0 + k * 10 * S)
         wait_snapshot(snapshot, 30)

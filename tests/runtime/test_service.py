@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from careloop.servers import free_port
-from models.runtime.service import load_profiles, site_partition
+from devservers import free_port
+from models.runtime.config import site_partition
 from tests.runtime.conftest import T0, Device, S, score_settings
 
 
@@ -16,8 +16,8 @@ def test_sos_and_confirmed_fall_become_needs(
     port = free_port()
     scorer = start_scorer(score_settings(mosquitto, tmp_path, metrics_port=port, sites=site))
     anna, ben = (
-        Device(publisher, site, "r1", tmp_path / "registry.sqlite3"),
-        Device(publisher, site, "r2", tmp_path / "registry.sqlite3"),
+        Device(publisher, site, "r1", tmp_path / "people.sqlite3"),
+        Device(publisher, site, "r2", tmp_path / "people.sqlite3"),
     )
 
     anna.vitals(T0)
@@ -49,7 +49,7 @@ def test_bad_messages_are_counted_and_skipped(
     mosquitto, tmp_path, site, publisher, needs, start_scorer
 ):
     scorer = start_scorer(score_settings(mosquitto, tmp_path, sites=site))
-    dev = Device(publisher, site, "r7", tmp_path / "registry.sqlite3")
+    dev = Device(publisher, site, "r7", tmp_path / "people.sqlite3")
     dev.raw("vitals", b"{not json")
     envelope = {"v": 1, "device": dev.device, "resident": "r7", "seq": 1, "ts": T0}
     too_fast = {**envelope, "readings": [{"ts": T0, "heart_rate": 900}]}
@@ -82,7 +82,7 @@ def test_partitions_split_sites_between_scorers(
             score_settings(
                 mosquitto,
                 tmp_path / f"p{k}",
-                registry=tmp_path / "registry.sqlite3",
+                registry=tmp_path / "people.sqlite3",
                 sites="+",
                 partition=f"{k}/2",
             )
@@ -90,7 +90,7 @@ def test_partitions_split_sites_between_scorers(
         for k in (0, 1)
     }
     for k, site in sites.items():
-        Device(publisher, site, f"r{k}", tmp_path / "registry.sqlite3").send(
+        Device(publisher, site, f"r{k}", tmp_path / "people.sqlite3").send(
             "event", {"ts": T0, "type": "sos_button"}
         )
     for k, site in sites.items():
@@ -105,27 +105,6 @@ def test_partitions_split_sites_between_scorers(
         assert svc.snapshot_path.name == f"p{k}of2.snapshot"
 
 
-def test_profiles_file_errors_name_the_resident_and_field(tmp_path):
-    import pytest
-
-    from careloop.errors import SettingsError
-
-    good = tmp_path / "good.json"
-    good.write_text(json.dumps({"s1": {"r1": {"language": "zh", "utc_offset_min": 480}}}))
-    assert load_profiles(good)[("s1", "r1")].utc_offset_min == 480
-    bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"s1": {"r1": {"expectations": [
-        {"name": "check-up", "event": "checkup_done", "at": "25:00"}]}}}))  # fmt: skip
-    with pytest.raises(SettingsError) as err:
-        load_profiles(bad)
-    assert "resident s1/r1: expectations.0.at" in str(err.value)
-    assert "HH:MM" in str(err.value)
-    typo = tmp_path / "typo.json"
-    typo.write_text(json.dumps({"s1": {"r2": {"langauge": "en"}}}))
-    with pytest.raises(SettingsError, match=r"resident s1/r2: langauge"):
-        load_profiles(typo)
-
-
 def test_unreadable_snapshot_is_moved_aside_and_scoring_goes_on(
     mosquitto, tmp_path, site, publisher, needs, start_scorer
 ):
@@ -135,7 +114,7 @@ def test_unreadable_snapshot_is_moved_aside_and_scoring_goes_on(
     scorer = start_scorer(score_settings(mosquitto, tmp_path, sites=site))
     assert not scorer.service.restored
     assert bad.with_name(bad.name + ".corrupt").read_bytes() == b"not a snapshot at all"
-    Device(publisher, site, "r1", tmp_path / "registry.sqlite3").send(
+    Device(publisher, site, "r1", tmp_path / "people.sqlite3").send(
         "event", {"ts": T0, "type": "sos_button"}
     )
     assert needs.wait(lambda n: n.site == site).kind == "sos"

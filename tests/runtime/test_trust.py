@@ -9,7 +9,7 @@ from tests.runtime.conftest import T0, Device, S, score_settings
 def test_a_device_cannot_open_or_clear_another_residents_needs(
     mosquitto, tmp_path, site, publisher, needs, start_scorer
 ):
-    registry = tmp_path / "registry.sqlite3"
+    registry = tmp_path / "people.sqlite3"
     scorer = start_scorer(score_settings(mosquitto, tmp_path, sites=site))
     anna, ben = Device(publisher, site, "r1", registry), Device(publisher, site, "r2", registry)
 
@@ -50,7 +50,7 @@ def test_a_device_cannot_open_or_clear_another_residents_needs(
 def test_unknown_devices_and_invented_residents_create_no_state(
     mosquitto, tmp_path, site, publisher, needs, start_scorer
 ):
-    registry = tmp_path / "registry.sqlite3"
+    registry = tmp_path / "people.sqlite3"
     scorer = start_scorer(score_settings(mosquitto, tmp_path, sites=site))
     anna = Device(publisher, site, "r1", registry)
     anna.vitals(T0)

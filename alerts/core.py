@@ -1,0 +1,231 @@
+"""The alert engine's core: one transaction per change, its audit rows, notifications, and
+paging and escalation along the tier's chain.
+
+:class:`EngineCore` holds what every entry point of :class:`~alerts.engine.AlertEngine` uses:
+the store, policy, roster and clock, :meth:`EngineCore._change` (one transaction, listeners
+told only after the commit), the audit, queuing notifications on each volunteer's channels,
+and moving an alert along its escalation chain (volunteers, coordinator, webhook).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from alerts.clock import Clock
+from alerts.model import UNOWNED, Alert
+from alerts.notify import (
+    EMAIL_TYPES,
+    email_body,
+    notification,
+    notification_bytes,
+    webhook_body,
+)
+from alerts.policy import Policy, TierRule
+from alerts.routing import coordinators, pick_volunteers
+from alerts.store import AlertStore, AuditEntry, new_id
+from careloop.wire.alerts import (
+    AlertNotification,
+    AlertReply,
+    NotificationType,
+    encode_alert,
+    volunteer_topic,
+)
+from people import Roster
+
+log = logging.getLogger(__name__)
+
+#: Called after a commit with the audit rows it wrote (SSE, metrics, logs).
+Listener = Callable[[list[AuditEntry], "EngineCore"], None]
+
+
+class EngineCore:
+    """Plumbing, paging and closing, shared by needs, timers and replies."""
+
+    def __init__(self, store: AlertStore, policy: Policy, roster: Roster, clock: Clock) -> None:
+        self.store = store
+        self.policy = policy
+        self.roster = roster
+        self.clock = clock
+        self.listeners: list[Listener] = []
+        self._entries: list[AuditEntry] = []
+        #: Set whenever the outbox got new rows (the service wakes its channels).
+        self.outbox_dirty = False
+
+    # -- plumbing -----------------------------------------------------------------------------
+    @contextmanager
+    def _change(self) -> Iterator[None]:
+        """One transaction; listeners hear about its audit rows only once committed."""
+        self._entries = []
+        with self.store.tx():
+            yield
+        entries, self._entries = self._entries, []
+        for listener in self.listeners:
+            listener(entries, self)
+
+    def _audit(
+        self,
+        alert: Alert | str,
+        actor: str,
+        action: str,
+        channel: str,
+        *,
+        from_state: str | None = None,
+        reason: str | None = None,
+        **detail: Any,
+    ) -> None:
+        alert_id = alert if isinstance(alert, str) else alert.id
+        to_state = None if isinstance(alert, str) else alert.state
+        entry = self.store.audit(
+            alert_id,
+            self.clock.now_ms(),
+            actor,
+            action,
+            channel=channel,
+            from_state=from_state,
+            to_state=to_state,
+            reason=reason,
+            detail=detail,
+        )
+        self._entries.append(entry)
+
+    def rule(self, alert: Alert) -> TierRule:
+        return self.policy.rule(alert.site, alert.tier, alert.kind)
+
+    def _notify(
+        self,
+        alert: Alert,
+        volunteer: str,
+        kind: NotificationType,
+        *,
+        deadline: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Queue a notification to one volunteer on each of their channels."""
+        now = self.clock.now_ms()
+        nid = new_id("n")
+        note = notification(nid, kind, alert, volunteer, now, deadline=deadline, reason=reason)
+        vol = self.roster.volunteers.get(volunteer)
+        channels = vol.channels if vol is not None else ("mqtt",)
+        if "mqtt" in channels:
+            topic = volunteer_topic(alert.site, volunteer)
+            self.store.enqueue(alert.id, "mqtt", topic, notification_bytes(note), nid, now)
+        if "email" in channels and kind in EMAIL_TYPES and vol is not None and vol.email:
+            self.store.enqueue(
+                alert.id, "email", vol.email, email_body(note, vol.email), f"{nid}-e", now
+            )
+        self.outbox_dirty = True
+
+    def _reject_notice(self, site: str, volunteer: str, reply: AlertReply, reason: str) -> None:
+        now = self.clock.now_ms()
+        nid = new_id("n")
+        note = AlertNotification(
+            id=nid,
+            type="rejected",
+            alert=reply.alert,
+            site=site,
+            volunteer=volunteer,
+            ts=now,
+            reason=reason,
+            nonce=reply.nonce,
+        )
+        topic = volunteer_topic(site, volunteer)
+        self.store.enqueue(reply.alert, "mqtt", topic, encode_alert(note), nid, now)
+        self.outbox_dirty = True
+
+    # -- paging and escalation ------------------------------------------------------------
+    def _advance(self, alert: Alert, rule: TierRule, why: str) -> bool:
+        """Page the next step of the chain that reaches somebody; False if none is left."""
+        now = self.clock.now_ms()
+        exclude = set(self.store.pages(alert.id))
+        while alert.step + 1 < len(rule.chain):
+            alert.step += 1
+            step = rule.chain[alert.step]
+            if step == "webhook":
+                url = self.policy.webhook(alert.site)
+                if url is None:
+                    self._audit(alert, "system", "step_skipped", "timer", reason="no_webhook")
+                    continue
+                nid = new_id("w")
+                body = webhook_body(nid, alert, now, why)
+                self.store.enqueue(alert.id, "webhook", url, body, nid, now)
+                self.outbox_dirty = True
+                self._transition(alert, "webhook", why)
+                self.store.set_timer(alert.id, "step", now + rule.step_ms)
+                return True
+            if step == "coordinator":
+                targets = [v.id for v in coordinators(alert, self.roster, exclude)]
+                role = "coordinator"
+            else:
+                targets = [
+                    v.id
+                    for v in pick_volunteers(
+                        alert, rule, roster=self.roster, store=self.store,
+                        policy=self.policy, now_ms=now, exclude=exclude,
+                    )
+                ]  # fmt: skip
+                role = "volunteer"
+            if not targets:
+                self._audit(alert, "system", "step_skipped", "timer", reason="nobody_available")
+                continue
+            for volunteer in targets:
+                self._page(alert, volunteer, role, why)
+            self._transition(alert, step, why)
+            self.store.set_timer(alert.id, "step", now + rule.step_ms)
+            return True
+        self.store.clear_timer(alert.id, "step")
+        self._audit(alert, "system", "chain_exhausted", "timer", reason=why)
+        return False
+
+    def _page(self, alert: Alert, volunteer: str, role: str, why: str) -> None:
+        now = self.clock.now_ms()
+        self.store.add_page(alert, volunteer, alert.step, role, now)
+        self._notify(alert, volunteer, "page", deadline=alert.respond_due_ms)
+        self._audit(alert, "system", "page", "mqtt", reason=why, volunteer=volunteer, role=role)
+
+    def _page_more(self, alert: Alert, rule: TierRule, n: int, why: str) -> int:
+        """Page ``n`` more volunteers at the current step (after a decline or tier raise)."""
+        if alert.step < 0 or rule.chain[min(alert.step, len(rule.chain) - 1)] != "volunteers":
+            return 0
+        extra = pick_volunteers(
+            alert,
+            rule,
+            roster=self.roster,
+            store=self.store,
+            policy=self.policy,
+            now_ms=self.clock.now_ms(),
+            exclude=set(self.store.pages(alert.id)),
+        )[:n]
+        for v in extra:
+            self._page(alert, v.id, "volunteer", why)
+        return len(extra)
+
+    def _transition(self, alert: Alert, step: str, why: str) -> None:
+        before = alert.state
+        if alert.state in UNOWNED:
+            alert.state = "notified" if alert.step == 0 else "escalated"
+        if alert.notified_ms is None:
+            alert.notified_ms = self.clock.now_ms()
+        action = "notify" if alert.step == 0 else "escalate"
+        self._audit(
+            alert, "system", action, "timer", from_state=before, reason=why,
+            step=alert.step, target=step,
+        )  # fmt: skip
+
+    def _close(self, alert: Alert, state: str, actor: str, channel: str, *, reason: str) -> None:
+        before = alert.state
+        now = self.clock.now_ms()
+        alert.state = state
+        alert.closed_ms = now
+        alert.outcome = reason if state != "resolved" else "resolved"
+        if state == "resolved":
+            alert.resolved_ms = now
+        self.store.clear_timers(alert.id)
+        for volunteer, (_step, _role, answer) in self.store.pages(alert.id).items():
+            if volunteer != actor and answer not in ("declined",):
+                kind: NotificationType = "resolved" if state == "resolved" else "cancelled"
+                self._notify(alert, volunteer, kind, reason=reason)
+        self.store.save(alert)
+        self._audit(alert, actor, state, channel, from_state=before, reason=reason)

@@ -1,0 +1,118 @@
+"""The FastAPI app: clients opened in ``lifespan``, routes per resource in ``routes/``.
+
+The lifespan opens, in order: the people database, the device monitor (MQTT), the InfluxDB
+client (``/query``), the in-process alert service (unless disabled; it follows the people
+database itself) and a reader on the alert store. Routes reach all of these through
+``app/api/deps.py``.
+
+To add a resource: write ``app/api/routes/<resource>.py`` with one ``router`` and add
+it to ``ROUTERS`` below (one line).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+
+from alerts import AlertService, AlertStore
+from app.api import auth, problems
+from app.api.metrics import ApiMetrics
+from app.api.monitor import DeviceMonitor
+from app.api.routes import (
+    alerts,
+    dashboard,
+    deadletters,
+    devices,
+    health,
+    privacy,
+    public,
+    residents,
+    schedules,
+    sites,
+    sla,
+    status,
+    vitals,
+    volunteers,
+)
+from careloop import __version__
+from careloop.influx import connect_async
+from careloop.settings import Settings
+from people import Directory
+
+log = logging.getLogger(__name__)
+
+#: Every router of the app, in the order they appear in the OpenAPI document.
+ROUTERS = [
+    health.router,
+    auth.router,
+    sites.router,
+    residents.router,
+    devices.router,
+    privacy.router,
+    volunteers.router,
+    schedules.router,
+    alerts.router,
+    vitals.router,
+    sla.router,
+    deadletters.router,
+    public.router,
+    status.router,
+    dashboard.router,
+]
+
+DESCRIPTION = """careloop's HTTP API. Authenticate with `Authorization: Bearer <token>`
+(tokens from `careloop token create`) or the `careloop_token` cookie set by
+`POST /api/v1/session`. Errors are `application/problem+json` (RFC 9457); lists are paged
+with `?page=&per_page=`. See docs/api.md for roles, site scoping, consent and audit."""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    alert_service: AlertService | bool = True,
+    directory: Directory | None = None,
+) -> FastAPI:
+    """Build the app for ``settings``; entering its lifespan opens its clients.
+
+    ``alert_service``: True = run an :class:`~alerts.AlertService` in this process (paging
+    from the people database), False = none (alert actions answer 503; lists still read
+    the store), or a service not yet entered (tests pass one with a manual clock).
+    ``directory``: an open people database to use instead of opening the configured one.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            state = app.state
+            if directory is None:
+                state.directory = stack.enter_context(Directory(settings.paths.people))
+            else:
+                state.directory = directory
+            state.monitor = await stack.enter_async_context(DeviceMonitor(settings))
+            state.influx = await stack.enter_async_context(
+                connect_async(settings.influx, timeout=settings.api.influx_timeout)
+            )
+            state.alerts = None
+            if alert_service is not False:
+                service = alert_service if isinstance(alert_service, AlertService) else None
+                state.alerts = await stack.enter_async_context(service or AlertService(settings))
+            state.alert_store = stack.enter_context(AlertStore(settings.paths.alerts))
+            yield
+
+    app = FastAPI(
+        title="careloop",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.alerts = None
+    app.state.metrics = ApiMetrics()
+    app.middleware("http")(app.state.metrics.middleware)
+    problems.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

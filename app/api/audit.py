@@ -1,0 +1,30 @@
+"""Every read of personal data leaves an audit row: who, what, which resident, which route.
+
+Routes call :func:`audited` right after the access checks pass and before answering, so a
+read that was answered is a read that was recorded (if the audit write fails, the request
+fails). Rows hold ids and the route template only, never the data that was read.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from app.api.auth import Principal
+from people import Directory
+
+
+def audited(
+    request: Request, principal: Principal, action: str, site: str, resident: str | None
+) -> None:
+    """Record that ``principal`` read personal data of ``resident`` (None: a list) at ``site``."""
+    directory: Directory = request.app.state.directory
+    route = request.scope.get("route")
+    directory.audit_read(
+        subject=principal.subject,
+        role=principal.role,
+        action=action,
+        site=site,
+        resident=resident,
+        route=str(getattr(route, "path", request.url.path)),
+    )
+    request.app.state.metrics.audit_reads.labels(action).inc()

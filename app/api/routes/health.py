@@ -1,0 +1,71 @@
+"""Liveness, readiness and the API's Prometheus metrics (public: no personal data here)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict
+
+from app.api.auth import AdminDep
+from app.api.deps import DirectoryDep, InfluxDep, MonitorDep
+from careloop.influx import InfluxError
+from people import PeopleError
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+    status: str
+
+
+class Readiness(BaseModel):
+    """Each dependency: true when it answered."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"ready": True, "checks": {"broker": True, "influxdb": True, "sqlite": True}}
+            ]
+        }
+    )
+    ready: bool
+    checks: dict[str, bool]
+
+
+@router.get("/healthz")
+async def healthz() -> Health:
+    """The process is up (says nothing about its dependencies; see /readyz)."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", responses={503: {"model": Readiness, "description": "not ready"}})
+async def readyz(
+    response: Response, monitor: MonitorDep, influx: InfluxDep, directory: DirectoryDep
+) -> Readiness:
+    """Ready when the broker is connected, InfluxDB answers ``/ping`` and SQLite opens."""
+    checks = {"broker": monitor.connected, "influxdb": False, "sqlite": False}
+    with contextlib.suppress(InfluxError):
+        await influx.ping()
+        checks["influxdb"] = True
+    try:
+        directory.ping()
+        checks["sqlite"] = True
+    except PeopleError:
+        pass
+    body = Readiness(ready=all(checks.values()), checks=checks)
+    if not body.ready:
+        response.status_code = 503
+    return body
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+async def metrics(request: Request, principal: AdminDep) -> Response:
+    """Prometheus text format: requests and latency by route template, audited reads.
+
+    Admins only (a scraper is given an admin token)."""
+    registry = request.app.state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,61 @@
+"""``careloop api``: the HTTP API and dashboard (docs/api.md), served by uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from careloop.runner import run as run_until_stopped
+from careloop.settings import Settings
+
+
+def register(sub: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "api",
+        help="serve the HTTP API and dashboard (and, by default, the alert service)",
+        description="Serve careloop's HTTP API under /api/v1 (sites, residents, consents, "
+        "volunteers, schedules, alerts, vitals, SLA, dead letters), /healthz, /readyz and "
+        "/metrics. Callers authenticate with tokens from 'careloop token create'. Unless "
+        "--no-alerts, this process also runs the alert service, paging from the people "
+        "database.",
+    )
+    g = p.add_argument_group("api")
+    g.add_argument("--host", dest="api__host", help="address to listen on (127.0.0.1)")
+    g.add_argument("--port", dest="api__port", type=int, help="port (8080; 0 = any free)")
+    g.add_argument(
+        "--cookie-secure",
+        dest="api__cookie_secure",
+        action="store_const",
+        const=True,
+        help="send the session cookie over HTTPS only (behind TLS)",
+    )
+    g.add_argument(
+        "--no-alerts",
+        action="store_true",
+        help="do not run the alert service here (alert actions answer 503)",
+    )
+    g.add_argument(
+        "--all-sites",
+        dest="alerts__sites",
+        action="store_const",
+        const="+",
+        help="the alert service serves every site on the broker, not only --site",
+    )
+    return p
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    return run_until_stopped(lambda stop: serve(settings, stop, alerts=not args.no_alerts))
+
+
+async def serve(settings: Settings, stop: asyncio.Event, *, alerts: bool = True) -> int:
+    """Serve until ``stop`` is set."""
+    from app.api.app import create_app
+    from app.api.server import make_server
+    from app.api.server import serve as serve_app
+
+    app = create_app(settings, alert_service=alerts)
+    server = make_server(app, host=settings.api.host, port=settings.api.port)
+    await serve_app(server, stop)
+    return 0

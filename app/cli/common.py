@@ -1,0 +1,47 @@
+"""Flags every subcommand shares, and the one place flags become :class:`Settings`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from careloop.settings import Settings, load_settings
+
+
+def add_common_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("common settings (also CARELOOP_* env vars)")
+    group.add_argument("--site", help="site id (CARELOOP_SITE; default demo-home)")
+    group.add_argument("--data-dir", help="where local state lives (CARELOOP_DATA_DIR; var)")
+    group.add_argument("--mqtt-host", help="broker host (CARELOOP_MQTT__HOST; 127.0.0.1)")
+    group.add_argument("--mqtt-port", type=int, help="broker port (CARELOOP_MQTT__PORT; 1883)")
+    group.add_argument("--influx-url", help="InfluxDB URL (CARELOOP_INFLUX__URL)")
+    group.add_argument("--influx-db", help="InfluxDB database (CARELOOP_INFLUX__DATABASE)")
+    group.add_argument(
+        "--people-db",
+        help="the people database: residents, volunteers, devices, tokens "
+        "(CARELOOP_PEOPLE__DB; DATA_DIR/people.sqlite3)",
+    )
+    group.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    group.add_argument("--log-format", choices=["text", "json"])
+
+
+def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
+    """Env vars, then the common flags, then a subcommand's own ``extra`` overrides."""
+    overrides: dict[str, Any] = {
+        "site": args.site,
+        "data_dir": args.data_dir,
+        "log_level": args.log_level,
+        "log_format": args.log_format,
+        "mqtt": {"host": args.mqtt_host, "port": args.mqtt_port},
+        "influx": {"url": args.influx_url, "database": args.influx_db},
+        "people": {"db": args.people_db},
+    }
+    # Subcommand flags whose dest is "<section>__<name>" (e.g. edge__device) land in that
+    # section, so a subcommand adds settings flags without touching this function.
+    for dest, value in vars(args).items():
+        if "__" in dest:
+            section, name = dest.split("__", 1)
+            overrides.setdefault(section, {})[name] = value
+    for key, value in extra.items():
+        overrides[key] = value
+    return load_settings(**overrides)

@@ -1,0 +1,92 @@
+"""What the demo knows before it starts: the simulated home, and the people it cares for.
+
+The home (:func:`make_demo_home`) is the default scenario schedule plus the showcase (an
+SOS call and a fall in the first minutes). The people database gets the demo site, its
+residents with their care profiles and consents, their devices, the simulated volunteers
+and a coordinator token (:func:`seed_people`): everything the scorer, the alert service and
+the dashboard read, from one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from careloop.settings import Settings
+from simulators import Assignment, CareHome, default_assignments, make_profiles
+
+#: The showcase: (scenario, simulated seconds after the start), on residents 1, 2, ...
+SHOWCASE: tuple[tuple[str, int], ...] = (("sos_call", 45), ("fall_no_movement", 90))
+
+
+def make_demo_home(args: argparse.Namespace, settings: Settings) -> CareHome:
+    """The simulated home: the default schedule plus (unless ``--no-showcase``) the showcase."""
+    from app.cli.simulate import make_home
+
+    start = int(time.time() // args.interval * args.interval * 1000)
+    profiles = make_profiles(args.residents, seed=args.seed, site=settings.site)
+    scenarios = [] if args.no_showcase else showcase(profiles, start)
+    scenarios += default_assignments(profiles, seed=args.seed)
+    sim = argparse.Namespace(
+        residents=args.residents,
+        seed=args.seed,
+        speed=args.speed,
+        interval=args.interval,
+        scenarios=scenarios,
+        start_ms=start,
+    )
+    home: CareHome = make_home(sim, settings)
+    return home
+
+
+def showcase(profiles: list[Any], start_ms: int) -> list[Assignment]:
+    """:data:`SHOWCASE` on the first residents, timed from the simulation's start."""
+    return [
+        Assignment(p.id, scenario, start_ms=start_ms + seconds * 1000)
+        for p, (scenario, seconds) in zip(profiles, SHOWCASE, strict=False)
+    ]
+
+
+def seed_people(settings: Settings, home: CareHome) -> str:
+    """The demo's people; returns a coordinator token (raw, shown once, in the banner).
+
+    Residents consent to sharing with volunteers (they are simulated), so the board shows
+    the needs' explanations; their care profiles (the daily check-up) are what the scorer
+    judges; the volunteers are :func:`alerts.demo.demo_roster`'s, so the alert service
+    pages the people the simulated volunteers play.
+    """
+    from alerts.demo import demo_roster
+    from models.evaluation.scenarios import care_profile
+    from people import Consent, Device, DeviceRegistry, Directory, Resident, Site, import_roster
+
+    site = settings.site
+    with Directory(settings.paths.people) as people:
+        if people.sites(frozenset({site}))[1] == 0:
+            people.add_site(Site(site, "careloop demo home (simulated)"))
+        for p in home.profiles:
+            resident = Resident(
+                site, p.id, f"Simulated resident {p.index + 1}", language=p.language,
+                profile=care_profile(p),
+            )  # fmt: skip
+            if people.find_resident(site, p.id) is None:
+                people.add_resident(resident)
+            else:
+                people.update_resident(resident)
+            people.set_consent(
+                Consent(
+                    site, p.id, share_with_volunteers=True, share_vitals_with_volunteers=True,
+                    updated_by="careloop-demo",
+                )
+            )  # fmt: skip
+        import_roster(people, demo_roster(site))
+        token, _ = people.create_token(
+            "coordinator", "coordinator", [site], note="careloop demo dashboard"
+        )
+    with DeviceRegistry(settings.paths.people) as registry:
+        registry.add(
+            Device(device, site, p.id, kind=role)
+            for p in home.profiles
+            for role, device in (("terminal", p.devices.terminal), ("voice", p.devices.voice))
+        )
+    return token

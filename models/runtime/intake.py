@@ -1,0 +1,165 @@
+"""What the scorer does with a batch of MQTT messages, on its engine thread.
+
+Each message is decoded with the wire contract, **checked against the device registry** (a
+device speaks only for the resident it is registered to, at its own site: the same check
+ingest makes, so a provisioned terminal can neither open nor clear another resident's
+needs, nor invent residents), refused if stamped too far ahead of this clock, and scored.
+Consecutive vitals become one VitalsBatch; an event, utterance or status first flushes the
+vitals before it, so a fall event and the readings after it are seen in arrival order.
+Bad messages are counted by reason and warned about at most every ``WARN_EVERY_S`` (topic
+and reason only, never the payload).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from careloop.logs import fields
+from careloop.wire import (
+    EventMessage,
+    StatusMessage,
+    UtteranceMessage,
+    VitalsMessage,
+    WireError,
+    decode,
+)
+from careloop.wire.control import CONTROL_PREFIX
+from careloop.wire.needs import NeedMessage
+from models.runtime.columns import encode_readings
+from models.runtime.engine import ScoringEngine
+from models.runtime.metrics import ScoreMetrics
+from people import DeviceRegistry
+
+log = logging.getLogger(__name__)
+
+#: At most one "bad message" warning per this many seconds (the rest are counted).
+WARN_EVERY_S = 10.0
+#: Seconds between registry re-reads in steady state (a miss re-reads at once).
+REGISTRY_REFRESH_S = 5.0
+
+_SCORED = (VitalsMessage, EventMessage, UtteranceMessage, StatusMessage)
+
+
+class Intake:
+    """Decode, check and score queued messages (engine thread only)."""
+
+    def __init__(
+        self,
+        engine: ScoringEngine,
+        registry: DeviceRegistry,
+        metrics: ScoreMetrics,
+        counts: dict[str, int],
+        *,
+        max_batch_readings: int,
+        max_clock_skew_s: float,
+        on_erase: Callable[[str, bytes], None],
+    ) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.metrics = metrics
+        self.counts = counts
+        self.limit = max_batch_readings
+        self.skew_ms = max_clock_skew_s * 1000.0
+        self.on_erase = on_erase
+        #: The latest reading time seen, and when (monotonic) it arrived.
+        self.latest_ts = engine.now
+        self.latest_at = time.monotonic()
+        self._last_warn = 0.0
+        self._suppressed = 0
+
+    def score(self, items: list[tuple[str, bytes]]) -> list[NeedMessage]:
+        """Score ``(topic, payload)`` messages in arrival order; the needs they raised."""
+        engine = self.engine
+        started = time.perf_counter()
+        out: list[NeedMessage] = []
+        slots: list[int] = []
+        vitals: list[Mapping[str, Any]] = []
+        scored = {"vitals": 0, "event": 0, "utterance": 0, "status": 0}
+
+        def flush() -> None:
+            if vitals:
+                out.extend(engine.score_vitals(encode_readings(slots, vitals)))
+                slots.clear()
+                vitals.clear()
+
+        for topic, payload in items:
+            if topic.startswith(CONTROL_PREFIX):
+                flush()
+                self.on_erase(topic, payload)
+                continue
+            try:
+                parsed, msg = decode(topic, payload)
+            except WireError as exc:
+                self.rejected(topic, exc.reason)
+                continue
+            if not isinstance(msg, _SCORED):
+                continue  # a downlink command: not subscribed to, never scored
+            self.registry.refresh_every(REGISTRY_REFRESH_S)
+            verdict = self.registry.check(parsed.device, parsed.site, msg.resident)
+            if verdict != "ok":
+                self.rejected(topic, verdict)
+                continue
+            if isinstance(msg, StatusMessage):
+                flush()
+                slot = engine.slot(parsed.site, msg.resident)
+                engine.device_status(slot, msg.ts, msg.state, msg.reason)
+                scored["status"] += 1
+                continue
+            if self.skew_ms > 0 and msg.ts - time.time() * 1000.0 > self.skew_ms:
+                self.rejected(topic, "too_far_ahead:ts")
+                continue
+            slot = engine.slot(parsed.site, msg.resident)
+            latest = msg.ts
+            if isinstance(msg, VitalsMessage):
+                for r in msg.readings:
+                    reading = dict(r)
+                    slots.append(slot)
+                    vitals.append(reading)
+                    latest = max(latest, reading["ts"])
+                if len(vitals) >= self.limit:
+                    flush()
+            else:
+                flush()
+                for r in msg.readings:
+                    reading = r.model_dump(exclude_none=True)
+                    if isinstance(msg, EventMessage):
+                        out.extend(engine.score_event(slot, reading))
+                    else:
+                        out.extend(engine.score_utterance(slot, reading))
+                    latest = max(latest, reading["ts"])
+            scored[parsed.kind] += len(msg.readings)
+            if latest > self.latest_ts:
+                self.latest_ts = latest
+                self.latest_at = time.monotonic()
+        flush()
+        for name, n in scored.items():
+            if n:
+                self.metrics.scored.labels(name).inc(n)
+        self.counts["readings"] += scored["vitals"] + scored["event"] + scored["utterance"]
+        self.metrics.residents.set(len(engine.directory))
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        return out
+
+    def reading_now(self) -> int:
+        """The engine's idea of now: latest reading time + wall time since it arrived (ms)."""
+        if self.latest_ts <= 0:
+            return 0
+        return self.latest_ts + int((time.monotonic() - self.latest_at) * 1000)
+
+    def rejected(self, topic: str, reason: str) -> None:
+        """Count a bad message; warn at most every WARN_EVERY_S (topic ids, never payload)."""
+        self.counts["rejected"] += 1
+        self.metrics.rejected.labels(reason).inc()
+        now = time.monotonic()
+        if now - self._last_warn < WARN_EVERY_S:
+            self._suppressed += 1
+            return
+        log.warning(
+            "bad message skipped",
+            extra=fields(topic=topic[:200], reason=reason, since_last=self._suppressed),
+        )
+        self._last_warn = now
+        self._suppressed = 0

@@ -1,0 +1,137 @@
+"""The scorer's need outbox: needs raised but not yet acknowledged by the broker.
+
+The engine thread adds needs (:meth:`NeedOutbox.extend`), the MQTT session publishes them in
+order at QoS 1 and drops each only after its PUBACK (:meth:`NeedOutbox.first` /
+:meth:`NeedOutbox.acked`), and the snapshot writes what is left beside the engine state
+(:meth:`NeedOutbox.save`), so a need raised just before a crash is published after the
+restart. Adding happens on the engine thread, not in whoever awaited the scoring: a
+cancelled await (shutdown) cannot drop needs, and a snapshot (also on that thread) sees
+exactly the needs its state raised but the broker has not acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections import deque
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from careloop.logs import fields
+from careloop.wire.needs import NeedMessage
+from models.runtime.metrics import ScoreMetrics
+
+log = logging.getLogger(__name__)
+
+#: Needs kept while the broker is away; beyond this the oldest are dropped (and counted).
+MAX_OUTBOX = 100_000
+
+
+class NeedOutbox:
+    """Thread-safe FIFO of needs with a wake-up for the publisher and a file beside it."""
+
+    def __init__(self, path: Path, metrics: ScoreMetrics, counts: dict[str, int]) -> None:
+        self.path = path
+        self.metrics = metrics
+        self.counts = counts
+        self._needs: deque[NeedMessage] = deque()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = asyncio.Event()
+        #: Set while nothing waits for a PUBACK (a clean stop waits for it).
+        self.empty = asyncio.Event()
+        self.empty.set()
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The event loop the publisher runs on (woken from the engine thread)."""
+        self._loop = loop
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._needs)
+
+    # -- engine thread --------------------------------------------------------------------
+    def extend(self, needs: list[NeedMessage]) -> None:
+        """Queue ``needs`` for publishing and wake the publisher; logs ids, never summaries."""
+        if not needs:
+            return
+        with self._lock:
+            self._needs.extend(needs)
+            while len(self._needs) > MAX_OUTBOX:
+                self._needs.popleft()
+                self.counts["needs_dropped"] += 1
+            size = len(self._needs)
+        self.counts["needs_raised"] += len(needs)
+        self.metrics.outbox.set(size)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake)
+        for need in needs:
+            log.info(
+                "need",
+                extra=fields(
+                    id=need.id, site=need.site, resident=need.resident, kind=need.kind,
+                    tier=need.tier, state=need.state,
+                ),
+            )  # fmt: skip
+
+    def forget(self, site: str, resident: str) -> None:
+        """Drop a resident's needs (erasure)."""
+        with self._lock:
+            kept = [n for n in self._needs if (n.site, n.resident) != (site, resident)]
+            self._needs.clear()
+            self._needs.extend(kept)
+
+    def load(self) -> None:
+        """Needs a previous run raised but had not published when it last snapshotted."""
+        if not self.path.exists():
+            return
+        needs = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                needs.append(NeedMessage.model_validate_json(line))
+            except ValidationError:
+                self.counts["needs_dropped"] += 1
+        with self._lock:
+            self._needs.extend(needs)
+
+    def save(self) -> None:
+        """Write what waits for a PUBACK (atomically, owner-readable only)."""
+        with self._lock:
+            pending = list(self._needs)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write("".join(n.model_dump_json() + "\n" for n in pending))
+        os.replace(tmp, self.path)
+
+    # -- event loop -----------------------------------------------------------------------
+    def _wake(self) -> None:
+        self.empty.clear()
+        self._ready.set()
+
+    def first(self) -> NeedMessage | None:
+        with self._lock:
+            return self._needs[0] if self._needs else None
+
+    def acked(self, need: NeedMessage) -> None:
+        """``need`` (the first) was PUBACKed: drop it."""
+        with self._lock:
+            if self._needs and self._needs[0] is need:
+                self._needs.popleft()
+            left = len(self._needs)
+        self.counts["needs_published"] += 1
+        self.metrics.needs.labels(need.kind, need.tier).inc()
+        self.metrics.outbox.set(left)
+
+    async def wait(self) -> None:
+        """Return once there is something to publish (sets ``empty`` while there is not)."""
+        while True:
+            self._ready.clear()
+            with self._lock:
+                if self._needs:
+                    return
+            self.empty.set()
+            await self._ready.wait()

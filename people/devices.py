@@ -1,0 +1,193 @@
+"""The device registry: which resident and site each device belongs to.
+
+A device speaks only for its own resident: ingest stores a message, and the scorer scores
+it, only if its device is registered and the topic's site and the payload's resident are the
+ones registered for it. The table lives in the people database; provisioning
+(``POST /api/v1/devices``) and ``careloop registry`` write it. Readers keep it in memory and
+notice changes (``PRAGMA data_version``), so a device registered a moment ago, in any
+process, is accepted without a restart.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from careloop.store import SqliteStore
+from people.errors import PeopleError
+from people.model import valid_id
+from people.store.base import SCHEMA
+
+Verdict = Literal["ok", "unknown_device", "spoofed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """One registration: a device, the resident it speaks for, their site."""
+
+    device: str
+    site: str
+    resident: str
+    #: "terminal", "voice", ... (which device speaks to the resident); None = unknown.
+    kind: str | None = None
+    registered_at: int = 0
+
+    def __post_init__(self) -> None:
+        for field in ("device", "site", "resident"):
+            valid_id(getattr(self, field), field)
+
+
+class DeviceRegistry(SqliteStore):
+    """The ``devices`` table of the people database, with an in-memory map for checks."""
+
+    error = PeopleError
+    label: ClassVar[str] = "device registry"
+
+    def __init__(self, path: Path, *, durable: bool = True) -> None:
+        super().__init__(path, SCHEMA, synchronous="full" if durable else "normal")
+        self._cache: dict[str, tuple[str, str]] = {}
+        self._version: int | None = None
+        self._checked = 0.0
+
+    # -- writing -------------------------------------------------------------------------
+    def add(self, devices: Iterable[Device], *, replace: bool = True) -> int:
+        """Register (or, with ``replace``, re-register) devices; returns how many were written."""
+        devices = list(devices)
+        rows = [
+            (d.device, d.site, d.resident, d.kind, d.registered_at or int(time.time() * 1000))
+            for d in devices
+        ]
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        with self.tx() as db:
+            before = db.total_changes
+            db.executemany(
+                f"{verb} INTO devices (device, site, resident, kind, registered_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+            written = db.total_changes - before
+        if replace:  # our own commits do not change our data_version: update the cache here
+            for d in devices:
+                self._cache[d.device] = (d.site, d.resident)
+        return written
+
+    def remove(self, device: str) -> bool:
+        """Forget a device; True if it was registered."""
+        with self.tx() as db:
+            gone = db.execute("DELETE FROM devices WHERE device = ?", (device,)).rowcount > 0
+        self._cache.pop(device, None)
+        return gone
+
+    def remove_resident(self, site: str, resident: str) -> list[str]:
+        """Forget every device of a resident (erasure); the device ids removed."""
+        with self.tx() as db:
+            ids = [
+                d
+                for (d,) in db.execute(
+                    "SELECT device FROM devices WHERE site = ? AND resident = ?", (site, resident)
+                )
+            ]
+            db.execute("DELETE FROM devices WHERE site = ? AND resident = ?", (site, resident))
+        for device in ids:
+            self._cache.pop(device, None)
+        return ids
+
+    # -- reading -------------------------------------------------------------------------
+    def devices(self, *, site: str | None = None) -> list[Device]:
+        """Every registration (of ``site``), by device id."""
+        sql = "SELECT device, site, resident, kind, registered_at FROM devices"
+        args: list[str] = []
+        if site is not None:
+            sql += " WHERE site = ?"
+            args.append(site)
+        return [Device(*row) for row in self.rows(sql + " ORDER BY device", args)]
+
+    def get(self, device: str) -> Device | None:
+        row = self.one(
+            "SELECT device, site, resident, kind, registered_at FROM devices WHERE device = ?",
+            [device],
+        )
+        return None if row is None else Device(*row)
+
+    def __len__(self) -> int:
+        row = self.one("SELECT count(*) FROM devices")
+        return int(row[0]) if row else 0
+
+    def check(self, device: str, site: str, resident: str) -> Verdict:
+        """Whether ``device`` may speak for ``resident`` at ``site``.
+
+        Answered from memory; a miss or a mismatch first re-reads the table if another
+        process changed it, so a device registered a moment ago is accepted.
+        """
+        known = self._cache.get(device)
+        if known == (site, resident):
+            return "ok"
+        if self.refresh():
+            known = self._cache.get(device)
+            if known == (site, resident):
+                return "ok"
+        return "unknown_device" if known is None else "spoofed"
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Reload the map if the file changed since the last load; True if it reloaded."""
+        with self.reading() as db:
+            version = int(db.execute("PRAGMA data_version").fetchone()[0])
+            if version == self._version and not force:
+                return False
+            rows = db.execute("SELECT device, site, resident FROM devices").fetchall()
+            self._version = version
+        self._cache = {device: (site, resident) for device, site, resident in rows}
+        self._checked = time.monotonic()
+        return True
+
+    def refresh_every(self, seconds: float) -> None:
+        """Re-read at most every ``seconds`` (catches re-assigned devices in steady state)."""
+        if time.monotonic() - self._checked >= seconds:
+            self._checked = time.monotonic()
+            self.refresh()
+
+
+def read_devices(path: Path, *, site: str | None = None) -> Iterator[Device]:
+    """Devices from a JSON-lines file or a CSV with a ``device,resident,site[,kind]`` header.
+
+    ``site`` fills in rows that name none. A bad row raises PeopleError with its line.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PeopleError(f"cannot read {path}: {exc}") from exc
+    lines = text.splitlines()
+    first = next((line for line in lines if line.strip()), "")
+    if first.lstrip().startswith("{"):
+        rows: Iterable[tuple[int, dict[str, str]]] = _json_rows(lines)
+    else:
+        rows = ((n + 2, row) for n, row in enumerate(csv.DictReader(lines)))
+    for number, row in rows:
+        try:
+            yield Device(
+                str(row["device"]).strip(),
+                str(row.get("site") or site or "").strip(),
+                str(row["resident"]).strip(),
+                (row.get("kind") or None),
+            )
+        except (KeyError, TypeError, AttributeError, PeopleError) as exc:
+            raise PeopleError(f"{path}:{number}: bad device row: {exc}") from exc
+
+
+def _json_rows(lines: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise PeopleError(f"line {number}: not JSON: {exc}") from exc
+        if not isinstance(row, dict):
+            raise PeopleError(f"line {number}: expected a JSON object")
+        yield number, row

@@ -1,0 +1,29 @@
+"""The people database: :class:`Directory` joins the record families, one file, one lock.
+
+::
+
+    DirectoryBase   base.py        the file, schema, migrations, paging, site scoping
+    ├── Sites       sites.py       sites
+    ├── Residents   residents.py   residents, care profiles, consents, speaking devices
+    ├── Volunteers  volunteers.py  volunteers, rotations, overrides
+    └── Tokens      tokens.py      API tokens, audit of reads
+
+Thread-safe; use as a context manager or call ``close()``. The device registry
+(:class:`people.devices.DeviceRegistry`) is a second view of the same file, kept apart
+because ingest reads it on its hot path from memory.
+"""
+
+from __future__ import annotations
+
+from people.store.base import MAX_LIMIT, DirectoryBase
+from people.store.residents import Residents
+from people.store.sites import Sites
+from people.store.tokens import Tokens, hash_token
+from people.store.volunteers import Volunteers
+
+
+class Directory(Sites, Residents, Volunteers, Tokens, DirectoryBase):
+    """Everything careloop knows about people, in one SQLite file."""
+
+
+__all__ = ["MAX_LIMIT", "Directory", "hash_token"]
