@@ -1,9 +1,11 @@
 """MQTT connections: client construction and the one reconnect loop everyone uses.
 
-Every long-lived MQTT user (edge agent, ingest, scorer, alerts, dashboard) runs its connected
-work as ``session(client)`` inside :func:`run_forever`, which reconnects with jittered
-exponential backoff and catches only aiomqtt's base error: a bug still crashes loudly, a
-broker outage is just waited out.
+Every long-lived asyncio MQTT user (edge agent, scorer, alerts, the API's device monitor)
+runs its connected work as ``session(client)`` inside :func:`run_forever`, which reconnects
+with jittered exponential backoff (:class:`Backoff`) and catches only aiomqtt's base error: a
+bug still crashes loudly, a broker outage is just waited out. Ingest runs paho's network
+loop on a thread of its own (it needs paho's manual acknowledgements) and reconnects there
+with the same :class:`Backoff`.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from careloop.wire import (
     WireError,
     decode,
     encode,
+    encode_stored,
     status_message,
 )
 from edge.adapters import SampleBatch, SensorAdapter
@@ -297,22 +297,19 @@ class EdgeAgent:
             self.stats.messages += 1
 
     def _message(self, rows: list[Row]) -> bytes:
-        """The message carrying ``rows``, built from the stored, already-validated JSON.
+        """The message carrying ``rows`` (stored as validated JSON; the wire contract builds
+        the envelope around them).
 
         ``seq`` is the last row id: ids only grow, so it increases message to message (a
         redelivered batch may repeat or extend it; receivers treat repeats as duplicates).
         """
-        head = json.dumps(
-            {
-                "v": 1,
-                "device": self.device,
-                "resident": self.resident,
-                "seq": rows[-1].id,
-                "ts": self._clock(),
-            },
-            separators=(",", ":"),
+        return encode_stored(
+            device=self.device,
+            resident=self.resident,
+            seq=rows[-1].id,
+            ts=self._clock(),
+            readings=[r.body for r in rows],
         )
-        return f'{head[:-1]},"readings":[{",".join(r.body for r in rows)}]}}'.encode()
 
     async def _commands(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:

@@ -85,9 +85,10 @@ def test_scorer_and_standalone_alerts_follow_changes_made_through_the_api(
         assert api.patch("/api/v1/volunteers/v1", json={"active": False}).status_code == 200
         changed_at = time.monotonic()
         # The standalone service pages by the new roster (it re-reads the people database;
-        # nobody told it). Within seconds: each need below is paged to v1 until it has.
+        # nobody told it). Within seconds: each need below (one per resident, so none is
+        # merged into another) is paged to v1 until it has.
         for n in range(1, 40):
-            apps.publish_need(need(site, resident="r2", kind="help_request", ts=T0 + n))
+            apps.publish_need(need(site, resident=f"x{n}", kind="help_request", ts=T0 + n))
             page = apps.wait(lambda x: x.type == "page", n=1 + n)[-1]
             if page.volunteer == "v2":
                 break

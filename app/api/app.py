@@ -80,8 +80,11 @@ def create_app(
     ``alert_service``: True = run an :class:`~alerts.AlertService` in this process (paging
     from the people database), False = none (alert actions answer 503; lists still read
     the store), or a service not yet entered (tests pass one with a manual clock).
-    ``directory``: an open people database to use instead of opening the configured one.
+    ``directory``: the configured people database, already open (tests seed it first); it
+    must be ``settings.paths.people``, the file the alert service and scorers read.
     """
+    if directory is not None and directory.path.resolve() != settings.paths.people.resolve():
+        raise ValueError("create_app: the directory is not the configured people database")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -5,11 +5,19 @@ Public surface::
     Topic, subscription, KINDS, DATA_KINDS     topics.py
     VITALS, EVENT, UTTERANCE, Measure          measures.py (declarative field tables)
     VitalsMessage, ..., MESSAGE_TYPES          schemas.py
-    decode, encode, validate, data_message     codec.py
+    decode, encode, validate, data_message,    codec.py
+    encode_stored
     WireError                                  errors.py (the one validation error)
 """
 
-from careloop.wire.codec import data_message, decode, encode, status_message, validate
+from careloop.wire.codec import (
+    data_message,
+    decode,
+    encode,
+    encode_stored,
+    status_message,
+    validate,
+)
 from careloop.wire.errors import WireError
 from careloop.wire.measures import (
     ACVPU,
@@ -76,6 +84,7 @@ __all__ = [
     "data_message",
     "decode",
     "encode",
+    "encode_stored",
     "status_message",
     "subscription",
     "validate",

@@ -174,6 +174,10 @@ CASES = [
         _override_body, setup=lambda w, u: _rotation(w),
     ),
     Case(
+        "read override", "GET", "/api/v1/overrides/{o}", (OK, OK, 404, OK, 403, 401),
+        setup=_make_override,
+    ),
+    Case(
         "delete override", "DELETE", "/api/v1/overrides/{o}", (GONE, GONE, 404, 403, 403, 401),
         setup=_make_override,
     ),

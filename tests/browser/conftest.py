@@ -173,7 +173,7 @@ def stack(
             "webhook_secret": "test-webhook-key-1234",
         },
     )
-    directory = Directory(data_dir / "directory.sqlite3")
+    directory = Directory(settings.paths.people)
     directory.add_site(Site(site, "Riverside care home"))
     for rid, name, lang in (("r1", "Mrs Lin Mei", "zh"), ("r2", "Mr Arthur Bell", "en")):
         directory.add_resident(Resident(site, rid, name, language=lang))

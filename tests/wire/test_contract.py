@@ -172,3 +172,24 @@ def test_subscription_filters():
         subscription(site="a/b")
     with pytest.raises(WireError):
         subscription(kind="selfie")
+
+
+def test_stored_readings_are_wrapped_into_a_valid_message():
+    """encode_stored (the edge agent's way out) gives the same message as the contract's
+    own encoder for the same readings, without revalidating each reading."""
+    import json
+
+    from careloop.wire import data_message, decode, encode, encode_stored
+
+    readings = [
+        {"ts": 1_767_600_000_000, "heart_rate": 72.0, "spo2": 97.0},
+        {"ts": 1_767_600_005_000, "heart_rate": 75.5, "posture": "sitting"},
+    ]
+    stored = [json.dumps(r, separators=(",", ":")) for r in readings]
+    raw = encode_stored(device="t-1", resident="r-1", seq=9, ts=1_767_600_006_000, readings=stored)
+    _, message = decode("careloop/v1/s1/t-1/vitals", raw)
+    built = data_message(
+        "vitals", device="t-1", resident="r-1", seq=9, ts=1_767_600_006_000, readings=readings
+    )
+    assert message == built
+    assert json.loads(raw) == json.loads(encode(built))

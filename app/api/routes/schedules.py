@@ -191,6 +191,16 @@ async def create_override(
     return OverridePublic.of(saved)
 
 
+@router.get("/overrides/{override_id}")
+async def read_override(
+    override_id: int, principal: MemberDep, directory: DirectoryDep
+) -> OverridePublic:
+    """One override (404 outside the caller's sites)."""
+    found = directory.override(override_id)
+    check_site(principal, found.site)
+    return OverridePublic.of(found)
+
+
 @router.delete("/overrides/{override_id}", status_code=204)
 async def delete_override(
     override_id: int, request: Request, principal: StaffDep, directory: DirectoryDep
