@@ -25,7 +25,7 @@ from models.speech import CareIntentClassifier, load_intent_corpus
 #: name -> (what it changes, factory given a seed)
 VARIANTS: dict[str, tuple[str, Callable[[int], CareIntentClassifier]]] = {
     "default": (
-        "shipped: Cantonese folding, negation, C=10, chars 1-4, words 1-2",
+        "shipped: Cantonese folding, negation, cues, C=10, chars 1-3, words 1-2",
         lambda s: CareIntentClassifier(random_state=s),
     ),
     "script": (
@@ -35,7 +35,7 @@ VARIANTS: dict[str, tuple[str, Callable[[int], CareIntentClassifier]]] = {
     "plain": ("no negation marks", lambda s: CareIntentClassifier(fold="plain", random_state=s)),
     "C3": ("C=3", lambda s: CareIntentClassifier(C=3.0, random_state=s)),
     "C30": ("C=30", lambda s: CareIntentClassifier(C=30.0, random_state=s)),
-    "chars3": ("chars 1-3", lambda s: CareIntentClassifier(char_ngrams=3, random_state=s)),
+    "chars4": ("chars 1-4", lambda s: CareIntentClassifier(char_ngrams=4, random_state=s)),
     "chars5": ("chars 1-5", lambda s: CareIntentClassifier(char_ngrams=5, random_state=s)),
     "nowords": ("no word n-grams", lambda s: CareIntentClassifier(word_ngrams=0, random_state=s)),
     "nocues": ("no cue-word features", lambda s: CareIntentClassifier(cues=0.0, random_state=s)),

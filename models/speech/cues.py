@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple, Self
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from sklearn.base import BaseEstimator, TransformerMixin
 
@@ -111,14 +112,16 @@ class CueFeatures(BaseEstimator, TransformerMixin):
         self.cues_ = load_cues().names
         return self
 
-    def transform(self, X: Iterable[str]) -> csr_matrix:
-        """Two columns per cue: plain hits, negated hits."""
+    def row(self, text: str) -> NDArray[np.float64]:
+        """One text's features as a dense row (what :meth:`transform` stacks)."""
         index = load_cues()
         if index.names != self.cues_:
             raise ValueError("the cue lexicon changed since fit")
-        rows: list[list[int]] = []
-        for text in X:
-            hits, neg = cue_counts(text, index)
-            rows.append([v for pair in zip(hits, neg, strict=True) for v in pair])
-        arr = np.minimum(np.asarray(rows, dtype=float).reshape(len(rows), -1), 2.0) / 2.0
-        return csr_matrix(arr * self.weight)
+        hits, neg = cue_counts(text, index)
+        arr = np.array([v for pair in zip(hits, neg, strict=True) for v in pair], dtype=float)
+        return np.minimum(arr, 2.0) / 2.0 * self.weight
+
+    def transform(self, X: Iterable[str]) -> csr_matrix:
+        """Two columns per cue: plain hits, negated hits."""
+        rows = [self.row(text) for text in X]
+        return csr_matrix(np.asarray(rows, dtype=float).reshape(len(rows), 2 * len(self.cues_)))

@@ -22,6 +22,7 @@ resident needs something from someone (thanks and chat need nothing); higher = m
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -89,6 +90,18 @@ def _no_negation(text: str) -> str:
     return fold_chinese(text).lower()
 
 
+def _tfidf_row(vec: TfidfVectorizer, text: str) -> tuple[NDArray[np.int_], NDArray[np.float64]]:
+    """One text's non-zero TF-IDF columns and values, as ``vec.transform`` computes them with
+    sublinear tf, smoothed idf and L2 norm (the settings :class:`CareIntentClassifier` uses)."""
+    vocab = vec.vocabulary_
+    counts = Counter(t for t in vec.build_analyzer()(text) if t in vocab)
+    idx = np.fromiter((vocab[t] for t in counts), dtype=np.int_, count=len(counts))
+    tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=float, count=len(counts)))
+    val = tf * vec.idf_[idx]
+    norm = float(np.sqrt(val @ val))
+    return idx, (val / norm if norm > 0 else val)
+
+
 @dataclass(frozen=True, slots=True)
 class IntentAssessment:
     """What one line of text asks for."""
@@ -115,7 +128,7 @@ class CareIntentClassifier(BaseEstimator, ClassifierMixin):
     def __init__(
         self,
         C: float = 10.0,
-        char_ngrams: int = 4,
+        char_ngrams: int = 3,
         word_ngrams: int = 2,
         fold: Literal["cantonese", "script", "plain"] = "cantonese",
         cues: float = 1.0,
@@ -199,9 +212,33 @@ class CareIntentClassifier(BaseEstimator, ClassifierMixin):
         return self
 
     def predict_proba(self, X: Sequence[str]) -> NDArray[np.float64]:
-        """Probabilities, columns in :attr:`classes_` order."""
+        """Probabilities, columns in :attr:`classes_` order.
+
+        Computed text by text from the fitted vocabularies and weights rather than through
+        the scikit-learn pipeline: the same numbers (a unit test compares them), without the
+        pipeline's per-call overhead, which made one utterance cost ~15 ms instead of ~1.
+        """
         check_is_fitted(self, "pipeline_")
-        return np.asarray(self.pipeline_.predict_proba(list(X)), dtype=float)
+        union = self.pipeline_.named_steps["features"]
+        logistic = self.pipeline_.named_steps["logistic"]
+        coef = np.asarray(logistic.coef_, dtype=float)
+        out = np.empty((len(X), len(self.classes_)))
+        for i, text in enumerate(X):
+            z = np.array(logistic.intercept_, dtype=float)
+            offset = 0
+            for _, part in union.transformer_list:
+                if isinstance(part, TfidfVectorizer):
+                    idx, val = _tfidf_row(part, text)
+                    width = len(part.vocabulary_)
+                else:
+                    row = part.row(text)
+                    idx = np.flatnonzero(row)
+                    val, width = row[idx], row.size
+                z += coef[:, offset + idx] @ val
+                offset += width
+            z -= z.max()
+            out[i] = np.exp(z) / np.exp(z).sum()
+        return out
 
     def predict(self, X: Sequence[str]) -> NDArray[np.str_]:
         """The most probable intent of each text."""
