@@ -141,18 +141,9 @@ class CareIntentClassifier(BaseEstimator, ClassifierMixin):
         self.cues = cues
         self.random_state = random_state
 
-    def fit(self, X: Sequence[str], y: Sequence[str] | Sequence[int]) -> Self:
-        """Fit on texts ``X`` labelled with intents: names from :data:`INTENTS` or their integer
-        codes (index in :data:`INTENTS`, 0 = neutral); :attr:`classes_` holds names either way."""
-        texts = list(X)
-        labels = [_intent_name(v) for v in y]
-        if len(texts) != len(labels) or not texts:
-            raise ModelError(f"need as many labels as texts, got {len(texts)} and {len(labels)}")
-        unknown = sorted(set(labels) - set(INTENTS))
-        if unknown:
-            raise ModelError(f"unknown intents {unknown}; expected some of {INTENTS}")
-        if "neutral" not in labels or len(set(labels)) < 2:
-            raise ModelError("training data needs 'neutral' and at least one care intent")
+    def build_pipeline(self) -> Pipeline:
+        """The unfitted features + logistic regression pipeline for these parameters (also
+        what :mod:`models.speech.artefact` fills with stored weights)."""
         if self.C <= 0 or self.char_ngrams < 1 or self.word_ngrams < 0 or self.cues < 0:
             raise ModelError("C must be > 0, char_ngrams >= 1, word_ngrams >= 0, cues >= 0")
         preprocess = {
@@ -190,7 +181,7 @@ class CareIntentClassifier(BaseEstimator, ClassifierMixin):
             )
         if self.cues:
             parts.append(("cues", CueFeatures(weight=self.cues)))
-        pipeline = Pipeline(
+        return Pipeline(
             [
                 ("features", FeatureUnion(parts)),
                 (
@@ -204,7 +195,21 @@ class CareIntentClassifier(BaseEstimator, ClassifierMixin):
                 ),
             ]
         )
-        # One BLAS thread: L-BFGS on a corpus this small takes about a second, and OpenBLAS
+
+    def fit(self, X: Sequence[str], y: Sequence[str] | Sequence[int]) -> Self:
+        """Fit on texts ``X`` labelled with intents: names from :data:`INTENTS` or their integer
+        codes (index in :data:`INTENTS`, 0 = neutral); :attr:`classes_` holds names either way."""
+        texts = list(X)
+        labels = [_intent_name(v) for v in y]
+        if len(texts) != len(labels) or not texts:
+            raise ModelError(f"need as many labels as texts, got {len(texts)} and {len(labels)}")
+        unknown = sorted(set(labels) - set(INTENTS))
+        if unknown:
+            raise ModelError(f"unknown intents {unknown}; expected some of {INTENTS}")
+        if "neutral" not in labels or len(set(labels)) < 2:
+            raise ModelError("training data needs 'neutral' and at least one care intent")
+        pipeline = self.build_pipeline()
+        # One BLAS thread: L-BFGS on a corpus this small takes seconds, and OpenBLAS
         # threads spinning on a shared 2-core machine made it ten times slower.
         with threadpool_limits(1):
             self.pipeline_ = pipeline.fit(texts, labels)
@@ -277,9 +282,17 @@ class CareIntentClassifier(BaseEstimator, ClassifierMixin):
 
 @lru_cache(maxsize=1)
 def default_intent_classifier() -> CareIntentClassifier:
-    """The classifier fitted on the whole packaged corpus (a few seconds, once per process).
+    """The classifier fitted on the whole packaged corpus: read from the packaged artefact
+    when it matches the corpus and code (a fraction of a second), else fitted (seconds, once
+    per process; see :mod:`models.speech.artefact`).
 
     Shared and cached: treat it as read-only.
     """
+    # imported here: the artefact module builds on this one
+    from models.speech.artefact import load_default
+
+    model = load_default()
+    if model is not None:
+        return model
     rows = load_intent_corpus()
     return CareIntentClassifier().fit([r.text for r in rows], [r.intent for r in rows])

@@ -17,6 +17,7 @@ from models.speech import (
     LANGS,
     CareIntentClassifier,
     UtteranceAssessor,
+    artefact,
     default_intent_classifier,
     fold_chinese,
     load_intent_corpus,
@@ -257,3 +258,38 @@ def test_heldout_file_meets_the_target() -> None:
     assert out["macro_f1"] >= eval_intents.TARGET_MACRO_F1, out
     assert min(out["f1"].values()) >= 0.75, out["f1"]
     assert out["need_auroc"] >= 0.95, out
+
+
+def test_packaged_artefact_is_fresh_and_equals_a_fit_on_the_corpus() -> None:
+    model = artefact.load_default()
+    assert model is not None, (
+        "models/speech_data/intent_model.npz is missing or stale (the corpus, cue lexicon, "
+        "Cantonese table or model code changed): run python -m models.speech.artefact"
+    )
+    rows = load_intent_corpus()
+    fitted = CareIntentClassifier().fit([r.text for r in rows], [r.intent for r in rows])
+    texts = [r.text for r in rows[::40]] + [t for t, _ in NAMED]
+    np.testing.assert_allclose(model.predict_proba(texts), fitted.predict_proba(texts), atol=1e-9)
+    assert list(model.classes_) == list(fitted.classes_)
+
+
+def test_artefact_round_trip_and_refusals(tmp_path: Path) -> None:
+    rows = load_intent_corpus()[::5]
+    model = CareIntentClassifier(word_ngrams=0, C=3.0).fit(
+        [r.text for r in rows], [r.intent for r in rows]
+    )
+    path = tmp_path / "m.npz"
+    artefact.save(model, path)
+    loaded, written_with = artefact.load(path)
+    assert written_with == artefact.digest() and loaded.get_params() == model.get_params()
+    texts = ["我跌倒了", "thank you all", "房間好凍"]
+    np.testing.assert_allclose(loaded.predict_proba(texts), model.predict_proba(texts))
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["coef"] = np.array([{"not": "numbers"}], dtype=object)  # would need pickle
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ModelError, match="artefact"):
+        artefact.load(tmp_path / "bad.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ModelError, match="artefact"):
+        artefact.load(tmp_path / "junk.npz")
