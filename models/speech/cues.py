@@ -8,7 +8,8 @@ features - a plain hit and a negated hit - so a word the corpus never showed sti
 weight its cue learnt from the words the corpus did show, and "not lonely" counts against low
 mood rather than for it. (A second pass added words for kinds of situation the grouped
 cross-validation showed uncovered, e.g. palpitations, "nobody listens"; so the cross-validated
-gain from cues is somewhat optimistic, and the separate held-out file is the check.)
+gain from cues is somewhat optimistic, and the separate held-out file is the check; a unit test
+refuses any term that matches a held-out line but no corpus line.)
 
 Matching runs on the same prepared text as the n-grams (Chinese folded onto Simplified
 Mandarin, negation marked, see :mod:`models.speech.text`): English terms match whole words or
@@ -29,14 +30,10 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from models.speech.text import _PRIVATE_USE, _read_tsv, fold_chinese, mark_negation, prepare
+from models.speech.text import fold_chinese, mark_negation, negated, prepare, read_data_tsv
 
 _WORD = re.compile(r"[A-Za-z']+")
 _MAX_NGRAM = 4
-
-
-def _shift(term: str) -> str:
-    return "".join(chr(_PRIVATE_USE + ord(c)) for c in term)
 
 
 class CueIndex(NamedTuple):
@@ -53,7 +50,7 @@ class CueIndex(NamedTuple):
 @lru_cache(maxsize=1)
 def load_cues() -> CueIndex:
     """The packaged cue lexicon (``intent_cues.tsv``), indexed for matching."""
-    rows = _read_tsv("intent_cues.tsv")
+    rows = read_data_tsv("intent_cues.tsv")
     names = tuple(sorted({r["cue"] for r in rows}))
     en: dict[tuple[str, ...], set[int]] = {}
     zh_plain: dict[str, set[int]] = {}
@@ -67,7 +64,7 @@ def load_cues() -> CueIndex:
         elif term:
             folded = fold_chinese(term).lower()
             zh_plain.setdefault(mark_negation(folded), set()).add(cue)
-            zh_negated.setdefault(_shift(folded), set()).add(cue)
+            zh_negated.setdefault(negated(folded), set()).add(cue)
     longest = max((len(t) for t in zh_plain), default=1)
 
     def frozen(d: dict[Any, set[int]]) -> dict[Any, tuple[int, ...]]:

@@ -126,7 +126,7 @@ def to_simplified(text: str) -> str:
 def _cantonese() -> tuple[re.Pattern[str], dict[str, str]]:
     table = {
         to_simplified(r["cantonese"]): to_simplified(r["mandarin"])
-        for r in _read_tsv("cantonese.tsv")
+        for r in read_data_tsv("cantonese.tsv")
     }
     # longest first, so 唔該 wins over 唔 and 佢哋 over 佢
     keys = sorted(table, key=len, reverse=True)
@@ -142,6 +142,12 @@ def cantonese_to_mandarin(text: str) -> str:
 def fold_chinese(text: str) -> str:
     """Simplified script, then Mandarin words for Cantonese ones (see the module docstring)."""
     return cantonese_to_mandarin(to_simplified(text))
+
+
+def negated(term: str) -> str:
+    """``term`` as :func:`mark_negation` writes it when every character is in a negation
+    scope (for matching Chinese words that were negated)."""
+    return "".join(chr(_PRIVATE_USE + ord(c)) for c in term)
 
 
 def _is_cjk(ch: str) -> bool:
@@ -195,7 +201,8 @@ def prepare(text: str) -> str:
     return mark_negation(fold_chinese(text))
 
 
-def _read_tsv(name: str) -> list[dict[str, str]]:
+def read_data_tsv(name: str) -> list[dict[str, str]]:
+    """Rows of one of our tab-separated files in ``models/speech_data`` (header, no quoting)."""
     path = resources.files("models") / "speech_data" / name
     lines = path.read_text(encoding="utf-8").splitlines()
     return list(csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
@@ -228,7 +235,7 @@ def load_intent_corpus() -> tuple[IntentLine, ...]:
 def load_distress_lexicon() -> dict[str, dict[str, tuple[str, ...]]]:
     """Our small sadness/fear lexicon: ``{lang: {category: terms}}``."""
     out: dict[str, dict[str, list[str]]] = {}
-    for r in _read_tsv("distress_lexicon.tsv"):
+    for r in read_data_tsv("distress_lexicon.tsv"):
         out.setdefault(r["lang"], {}).setdefault(r["category"], []).append(r["term"].lower())
     return {lang: {c: tuple(t) for c, t in cats.items()} for lang, cats in out.items()}
 

@@ -3,6 +3,7 @@ the need score, ``careloop eval intents`` and the assessor's text path."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from models.speech import (
     mark_negation,
     normalise_lang,
 )
+from models.speech.text import prepare, read_data_tsv
 
 HELDOUT = Path(__file__).parent / "data" / "intents_heldout"
 
@@ -293,3 +295,31 @@ def test_artefact_round_trip_and_refusals(tmp_path: Path) -> None:
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(ModelError, match="artefact"):
         artefact.load(tmp_path / "junk.npz")
+
+
+def _matches(term: str, lang: str, prepared: list[str]) -> bool:
+    if lang == "en":
+        words = tuple(term.lower().split())
+        for text in prepared:
+            ws = [w.lower() for w in re.findall(r"[A-Za-z']+", text)]
+            if any(tuple(ws[i : i + len(words)]) == words for i in range(len(ws))):
+                return True
+        return False
+    folded = fold_chinese(term).lower()
+    return any(folded in text for text in prepared)
+
+
+def test_no_cue_word_is_known_only_from_the_heldout_file() -> None:
+    """The cue lexicon may name words the corpus lacks (that is its use), but none that only
+    the held-out file uses: those would carry its wording into the model unseen by CV."""
+    held = [r.text for r in eval_intents.read_lines(HELDOUT)]
+    corpus = [r.text for r in load_intent_corpus()]
+    held_en, corpus_en = [prepare(t) for t in held], [prepare(t) for t in corpus]
+    held_zh = [fold_chinese(t).lower() for t in held]
+    corpus_zh = [fold_chinese(t).lower() for t in corpus]
+    leaked = []
+    for r in read_data_tsv("intent_cues.tsv"):
+        h, c = (held_en, corpus_en) if r["lang"] == "en" else (held_zh, corpus_zh)
+        if _matches(r["term"], r["lang"], h) and not _matches(r["term"], r["lang"], c):
+            leaked.append(r["term"])
+    assert not leaked, leaked
