@@ -323,3 +323,18 @@ def test_no_cue_word_is_known_only_from_the_heldout_file() -> None:
         if _matches(r["term"], r["lang"], h) and not _matches(r["term"], r["lang"], c):
             leaked.append(r["term"])
     assert not leaked, leaked
+
+
+def test_simulated_residents_chat_never_pages_and_their_calls_for_help_do() -> None:
+    """The streaming scorer pages on P(help) >= 0.6 (models.runtime.speech.HELP_P). The
+    simulator's phrase pools are not in the corpus; they are a check, not training text."""
+    from models.runtime.speech import HELP_P
+    from simulators.phrases import POOLS
+
+    model = default_intent_classifier()
+    for name, pool in POOLS.items():
+        p_help = [model.assess(text).intent_proba["help"] for text in pool]
+        if name.startswith("help_"):
+            assert min(p_help) >= HELP_P, (name, p_help)
+        else:
+            assert max(p_help) < HELP_P, (name, max(zip(p_help, pool, strict=True)))
