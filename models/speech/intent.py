@@ -10,8 +10,9 @@ Fitted on the corpus we wrote for it (``models/speech_data/intents.tsv``, lines 
 groups), so it needs no downloaded weights and works offline. Chinese is folded onto one form
 first (Simplified script, Mandarin words for Cantonese ones: :func:`~models.speech.text.
 fold_chinese`), then negation is marked (:func:`~models.speech.text.mark_negation`). Features
-are character n-grams within word boundaries (Chinese needs no segmenter this way) plus English
-word n-grams, into a class-balanced multinomial logistic regression. One model serves every
+are character n-grams within word boundaries (Chinese needs no segmenter this way), English
+word n-grams and our cue-word features (:mod:`models.speech.cues`), into a class-balanced
+multinomial logistic regression. One model serves every
 language: the scripts do not share n-grams. The design was chosen by cross-validation that
 leaves whole paraphrase groups out (``scripts/speech_intent_cv.py``,
 docs/evaluation/intents.md).
@@ -241,6 +242,8 @@ class CareIntentClassifier(BaseEstimator, ClassifierMixin):
                     val, width = row[idx], row.size
                 z += coef[:, offset + idx] @ val
                 offset += width
+            if z.size == 1:  # two classes: one weight row, P(second) = sigmoid = softmax(0, z)
+                z = np.array([0.0, z[0]])
             z -= z.max()
             out[i] = np.exp(z) / np.exp(z).sum()
         return out

@@ -251,6 +251,11 @@ def test_fast_probabilities_equal_the_pipelines() -> None:
     np.testing.assert_allclose(
         model.predict_proba(texts), model.pipeline_.predict_proba(texts), atol=1e-12
     )
+    rows = [r for r in load_intent_corpus() if r.intent in ("neutral", "help")][::3]
+    two = CareIntentClassifier().fit([r.text for r in rows], [r.intent for r in rows])
+    np.testing.assert_allclose(
+        two.predict_proba(texts), two.pipeline_.predict_proba(texts), atol=1e-12
+    )
 
 
 def test_heldout_file_meets_the_target() -> None:
