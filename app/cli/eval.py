@@ -20,6 +20,8 @@ _DATA = {
     "(../shared/data/older_adults_rfid_adl)",
     "utterances": "XED: utterances.tsv (../shared/data/xed_emotion_utterances)",
     "scenarios": "optional: a folder for the simulated run's files (default: a temp dir)",
+    "intents": "intents.tsv (lang intent text), e.g. tests/models/data/intents_heldout; "
+    "or --cv: grouped cross-validation on the packaged corpus",
 }
 
 
@@ -37,11 +39,12 @@ def register(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object (the default)")
     p.add_argument("--seed", type=int, default=0, help="seed for folds and models (0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+    p.add_argument("--cv", action="store_true", help="intents: cross-validate on the corpus")
     return p
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.task != "scenarios":
+    if args.task != "scenarios" and not (args.cv and args.task == "intents"):
         if args.data is None:
             raise SettingsError("data", f"eval {args.task} needs --data DIR ({_DATA[args.task]})")
         if not args.data.is_dir():
@@ -52,6 +55,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if exc.name != TASKS[args.task]:
             raise
         raise SettingsError("task", f"{args.task!r} is not implemented yet") from exc
-    result = module.evaluate(args.data, seed=args.seed, progress=not args.no_progress)
+    extra = {"cv": True} if args.cv else {}
+    result = module.evaluate(args.data, seed=args.seed, progress=not args.no_progress, **extra)
     print(json.dumps(result, ensure_ascii=False))
     return 0

@@ -3,7 +3,7 @@
 The wire contract carries ``text`` only where the resident consented to it
 (:data:`careloop.wire.measures.UTTERANCE`), so its presence *is* the consent signal:
 
-* with text: the care intent and need (1 - P(neutral)) come from
+* with text: the care intent and need (1 - P(neutral) - P(praise)) come from
   :class:`~models.speech.intent.CareIntentClassifier`;
 * without: intent is unknown and need is the weak features-only distress signal of
   :meth:`~models.speech.agitation.SpeechAgitationDetector.score_distress`, squashed to [0, 1).
@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from models.speech.agitation import SpeechAgitationDetector, speech_features
 from models.speech.intent import CareIntentClassifier, Intent, default_intent_classifier
@@ -31,7 +31,8 @@ class UtteranceAssessment:
     """What one utterance says about a resident's needs (higher = more in need)."""
 
     source: Literal["text", "features"]
-    #: 0-1; from text: 1 - P(neutral); from features: a much weaker, non-specific signal
+    #: 0-1; from text: 1 - P(neutral) - P(praise); from features: a much weaker,
+    #: non-specific signal
     need: float
     #: features-path agitation score (baseline-SD units, >= 0)
     agitation: float
@@ -65,14 +66,11 @@ class UtteranceAssessor:
         if not isinstance(text, str) or not text.strip():
             need = 1.0 - math.exp(-feature_distress / _DISTRESS_SCALE)
             return UtteranceAssessment(source="features", need=need, agitation=agitation)
-        proba = self.classifier.predict_proba([text])[0]
-        by_intent = {str(c): float(p) for c, p in zip(self.classifier.classes_, proba, strict=True)}
-        # classes_ are Intent names: fit rejects any other label
-        intent = cast(Intent, max(by_intent, key=by_intent.__getitem__))
+        result = self.classifier.assess(text)
         return UtteranceAssessment(
             source="text",
-            need=1.0 - by_intent.get("neutral", 0.0),
+            need=result.need,
             agitation=agitation,
-            intent=intent,
-            intent_proba=by_intent,
+            intent=result.intent,
+            intent_proba=result.intent_proba,
         )
