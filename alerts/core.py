@@ -34,6 +34,7 @@ from careloop.wire.alerts import (
     volunteer_topic,
 )
 from people import Roster
+from people.consent import Reader, disclosure
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +104,16 @@ class EngineCore:
         deadline: int | None = None,
         reason: str | None = None,
     ) -> None:
-        """Queue a notification to one volunteer on each of their channels."""
+        """Queue a notification to one volunteer on each of their channels, carrying what the
+        resident's consent lets this reader see (a coordinator is staff of the site)."""
         now = self.clock.now_ms()
         nid = new_id("n")
-        note = notification(nid, kind, alert, volunteer, now, deadline=deadline, reason=reason)
         vol = self.roster.volunteers.get(volunteer)
+        reader: Reader = "staff" if vol is not None and vol.coordinator else "volunteer"
+        shown = disclosure(self.roster.consent(alert.site, alert.resident), reader)
+        note = notification(
+            nid, kind, alert, volunteer, now, shown, deadline=deadline, reason=reason
+        )
         channels = vol.channels if vol is not None else ("mqtt",)
         if "mqtt" in channels:
             topic = volunteer_topic(alert.site, volunteer)
@@ -149,7 +155,8 @@ class EngineCore:
                     self._audit(alert, "system", "step_skipped", "timer", reason="no_webhook")
                     continue
                 nid = new_id("w")
-                body = webhook_body(nid, alert, now, why)
+                shown = disclosure(self.roster.consent(alert.site, alert.resident), "external")
+                body = webhook_body(nid, alert, now, why, shown)
                 self.store.enqueue(alert.id, "webhook", url, body, nid, now)
                 self.outbox_dirty = True
                 self._transition(alert, "webhook", why)

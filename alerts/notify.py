@@ -8,6 +8,7 @@ import json
 from alerts.model import Alert
 from careloop.wire import CommandMessage, encode
 from careloop.wire.alerts import AlertNotification, NotificationType, encode_alert
+from people.consent import Disclosure
 
 #: "Help is on the way", said by the resident's device once a volunteer accepted.
 HELP_ON_THE_WAY = {
@@ -37,11 +38,13 @@ def notification(
     alert: Alert,
     volunteer: str,
     now_ms: int,
+    shown: Disclosure,
     *,
     deadline: int | None = None,
     reason: str | None = None,
 ) -> AlertNotification:
-    """A notification about ``alert`` for ``volunteer``."""
+    """A notification about ``alert`` for ``volunteer``, carrying only what ``shown`` (the
+    resident's consent, asked for this reader) allows; the tier always (how fast to answer)."""
     return AlertNotification(
         id=nid,
         type=kind,
@@ -49,10 +52,10 @@ def notification(
         site=alert.site,
         volunteer=volunteer,
         ts=now_ms,
-        resident=alert.resident,
-        kind=alert.kind,
+        resident=alert.resident if shown.resident else None,
+        kind=alert.kind if shown.health else None,
         tier=alert.tier,
-        summary=alert.summary,
+        summary=alert.summary if shown.health else None,
         deadline=deadline,
         reason=reason,
     )
@@ -72,9 +75,10 @@ def help_command(nid: str, alert: Alert, now_ms: int) -> bytes:
     )
 
 
-def webhook_body(nid: str, alert: Alert, now_ms: int, reason: str) -> bytes:
-    """The emergency webhook's JSON: the alert, why it escalated; no personal data beyond
-    the resident's id."""
+def webhook_body(nid: str, alert: Alert, now_ms: int, reason: str, shown: Disclosure) -> bytes:
+    """The emergency webhook's JSON: the alert and why it escalated; the resident's id and
+    what the need is only as far as ``shown`` (their consent, for an external reader)
+    allows."""
     return json.dumps(
         {
             "v": 1,
@@ -84,12 +88,12 @@ def webhook_body(nid: str, alert: Alert, now_ms: int, reason: str) -> bytes:
             "ts": now_ms,
             "alert": alert.id,
             "site": alert.site,
-            "resident": alert.resident,
-            "kind": alert.kind,
+            "resident": alert.resident if shown.resident else None,
+            "kind": alert.kind if shown.health else None,
             "tier": alert.tier,
             "state": alert.state,
             "opened": alert.opened_ms,
-            "summary": alert.summary,
+            "summary": alert.summary if shown.health else None,
         },
         separators=(",", ":"),
         ensure_ascii=False,
@@ -97,10 +101,14 @@ def webhook_body(nid: str, alert: Alert, now_ms: int, reason: str) -> bytes:
 
 
 def email_body(note: AlertNotification, to: str) -> bytes:
-    """The e-mail (stored as JSON in the outbox; the SMTP channel renders it)."""
-    subject = f"[careloop {note.tier}] {note.type}: {note.kind} ({note.site}/{note.resident})"
+    """The e-mail (stored as JSON in the outbox; the SMTP channel renders it). It carries
+    what the notification carries, no more: a page for a resident who shares nothing says
+    only the site, the tier and the alert's id."""
+    what = note.kind or "a need"
+    who = f"{note.site}/{note.resident}" if note.resident else note.site
+    subject = f"[careloop {note.tier}] {note.type}: {what} ({who})"
     lines = [
-        f"Alert {note.alert} at {note.site}: {note.kind}, tier {note.tier}.",
+        f"Alert {note.alert} at {note.site}: {what}, tier {note.tier}.",
         "",
         note.summary or "",
         "",

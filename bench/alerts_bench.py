@@ -62,6 +62,20 @@ class AlertBenchOptions:
             raise ValueError("need at least 3 volunteers")
 
 
+def _people(data_dir: Path, residents: int) -> None:
+    """The residents needs are raised for, consenting to share with volunteers, so their
+    pages name them (the bench matches each page to its need by the resident's id)."""
+    from careloop.settings import load_settings
+    from people import Consent, Directory, Resident, Site
+
+    shared = {"share_with_volunteers": True, "share_vitals_with_volunteers": True}
+    with Directory(load_settings(data_dir=str(data_dir)).paths.people) as people, people.tx():
+        people.add_site(Site(SITE, "alert benchmark"))
+        for rid in ("warmup", *(f"r{i:05d}" for i in range(residents))):
+            people.add_resident(Resident(SITE, rid, rid))
+            people.set_consent(Consent(SITE, rid, **shared))
+
+
 def _roster(path: Path, volunteers: int) -> None:
     lines = []
     for i in range(volunteers):
@@ -100,6 +114,7 @@ def _run(
     options: AlertBenchOptions, broker: Mosquitto, work: Path, progress: Callable[[str], None]
 ) -> dict[str, Any]:
     rng = random.Random(options.seed)
+    _people(work / "data", options.residents)
     _roster(work / "roster.toml", options.volunteers)
     cmd = [
         sys.executable, "-m", "app", "alerts", "--site", SITE,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import math
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 SESSION_EXPIRY_S = 24 * 3600
 #: MQTT v5 PUBACK reason code: the broker accepted the message but nobody was subscribed.
 NO_MATCHING_SUBSCRIBERS = 0x10
+
+T = TypeVar("T")
 
 _LAST_MID: contextvars.ContextVar[int] = contextvars.ContextVar("careloop_last_mid")
 
@@ -63,19 +66,23 @@ class ConfirmingClient(aiomqtt.Client):
         self._reasons[mid] = int(getattr(reason_code, "value", reason_code) or 0)
         super()._on_publish(client, userdata, mid, reason_code, properties)
 
-    async def publish(self, *args: Any, **kwargs: Any) -> None:
-        """aiomqtt's publish, except that a cancellation is never lost on the way.
+    async def _wait_for(self, fut: Awaitable[T], timeout: float | None) -> T:  # noqa: ASYNC109  # aiomqtt's own signature, overridden
+        """aiomqtt's wait for a broker's answer (PUBACK, SUBACK, CONNACK), on
+        ``asyncio.timeout`` instead of ``asyncio.wait_for``.
 
-        aiomqtt waits for the PUBACK with ``asyncio.wait_for``, which on Python 3.11 returns
-        the result instead of raising when the cancellation and the PUBACK arrive in the same
-        loop iteration (the task stays marked as cancelling). A publishing loop would then
-        carry on after its TaskGroup had given up on it, and a stop would hang; this raises
-        the swallowed cancellation.
+        On Python 3.11 ``wait_for`` returns the result instead of raising when a cancellation
+        and the answer arrive in the same loop iteration, so a publishing loop could carry on
+        after its TaskGroup had given up on it and a stop would hang. ``asyncio.timeout``
+        never loses a cancellation. (aiomqtt 2.x's own ``_wait_for``, same contract: None =
+        the client's timeout, ``math.inf`` = no timeout.)
         """
-        await super().publish(*args, **kwargs)
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            raise asyncio.CancelledError("cancelled while publishing")
+        if timeout is None:
+            timeout = self.timeout
+        try:
+            async with asyncio.timeout(None if timeout == math.inf else timeout):
+                return await fut
+        except TimeoutError:
+            raise aiomqtt.MqttError("Operation timed out") from None
 
     async def publish_confirmed(
         self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
@@ -168,7 +175,6 @@ async def run_forever(
     exit raise an MqttError in place of the CancelledError (aiomqtt does, on a connection
     closed mid-session), the cancellation is raised again, so a stop is never swallowed.
     """
-    task = asyncio.current_task()
     while True:
         lost: BaseException | None = None
         try:
@@ -181,10 +187,10 @@ async def run_forever(
                 return
         except* aiomqtt.MqttError as group:
             lost = group.exceptions[0]
+            if any(_while_cancelled(e) for e in group.exceptions):
+                raise asyncio.CancelledError(f"{name}: stopping") from lost
         if on_state:
             on_state(False)
-        if task is not None and task.cancelling():
-            raise asyncio.CancelledError(f"{name}: stopping")
         delay = backoff.next_delay()
         log.warning(
             "connection lost, retrying",
@@ -193,6 +199,19 @@ async def run_forever(
             ),
         )
         await asyncio.sleep(delay)
+
+
+def _while_cancelled(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while a CancelledError was being handled (its context
+    chain holds one): the connection closed because this task is being stopped."""
+    seen: set[int] = set()
+    context = exc.__context__
+    while context is not None and id(context) not in seen:
+        if isinstance(context, asyncio.CancelledError):
+            return True
+        seen.add(id(context))
+        context = context.__context__
+    return False
 
 
 def payload_bytes(message: aiomqtt.Message) -> bytes:

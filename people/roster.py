@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from careloop.units import duration_ms
 from people.errors import PeopleError, RosterError
-from people.model import Override, Resident, Rotation, Volunteer, zone
+from people.model import Consent, Override, Resident, Rotation, Volunteer, zone
 
 if TYPE_CHECKING:
     from people.store import Directory
@@ -39,6 +39,8 @@ class Roster:
     devices: dict[tuple[str, str], str] = field(default_factory=dict)
     rotations: list[Rotation] = field(default_factory=list)
     overrides: list[Override] = field(default_factory=list)
+    #: (site, resident) -> their consent; none recorded = nothing shared.
+    consents: dict[tuple[str, str], Consent] = field(default_factory=dict)
 
     def on_call(self, site: str, at_ms: int) -> set[str] | None:
         """Volunteers on call at ``site`` now; None when the site has no rotations (then
@@ -69,6 +71,10 @@ class Roster:
         """The device that speaks to the resident, if they have one."""
         return self.devices.get((site, resident))
 
+    def consent(self, site: str, resident: str) -> Consent | None:
+        """What the resident agreed to share (None: nothing recorded)."""
+        return self.consents.get((site, resident))
+
 
 def distance_km(a: tuple[float, float] | None, b: tuple[float, float] | None) -> float:
     """Great-circle distance; infinity when either location is unknown."""
@@ -92,6 +98,7 @@ def read_roster(directory: Directory, sites: frozenset[str] | None = None) -> Ro
     roster.devices = directory.speaking_devices(sites)
     roster.rotations = directory.rotations(sites, limit=None)[0]
     roster.overrides = directory.overrides(sites, limit=None)[0]
+    roster.consents = {(c.site, c.resident): c for c in directory.consents(sites)}
     return roster
 
 

@@ -24,6 +24,7 @@ OTHER_TOOLS = {
     "--threads": "py-spy",
     "--out": "scripts/nab_plots.py, python -m models.evaluation.scenarios",
     "--plot": "python -m models.evaluation.<task>",
+    "--seeds": "scripts/speech_intent_cv.py",
 }
 
 

@@ -30,9 +30,11 @@ def find_alerts(
     filters: dict[str, str | None],
     offset: int,
     limit: int,
+    among: frozenset[tuple[str, str]] | None = None,
 ) -> tuple[list[Alert], int]:
     """Alerts of ``sites`` (None = all) matching ``filters`` (site, state, tier, kind,
-    resident; ``state="open"`` means any state not yet closed), newest first, and the total."""
+    resident; ``state="open"`` means any state not yet closed), newest first, and the total.
+    ``among``: only alerts of these (site, resident) pairs (what a caller may know about)."""
     where, args = ["1"], []
     if sites is not None:
         where.append(f"site IN ({','.join('?' * len(sites))})" if sites else "0")
@@ -42,6 +44,14 @@ def find_alerts(
         if value is not None:
             where.append(f"{key} = ?")
             args.append(value)
+    if among is not None:
+        pairs = sorted(among)
+        where.append(
+            "(site, resident) IN (VALUES " + ",".join("(?, ?)" for _ in pairs) + ")"
+            if pairs
+            else "0"
+        )
+        args += [x for pair in pairs for x in pair]
     state = filters.get("state")
     if state == "open":
         where.append("closed_ms IS NULL")

@@ -2,7 +2,7 @@
 
 ``--data DIR`` reads ``DIR/intents.tsv`` (tab-separated, header ``lang intent text``; a
 ``group`` column is allowed and ignored; lang one of en, zh-Hant, zh-Hans or a tag such as
-zh-TW / zh-CN) and scores :func:`~models.speech.intent.default_intent_classifier` - fitted on
+zh-TW / zh-CN) and scores :func:`~models.speech.artefact.default_intent_classifier` - fitted on
 the packaged corpus only, never on ``DIR`` - with macro-F1 overall and per language, F1 and
 line count per intent, the need score's AUROC (care need vs neutral or praise), the most
 frequent confusions, the latency per utterance and the time to get the model (read from the
@@ -31,11 +31,11 @@ from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 
 from careloop.errors import SettingsError
+from models.speech.artefact import default_intent_classifier
 from models.speech.intent import (
     INTENTS,
     NOT_NEEDS,
     CareIntentClassifier,
-    default_intent_classifier,
 )
 from models.speech.text import LANGS, IntentLine, load_intent_corpus, prepare, read_intent_lines
 

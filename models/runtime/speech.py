@@ -25,8 +25,9 @@ from typing import Any
 from careloop.wire.needs import Evidence
 from models.runtime.findings import Finding
 from models.speech.agitation import SpeechAgitationDetector
+from models.speech.artefact import default_intent_classifier
 from models.speech.assess import UtteranceAssessor
-from models.speech.intent import CareIntentClassifier, default_intent_classifier
+from models.speech.intent import CareIntentClassifier
 
 _MIN = 60_000
 HELP_P = 0.6

@@ -11,6 +11,7 @@ a resident speaks against their own baseline (always, and the only path without 
 """
 
 from models.speech.agitation import FEATURES, SpeechAgitationDetector, speech_features
+from models.speech.artefact import default_intent_classifier
 from models.speech.assess import UtteranceAssessment, UtteranceAssessor
 from models.speech.cues import CueFeatures
 from models.speech.distress import DistressTextClassifier, best_f1_threshold
@@ -20,7 +21,6 @@ from models.speech.intent import (
     CareIntentClassifier,
     Intent,
     IntentAssessment,
-    default_intent_classifier,
 )
 from models.speech.text import (
     LANGS,

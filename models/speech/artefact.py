@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -145,3 +146,20 @@ def main() -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+@lru_cache(maxsize=1)
+def default_intent_classifier() -> CareIntentClassifier:
+    """The classifier fitted on the whole packaged corpus: read from the packaged artefact
+    when it matches the corpus and code (a fraction of a second), else fitted (seconds, once
+    per process; see :mod:`models.speech.artefact`).
+
+    Shared and cached: treat it as read-only.
+    """
+    from models.speech.text import load_intent_corpus
+
+    model = load_default()
+    if model is not None:
+        return model
+    rows = load_intent_corpus()
+    return CareIntentClassifier().fit([r.text for r in rows], [r.intent for r in rows])

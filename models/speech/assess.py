@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from models.speech.agitation import SpeechAgitationDetector, speech_features
-from models.speech.intent import CareIntentClassifier, Intent, default_intent_classifier
+from models.speech.artefact import default_intent_classifier
+from models.speech.intent import CareIntentClassifier, Intent
 
 #: Features-only distress (an RMS z-score) at which the squashed need reaches 1 - 1/e.
 _DISTRESS_SCALE = 2.5

@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal, Self, cast
 
 import numpy as np
@@ -43,7 +42,6 @@ from models.speech.cues import CueFeatures
 from models.speech.text import (
     Lang,
     fold_chinese,
-    load_intent_corpus,
     mark_negation,
     normalise_lang,
     prepare,
@@ -281,21 +279,3 @@ class CareIntentClassifier(BaseEstimator, ClassifierMixin):
         intent = cast(Intent, max(by_intent, key=by_intent.__getitem__))
         need = float(self.need_from_proba(proba)[0])
         return IntentAssessment(intent=intent, intent_proba=by_intent, need=need, lang=tag)
-
-
-@lru_cache(maxsize=1)
-def default_intent_classifier() -> CareIntentClassifier:
-    """The classifier fitted on the whole packaged corpus: read from the packaged artefact
-    when it matches the corpus and code (a fraction of a second), else fitted (seconds, once
-    per process; see :mod:`models.speech.artefact`).
-
-    Shared and cached: treat it as read-only.
-    """
-    # imported here: the artefact module builds on this one
-    from models.speech.artefact import load_default
-
-    model = load_default()
-    if model is not None:
-        return model
-    rows = load_intent_corpus()
-    return CareIntentClassifier().fit([r.text for r in rows], [r.intent for r in rows])

@@ -151,6 +151,14 @@ class Residents(DirectoryBase):
         return out
 
     # -- consents -------------------------------------------------------------------------
+    def consents(self, sites: frozenset[str] | None = None) -> list[Consent]:
+        """Every recorded consent of ``sites`` (None = all): what channels may carry."""
+        where, args = self._scope("site", sites)
+        return [
+            _consent(r)
+            for r in self.rows(f"SELECT {_CONSENT_COLS} FROM consents WHERE {where}", args)
+        ]
+
     def consent(self, site: str, resident: str) -> Consent:
         """The resident's consent; all False where none was ever recorded."""
         row = self.one(

@@ -23,7 +23,7 @@ from careloop.wire.alerts import (
 )
 from careloop.wire.needs import NeedMessage, NeedTopic, encode_need
 from devservers import Mosquitto
-from people import Directory, RosterFile, import_roster, parse_roster
+from people import Consent, Directory, RosterFile, import_roster, parse_roster
 from tests.helpers.mqtt import MqttTestClient
 from tests.helpers.service_thread import ServiceThread
 
@@ -31,9 +31,15 @@ T0 = 1_767_600_000_000  # 2026-01-05T08:00:00Z
 SECRET = "test-webhook-key-1234"
 
 
+#: Residents share everything with volunteers unless a test says otherwise (consent is
+#: what decides what a page carries: tests/alerts/test_consent_channels.py).
+SHARED = {"share_with_volunteers": True, "share_vitals_with_volunteers": True}
+
+
 def make_roster(site: str, volunteers: int = 8, **extra: Any) -> dict[str, Any]:
     """A roster file's contents: ``volunteers`` plain volunteers v01.., a coordinator c01,
-    residents r1 (zh) and r2 with their voice devices; ``extra`` sections replace them."""
+    residents r1 (zh) and r2 with their voice devices, both sharing everything with
+    volunteers; ``extra`` sections replace them."""
     data: dict[str, Any] = {
         "volunteers": [
             {
@@ -49,6 +55,7 @@ def make_roster(site: str, volunteers: int = 8, **extra: Any) -> dict[str, Any]:
             {"id": "r1", "site": site, "device": "term-r1", "language": "zh"},
             {"id": "r2", "site": site, "device": "term-r2", "language": "en"},
         ],
+        "consents": {"r1": SHARED, "r2": SHARED},
     }
     for key, value in extra.items():
         data[key] = value
@@ -57,10 +64,19 @@ def make_roster(site: str, volunteers: int = 8, **extra: Any) -> dict[str, Any]:
 
 def write_roster(settings: Settings, roster: dict[str, Any] | RosterFile) -> None:
     """Put a roster into the people database the service pages from (as an operator's
-    ``careloop people import`` would)."""
+    ``careloop people import`` would). A ``consents`` entry (``{resident: {field: bool}}``,
+    not part of roster files) records those residents' consents, as the API would."""
+    consents: dict[str, dict[str, bool]] = {}
+    if isinstance(roster, dict):
+        roster = dict(roster)
+        consents = roster.pop("consents", {})
     parsed = roster if isinstance(roster, RosterFile) else parse_roster(roster)
     with Directory(settings.paths.people) as people:
         import_roster(people, parsed)
+        listed = {(r.site, r.id) for r in parsed.residents}
+        for resident, agreed in consents.items():
+            if (settings.site, resident) in listed:
+                people.set_consent(Consent(settings.site, resident, **agreed))
 
 
 def alert_settings(broker: Mosquitto, data_dir: Path, site: str, **alerts: Any) -> Settings:

@@ -122,8 +122,17 @@ def test_alert_lists_filter_and_hide_summaries_without_consent(
         by_state = c.get("/api/v1/alerts", params={"site": a, "state": "resolved"}).json()
     with api.client("coord_b") as c:
         totals_b = c.get("/api/v1/alerts", params={"per_page": 500}).json()
-    item = next(i for i in as_volunteer["items"] if i["id"] == alert["id"])
-    assert item["resident"] == "r2" and item["summary"] is None  # r2 shares nothing
+    # r2 shares nothing: a volunteer cannot find the alert by resident, and sees it without
+    # who or what (the tier and deadlines only)
+    assert as_volunteer["total"] == 0 and not as_volunteer["items"]
+    with api.client("vol_a") as c:
+        listed = c.get("/api/v1/alerts", params={"site": a}).json()["items"]
+        by_kind = c.get("/api/v1/alerts", params={"site": a, "kind": "sos"}).json()
+        one = c.get(f"/api/v1/alerts/{alert['id']}").json()
+    item = next(i for i in listed if i["id"] == alert["id"])
+    assert item["resident"] is None and item["kind"] is None and item["summary"] is None
+    assert item["tier"] == alert["tier"] and one == item
+    assert all(i["id"] != alert["id"] for i in by_kind["items"])
     assert needs.status_code == 404
     assert as_coordinator["summary"] == "sos needs help (test)"
     assert needs_staff["items"][0]["explanation"] == "sos needs help (test)"

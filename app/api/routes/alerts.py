@@ -1,9 +1,12 @@
 """Alerts: list and read them, act on them, follow them live.
 
 * ``GET /api/v1/alerts`` with filters and paging, ``GET /api/v1/alerts/{id}``: staff and
-  volunteers of the alert's site. The plain-language ``summary`` (health information) is
-  shown to volunteers only where the resident consented to sharing vitals; otherwise the
-  alert shows the resident id only.
+  volunteers of the alert's site, showing what the resident's consent lets the caller see
+  (:func:`people.consent.disclosure`): to a volunteer, the resident's id only with
+  ``share_with_volunteers``, the need's kind and summary only with
+  ``share_vitals_with_volunteers`` as well; the tier and deadlines always. A volunteer's
+  filter by resident or kind only matches alerts whose resident or kind they may see, so
+  counts reveal nothing either.
 * ``POST /api/v1/alerts/{id}/accept|decline|resolve|handover``: through the in-process
   :class:`~alerts.AlertService`, exactly as a reply over MQTT. A volunteer acts only for
   themselves; a coordinator may act for a volunteer of the alert's site (``volunteer`` in
@@ -34,6 +37,7 @@ from app.api.pagination import Page, PageDep
 from app.api.problems import PROBLEM_RESPONSES
 from careloop.wire.alerts import AlertReply
 from people import Directory, NotFound
+from people.consent import Disclosure, Reader, disclosure
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=PROBLEM_RESPONSES)
 
@@ -78,8 +82,10 @@ class AlertPublic(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
     id: str
     site: str
-    resident: str
-    kind: str
+    #: None where the caller may not know whom the alert is about.
+    resident: str | None
+    #: None where the caller may not see the resident's health information.
+    kind: str | None
     tier: str
     state: str
     opened_ms: int
@@ -97,10 +103,11 @@ class AlertPublic(BaseModel):
     evidence: int
 
     @classmethod
-    def of(cls, a: Alert, *, show_summary: bool) -> AlertPublic:
+    def of(cls, a: Alert, shown: Disclosure) -> AlertPublic:
         return cls(
-            id=a.id, site=a.site, resident=a.resident, kind=a.kind, tier=a.tier, state=a.state,
-            opened_ms=a.opened_ms, summary=a.summary if show_summary else None, owner=a.owner,
+            id=a.id, site=a.site, resident=a.resident if shown.resident else None,
+            kind=a.kind if shown.health else None, tier=a.tier, state=a.state,
+            opened_ms=a.opened_ms, summary=a.summary if shown.health else None, owner=a.owner,
             handover_to=a.handover_to, accepted_ms=a.accepted_ms, resolved_ms=a.resolved_ms,
             closed_ms=a.closed_ms, respond_due_ms=a.respond_due_ms,
             resolve_due_ms=a.resolve_due_ms, respond_breached=a.respond_breached,
@@ -121,11 +128,22 @@ class ActionCreate(BaseModel):
     note: Annotated[str, Field(max_length=200)] | None = None
 
 
-def shows_summary(principal: Principal, directory: Directory, alert: Alert) -> bool:
-    """Staff always; volunteers where the resident consented to sharing vitals."""
-    if principal.role != "volunteer":
-        return True
-    return directory.consent(alert.site, alert.resident).share_vitals_with_volunteers
+def shown_to(principal: Principal, directory: Directory, alert: Alert) -> Disclosure:
+    """What ``principal`` may see of ``alert``'s resident (the one consent answer)."""
+    reader: Reader = "volunteer" if principal.role == "volunteer" else "staff"
+    return disclosure(directory.consent(alert.site, alert.resident), reader)
+
+
+def _disclosed_residents(
+    directory: Directory, sites: frozenset[str] | None, *, health: bool
+) -> frozenset[tuple[str, str]]:
+    """(site, resident) whose id (``health``: and needs) a volunteer may see."""
+    out = set()
+    for c in directory.consents(sites):
+        shown = disclosure(c, "volunteer")
+        if shown.resident and (shown.health or not health):
+            out.add((c.site, c.resident))
+    return frozenset(out)
 
 
 def visible_alert(principal: Principal, store: Any, alert_id: str) -> Alert:
@@ -150,15 +168,19 @@ async def list_alerts(
 ) -> Page[AlertPublic]:
     """Alerts of the caller's sites, newest first."""
     sites = scope(principal, site)
+    among = None
+    if principal.role == "volunteer" and (resident is not None or kind is not None):
+        among = _disclosed_residents(directory, sites, health=kind is not None)
     items, total = find_alerts(
         store,
         sites,
         filters={"site": site, "state": state, "tier": tier, "kind": kind, "resident": resident},
         offset=paging.offset,
         limit=paging.limit,
+        among=among,
     )
     audited(request, principal, "list_alerts", site or "*", resident)
-    out = [AlertPublic.of(a, show_summary=shows_summary(principal, directory, a)) for a in items]
+    out = [AlertPublic.of(a, shown_to(principal, directory, a)) for a in items]
     return Page.of(out, total, paging)
 
 
@@ -216,7 +238,7 @@ async def read_alert(
 ) -> AlertPublic:
     alert = visible_alert(principal, store, alert_id)
     audited(request, principal, "read_alert", alert.site, alert.resident)
-    return AlertPublic.of(alert, show_summary=shows_summary(principal, directory, alert))
+    return AlertPublic.of(alert, shown_to(principal, directory, alert))
 
 
 @router.post("/{alert_id}/{action}")
@@ -252,7 +274,7 @@ async def act(
         raise HTTPException(
             REJECT_STATUS.get(exc.reason, 409), {"reason": exc.reason, "detail": exc.reason}
         ) from exc
-    return AlertPublic.of(updated, show_summary=shows_summary(principal, directory, updated))
+    return AlertPublic.of(updated, shown_to(principal, directory, updated))
 
 
 def _acting_volunteer(

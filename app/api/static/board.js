@@ -88,7 +88,7 @@
     try {
       await api(`/api/v1/alerts/${encodeURIComponent(alert.id)}/${action}`, { method: "POST", body });
       const done = { accept: "Accepted", decline: "Declined", resolve: "Resolved", handover: "Hand-over requested" };
-      status(`${done[action]}: ${words(alert.kind)} for ${alert.resident || alert.id}.`);
+      status(`${done[action]}: ${alert.kind ? words(alert.kind) : "the need"} for ${alert.resident || alert.id}.`);
     } catch (err) {
       status(`Could not ${words(action)}: ${words(err.reason || err.message)}`, "error");
     }
@@ -144,7 +144,7 @@
     },
       el("h3", { id: `alert-${a.id}-h` },
         el("span", { class: "tier", dataset: { tier: a.tier || "" } }, a.tier || "?"),
-        el("span", { class: "kind" }, words(a.kind)),
+        el("span", { class: "kind" }, a.kind ? words(a.kind) : "a need (not shared)"),
         el("span", {}, "· ", residentLink),
         a.site ? el("span", { class: "muted" }, a.site) : null),
       a.summary
