@@ -68,12 +68,13 @@ def _people(data_dir: Path, residents: int) -> None:
     from careloop.settings import load_settings
     from people import Consent, Directory, Resident, Site
 
-    shared = {"share_with_volunteers": True, "share_vitals_with_volunteers": True}
     with Directory(load_settings(data_dir=str(data_dir)).paths.people) as people, people.tx():
         people.add_site(Site(SITE, "alert benchmark"))
         for rid in ("warmup", *(f"r{i:05d}" for i in range(residents))):
             people.add_resident(Resident(SITE, rid, rid))
-            people.set_consent(Consent(SITE, rid, **shared))
+            people.set_consent(
+                Consent(SITE, rid, share_with_volunteers=True, share_vitals_with_volunteers=True)
+            )
 
 
 def _roster(path: Path, volunteers: int) -> None:
