@@ -16,6 +16,7 @@ _DATA = {
     "nab": "NAB: data/<category>/*.csv and labels/combined_windows.json (../shared/data/nab)",
     "icu": "PhysioNet 2012: timeseries_long.csv.gz and outcomes.csv "
     "(../shared/data/physionet2012_icu)",
+    "icu-runtime": "PhysioNet 2012, replayed through the scorer (../shared/data/physionet2012_icu)",
     "adl": "older adults' wearable data: S1_Dataset/, S2_Dataset/ "
     "(../shared/data/older_adults_rfid_adl)",
     "utterances": "XED: utterances.tsv (../shared/data/xed_emotion_utterances)",

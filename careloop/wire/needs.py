@@ -42,6 +42,7 @@ NeedKind = Literal[
     "help_request",
     "vitals_critical",
     "vitals_deteriorating",
+    "deterioration_risk",
     "hypoxia",
     "hypertensive_crisis",
     "heart_rate_abnormal",

@@ -12,6 +12,7 @@ the returned dict as one JSON object.
 TASKS: dict[str, str] = {
     "nab": "models.evaluation.nab",
     "icu": "models.evaluation.icu",
+    "icu-runtime": "models.evaluation.icu_runtime",
     "adl": "models.evaluation.adl",
     "utterances": "models.evaluation.utterances",
     "scenarios": "models.evaluation.scenarios",

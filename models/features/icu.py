@@ -1,9 +1,11 @@
-"""Per-stay features of the first 48 h of an ICU stay, from vital signs and consciousness only.
+"""Per-stay features of the first 48 h of an ICU stay: vital signs and consciousness.
 
 Used by ``careloop eval icu`` (PhysioNet/CinC 2012 layout: ``timeseries_long.csv.gz`` with
-``RecordID,Time,Parameter,Value`` and ``outcomes.csv``). Only the parameters in
-:data:`PARAMETERS` are read, everything else (labs, urine, FiO2, ventilation, age, sex,
-weight, admission scores) is skipped at the reader, so no feature can leak them in.
+``RecordID,Time,Parameter,Value`` and ``outcomes.csv``). By default only the parameters in
+:data:`PARAMETERS` are read and everything else is skipped at the reader, so no feature can
+leak it in; ``read_stays(..., clinical=True)`` also keeps the labs, urine, oxygen and
+descriptors of :mod:`models.features.icu_clinical` in a separate field of the stay, which
+only the features of that module read.
 
 Invasive and non-invasive blood pressures are merged into one series each (the chart does not
 care how a pressure was taken); values outside a physiological range are recording errors in
@@ -21,12 +23,13 @@ import functools
 import gzip
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
+from models.features.icu_clinical import CLINICAL, DESCRIPTORS
 from models.news2 import news2, score_parameter
 
 F64 = NDArray[np.float64]
@@ -47,6 +50,8 @@ PARAMETERS: dict[str, tuple[str, float, float]] = {
     "GCS": ("gcs", 3.0, 15.0),
 }
 SERIES: tuple[str, ...] = ("hr", "rr", "temp", "sbp", "dbp", "map", "sao2", "gcs")
+#: What a care terminal measures (no consciousness): the "vitals only" feature set.
+VITAL_SERIES: tuple[str, ...] = tuple(s for s in SERIES if s != "gcs")
 #: series -> NEWS2 chart row. SaO2 (arterial) stands in for SpO2; GCS 15 is Alert and any
 #: lower GCS is not (V, P or U score 3 like new confusion). No air/oxygen row: FiO2 is not read.
 NEWS2_ROWS: dict[str, str] = {
@@ -63,11 +68,17 @@ MEASUREMENT_FEATURES = ("_n", "_invasive_n", "_present")
 
 @dataclass(frozen=True, slots=True)
 class Stay:
-    """One ICU stay: per series, observation times (hours since admission) and values."""
+    """One ICU stay: per series, observation times (hours since admission) and values.
+
+    ``clinical`` (labs, urine, FiO2, ventilation) and ``descriptors`` (age, sex, height,
+    weight) are filled only by ``read_stays(..., clinical=True)``.
+    """
 
     record_id: int
     series: dict[str, tuple[F64, F64]]
     invasive_bp: int  # number of arterial-line (SysABP) readings
+    clinical: dict[str, tuple[F64, F64]] = field(default_factory=dict)
+    descriptors: dict[str, float] = field(default_factory=dict)
 
 
 def _hours(hhmm: str) -> float:
@@ -75,9 +86,18 @@ def _hours(hhmm: str) -> float:
     return int(h) + int(m) / 60.0
 
 
-def read_stays(path: Path) -> Iterator[Stay]:
-    """Stays from ``timeseries_long.csv.gz``, reading only :data:`PARAMETERS` up to 48 h."""
-    raw: dict[int, dict[str, tuple[list[float], list[float]]]] = {}
+Raw = dict[str, tuple[list[float], list[float]]]
+
+
+def read_stays(path: Path, *, clinical: bool = False) -> Iterator[Stay]:
+    """Stays from ``timeseries_long.csv.gz``, reading only :data:`PARAMETERS` up to 48 h.
+
+    ``clinical=True`` also reads :data:`~models.features.icu_clinical.CLINICAL` and
+    :data:`~models.features.icu_clinical.DESCRIPTORS` (first value at or after admission).
+    """
+    raw: dict[int, Raw] = {}
+    other: dict[int, Raw] = {}
+    described: dict[int, dict[str, float]] = {}
     invasive: dict[int, int] = {}
     with gzip.open(path, "rt", newline="") as f:
         rows = csv.reader(f)
@@ -85,9 +105,18 @@ def read_stays(path: Path) -> Iterator[Stay]:
         if header[:4] != ["RecordID", "Time", "Parameter", "Value"]:
             raise ValueError(f"{path}: unexpected header {header}")
         for rid_s, time_s, param, value_s in rows:
-            spec = PARAMETERS.get(param)
             rid = int(rid_s)
             series = raw.setdefault(rid, {})
+            spec = PARAMETERS.get(param)
+            if spec is None and clinical:
+                spec = CLINICAL.get(param)
+                series = other.setdefault(rid, {})
+                if spec is None and param in DESCRIPTORS:
+                    lo, hi = DESCRIPTORS[param]
+                    v = float(value_s)
+                    if lo <= v <= hi and _hours(time_s) <= HOURS:
+                        described.setdefault(rid, {}).setdefault(param, v)
+                    continue
             if spec is None:
                 continue
             name, lo, hi = spec
@@ -100,11 +129,21 @@ def read_stays(path: Path) -> Iterator[Stay]:
             if param == "SysABP":
                 invasive[rid] = invasive.get(rid, 0) + 1
     for rid, series in raw.items():
-        arrays = {}
-        for name, (ts, vs) in series.items():
-            order = np.argsort(np.asarray(ts), kind="stable")
-            arrays[name] = (np.asarray(ts)[order], np.asarray(vs)[order])
-        yield Stay(rid, arrays, invasive.get(rid, 0))
+        yield Stay(
+            rid,
+            _sorted(series),
+            invasive.get(rid, 0),
+            _sorted(other.get(rid, {})),
+            described.get(rid, {}),
+        )
+
+
+def _sorted(series: Raw) -> dict[str, tuple[F64, F64]]:
+    arrays = {}
+    for name, (ts, vs) in series.items():
+        order = np.argsort(np.asarray(ts), kind="stable")
+        arrays[name] = (np.asarray(ts)[order], np.asarray(vs)[order])
+    return arrays
 
 
 def read_outcomes(path: Path) -> dict[int, tuple[int, float]]:
@@ -174,12 +213,19 @@ def _nan_stats(prefix: str, x: F64, stats: tuple[str, ...]) -> dict[str, float]:
     return {f"{prefix}_{s}": funcs[s](ok) if len(ok) else math.nan for s in stats}
 
 
-def stay_features(stay: Stay) -> dict[str, float]:
-    """The feature dict of one stay (missing values are NaN; absent keys mean NaN)."""
+def stay_features(stay: Stay, series: tuple[str, ...] = SERIES) -> dict[str, float]:
+    """The feature dict of one stay (missing values are NaN; absent keys mean NaN).
+
+    Only ``series`` are read (e.g. :data:`VITAL_SERIES` leaves consciousness out, also from
+    the NEWS2 aggregates).
+    """
     feats: dict[str, float] = {"bp_invasive_n": float(stay.invasive_bp)}
     grids: dict[str, F64] = {}
     empty = (np.zeros(0), np.zeros(0))
     for name in SERIES:
+        if name not in series:
+            grids[name] = np.full(HOURS, math.nan)
+            continue
         t, v = stay.series.get(name, empty)
         feats |= {f"{name}_{k}": float(x) for k, x in _summary(t, v).items()}
         feats[f"{name}_present"] = float(len(v) > 0)
@@ -223,13 +269,26 @@ def _hourly_news2(grids: dict[str, F64]) -> dict[str, float]:
     return out
 
 
-def feature_matrix(stays: list[Stay], *, exclude: tuple[str, ...] = ()) -> tuple[F64, list[str]]:
+def feature_matrix(
+    stays: list[Stay],
+    *,
+    exclude: tuple[str, ...] = (),
+    series: tuple[str, ...] = SERIES,
+    extra: Callable[[Stay], dict[str, float]] | None = None,
+) -> tuple[F64, list[str]]:
     """Rows of :func:`stay_features` in ``stays`` order, as a matrix and its column names.
 
     Columns whose name ends with one of ``exclude`` are left out (e.g.
-    :data:`MEASUREMENT_FEATURES` for a values-only ablation).
+    :data:`MEASUREMENT_FEATURES` for a values-only ablation); ``series`` as in
+    :func:`stay_features`; ``extra`` adds more features per stay (e.g.
+    :func:`models.features.icu_clinical.clinical_features`).
     """
-    rows = [stay_features(s) for s in stays]
+    rows = [stay_features(s, series) | (extra(s) if extra else {}) for s in stays]
+    return matrix(rows, exclude=exclude)
+
+
+def matrix(rows: list[dict[str, float]], *, exclude: tuple[str, ...] = ()) -> tuple[F64, list[str]]:
+    """Feature dicts as a matrix (NaN where a key is absent) and its sorted column names."""
     names = sorted({k for r in rows for k in r if not (exclude and k.endswith(exclude))})
     X = np.array([[r.get(k, math.nan) for k in names] for r in rows], dtype=np.float64)
     return X, names

@@ -11,6 +11,11 @@ order, so each round touches each resident at most once and updates its rows wit
 array assignments; the result is exactly as if readings were scored one by one in order.
 Each reading is scored before it is learned.
 
+The deterioration-risk model (:mod:`models.runtime.risk`) follows every resident's vitals
+in the same table and is scored on the timer tick; the shipped model file is loaded by
+default, and without a usable one the engine scores on its rules alone and says so in
+``engine.risk.status``.
+
 :meth:`snapshot` writes the whole state (arrays + the few per-resident objects) to one file
 atomically; :meth:`restore` reads it back, so a restarted scorer keeps its baselines.
 """
@@ -30,7 +35,7 @@ import numpy as np
 
 from careloop.wire.needs import Evidence, NeedMessage
 from models.base import ModelError
-from models.runtime import activity, daily, vitals
+from models.runtime import activity, daily, risk, vitals
 from models.runtime.activity import ActivityComponent
 from models.runtime.careplan import CarePlanner
 from models.runtime.columns import VitalsBatch
@@ -38,6 +43,8 @@ from models.runtime.daily import DailyComponent
 from models.runtime.findings import Finding
 from models.runtime.fusion import Fusion
 from models.runtime.residents import Slots
+from models.runtime.risk import RiskComponent, resolve_model
+from models.runtime.riskmodel import DEFAULT_PATH, RiskModel
 from models.runtime.speech import SpeechComponent
 from models.runtime.table import Table
 from models.runtime.vitals import VitalsComponent
@@ -69,11 +76,15 @@ class ScoringEngine:
         profiles: Mapping[tuple[str, str], CareProfile] | None = None,
         *,
         classifier: CareIntentClassifier | None = None,
+        risk_model: RiskModel | Path | None = DEFAULT_PATH,
     ) -> None:
+        """``risk_model``: the deterioration-risk model, a model file, or None for rules only
+        (the shipped file by default; one that cannot be loaded is logged, rules only)."""
         self.config = config or EngineConfig()
         self.directory = Slots(dict(profiles or {}))
-        self.table = Table(vitals.fields() + activity.fields() + daily.fields())
+        self.table = Table(vitals.fields() + activity.fields() + daily.fields() + risk.fields())
         self.vitals = VitalsComponent(self.directory)
+        self.risk = RiskComponent(*resolve_model(risk_model), self.vitals)
         self.activity = ActivityComponent()
         self.daily = DailyComponent()
         self.speech = SpeechComponent(classifier)
@@ -117,6 +128,7 @@ class ScoringEngine:
             findings += self.vitals.step(self.table, rnd, offs)
             findings += self.activity.step(self.table, rnd, offs)
             findings += self.daily.step(self.table, rnd, offs)
+            self.risk.step(self.table, rnd)
         self.readings += len(batch)
         latest = int(batch.ts.max())
         out = self.fusion.fuse(findings)
@@ -174,6 +186,7 @@ class ScoringEngine:
         self._last_tick = self.now
         rows = len(self.directory)
         findings = self.activity.tick(self.table, rows, self.now)
+        findings += self.risk.tick(self.table, rows, self.now)
         if self.config.care_plans:
             # one conversion to Python ints, not a numpy scalar per resident; residents never
             # seen are skipped here as CarePlanner.tick would skip them (first_seen <= 0)

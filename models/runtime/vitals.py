@@ -116,6 +116,17 @@ def usual(all_day: NDArray[np.float32], in_bin: NDArray[np.float32]) -> tuple[An
     return loc, scale
 
 
+def personal_usual(table: Any, slot: int, vital: str) -> tuple[float, float] | None:
+    """A resident's all-day usual ``(location, scale)`` of a baseline vital, once its baseline
+    has warmed up (:data:`WARMUP`); None before that or for a vital without a baseline.
+    Other components' explanations quote it ("usual 72 ± 6")."""
+    i = _BI.get(vital)
+    if i is None:
+        return None
+    loc, scale, n = (float(v) for v in table["base"][slot, :, i, BINS])
+    return (loc, scale) if n >= WARMUP[vital] else None
+
+
 def fields() -> tuple[Field, ...]:
     """The per-resident arrays this component keeps."""
     return (
@@ -150,7 +161,7 @@ class VitalsComponent:
         fresh = (ts[:, None] - carry_ts) <= _NEWS_AGE
         charted = np.where(fresh, carry, np.nan)
         cols = {p: charted[:, k] for k, p in enumerate(PARAMETERS)}
-        scale2 = self._scale2(r)
+        scale2 = self.scale2(r)
         agg, scored, _red = news2_arrays(cols, scale2)
         charted_enough = scored >= 5
         news_mean, news_n = table["news_mean"][r], table["news_n"][r]
@@ -262,7 +273,8 @@ class VitalsComponent:
                 )
         return out
 
-    def _scale2(self, r: NDArray[np.int64]) -> NDArray[np.bool_] | None:
+    def scale2(self, r: NDArray[np.int64]) -> NDArray[np.bool_] | None:
+        """Which of residents ``r`` are on NEWS2 SpO2 scale 2 (None: nobody is)."""
         if self._scale2_version != self.directory.version:
             flags = [res.profile.spo2_scale == 2 for res in self.directory.residents]
             self._scale2_flags = np.asarray(flags, dtype=np.bool_) if any(flags) else None

@@ -16,6 +16,7 @@ from careloop.errors import SettingsError
 from models.evaluation.icu import evaluate, operating_point
 from models.features.icu import (
     PARAMETERS,
+    VITAL_SERIES,
     Stay,
     feature_matrix,
     hourly,
@@ -23,6 +24,7 @@ from models.features.icu import (
     read_stays,
     stay_features,
 )
+from models.features.icu_clinical import clinical_features
 
 
 def _write(folder: Path, rows: Sequence[tuple], outcomes: Sequence[tuple]) -> None:
@@ -128,10 +130,42 @@ def test_evaluate_end_to_end_on_synthetic_stays(tmp_path):
     assert result["auroc"] > 0.7  # death follows GCS and pulse here
     assert result["auroc_ci95"][0] <= result["auroc"] <= result["auroc_ci95"][1]
     refs = result["references"]
-    assert set(refs) == {"saps_i", "worst_news2", "values_only", "no_gcs"}
+    assert set(refs) == {
+        "in_sample", "saps_i", "worst_news2", "values_only", "vitals_gcs", "vitals", "vitals_age"
+    }  # fmt: skip
+    assert refs["vitals"]["auroc"] > 0.6 and refs["vitals_gcs"]["auroc"] > 0.7  # pulse carries some
     assert 0.3 < refs["saps_i"]["auroc"] < 0.7  # random here: a reference, never a feature
     assert result["coverage"]["rr"] == 0.0 and result["coverage"]["hr"] == 1.0
     assert evaluate(tmp_path, seed=0, progress=False)["auroc"] == result["auroc"]
+
+
+def test_clinical_inputs_are_read_only_when_asked_and_kept_apart(tmp_path):
+    rows = [
+        (1, "00:00", "Age", 81),
+        (1, "00:00", "Weight", -1),
+        (1, "03:00", "Weight", 70),
+        (1, "01:00", "HR", 90),
+        (1, "02:00", "BUN", 30),
+        (1, "30:00", "BUN", 45),
+        (1, "04:00", "pH", 187),  # a recording error
+        (1, "05:00", "Urine", 200),
+        (1, "06:00", "FiO2", 0.5),
+        (1, "06:30", "PaO2", 80),
+    ]
+    _write(tmp_path, rows, [(1, 10, 2, 5, -1, 0)])
+    plain = next(read_stays(tmp_path / "timeseries_long.csv.gz"))
+    assert plain.clinical == {} and plain.descriptors == {}
+    stay = next(read_stays(tmp_path / "timeseries_long.csv.gz", clinical=True))
+    assert set(stay.series) == {"hr"} and set(stay.clinical) == {"bun", "urine", "fio2", "pao2"}
+    assert stay.descriptors == {"Age": 81.0, "Weight": 70.0}
+    f = clinical_features(stay)
+    assert f["age"] == 81 and f["bun_first"] == 30 and f["bun_last"] == 45 and f["bun_n"] == 2
+    assert f["ph_n"] == 0 and "ph_last" not in f
+    assert f["pf_ratio_min"] == 160.0 and f["urine_48h"] == 200.0
+    assert f["urine_ml_kg_h"] == pytest.approx(200 / 70 / 48)
+    assert f["mechvent"] == 0.0 and math.isnan(f["height"])
+    vitals = stay_features(stay, VITAL_SERIES)
+    assert not any(k.startswith("gcs") for k in vitals)
 
 
 def test_operating_point_and_missing_files(tmp_path):
