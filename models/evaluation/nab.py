@@ -288,16 +288,41 @@ def _trace_all(files: Sequence[NabFile], params: Mapping[str, Any], progress: bo
     return out
 
 
-def evaluate(data: Path, *, seed: int, progress: bool) -> dict[str, Any]:
-    """NAB scores of the candidate designs on ``data`` (see the module docstring)."""
-    files = load_corpus(data)
+def score_designs(
+    files: Sequence[NabFile], *, seed: int, progress: bool
+) -> tuple[dict[str, list[NDArray[np.float64]]], dict[str, float]]:
+    """Every candidate design's scores per file (in ``files`` order) and its alarm level."""
     params = {name: design_params(name, seed) for name in DESIGNS}
-    started = time.perf_counter()
     traces = _trace_all(files, superset(params.values()), progress)
     replayed = [replay_all(t, list(params.values())) for t in traces]
     scores = {name: [r[k] for r in replayed] for k, name in enumerate(params)}
-    seconds = time.perf_counter() - started
     levels = {name: MultiScaleNovelty(**p).alarm_score for name, p in params.items()}
+    return scores, levels
+
+
+def evaluate(data: Path, *, seed: int, progress: bool) -> dict[str, Any]:
+    """NAB scores of the candidate designs on ``data`` (see the module docstring)."""
+    files = load_corpus(data)
+    started = time.perf_counter()
+    scores, levels = score_designs(files, seed=seed, progress=progress)
+    seconds = time.perf_counter() - started
+    result = summarise(files, scores, levels, seed=seed)
+    result["detector_seconds"] = round(seconds, 1)
+    check = scorer_check(files, data, progress)
+    if check is not None:
+        result["scorer_check_windowed_gaussian"] = check
+    return result
+
+
+def summarise(
+    files: Sequence[NabFile],
+    scores: Mapping[str, Sequence[NDArray[np.float64]]],
+    levels: Mapping[str, float],
+    *,
+    seed: int,
+) -> dict[str, Any]:
+    """The figures of :func:`evaluate` from every design's scores (see the module doc)."""
+    params = {name: design_params(name, seed) for name in DESIGNS}
 
     default = MultiScaleNovelty(seed=seed).get_params()
     shipped = next(name for name, p in params.items() if p == default)
@@ -321,10 +346,6 @@ def evaluate(data: Path, *, seed: int, progress: bool) -> dict[str, Any]:
     result["files"] = len(files)
     result["windows"] = rows.n_windows
     result["rows"] = int(sum(f.series.n for f in files))
-    result["detector_seconds"] = round(seconds, 1)
-    check = scorer_check(files, data, progress)
-    if check is not None:
-        result["scorer_check_windowed_gaussian"] = check
     return result
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -51,23 +51,40 @@ DESIGNS: dict[str, dict[str, Any]] = {
 #: the design MultiScaleNovelty's defaults are (chosen by leave-one-category-out on NAB)
 DEFAULT_DESIGN = "multiscale"
 
-#: A resident's slow signals (one value an hour or a day: activity counts, night-time bathroom
-#: visits, time in bed, resting heart rate). Square roots make a count's noise independent of
-#: its level, so a restless night is judged on the same scale as a busy afternoon; windows of
-#: 3, 12 and 24 readings (bins of 1-4 readings); prototypes merged within 10 % of the range
-#: (hourly counts are too noisy for 2 %); two weeks of usual distances; at most one report per
-#: two days of hourly readings. Chosen on synthetic hourly counts (seeds 0-7), checked on other
-#: seeds and signals: tests/models/test_stream_anomaly_slow.py, docs/evaluation/nab.md.
-SLOW_SIGNALS: dict[str, Any] = {
-    "transform": "sqrt",
-    "scales": (3, 12, 24),
-    "bins": 6,
-    "day_scale": False,
-    "radius": 0.1,
-    "capacity": 64,
-    "history": 336,
-    "warmup": 48,
-    "refractory": 48,
+#: A resident's slow signals, per reading cadence. Square roots make a count's noise
+#: independent of its level (a restless night is judged on the scale of a busy afternoon).
+#:
+#: * hourly (activity counts, resting heart rate): windows of 3, 12 and 24 readings (bins of
+#:   1-4 readings), prototypes merged within 10 % of the range (hourly counts are too noisy
+#:   for 2 %), two weeks of usual distances, at most one report per two days;
+#: * daily (night-time bathroom visits, time in bed): too few readings for shapes, so each
+#:   window is its mean (``bins=1``: 3-, 7- and 14-day levels), half a year of usual
+#:   distances, four weeks of warm-up, at most one report a week.
+#:
+#: Chosen on synthetic series (seeds 0-7), checked on other seeds: docs/evaluation/nab.md.
+SLOW_SIGNALS: dict[str, dict[str, Any]] = {
+    "hourly": {
+        "transform": "sqrt",
+        "scales": (3, 12, 24),
+        "bins": 6,
+        "day_scale": False,
+        "radius": 0.1,
+        "capacity": 64,
+        "history": 336,
+        "warmup": 48,
+        "refractory": 48,
+    },
+    "daily": {
+        "transform": "sqrt",
+        "scales": (3, 7, 14),
+        "bins": 1,
+        "day_scale": False,
+        "radius": 0.1,
+        "capacity": 64,
+        "history": 180,
+        "warmup": 28,
+        "refractory": 7,
+    },
 }
 
 #: parameters that shape the pattern channels (a trace is only valid for equal values)
@@ -83,9 +100,13 @@ _CHANNEL_KEYS = (
 )
 
 
-def slow_signal_detector(field: str = "value", seed: int = 0) -> MultiScaleNovelty:
-    """A compact detector for hourly or daily personal signals (see ``SLOW_SIGNALS``)."""
-    return MultiScaleNovelty(field=field, seed=seed, **SLOW_SIGNALS)
+def slow_signal_detector(
+    field: str = "value", cadence: Literal["hourly", "daily"] = "hourly", seed: int = 0
+) -> MultiScaleNovelty:
+    """A compact detector for a resident's hourly or daily signal (see ``SLOW_SIGNALS``)."""
+    if cadence not in SLOW_SIGNALS:
+        raise ModelError(f"cadence must be hourly or daily, got {cadence!r}")
+    return MultiScaleNovelty(field=field, seed=seed, **SLOW_SIGNALS[cadence])
 
 
 def design_params(name: str, seed: int = 0) -> dict[str, Any]:

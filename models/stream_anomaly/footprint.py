@@ -2,8 +2,9 @@
 
     python -m models.stream_anomaly.footprint
 
-runs the compact ``SLOW_SIGNALS`` configuration on 120 days of a synthetic hourly activity
-count (and the NAB default on 40 days of five-minute readings) and prints, per configuration:
+runs the compact ``SLOW_SIGNALS`` configurations on a synthetic hourly activity count (120
+days) and daily bathroom-visit count (a year), and the NAB default on 40 days of five-minute
+readings, and prints, per configuration:
 the snapshot size in bytes (what the runtime stores per resident and signal), the memory the
 live detector holds (traced allocations) and the processor time of one ``score_one`` plus
 ``learn_one``. The figures are quoted in docs/evaluation/nab.md.
@@ -54,6 +55,17 @@ def hourly_activity(seed: int, days: int, change_day: int | None = None) -> list
     return [{"value": float(c), "ts": _START_MS + i * _HOUR_MS} for i, c in enumerate(counts)]
 
 
+def daily_visits(seed: int, days: int, change_day: int | None = None) -> list[Observation]:
+    """Night-time bathroom visits, one count a day (Poisson, 1.5 a night; 4 from
+    ``change_day`` on, a sustained change)."""
+    rng = np.random.default_rng(seed)
+    rate = np.full(days, 1.5)
+    if change_day is not None:
+        rate[change_day:] = 4.0
+    counts = rng.poisson(rate)
+    return [{"value": float(c), "ts": _START_MS + i * 24 * _HOUR_MS} for i, c in enumerate(counts)]
+
+
 def measure(make: Callable[[], StreamingDetector], stream: Sequence[Observation]) -> Footprint:
     """Feed ``stream`` to fresh detectors: a first one to fill numpy's and Python's one-off
     caches, a second traced for the memory it keeps, a third timed."""
@@ -88,8 +100,12 @@ def main() -> None:
         {"value": float(x["value"]), "ts": _START_MS + i * 300_000}
         for i, x in enumerate(hourly_activity(1, days=40 * 12))
     ]
+    daily = daily_visits(0, days=365)
     result = {
         "slow_signals_hourly_120_days": asdict(measure(slow_signal_detector, hourly)),
+        "slow_signals_daily_365_days": asdict(
+            measure(lambda: slow_signal_detector(cadence="daily"), daily)
+        ),
         "nab_default_5min_40_days": asdict(measure(MultiScaleNovelty, five_min[: 40 * 288])),
     }
     print(json.dumps(result, indent=2))
