@@ -211,7 +211,7 @@ def _loco_bars(result: dict[str, Any], path: Path) -> None:
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     ax.set_xlabel("NAB standard score (null = 0, perfect = 100)")
-    ax.legend(loc="lower left", fontsize=7)
+    ax.legend(loc="lower right", fontsize=7)
     ax.set_title("Candidate designs: in-sample vs leave-one-category-out", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=80)

@@ -1,7 +1,8 @@
 """Named configurations of :class:`MultiScaleNovelty`, and replaying them over one trace.
 
 ``DESIGNS`` is the small candidate set an evaluation chooses from by leaving whole categories
-of series out (``careloop eval nab``). It was fixed in code before that selection ran; each
+of series out (``careloop eval nab``). It is fixed in code, so every fold chooses from the
+same set (it was written after exploring NAB's shared split: docs/evaluation/nab.md). Each
 entry changes the detector's defaults along one axis that plausibly depends on the kind of
 series, listed most general first (the order breaks ties):
 
@@ -13,7 +14,7 @@ series, listed most general first (the order breaks ties):
 * ``eager``: alarm at 1.25, refractory 150 steps (smooth series, subtle anomalies);
 * ``calm``: alarm at 2.0, refractory 600 steps (spiky series).
 
-``SLOW_SIGNALS`` is the compact configuration for a resident's hourly or daily signals.
+``SLOW_SIGNALS`` holds the compact configurations for a resident's hourly or daily signals.
 
 Running a detector is the costly part (pattern search); calibration and alarm discipline are
 cheap. Since each window length keeps its own memory and random generator, the distances of a
