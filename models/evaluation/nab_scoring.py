@@ -15,6 +15,9 @@ It follows numenta/NAB's ``nab/sweeper.py``, ``nab/runner.py`` (normalisation) a
   just after a window, 1 beyond three widths);
 * the raw score is summed over the corpus; the threshold is swept over every distinct score
   to the corpus-wide best (NAB's optimiser), per profile;
+* a threshold meant for *other* files (:func:`choose_threshold`) is the one nearest a prior
+  (the detector's alarm level) among those within a quarter of one window's worth of the best,
+  since a sweep's exact optimum on a few dozen windows is mostly noise;
 * normalised score ``100 * (S - S_null) / (S_perfect - S_null)`` with ``S_null = -A_FN * W``
   (nothing detected) and ``S_perfect = A_TP * W`` (a detection at every window's start).
 
@@ -187,6 +190,37 @@ def best_threshold(rows: Rows, profile: CostProfile) -> tuple[float, float]:
     thresholds, totals = sweep(rows, profile)
     k = int(np.argmax(totals))
     return float(thresholds[k]), float(totals[k])
+
+
+def tie_margin(profile: CostProfile) -> float:
+    """Raw-score differences below a quarter of one window's swing (miss to perfect) are ties."""
+    return 0.25 * (profile.tp + profile.fn)
+
+
+def choose_threshold(rows: Rows, profile: CostProfile, prior: float) -> tuple[float, float]:
+    """A threshold to use on other files, and its raw score on ``rows``.
+
+    Every threshold whose raw score is within :func:`tie_margin` of the best is as good on
+    this evidence; of those, the one nearest ``prior`` is taken (higher score, then higher
+    threshold, on exact ties). Thresholds between two distinct scores detect the same rows,
+    so each step of the sweep is an interval and ``prior`` itself is taken when it lies in one.
+    """
+    thresholds, totals = sweep(rows, profile)
+    best = float(totals.max())
+    picks: list[tuple[float, float, float, float]] = []
+    for k in np.flatnonzero(totals >= best - tie_margin(profile)).tolist():
+        upper = float(thresholds[k])
+        lower = float(thresholds[k + 1]) if k + 1 < thresholds.size else -math.inf
+        if lower < prior <= upper:
+            t = prior
+        elif prior > upper:
+            t = upper
+        else:  # just above the next distinct score, which would add detections
+            t = float(np.nextafter(lower, math.inf))
+        total = float(totals[k])
+        picks.append((abs(t - prior), -total, -t, total))
+    _, _, neg_t, total = min(picks)
+    return -neg_t, total
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from models.base import Observation, StreamingDetector
+from models.base import ModelError, Observation, StreamingDetector
 
 
 class WindowedGaussian(StreamingDetector):
@@ -22,13 +22,17 @@ class WindowedGaussian(StreamingDetector):
         self.field = field
         self.window = window
         self.step = step
-        self._data: list[float] = []
+        if not 1 <= step <= window:
+            raise ModelError(f"step must be in [1, window], got step={step}, window={window}")
+        # the fitted values, oldest first, in a preallocated array (no list -> array per refit)
+        self._data = np.empty(window)
+        self._n = 0
         self._buffer: list[float] = []
         self._mean = 0.0
         self._std = 1.0
 
     def score_one(self, x: Observation) -> float:
-        if not self._data:
+        if self._n == 0:
             return 0.0
         v = float(x[self.field])
         z = abs(v - self._mean) / self._std  # NAB mirrors values below the mean
@@ -36,16 +40,19 @@ class WindowedGaussian(StreamingDetector):
 
     def learn_one(self, x: Observation) -> None:
         v = float(x[self.field])
-        if len(self._data) < self.window:
-            self._data.append(v)
+        if self._n < self.window:
+            self._data[self._n] = v
+            self._n += 1
             self._refit()
             return
         self._buffer.append(v)
         if len(self._buffer) == self.step:
-            self._data = self._data[self.step :] + self._buffer
+            self._data[: -self.step] = self._data[self.step :]
+            self._data[-self.step :] = self._buffer
             self._buffer = []
             self._refit()
 
     def _refit(self) -> None:
-        self._mean = float(np.mean(self._data))
-        self._std = float(np.std(self._data)) or 0.000001
+        data = self._data[: self._n]
+        self._mean = float(np.mean(data))
+        self._std = float(np.std(data)) or 0.000001

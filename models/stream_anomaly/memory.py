@@ -10,10 +10,24 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections import deque
+from array import array
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
+
+
+class Search(NamedTuple):
+    """One search of a memory: what the window is scored by, and a hint to store it later."""
+
+    #: RMS distance to the nearest prototype seen ``min_count`` times (inf if none)
+    distance: float
+    #: the nearest prototype of any count (-1 if the memory was empty), its squared distance
+    nearest: int
+    sq: float
+    #: the memory's size and replacement count at the time, to tell what is new since
+    size: int
+    replaced: int
 
 
 class PatternMemory:
@@ -24,6 +38,10 @@ class PatternMemory:
     prototypes however long it runs. Searches can skip prototypes seen fewer than
     ``min_count`` times: a pattern met once before is still rare. When ``capacity`` is
     reached a seeded random prototype is replaced, which keeps old and recent patterns alike.
+
+    A window is searched once, when it is scored, and stored later (once it no longer overlaps
+    the current window): :meth:`absorb` then only searches the prototypes added since, which
+    halves the work of a detector that keeps windows pending.
     """
 
     def __init__(self, dim: int, capacity: int, rng: np.random.Generator) -> None:
@@ -32,35 +50,60 @@ class PatternMemory:
         self._sq = np.empty(size)  # squared norms, for one matrix-vector search
         self._count = np.zeros(size, dtype=np.int64)
         self._n = 0
+        self._replaced = 0
         self._capacity = capacity
         self._rng = rng
 
     def __len__(self) -> int:
         return self._n
 
-    def _sq_distances(self, f: NDArray[np.float64]) -> NDArray[np.float64]:
-        # |r - f|^2 = |r|^2 - 2 r.f + |f|^2: one matrix-vector product instead of a
-        # prototypes-by-dim temporary (callers centre values, so cancellation stays small).
-        return self._sq[: self._n] - 2.0 * (self._rows[: self._n] @ f) + float(f @ f)
+    def _sq_distances(self, f: NDArray[np.float64], lo: int = 0) -> NDArray[np.float64]:
+        """``|r - f|^2 - |f|^2`` for prototypes ``lo:``, i.e. ``|r|^2 - 2 r.f``.
+
+        One matrix-vector product instead of a prototypes-by-dim temporary, in place (callers
+        centre values, so cancellation stays small); ``|f|^2`` is added to the minimum only.
+        """
+        g = self._rows[lo : self._n] @ f
+        g *= -2.0
+        g += self._sq[lo : self._n]
+        return g
+
+    def search(self, f: NDArray[np.float64], min_count: int = 1) -> Search:
+        """Distances from ``f`` to the prototypes (see :class:`Search`)."""
+        if self._n == 0:
+            return Search(math.inf, -1, math.inf, 0, self._replaced)
+        g = self._sq_distances(f)
+        ff = float(f @ f)
+        k = int(g.argmin())
+        sq = float(g[k]) + ff
+        best = sq
+        if min_count > 1:
+            best = float(np.where(self._count[: self._n] >= min_count, g, np.inf).min()) + ff
+        d = math.sqrt(max(best, 0.0) / f.size) if math.isfinite(best) else math.inf
+        return Search(d, k, sq, self._n, self._replaced)
 
     def nearest(self, f: NDArray[np.float64], min_count: int = 1) -> float:
         """RMS distance from ``f`` to the closest prototype seen ``min_count`` times (or inf)."""
-        if self._n == 0:
-            return math.inf
-        sq = self._sq_distances(f)
-        if min_count > 1:
-            sq = np.where(self._count[: self._n] >= min_count, sq, np.inf)
-        best = float(sq.min())
-        return math.sqrt(max(best, 0.0) / f.size) if math.isfinite(best) else math.inf
+        return self.search(f, min_count).distance
 
-    def absorb(self, f: NDArray[np.float64], radius: float) -> None:
-        """Count ``f`` against its nearest prototype if within ``radius``, else store it."""
-        if self._n:
-            sq = self._sq_distances(f)
-            k = int(sq.argmin())
-            if math.sqrt(max(float(sq[k]), 0.0) / f.size) <= radius:
-                self._count[k] += 1
-                return
+    def absorb(self, f: NDArray[np.float64], radius: float, hint: Search | None = None) -> None:
+        """Count ``f`` against its nearest prototype if within ``radius``, else store it.
+
+        ``hint`` is ``f``'s earlier :meth:`search` of this memory; prototypes are never moved,
+        so only those added since need searching (all of them after a replacement).
+        """
+        if hint is None or hint.replaced != self._replaced:
+            hint = Search(math.inf, -1, math.inf, 0, self._replaced)
+        k, best = hint.nearest, hint.sq
+        if self._n > hint.size:
+            g = self._sq_distances(f, hint.size)
+            j = int(g.argmin())
+            sq = float(g[j]) + float(f @ f)
+            if k < 0 or sq < best:  # an older prototype wins ties, as in one scan
+                k, best = hint.size + j, sq
+        if k >= 0 and math.sqrt(max(best, 0.0) / f.size) <= radius:
+            self._count[k] += 1
+            return
         if self._n < self._capacity:
             if self._n == self._rows.shape[0]:
                 size = min(2 * self._n, self._capacity)
@@ -71,30 +114,54 @@ class PatternMemory:
             self._n += 1
         else:
             k = int(self._rng.integers(self._capacity))
+            self._replaced += 1
         self._rows[k] = f
         self._sq[k] = float(f @ f)
         self._count[k] = 1
 
 
 class RollingQuantile:
-    """Quantiles of the last ``size`` values, kept sorted (O(size) per update, no numpy)."""
+    """Quantiles of the last ``size`` values, kept sorted (O(size) per update).
+
+    Values live in two ``array("d")`` buffers (8 bytes each, not a Python float object per
+    value): a ring in arrival order and a sorted copy. Snapshots carry them as bytes.
+    """
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._fifo: deque[float] = deque()
-        self._sorted: list[float] = []
+        self._ring = array("d")
+        self._head = 0  # index of the oldest value once the ring is full
+        self._sorted = array("d")
 
     def __len__(self) -> int:
-        return len(self._fifo)
+        return len(self._ring)
 
     def add(self, x: float) -> None:
         """Insert ``x``, dropping the oldest value once the window is full."""
-        self._fifo.append(x)
-        bisect.insort(self._sorted, x)
-        if len(self._fifo) > self._size:
-            old = self._fifo.popleft()
+        if len(self._ring) < self._size:
+            self._ring.append(x)
+        else:
+            old = self._ring[self._head]
+            self._ring[self._head] = x
+            self._head = (self._head + 1) % self._size
             del self._sorted[bisect.bisect_left(self._sorted, old)]
+        bisect.insort(self._sorted, x)
 
     def quantile(self, q: float) -> float:
         """The lower empirical ``q``-quantile (a stored value, no interpolation)."""
         return self._sorted[int(q * (len(self._sorted) - 1))]
+
+    def __getstate__(self) -> dict[str, object]:
+        # array.array would pickle by naming the array module, which snapshots do not load.
+        return {
+            "size": self._size,
+            "head": self._head,
+            "ring": self._ring.tobytes(),
+            "sorted": self._sorted.tobytes(),
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._size = int(state["size"])
+        self._head = int(state["head"])
+        self._ring = array("d", bytes(state["ring"]))
+        self._sorted = array("d", bytes(state["sorted"]))

@@ -15,12 +15,14 @@ from models.evaluation.nab_scoring import (
     PROFILES,
     LabelledSeries,
     best_threshold,
+    choose_threshold,
     corpus_rows,
     file_rows,
     normalise,
     probation_length,
     score_at,
     sweep,
+    tie_margin,
 )
 
 STD = PROFILES["standard"]
@@ -189,3 +191,29 @@ def test_load_corpus_maps_label_times_to_rows(tmp_path: Path) -> None:
     assert f.series.n == 120 and f.category == "cat"
     assert f.series.windows == ((60, 72),)
     assert f.values[8] == 1.0
+
+
+def test_a_threshold_for_other_files_stays_near_the_prior_when_the_data_allow() -> None:
+    a = np.zeros(100)
+    a[40] = 0.9  # the detection
+    a[70] = 0.3  # a false positive far below it
+    rows = file_rows(ONE, a)
+    # every threshold in (0.3, 0.9] scores the same: the prior 0.6 is kept
+    th, raw = choose_threshold(rows, STD, prior=0.6)
+    assert th == 0.6 and raw == pytest.approx(1.0)
+    # a prior above the detection would miss it: the nearest threshold that keeps it wins
+    th, raw = choose_threshold(rows, STD, prior=0.95)
+    assert th == 0.9 and raw == pytest.approx(1.0)
+    # a prior below the false positive: keeping it costs 0.11, less than the tie margin
+    th, _ = choose_threshold(rows, STD, prior=0.2)
+    assert th == 0.2
+
+
+def test_ties_are_within_a_quarter_of_one_window() -> None:
+    assert tie_margin(STD) == pytest.approx(0.5)
+    assert tie_margin(PROFILES["reward_low_fn"]) == pytest.approx(0.75)
+    a = np.zeros(100)
+    a[40] = 0.9
+    a[60:66] = 0.5  # six false positives: 6 * 0.11 * ~1 > 0.5, so 0.5 is not a tie
+    th, _ = choose_threshold(file_rows(ONE, a), STD, prior=0.4)
+    assert th == pytest.approx(np.nextafter(0.5, 1.0))

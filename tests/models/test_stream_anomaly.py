@@ -105,6 +105,9 @@ def test_the_field_can_be_a_vital_sign() -> None:
         {"scales": (0,)},
         {"bins": 0},
         {"history": 10},
+        {"warmup": 0},
+        {"history": 50, "warmup": 100},
+        {"seed": -1},
         {"quantile": 1.0},
         {"min_count": 0},
         {"alarm_ratio": 0.0},
@@ -116,6 +119,15 @@ def test_bad_parameters_are_refused(kw) -> None:
         MultiScaleNovelty(**kw)
 
 
+def test_a_window_length_scores_only_after_its_warmup() -> None:
+    v = _noise(7, 400)
+    v[150] += 40  # far outside the noise, but the calibration has not warmed up yet
+    early = _run(MultiScaleNovelty(scales=(1,), day_scale=False, warmup=200), v)
+    assert np.all(early[:200] == 0.0)
+    eager = _run(MultiScaleNovelty(scales=(1,), day_scale=False, warmup=50), v)
+    assert eager[150] >= ALARM
+
+
 def test_windowed_gaussian_follows_nab_definition() -> None:
     det = WindowedGaussian(window=4, step=2)
     assert det.score_one({"value": 5.0}) == 0.0  # nothing learned yet
@@ -125,3 +137,16 @@ def test_windowed_gaussian_follows_nab_definition() -> None:
     expected = 1 - 0.5 * math.erfc(2 / math.sqrt(2))
     assert det.score_one({"value": 3.0}) == pytest.approx(expected)
     assert det.score_one({"value": -1.0}) == pytest.approx(expected)
+
+
+def test_windowed_gaussian_slides_by_whole_steps() -> None:
+    det = WindowedGaussian(window=4, step=2)
+    for v in (0.0, 0.0, 0.0, 0.0, 10.0):
+        det.learn_one({"value": v})
+    # the step buffer holds 10 until it is full: the window is still four zeros (std 1e-6)
+    assert det.score_one({"value": 0.0}) == pytest.approx(0.5)
+    det.learn_one({"value": 10.0})  # the window is now 0, 0, 10, 10: mean 5, std 5
+    expected = 1 - 0.5 * math.erfc(1 / math.sqrt(2))
+    assert det.score_one({"value": 10.0}) == pytest.approx(expected)
+    with pytest.raises(ModelError):
+        WindowedGaussian(window=4, step=5)
