@@ -1,7 +1,8 @@
 """Generic-suite cases for posture and inactivity, on seeded synthetic data.
 
 * posture: synthetic chest-worn accelerometer sessions (sit on bed, lie, sit up, walk, sit on a
-  chair) read by RFID antennas at irregular times; the score is P(lying);
+  chair) read by RFID antennas at irregular times; the score is P(lying) for the shipped
+  (motion-only) model and P(walking) for the model with RFID read features;
 * inactivity: a week of ten-minute posture readings from a resident who sleeps 22:00-07:00 and
   walks most daytime hours, with afternoons spent lying still on some days.
 """
@@ -25,19 +26,36 @@ _POSES: dict[int, tuple[tuple[float, float, float], float, tuple[int, ...]]] = {
 _SCRIPT = (1, 3, 1, 4, 2, 4, 1, 3)
 
 
+_CHANNELS_MHZ = np.arange(920.25, 926.0, 0.5)
+
+
 def synthetic_session(rng: np.random.Generator, stream: int) -> tuple[np.ndarray, np.ndarray]:
-    """Raw readings (RAW_COLUMNS) and labels of one scripted session."""
+    """Raw readings (RAW_COLUMNS) and labels of one scripted session.
+
+    Like the RFID tag: reads arrive at irregular times, the accelerometer value changes only
+    about once a second (reads in between repeat it), and the phase on one antenna and channel
+    holds still unless the wearer walks.
+    """
     rows, labels = [], []
     t = 0.0
     for label in _SCRIPT:
         mean, sd, antennas = _POSES[label]
         seconds = rng.uniform(8, 20) if label == 4 else rng.uniform(40, 120)
         end = t + seconds
+        acc, next_sample = rng.normal(mean, sd), t
+        phases = rng.uniform(0, 2 * np.pi, size=(5, len(_CHANNELS_MHZ)))
         while t < end:
-            acc = rng.normal(mean, sd)
+            if t >= next_sample:
+                acc = rng.normal(mean, sd)
+                next_sample = t + float(rng.uniform(0.5, 1.5))
             antenna = int(rng.choice(antennas))
             rssi = rng.normal(-60.0 - 2.0 * antenna, 2.0)
-            rows.append([stream, round(t, 3), *acc, antenna, rssi])
+            channel = int(rng.integers(len(_CHANNELS_MHZ)))
+            if label == 4:
+                phases[antenna, channel] = rng.uniform(0, 2 * np.pi)
+            phase = phases[antenna, channel] + rng.normal(0, 0.05)
+            freq = _CHANNELS_MHZ[channel]
+            rows.append([stream, round(t, 3), *acc, antenna, rssi, phase, freq])
             labels.append(label)
             t += float(rng.exponential(0.3 if label == 4 else 1.0)) + 0.025
     return np.asarray(rows), np.asarray(labels)
@@ -53,6 +71,11 @@ def synthetic_sessions(seed: int, n: int = 6) -> tuple[np.ndarray, np.ndarray]:
 def lying_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
     raw, labels = synthetic_sessions(seed, n=4)
     return raw, labels == 3
+
+
+def walking_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    raw, labels = synthetic_sessions(seed, n=4)
+    return raw, labels == 4
 
 
 T0_MS = 1_764_000_000_000 - (1_764_000_000_000 % 86_400_000)  # a UTC midnight
@@ -88,6 +111,15 @@ CASES = [
         make=lambda seed: PostureClassifier(n_estimators=30, lying_label=True, random_state=seed),
         data=lying_data,
         min_auroc=0.95,
+    ),
+    Case(
+        name="posture_walking_rfid",
+        kind="batch",
+        make=lambda seed: PostureClassifier(
+            n_estimators=30, rfid=True, lying_label=True, random_state=seed
+        ),
+        data=walking_data,
+        min_auroc=0.9,
     ),
     Case(
         name="inactivity",

@@ -1,4 +1,4 @@
-"""Posture classifier, its features, careloop mapping, inactivity, and ``careloop eval adl``."""
+"""Posture features and classifier, careloop mapping, inactivity, and ``careloop eval adl``."""
 
 from __future__ import annotations
 
@@ -16,46 +16,78 @@ from models.posture import (
     InactivityDetector,
     PostureClassifier,
     careloop_fields,
+    feature_names,
     posture_features,
 )
+from models.posture.features import HISTORY_S, MAX_GAP_S, motion_features
 from tests.models.cases_posture import T0_MS, routine_stream, synthetic_sessions
 
 HOUR_MS = 3_600_000
 
 
-def test_features_keep_streams_apart_and_ignore_row_order() -> None:
+@pytest.mark.parametrize("rfid", [False, True])
+def test_features_keep_streams_apart_and_ignore_row_order(rfid: bool) -> None:
     raw, _ = synthetic_sessions(0, n=2)
-    feats = posture_features(raw)
-    alone = posture_features(raw[raw[:, 0] == 0])
+    feats = posture_features(raw, rfid=rfid)
+    assert feats.shape == (len(raw), len(feature_names(rfid=rfid)))
+    alone = posture_features(raw[raw[:, 0] == 0], rfid=rfid)
     np.testing.assert_allclose(feats[raw[:, 0] == 0], alone, rtol=1e-6)
     perm = np.random.default_rng(0).permutation(len(raw))
-    np.testing.assert_allclose(posture_features(raw[perm]), feats[perm], rtol=1e-6)
-    past_only = posture_features(raw, centred=False)
-    assert past_only.shape[1] < feats.shape[1]
+    np.testing.assert_allclose(posture_features(raw[perm], rfid=rfid), feats[perm], rtol=1e-6)
 
 
-def test_past_only_features_do_not_look_ahead() -> None:
+@pytest.mark.parametrize("rfid", [False, True])
+def test_features_do_not_look_ahead(rfid: bool) -> None:
     raw, _ = synthetic_sessions(0, n=1)
     cut = len(raw) // 2
-    early = posture_features(raw[:cut], centred=False)
-    np.testing.assert_allclose(posture_features(raw, centred=False)[:cut], early, rtol=1e-6)
+    early = posture_features(raw[:cut], rfid=rfid)
+    np.testing.assert_allclose(posture_features(raw, rfid=rfid)[:cut], early, rtol=1e-6)
 
 
-def test_features_reject_bad_shapes() -> None:
+def test_features_use_only_the_bounded_history() -> None:
+    """What a device buffer keeps (HISTORY_S + MAX_GAP_S) gives the same features."""
+    raw, _ = synthetic_sessions(2, n=1)
+    t, acc = raw[:, 1], raw[:, 2:5]
+    at = t[-1:]
+    kept = t >= at[0] - HISTORY_S - MAX_GAP_S
+    assert not kept.all(), "the session must be longer than the history"
+    np.testing.assert_allclose(
+        motion_features(t[kept], acc[kept], at), motion_features(t, acc, at), rtol=1e-9
+    )
+
+
+def test_repeated_reads_of_one_sample_change_nothing() -> None:
+    """The RFID tag repeats its last sample at every read: features see samples, not reads."""
+    rng = np.random.default_rng(4)
+    t = np.cumsum(rng.uniform(0.5, 1.5, 120))
+    acc = rng.normal([0.3, 0.9, 0.0], 0.1, (120, 3))
+    once = motion_features(t, acc, t)
+    t2 = np.sort(np.r_[t, t + 0.2])
+    acc2 = np.repeat(acc, 2, axis=0)
+    np.testing.assert_allclose(motion_features(t2, acc2, t), once, rtol=1e-9)
+
+
+def test_features_reject_bad_input() -> None:
     with pytest.raises(ModelError, match="columns"):
         posture_features(np.zeros((3, 5)))
     raw, _ = synthetic_sessions(0, n=1)
     raw[0, 2] = np.nan
     with pytest.raises(ModelError, match="finite"):
         posture_features(raw)
+    with pytest.raises(ModelError, match="before the first sample"):
+        motion_features(np.array([5.0, 6.0]), np.ones((2, 3)), np.array([1.0]))
+    with pytest.raises(ModelError, match="time order"):
+        motion_features(np.array([6.0, 5.0]), np.ones((2, 3)), np.array([6.0]))
 
 
-def test_classifier_on_held_out_synthetic_sessions() -> None:
+@pytest.mark.parametrize("rfid", [False, True])
+def test_classifier_on_held_out_synthetic_sessions(rfid: bool) -> None:
     raw, y = synthetic_sessions(1, n=6)
     train = raw[:, 0] < 4
-    model = PostureClassifier(n_estimators=50).fit(raw[train], y[train])
+    model = PostureClassifier(n_estimators=50, rfid=rfid).fit(raw[train], y[train])
+    assert model.feature_names_ == feature_names(rfid=rfid)
     pred = model.predict(raw[~train])
-    assert f1_score(y[~train], pred, average="macro") >= 0.85
+    assert f1_score(y[~train], pred, average="macro") >= 0.8
     lying = model.score_samples(raw[~train])
     assert lying[y[~train] == 3].mean() > 0.8 > 0.2 > lying[y[~train] != 3].mean()
 
@@ -110,21 +142,37 @@ def test_inactivity_parameters() -> None:
         InactivityDetector(still_limit_h=0)
 
 
-def _write_trials(folder: Path, seed: int) -> None:
-    raw, y = synthetic_sessions(seed, n=7)
-    for s in range(7):
+def write_trials(folder: Path, seed: int, n: int = 8) -> None:
+    """Synthetic trials in the data set's layout: two rooms, both genders."""
+    raw, y = synthetic_sessions(seed, n=n)
+    for s in range(n):
         rows = raw[raw[:, 0] == s]
-        labels = y[raw[:, 0] == s]
-        room = folder / ("S1_Dataset" if s < 4 else "S2_Dataset")
-        room.mkdir(exist_ok=True)
-        table = np.column_stack([rows[:, 1:7], np.zeros((len(rows), 2)), labels])
-        np.savetxt(room / f"d{s}p{s:02d}{'MF'[s % 2]}", table, delimiter=",", fmt="%.5g")
+        room = folder / ("S1_Dataset" if s < n // 2 else "S2_Dataset")
+        room.mkdir(parents=True, exist_ok=True)
+        table = np.column_stack([rows[:, 1:9], y[raw[:, 0] == s]])
+        np.savetxt(room / f"d{s}p{s:02d}{'MF'[s % 2]}", table, delimiter=",", fmt="%.6g")
     (folder / "S1_Dataset" / "README.txt").write_text("not a trial\n")
 
 
 def test_evaluate_runs_on_a_small_folder_of_the_same_layout(tmp_path: Path) -> None:
-    _write_trials(tmp_path, seed=3)
+    write_trials(tmp_path, seed=3)
     out = adl.evaluate(tmp_path, seed=0, progress=False)
-    assert out["trials"] == 7 and out["n"] == sum(out["labels"].values())
-    assert out["macro_f1"] >= 0.8 and out["lying_f1"] >= 0.9
+    assert out["trials"] == 8 and out["n"] == sum(out["labels"].values())
+    assert set(out["cv"]) == {"trials", "people", "rooms"}
+    for scheme in out["cv"].values():
+        assert set(scheme["f1"]) == {"sit_on_bed", "sit_on_chair", "lying", "ambulating"}
+    assert out["macro_f1"] == out["cv"]["trials"]["macro_f1"] >= 0.7
+    assert out["lying_f1"] >= 0.9
+    assert out["in_sample"]["macro_f1"] >= out["macro_f1"]
     assert out["references"]["nearest_centroid"]["macro_f1"] <= out["macro_f1"]
+    assert out["runtime"]["ms_per_window"] > 0
+
+
+def test_read_trials_refuses_other_layouts(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="no trial files"):
+        adl.evaluate(tmp_path, seed=0, progress=False)
+    room = tmp_path / "S1_Dataset"
+    room.mkdir()
+    np.savetxt(room / "d1p01M", np.zeros((3, 7)), delimiter=",")
+    with pytest.raises(Exception, match="9 columns"):
+        adl.evaluate(tmp_path, seed=0, progress=False)

@@ -1,0 +1,162 @@
+"""What the runtime calls: a window of raw accelerometer samples -> posture, lying, fall.
+
+:func:`classify_window` is stateless: it reads one window (timestamps in ms, acceleration in
+g as frontal/vertical/lateral, irregular sampling allowed) and answers for the window's last
+sample. :class:`PostureTracker` is the streaming form, one per device: it keeps the last
+:data:`~models.posture.features.HISTORY_S` (+ 30 s) seconds of samples, at most
+``max_samples`` of them, so its memory is bounded whatever the device sends, and it gives the
+features the model was trained on (those use no older sample).
+
+The posture model is the shipped artefact (:mod:`models.posture.artifact`), loaded once per
+path. Posture comes out both as the data set's label and as careloop's ``posture`` field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.base import ModelError
+from models.posture.artifact import PostureModel, load_posture_model
+from models.posture.falls import FallRule
+from models.posture.features import HISTORY_S, MAX_GAP_S, motion_features
+from models.posture.labels import ADL_LABELS, CARELOOP_POSTURE, LYING
+
+#: The most samples one window may carry (see the wire proposal in docs/evaluation/adl.md).
+MAX_WINDOW_SAMPLES = 1024
+#: Plausible acceleration range of a body-worn sensor (g); beyond it the window is refused.
+MAX_ABS_G = 16.0
+
+
+@dataclass(frozen=True)
+class PostureReading:
+    """The answer for one window's last sample."""
+
+    ts: int
+    label: str
+    posture: str
+    confidence: float
+    p_lying: float
+    lying: bool
+    fall_candidate: bool
+    fall_onset_ms: int | None
+    samples: int
+
+
+@lru_cache(maxsize=4)
+def _cached_model(path: Path | None) -> PostureModel:
+    return load_posture_model(path)
+
+
+def _validated(
+    t_ms: NDArray[Any], acc_g: NDArray[Any], peak_g: NDArray[Any] | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None]:
+    t = np.asarray(t_ms, dtype=float)
+    a = np.asarray(acc_g, dtype=float)
+    if t.ndim != 1 or a.shape != (len(t), 3):
+        raise ModelError("a window needs n timestamps and n x 3 accelerations")
+    if not 1 <= len(t) <= MAX_WINDOW_SAMPLES:
+        raise ModelError(f"a window holds 1 to {MAX_WINDOW_SAMPLES} samples, not {len(t)}")
+    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(a))):
+        raise ModelError("window timestamps and accelerations must be finite")
+    if np.any(np.diff(t) < 0):
+        raise ModelError("window timestamps must not go backwards")
+    if np.any(np.abs(a) > MAX_ABS_G):
+        raise ModelError(f"acceleration beyond ±{MAX_ABS_G:g} g is a sensor fault")
+    peak = None
+    if peak_g is not None:
+        peak = np.asarray(peak_g, dtype=float)
+        if peak.shape != t.shape or not np.all(np.isfinite(peak)):
+            raise ModelError("peak_g needs one finite value per sample")
+    return t, a, peak
+
+
+def classify_window(
+    t_ms: NDArray[Any],
+    acc_g: NDArray[Any],
+    *,
+    peak_g: NDArray[Any] | None = None,
+    model: PostureModel | None = None,
+    rule: FallRule | None = None,
+) -> PostureReading:
+    """Posture, confidence, lying and fall candidate at the window's last sample.
+
+    ``model`` defaults to the shipped artefact; ``rule`` to :class:`FallRule` defaults.
+    """
+    t, a, peak = _validated(t_ms, acc_g, peak_g)
+    model = model if model is not None else _cached_model(None)
+    rule = rule if rule is not None else FallRule()
+    t_s = t / 1000.0
+    feats = motion_features(t_s, a, t_s[-1:])
+    proba = model.predict_proba(feats)[0]
+    best = int(np.argmax(proba))
+    label = model.classes[best]
+    p_lying = float(proba[model.classes.index(LYING)]) if LYING in model.classes else 0.0
+    fall = rule.check(t_s, a, peak)
+    return PostureReading(
+        ts=int(t[-1]),
+        label=ADL_LABELS[label],
+        posture=CARELOOP_POSTURE[label],
+        confidence=float(proba[best]),
+        p_lying=p_lying,
+        lying=label == LYING,
+        fall_candidate=fall is not None,
+        fall_onset_ms=None if fall is None else round(fall.onset_s * 1000.0),
+        samples=len(t),
+    )
+
+
+class PostureTracker:
+    """One device's bounded sample buffer; :meth:`update` classifies after each window.
+
+    Samples not newer than the last kept one (a redelivered window, a clock step back) are
+    dropped. The buffer never holds more than ``max_samples`` samples nor any older than
+    ``HISTORY_S + MAX_GAP_S`` seconds before the newest.
+    """
+
+    def __init__(
+        self,
+        model: PostureModel | None = None,
+        rule: FallRule | None = None,
+        max_samples: int = MAX_WINDOW_SAMPLES,
+    ) -> None:
+        if max_samples < 1:
+            raise ModelError("max_samples must be >= 1")
+        self.model = model
+        self.rule = rule
+        self.max_samples = max_samples
+        self._t = np.empty(0)
+        self._acc = np.empty((0, 3))
+        self._peak = np.empty(0)
+
+    def __len__(self) -> int:
+        return len(self._t)
+
+    @property
+    def state_nbytes(self) -> int:
+        """Bytes of buffered samples (at most ``max_samples`` x 40)."""
+        return int(self._t.nbytes + self._acc.nbytes + self._peak.nbytes)
+
+    def update(
+        self, t_ms: NDArray[Any], acc_g: NDArray[Any], peak_g: NDArray[Any] | None = None
+    ) -> PostureReading | None:
+        """Add a window's samples and classify; None if nothing new arrived yet."""
+        t, a, peak = _validated(t_ms, acc_g, peak_g)
+        fresh = t > self._t[-1] if len(self._t) else np.ones(len(t), dtype=bool)
+        if not fresh.any():
+            return None
+        mag = np.linalg.norm(a, axis=1)
+        self._t = np.r_[self._t, t[fresh]]
+        self._acc = np.vstack([self._acc, a[fresh]])
+        self._peak = np.r_[self._peak, (mag if peak is None else peak)[fresh]]
+        keep = self._t >= self._t[-1] - (HISTORY_S + MAX_GAP_S) * 1000.0
+        keep[: max(0, len(keep) - self.max_samples)] = False
+        self._t, self._acc, self._peak = self._t[keep], self._acc[keep], self._peak[keep]
+        return classify_window(
+            self._t, self._acc, peak_g=self._peak, model=self.model, rule=self.rule
+        )
