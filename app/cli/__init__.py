@@ -25,6 +25,7 @@ from app.cli import (
     score,
     simulate,
     token,
+    train,
 )
 from app.cli import eval as eval_cmd
 from app.cli.common import add_common_flags, settings_from_args
@@ -46,6 +47,7 @@ SUBCOMMANDS = (
     token,
     bench,
     eval_cmd,
+    train,
 )
 
 

@@ -23,13 +23,13 @@ import functools
 import gzip
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from models.features.icu_clinical import CLINICAL, DESCRIPTORS
+from models.features.stay import Stay
 from models.news2 import news2, score_parameter
 
 F64 = NDArray[np.float64]
@@ -64,21 +64,6 @@ NEWS2_ROWS: dict[str, str] = {
 }
 #: feature-name suffixes that only say *whether/how often* something was measured.
 MEASUREMENT_FEATURES = ("_n", "_invasive_n", "_present")
-
-
-@dataclass(frozen=True, slots=True)
-class Stay:
-    """One ICU stay: per series, observation times (hours since admission) and values.
-
-    ``clinical`` (labs, urine, FiO2, ventilation) and ``descriptors`` (age, sex, height,
-    weight) are filled only by ``read_stays(..., clinical=True)``.
-    """
-
-    record_id: int
-    series: dict[str, tuple[F64, F64]]
-    invasive_bp: int  # number of arterial-line (SysABP) readings
-    clinical: dict[str, tuple[F64, F64]] = field(default_factory=dict)
-    descriptors: dict[str, float] = field(default_factory=dict)
 
 
 def _hours(hhmm: str) -> float:

@@ -15,13 +15,11 @@ FiO2 last charted before it); BUN/creatinine.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-if TYPE_CHECKING:  # the reader in models.features.icu imports this module's tables
-    from models.features.icu import Stay
+from models.features.stay import Stay
 
 F64 = NDArray[np.float64]
 

@@ -56,3 +56,8 @@ class ScoreMetrics(ServiceMetrics):
         self.snapshot_bytes = Gauge(
             "careloop_score_snapshot_bytes", "Size of the last state snapshot", registry=r
         )
+        self.risk_model = Gauge(
+            "careloop_score_risk_model",
+            "1 while the deterioration-risk model scores; 0 = rules only (no usable model file)",
+            registry=r,
+        )

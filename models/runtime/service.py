@@ -151,6 +151,7 @@ class ScoreService:
                 devices=len(self._registry),
                 readings=engine.readings,
                 profiles=len(self._profiles.value),
+                risk_model=engine.risk.status,
                 outbox=len(self.outbox),
                 metrics_port=self.metrics_port,
             ),
@@ -249,6 +250,7 @@ class ScoreService:
             on_erase=self._erase,
         )  # fmt: skip
         self.metrics.residents.set(len(engine.directory))
+        self.metrics.risk_model.set(1 if engine.risk.enabled else 0)
         self.outbox.load()
 
     # -- MQTT -------------------------------------------------------------------------------------

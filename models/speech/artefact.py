@@ -133,12 +133,17 @@ def load_default() -> CareIntentClassifier | None:
     return model
 
 
-def main() -> int:
-    """Refit the default model on the corpus and write the packaged artefact."""
+def fit_default() -> CareIntentClassifier:
+    """The default classifier fitted on the whole packaged corpus (what the artefact holds)."""
     from models.speech.text import load_intent_corpus
 
     rows = load_intent_corpus()
-    model = CareIntentClassifier().fit([r.text for r in rows], [r.intent for r in rows])
+    return CareIntentClassifier().fit([r.text for r in rows], [r.intent for r in rows])
+
+
+def main() -> int:
+    """Refit the default model on the corpus and write the packaged artefact."""
+    model = fit_default()
     save(model, default_path())
     print(f"wrote {default_path()} ({default_path().stat().st_size} bytes)", file=sys.stderr)
     return 0
@@ -156,10 +161,5 @@ def default_intent_classifier() -> CareIntentClassifier:
 
     Shared and cached: treat it as read-only.
     """
-    from models.speech.text import load_intent_corpus
-
     model = load_default()
-    if model is not None:
-        return model
-    rows = load_intent_corpus()
-    return CareIntentClassifier().fit([r.text for r in rows], [r.intent for r in rows])
+    return model if model is not None else fit_default()
