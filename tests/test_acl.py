@@ -29,6 +29,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from app.provision import Provisioner, hash_password, verify_password
 from careloop.wire import Topic
 from devservers import Mosquitto
+from people import Directory, Site, Volunteer
 
 TIMEOUT = 10.0
 NOT_AUTHORIZED = 0x87
@@ -100,6 +101,11 @@ class Setup:
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     root = tmp_path_factory.mktemp("acl")
+    with Directory(root / "people.sqlite3") as people:  # a volunteer's topics follow their sites
+        for site in ("s1", "s2", "s3"):
+            people.add_site(Site(site, site))
+        people.add_volunteer(Volunteer("v1", "Vera", ("s1", "s2")))
+        people.add_volunteer(Volunteer("v2", "Wu", ("s1",)))
     prov = Provisioner(
         root / "people.sqlite3", password_file=root / "passwd", acl_file=root / "acl"
     )
@@ -326,3 +332,36 @@ def test_a_revoked_volunteer_app_cannot_connect(setup: Setup) -> None:
     wait_refused(setup, "vol.v2", setup.passwords["vol.v2"])  # fails the test if it connects
     with pytest.raises(Refused):  # and stays refused
         Peer(setup.broker, "vol.v2", setup.passwords["vol.v2"]).close()
+
+
+def test_a_volunteer_app_reaches_only_the_sites_the_volunteer_serves(setup: Setup) -> None:
+    """v1 serves s1 and s2: its login never hears a page of s3 nor answers there, and the
+    topics follow a change of sites at once (the files are rewritten)."""
+    alerts = connect(setup, "svc.alerts")
+    v1 = connect(setup, "vol.v1")
+    try:
+        v1.subscribe("careloop/alerts/v1/+/volunteer/v1")
+        alerts.subscribe("careloop/alerts/v1/+/reply/+")
+        assert alerts.publish("careloop/alerts/v1/s3/volunteer/v1").value == 0
+        assert alerts.publish("careloop/alerts/v1/s2/volunteer/v1").value == 0
+        assert v1.next_topic() == "careloop/alerts/v1/s2/volunteer/v1"  # s3's never came
+        assert v1.messages.empty()
+        assert v1.publish("careloop/alerts/v1/s3/reply/v1").value == NOT_AUTHORIZED
+        assert alerts.messages.empty()
+    finally:
+        v1.close()
+        alerts.close()
+    with Directory(setup.prov.path) as people:  # v1 leaves s2
+        people.update_volunteer(Volunteer("v1", "Vera", ("s1",)))
+    setup.prov.write_files()  # what the API does after a change of sites
+    time.sleep(0.5)  # the broker re-reads the files on SIGHUP
+    alerts, v1 = connect(setup, "svc.alerts"), connect(setup, "vol.v1")
+    try:
+        v1.subscribe("careloop/alerts/v1/+/volunteer/v1")
+        assert alerts.publish("careloop/alerts/v1/s2/volunteer/v1").value == 0
+        assert alerts.publish("careloop/alerts/v1/s1/volunteer/v1").value == 0
+        assert v1.next_topic() == "careloop/alerts/v1/s1/volunteer/v1"
+        assert v1.messages.empty()
+    finally:
+        v1.close()
+        alerts.close()

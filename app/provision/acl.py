@@ -85,13 +85,15 @@ def volunteer_user(volunteer: str) -> str:
     return f"{VOLUNTEER_PREFIX}{check_id(volunteer, 'volunteer')}"
 
 
-def volunteer_grants(volunteer: str) -> tuple[Grant, ...]:
-    """A volunteer's app hears its own pages and answers on its own reply topic, at every
-    site (a volunteer of several sites is paged under each site's topics)."""
-    return (
-        Grant("read", alert_subscription("volunteer", "+", volunteer)),
-        Grant("write", alert_subscription("reply", "+", volunteer)),
-    )
+def volunteer_grants(volunteer: str, sites: Iterable[str]) -> tuple[Grant, ...]:
+    """A volunteer's app hears its own pages and answers on its own reply topic, at each
+    site the volunteer serves and no other (a volunteer of several sites is paged under each
+    site's topics). A login issued at one site thus never reaches another site's pages."""
+    out: list[Grant] = []
+    for site in sorted(set(sites)):
+        out.append(Grant("read", alert_subscription("volunteer", site, volunteer)))
+        out.append(Grant("write", alert_subscription("reply", site, volunteer)))
+    return tuple(out)
 
 
 def service_user(name: str) -> str:

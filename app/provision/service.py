@@ -44,6 +44,7 @@ from careloop.settings import Settings
 from careloop.store import open_database
 from people.devices import Device, DeviceRegistry
 from people.errors import PeopleError
+from people.store.volunteers import volunteer_sites
 
 DeviceKind = Literal["terminal", "voice"]
 
@@ -300,7 +301,8 @@ class Provisioner:
         return [r[0] for r in rows]
 
     def write_files(self) -> None:
-        """Rewrite both broker files from the table (e.g. after restoring a backup)."""
+        """Rewrite both broker files from the table: after restoring a backup, and whenever
+        a volunteer's sites change (their app's topics follow them)."""
         with self._tx():
             pass
 
@@ -348,7 +350,8 @@ class Provisioner:
             if role == "service":
                 users.append(AclUser(username, SERVICE_ACCESS[kind], f"service {kind}"))
             elif role == "volunteer":
-                users.append(AclUser(username, volunteer_grants(kind), "volunteer app"))
+                grants = volunteer_grants(kind, volunteer_sites(db, kind))
+                users.append(AclUser(username, grants, "volunteer app"))
             else:
                 users.append(AclUser(username, device_grants(site, username), f"site {site}"))
         write_atomic(self.password_file, "\n".join(passwd) + ("\n" if passwd else ""))

@@ -32,6 +32,14 @@ def _rotation(row: tuple[Any, ...]) -> Rotation:
     return Rotation(site, name, tuple(json.loads(members)), start, shift, tz, hours)
 
 
+def volunteer_sites(db: sqlite3.Connection, volunteer: str) -> tuple[str, ...]:
+    """The sites ``volunteer`` serves, read on ``db`` (a connection on the people database
+    another store holds a transaction on: the broker ACL is written inside it). Empty when
+    the volunteer no longer exists."""
+    row = db.execute("SELECT sites FROM volunteers WHERE id = ?", (volunteer,)).fetchone()
+    return () if row is None else tuple(json.loads(row[0]))
+
+
 class Volunteers(DirectoryBase):
     """Volunteers, rotations and overrides."""
 

@@ -50,6 +50,32 @@ def test_volunteer_of_two_sites_is_shown_only_the_callers_sites(api: World) -> N
     assert api.directory.volunteer("both1").sites == (api.site_a,)
 
 
+def test_a_coordinator_cannot_reach_another_site_through_a_shared_volunteer(api: World) -> None:
+    """A coordinator of B may not issue or rotate the MQTT login of a volunteer who also
+    serves A (that login would hear A's pages), nor change what holds at A too (contact
+    details, availability); they may still manage the volunteer's membership of B."""
+    from people import Volunteer
+
+    api.directory.add_volunteer(
+        Volunteer("both2", "Both Two", (api.site_a, api.site_b), email="both2@example.org")
+    )
+    with api.client("coord_b") as c:
+        login = c.post("/api/v1/volunteers/both2/app-credentials")
+        email = c.patch("/api/v1/volunteers/both2", json={"email": "mine@example.org"})
+        off = c.patch("/api/v1/volunteers/both2", json={"active": False})
+        revoke = c.delete("/api/v1/volunteers/both2/app-credentials")
+        own_site = c.patch("/api/v1/volunteers/both2", json={"sites": [api.site_b]})
+    assert (login.status_code, email.status_code, off.status_code) == (403, 403, 403)
+    assert revoke.status_code == 403
+    assert own_site.status_code == 200
+    stored = api.directory.volunteer("both2")
+    assert (stored.email, stored.active) == ("both2@example.org", True)
+    with api.client("admin") as c:
+        issued = c.post("/api/v1/volunteers/both2/app-credentials")
+    assert issued.status_code == 201
+    assert issued.json()["hears"] == "careloop/alerts/v1/+/volunteer/both2"
+
+
 def test_pagination_pages_through_every_item_once(api: World) -> None:
     from people import Resident, Site
 

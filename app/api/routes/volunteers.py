@@ -17,6 +17,7 @@ from app.api.auth import MemberDep, Principal, StaffDep, check_site, scope
 from app.api.deps import DirectoryDep, follow_people
 from app.api.pagination import Page, PageDep
 from app.api.problems import PROBLEM_RESPONSES
+from app.api.routes.devices import get_provisioner
 from people import Volunteer
 
 router = APIRouter(prefix="/api/v1/volunteers", tags=["volunteers"], responses=PROBLEM_RESPONSES)
@@ -104,6 +105,19 @@ def _managed(principal: Principal, v: Volunteer) -> None:
         raise HTTPException(404, "not found")
 
 
+def _wholly_managed(principal: Principal, v: Volunteer) -> None:
+    """403 unless the caller manages every site ``v`` serves (admins: always).
+
+    A volunteer's contact details, login and availability hold at all their sites, so a
+    coordinator of one site may not change them for the others (they may add or remove the
+    volunteer at their own sites).
+    """
+    if not all(principal.sees(s) for s in v.sites):
+        raise HTTPException(
+            403, "this volunteer also serves sites you do not manage: ask an administrator"
+        )
+
+
 @router.get("")
 async def list_volunteers(
     principal: StaffDep,
@@ -157,6 +171,8 @@ async def update_volunteer(
 ) -> VolunteerPublic:
     current = directory.volunteer(volunteer)
     _managed(principal, current)
+    if body.model_dump(exclude_unset=True).keys() - {"sites"}:
+        _wholly_managed(principal, current)
     merged = VolunteerBase.model_validate(
         {**VolunteerPublic.of(current, principal).model_dump(exclude={"id"}),
          **body.model_dump(exclude_unset=True)}
@@ -168,6 +184,8 @@ async def update_volunteer(
         sites = [s for s in current.sites if not principal.sees(s)] + body.sites
     v = directory.update_volunteer(_record(volunteer, merged, sites))
     follow_people(request)
+    if set(v.sites) != set(current.sites):  # the app's broker topics follow the sites
+        get_provisioner(request).write_files()
     return VolunteerPublic.of(v, principal)
 
 
@@ -198,6 +216,7 @@ async def delete_volunteer(
     else:
         directory.delete_volunteer(volunteer)
     follow_people(request)
+    get_provisioner(request).write_files()  # the app's topics follow the sites
     return Response(status_code=204)
 
 
@@ -228,16 +247,18 @@ async def issue_app_credentials(
 ) -> AppCredentials:
     """Create or rotate the MQTT login of the volunteer's app (the password is shown once;
     the broker's ACL lets it hear only this volunteer's pages and send only their replies)."""
-    from app.api.routes.devices import get_provisioner
     from careloop.wire.alerts import alert_subscription
 
-    _managed(principal, directory.volunteer(volunteer))
+    found = directory.volunteer(volunteer)
+    _managed(principal, found)
+    _wholly_managed(principal, found)
     username, password = get_provisioner(request).set_volunteer_password(volunteer)
+    site = "+" if len(found.sites) > 1 else found.sites[0]
     return AppCredentials(
         username=username,
         password=password,
-        hears=alert_subscription("volunteer", "+", volunteer),
-        answers=alert_subscription("reply", "+", volunteer),
+        hears=alert_subscription("volunteer", site, volunteer),
+        answers=alert_subscription("reply", site, volunteer),
     )
 
 
@@ -246,9 +267,9 @@ async def revoke_app_credentials(
     volunteer: str, request: Request, principal: StaffDep, directory: DirectoryDep
 ) -> Response:
     """Withdraw the app's login (404 if it had none)."""
-    from app.api.routes.devices import get_provisioner
-
-    _managed(principal, directory.volunteer(volunteer))
+    found = directory.volunteer(volunteer)
+    _managed(principal, found)
+    _wholly_managed(principal, found)
     if not get_provisioner(request).revoke_volunteer(volunteer):
         raise HTTPException(404, "no app credentials")
     return Response(status_code=204)
