@@ -14,6 +14,9 @@ from typing import Any
 from alerts.store import AlertStore
 
 _HOUR_MS = 3_600_000
+_DAY_MS = 86_400_000
+#: The public board shows no count below this (a site, a kind and a day can be a person).
+SMALL_COUNT = 5
 
 
 def closed_loop(store: AlertStore, *, since_ms: int = 0) -> list[dict[str, Any]]:
@@ -85,3 +88,45 @@ def _median(values: list[float]) -> float | None:
         return None
     mid = len(values) // 2
     return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def public_board(
+    store: AlertStore, *, days: int, today_ms: int, site: str | None = None, k: int = SMALL_COUNT
+) -> dict[str, Any]:
+    """What anyone may see: per site and tier, over the ``days`` whole UTC days before
+    today (today's partial day is left out, so watching it change reveals no opening time),
+    how many needs there were, how many were answered within the deadline, and how fast.
+
+    Every count from 1 to ``k - 1`` is withheld (``None``), and times are given only for
+    groups of at least ``k`` needs: a small count at a site is a person. Zero is shown.
+    Nothing finer than a day, no kinds, no ids.
+    """
+    until = today_ms // _DAY_MS * _DAY_MS
+    since = until - days * _DAY_MS
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in closed_loop(store, since_ms=since):
+        if r["opened_hour"] >= until or (site is not None and r["site"] != site):
+            continue
+        groups.setdefault((r["site"], r["tier"]), []).append(r)
+    rows = []
+    for (where, tier), rs in sorted(groups.items()):
+        accepted = sorted(r["time_to_accept_s"] for r in rs if r["time_to_accept_s"] is not None)
+        on_time = sum(1 for r in rs if r["time_to_accept_s"] is not None and not r["respond_breached"])
+        big = len(rs) >= k
+        rows.append(
+            {
+                "site": where,
+                "tier": tier,
+                "needs": _shown(len(rs), k),
+                "accepted": _shown(len(accepted), k) if big else None,
+                "on_time": _shown(on_time, k) if big else None,
+                "accept_p50_s": _median(accepted) if big and len(accepted) >= k else None,
+                "suppressed": not big,
+            }
+        )
+    return {"since_ms": since, "until_ms": until, "days": days, "k": k, "groups": rows}
+
+
+def _shown(count: int, k: int) -> int | None:
+    """``count``, or None when it is small enough to point at a person (1 to k - 1)."""
+    return None if 0 < count < k else count

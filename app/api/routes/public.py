@@ -1,8 +1,10 @@
-"""The anonymous public board: needs and how fast they were answered, nothing personal.
+"""The anonymous public board: how many needs there were and how fast they were answered.
 
-Records come from :func:`alerts.sla.closed_loop`: kind, tier, site, the opening hour
-(rounded), times to accept and resolve, breaches and the outcome; no resident, volunteer or
-alert ids, no summaries. Anyone may read it, without a token.
+Anyone may read it, without a token, so it is built to identify nobody
+(:func:`alerts.sla.public_board`): whole days only, and not the current one (so neither a
+time window nor watching today's figures reveals when a need was raised); per site and tier
+only (no kinds, no ids, no summaries); and every count from 1 to 4 withheld, times given only
+for groups of at least 5 needs (a small count at one site is a person).
 """
 
 from __future__ import annotations
@@ -13,72 +15,53 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from alerts.sla import closed_loop
+from alerts.sla import SMALL_COUNT, public_board
 from app.api.deps import AlertStoreDep
-from app.api.pagination import PageDep
-from app.api.routes.sla import SlaFigures, figures
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"])
 
-DEFAULT_WINDOW_MS = 7 * 86_400_000
+
+class PublicGroup(BaseModel):
+    """One site and tier over the window; ``None`` = withheld (a count of 1 to 4)."""
+
+    site: str
+    tier: str
+    needs: int | None
+    accepted: int | None
+    on_time: int | None
+    accept_p50_s: float | None
+    #: True when the group is too small to show anything but that it exists.
+    suppressed: bool
 
 
-class ClosedLoopRecord(BaseModel):
+class PublicBoard(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {
-                    "site": "home-a", "kind": "sos_call", "tier": "emergency",
-                    "opened_hour": 1767600000000, "time_to_accept_s": 18.0,
-                    "time_to_resolve_s": 600.0, "outcome": "resolved",
-                    "respond_breached": False, "resolve_breached": False, "escalations": 0,
-                    "declines": 1, "volunteers_paged": 3,
+                    "since_ms": 1767225600000, "until_ms": 1767830400000, "days": 7, "k": 5,
+                    "groups": [{"site": "home-a", "tier": "emergency", "needs": 12,
+                                "accepted": 12, "on_time": 11, "accept_p50_s": 21.0,
+                                "suppressed": False}],
                 }
             ]
         }
     )  # fmt: skip
-    site: str
-    kind: str
-    tier: str
-    opened_hour: int
-    time_to_accept_s: float | None
-    time_to_resolve_s: float | None
-    outcome: str
-    respond_breached: bool
-    resolve_breached: bool
-    escalations: int
-    declines: int
-    volunteers_paged: int
-
-
-class ClosedLoopPublic(BaseModel):
-    """A page of records (newest first) and the figures over all of them."""
-
-    items: list[ClosedLoopRecord]
-    total: int
-    page: int
-    per_page: int
     since_ms: int
-    summary: list[SlaFigures]
+    until_ms: int
+    days: int
+    k: int
+    groups: list[PublicGroup]
 
 
 @router.get("/closed-loop")
 async def public_closed_loop(
     store: AlertStoreDep,
-    paging: PageDep,
     site: Annotated[str | None, Query(max_length=64)] = None,
-    since_ms: Annotated[int | None, Query(ge=0, le=2**53, description="default: 7 days")] = None,
-) -> ClosedLoopPublic:
-    """Every need since ``since_ms`` and how it was answered (anonymised)."""
-    since = since_ms if since_ms is not None else int(time.time() * 1000) - DEFAULT_WINDOW_MS
-    records = [r for r in closed_loop(store, since_ms=since) if site is None or r["site"] == site]
-    records.reverse()
-    chunk = records[paging.offset : paging.offset + paging.limit]
-    return ClosedLoopPublic(
-        items=[ClosedLoopRecord.model_validate(r, from_attributes=False) for r in chunk],
-        total=len(records),
-        page=paging.page,
-        per_page=paging.per_page,
-        since_ms=since,
-        summary=figures(records),
+    days: Annotated[int, Query(ge=1, le=90, description="whole days before today")] = 7,
+) -> PublicBoard:
+    """Needs per site and tier over the last ``days`` whole days (anonymised, see above)."""
+    board = public_board(
+        store, days=days, today_ms=int(time.time() * 1000), site=site, k=SMALL_COUNT
     )
+    return PublicBoard.model_validate(board)
