@@ -111,7 +111,9 @@ def public_board(
     rows = []
     for (where, tier), rs in sorted(groups.items()):
         accepted = sorted(r["time_to_accept_s"] for r in rs if r["time_to_accept_s"] is not None)
-        on_time = sum(1 for r in rs if r["time_to_accept_s"] is not None and not r["respond_breached"])
+        on_time = sum(
+            1 for r in rs if r["time_to_accept_s"] is not None and not r["respond_breached"]
+        )
         big = len(rs) >= k
         rows.append(
             {
