@@ -64,7 +64,7 @@ class Intake:
         try:
             decoded = self.decoder.decode(topic, payload)
         except WireError as exc:
-            batch.reject(mid, qos, DeadLetter.make(topic, exc.reason, str(exc), payload))
+            batch.reject(mid, qos, DeadLetter.make(topic, exc.reason, exc.description, payload))
             return
         site = decoded.topic.site
         verdict = self.registry.check(decoded.device, site, decoded.resident)

@@ -377,7 +377,7 @@ class Ingestor:
         except Exception as exc:  # a bug must cost one message, never the service
             log.exception("internal error on a message; dead-lettered")
             topic = topic_bytes.decode("utf-8", "replace")
-            letter = DeadLetter.make(topic, "internal_error", repr(exc), payload)
+            letter = DeadLetter.make(topic, "internal_error", type(exc).__name__, payload)
             batch.reject(mid, qos, letter)
         if batch.messages >= self._max_messages or len(batch.lines) >= self._max_readings:
             self._seal()

@@ -43,6 +43,13 @@ SPOOL_TOPIC = "(spool)"
 Unit = tuple[list[str], tuple[str, bytes]]
 
 
+def without_quotes(reason: str) -> str:
+    """InfluxDB's refusal without what it quotes: it repeats the refused line (field
+    values, a resident's words) inside quotes, and dead letters are read by staff."""
+    kept = reason.split("'", 1)[0].split('"', 1)[0].strip()
+    return kept.rstrip(":").strip() or "refused by InfluxDB"
+
+
 #: Retry backoff (first, ceiling, seconds) for a batch that cannot be made durable yet, and
 #: for spool replay while InfluxDB is away.
 REPLAY_BACKOFF = (0.5, 5.0)
@@ -111,7 +118,7 @@ class Sink:
         if rejected:
             self._dead(
                 [
-                    DeadLetter.make(topic, REJECTED, reason, payload)
+                    DeadLetter.make(topic, REJECTED, without_quotes(reason), payload)
                     for (_, (topic, payload)), reason in rejected
                 ]
             )

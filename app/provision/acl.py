@@ -72,7 +72,7 @@ SERVICE_ACCESS: dict[str, tuple[Grant, ...]] = {
     ),
     # careloop api: the device monitor watches every uplink (QoS 0, a view only); erasure
     # tells the scorers to forget a resident.
-    "api": (Grant("read", subscription()), Grant("write", erase_subscription())),
+    "api": (Grant("readwrite", erase_subscription()), Grant("read", subscription())),
 }
 
 

@@ -24,6 +24,12 @@ class WireError(CareloopError, ValueError):
         super().__init__(f"{field}: {rule}{shown}")
 
     @property
+    def description(self) -> str:
+        """What is wrong without the value that was sent (it may be a resident's words or a
+        vital sign): what dead letters keep and staff read."""
+        return f"{self.field}: {self.rule}"
+
+    @property
     def reason(self) -> str:
         """A short, bounded label for metrics and dead letters, e.g. ``less_than_equal:heart_rate``.
 

@@ -7,6 +7,7 @@ payload (it may hold a resident's words); admins get a bounded, decoded preview.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Annotated
 
@@ -81,9 +82,9 @@ async def list_deadletters(
                 db.execute(f"SELECT count(*) FROM deadletters WHERE {clause}", args).fetchone()[0]
             )
             rows = db.execute(
-                "SELECT id, received_at, topic, reason, detail, size, substr(payload, 1, ?) "
+                "SELECT id, received_at, topic, reason, detail, size, payload "
                 f"FROM deadletters WHERE {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
-                [PREVIEW, *args, paging.limit, paging.offset],
+                [*args, paging.limit, paging.offset],
             ).fetchall()
         finally:
             db.close()
@@ -98,8 +99,24 @@ async def list_deadletters(
             reason=why,
             detail=detail,
             size=size,
-            payload_preview=bytes(payload).decode("utf-8", "replace") if admin else None,
+            payload_preview=words_withheld(bytes(payload)) if admin else None,
         )
         for i, at, topic, why, detail, size, payload in rows
     ]
     return Page.of(items, total, paging)
+
+
+def words_withheld(payload: bytes) -> str:
+    """A payload preview with every reading's ``text`` (a resident's words) replaced: words
+    leave only with consent, and a rejected message was never checked for it. A payload
+    that is not JSON is not shown at all (it could hold anything)."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return f"(not JSON: {len(payload)} bytes withheld)"
+    readings = data.get("readings") if isinstance(data, dict) else None
+    if isinstance(readings, list):
+        for r in readings:
+            if isinstance(r, dict) and "text" in r:
+                r["text"] = "(words withheld)"
+    return json.dumps(data, ensure_ascii=False)[:PREVIEW]
