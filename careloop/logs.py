@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from careloop.files import open_private
+
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None)))
 
 
@@ -76,7 +78,7 @@ def log_to_file(path: Path, console_level: str = "WARNING") -> None:
     fmt = root.handlers[0].formatter if root.handlers else TextFormatter()
     for handler in root.handlers:
         handler.setLevel(console_level)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    open_private(path).close()  # FileHandler would create it with the umask's mode
     file_handler = logging.FileHandler(path, encoding="utf-8")
     file_handler.setFormatter(fmt)
     root.addHandler(file_handler)

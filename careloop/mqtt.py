@@ -15,6 +15,7 @@ import contextvars
 import logging
 import math
 import random
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -227,8 +228,11 @@ def publish_once(
 ) -> None:
     """Connect, publish one QoS 1 message, wait for the broker's PUBACK, disconnect.
 
-    For rare control messages sent from synchronous code (an erasure in an API request);
-    raises ``TimeoutError`` or ``ConnectionError`` if the broker did not take it.
+    For rare control messages sent from synchronous code (an erasure in an API request).
+    A PUBACK is not enough: an MQTT 5 broker acknowledges a message its ACL refused with a
+    failure reason (``0x87 Not authorized``) and delivers it to nobody, so the reason code
+    is read. Raises ``TimeoutError`` if the broker did not answer, ``ConnectionError`` if it
+    refused the connection or the message.
     """
     import paho.mqtt.client as paho
 
@@ -238,16 +242,33 @@ def publish_once(
     if settings.username is not None:
         password = settings.password.get_secret_value() if settings.password else None
         client.username_pw_set(settings.username, password)
+    connected, acked = threading.Event(), threading.Event()
+    codes: dict[str, Any] = {}
+
+    def on_connect(_c: Any, _u: Any, _f: Any, reason: Any, _p: Any = None) -> None:
+        codes["connect"] = reason
+        connected.set()
+
+    def on_publish(_c: Any, _u: Any, _mid: int, reason: Any, _p: Any = None) -> None:
+        codes["publish"] = reason
+        acked.set()
+
+    client.on_connect, client.on_publish = on_connect, on_publish
     try:
         client.connect(settings.host, settings.port, keepalive=settings.keepalive)
     except OSError as exc:
         raise ConnectionError(f"broker {settings.host}:{settings.port}: {exc}") from exc
     client.loop_start()
     try:
-        info = client.publish(topic, payload, qos=1)
-        info.wait_for_publish(timeout)
-        if not info.is_published():
+        if not connected.wait(timeout):
+            raise TimeoutError(f"no CONNACK within {timeout} s")
+        if codes["connect"].is_failure:
+            raise ConnectionError(f"broker refused the connection: {codes['connect']}")
+        client.publish(topic, payload, qos=1)
+        if not acked.wait(timeout):
             raise TimeoutError(f"no PUBACK within {timeout} s")
+        if codes["publish"].is_failure:
+            raise ConnectionError(f"broker refused the message: {codes['publish']}")
     finally:
         client.disconnect()
         client.loop_stop()

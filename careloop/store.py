@@ -15,7 +15,6 @@ one boundary. Subclasses name that class in :attr:`SqliteStore.error` and add th
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
 from careloop.errors import CareloopError
+from careloop.files import open_private
 
 Synchronous = Literal["full", "normal"]
 
@@ -43,8 +43,8 @@ def open_database(
     secrets). Raises ``sqlite3.Error`` or ``OSError``: :class:`SqliteStore` translates them.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    if private and not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if private:
+        open_private(path).close()
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     try:
         db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")

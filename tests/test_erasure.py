@@ -19,13 +19,18 @@ import pytest
 from alerts.model import Alert
 from alerts.store import AlertStore
 from app.privacy import Eraser, ReceiptStore, Stores, apply_retention, rp_name, verify
-from app.privacy.errors import ReceiptNotFound
+from app.privacy.errors import PrivacyError, ReceiptNotFound
 from app.provision import Provisioner
+from app.provision.acl import service_user
 from careloop.influx import InfluxClient
+from careloop.mqtt import publish_once
+from careloop.settings import MqttSettings
 from careloop.wire import Topic
-from careloop.wire.control import decode_erase
+from careloop.wire.control import decode_erase, erase_topic
+from devservers import Mosquitto
 from ingest import DeadLetter, DeadLetterStore
 from people import Consent, Directory, Resident, Site
+from tests.helpers.mqtt import MqttTestClient
 
 S, S2 = "home-x", "home-y"
 PEOPLE = [(S, "r1", "d1"), (S, "r2", "d2"), (S2, "r1", "d3")]
@@ -211,3 +216,46 @@ def test_erasure_leaves_nothing_of_one_and_touches_nobody_else(world, influxdb, 
     assert sum(again["totals"].values()) == 0
     with pytest.raises(ReceiptNotFound):
         stores.receipts.get("er-missing")
+
+
+def test_an_erase_command_the_broker_refuses_gives_no_receipt(world, tmp_path):
+    """Mosquitto answers a publish its ACL refuses with PUBACK 0x87 and delivers it to no
+    scorer: the erasure must fail (503 in the API) rather than seal a receipt claiming the
+    scorers forgot the resident."""
+    stores, _ = world
+    prov = stores.provisioner
+    api_password = prov.set_service_password("api")
+    score_password = prov.set_service_password("score")
+    intruder = prov.create_device("d-other", S, "r2").password  # a device may not send it
+    broker = Mosquitto(tmp_path / "mq", password_file=prov.password_file, acl_file=prov.acl_file)
+    with broker:
+
+        def settings(user: str, password: str) -> MqttSettings:
+            return MqttSettings(host=broker.host, port=broker.port, username=user,
+                                password=password)  # fmt: skip
+
+        refused = settings("d-other", intruder)
+        stores.control = lambda topic, payload: publish_once(
+            refused, topic, payload, client_id="erase-refused"
+        )
+        with pytest.raises(PrivacyError, match="refused the message"):
+            Eraser(stores).erase(S, "r1", subject="c-ann", role="coordinator")
+        assert rows(stores.receipts.path, "SELECT count(*) FROM erasure_receipts") == 0
+
+        # the API's own login may send it, and a scorer hears it
+        listener = MqttTestClient(
+            broker.host, broker.port, username=service_user("score"), password=score_password
+        ).connect()
+        try:
+            listener.subscribe(erase_topic(S))
+            allowed = settings(service_user("api"), api_password)
+            stores.control = lambda topic, payload: publish_once(
+                allowed, topic, payload, client_id="erase-allowed"
+            )
+            receipt = Eraser(stores).erase(S, "r1", subject="c-ann", role="coordinator")
+            message = listener.get(timeout=10)
+            heard = decode_erase(message.topic, message.payload)
+        finally:
+            listener.close()
+    assert heard.id == receipt["id"] and stores.receipts.get(receipt["id"]) == receipt
+    assert rows(stores.receipts.path, "SELECT count(*) FROM erasure_receipts") == 1

@@ -23,7 +23,6 @@ atomically; :meth:`restore` reads it back, so a restarted scorer keeps its basel
 from __future__ import annotations
 
 import io
-import os
 import pickle
 import zipfile
 from collections.abc import Mapping
@@ -33,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from careloop.files import write_private
 from careloop.wire.needs import Evidence, NeedMessage
 from models.base import ModelError
 from models.runtime import activity, daily, risk, vitals
@@ -243,12 +243,7 @@ class ScoringEngine:
         """Write the state to ``path`` atomically (temp file, fsync, rename); returns bytes."""
         path = Path(path)
         data = self._snapshot_bytes()
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_private(path, data)
         return len(data)
 
     def restore(self, path: str | Path) -> None:

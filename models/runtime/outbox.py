@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 from collections import deque
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from careloop.files import write_private
 from careloop.logs import fields
 from careloop.wire.needs import NeedMessage
 from models.runtime.metrics import ScoreMetrics
@@ -55,7 +55,11 @@ class NeedOutbox:
 
     # -- engine thread --------------------------------------------------------------------
     def extend(self, needs: list[NeedMessage]) -> None:
-        """Queue ``needs`` for publishing and wake the publisher; logs ids, never summaries."""
+        """Queue ``needs`` for publishing and wake the publisher.
+
+        The log line says what kind of need a site has, never whose: need ids name the
+        resident, and a resident beside a need kind is a health fact about a person.
+        """
         if not needs:
             return
         with self._lock:
@@ -72,8 +76,7 @@ class NeedOutbox:
             log.info(
                 "need",
                 extra=fields(
-                    id=need.id, site=need.site, resident=need.resident, kind=need.kind,
-                    tier=need.tier, state=need.state,
+                    site=need.site, kind=need.kind, tier=need.tier, state=need.state,
                 ),
             )  # fmt: skip
 
@@ -101,11 +104,7 @@ class NeedOutbox:
         """Write what waits for a PUBACK (atomically, owner-readable only)."""
         with self._lock:
             pending = list(self._needs)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write("".join(n.model_dump_json() + "\n" for n in pending))
-        os.replace(tmp, self.path)
+        write_private(self.path, "".join(n.model_dump_json() + "\n" for n in pending).encode())
 
     # -- event loop -----------------------------------------------------------------------
     def _wake(self) -> None:

@@ -30,12 +30,16 @@ class MqttTestClient:
         *,
         client_id: str | None = None,
         clean_session: bool = True,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.client = Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id or f"test-{uuid.uuid4().hex[:12]}",
             clean_session=clean_session,
         )
+        if username is not None:
+            self.client.username_pw_set(username, password)
         self.host = host
         self.port = port
         self.messages: queue.Queue[MQTTMessage] = queue.Queue()

@@ -13,6 +13,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+from careloop.files import open_private
 from careloop.settings import Settings
 from devservers import careloop_command, free_port, tie_to_parent
 
@@ -45,7 +46,7 @@ def _common(settings: Settings) -> list[str]:
 @contextlib.contextmanager
 def child(args: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``careloop ARGS`` until the block ends (SIGTERM, then SIGKILL after a while)."""
-    with log.open("ab") as out:
+    with open_private(log) as out:
         proc = subprocess.Popen(
             careloop_command(*args), stdout=out, stderr=out, preexec_fn=tie_to_parent()
         )
