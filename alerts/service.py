@@ -46,6 +46,7 @@ from careloop.wire import WireError
 from careloop.wire.alerts import AlertReply, alert_subscription, decode_reply
 from careloop.wire.needs import NEED_PREFIX, decode_need, need_subscription
 from people import Directory, Follower, Roster, import_roster, load_roster_file, read_roster
+from people.retention import Sweep
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class AlertService:
         self._store: AlertStore | None = None
         self._people: Directory | None = None
         self._roster: Follower[Roster] | None = None
+        self.sweep: Sweep | None = None
         self._engine: AlertEngine | None = None
         self._tg: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -124,6 +126,12 @@ class AlertService:
             people.close()
             raise
         self._people, self._roster, self._store = people, follower, store
+        self.sweep = Sweep(
+            self.settings.paths.people,
+            {"alerts": lambda kept: store.purge(kept.cutoffs)},
+            every=self.settings.people.retention_every,
+            clock=lambda: self.clock.now_ms() / 1000,
+        )
         roster = follower.value
         engine = self._engine = AlertEngine(store, policy, roster, self.clock)
         engine.listeners.append(self.metrics.on_commit)
@@ -278,6 +286,8 @@ class AlertService:
         """Follow the roster, fire every due deadline now (the ticker calls this; so may
         tests)."""
         self.follow_people()
+        if self.sweep is not None:
+            self.sweep.maybe_run()  # each site's retention, applied to the alert store
         fired = self.engine.fire_due()
         self._kick()
         return fired

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, Literal
@@ -309,15 +310,31 @@ class AlertStore(SqliteStore):
                     "SELECT id FROM alerts WHERE site = ? AND resident = ?", (site, resident)
                 )
             ]
-            marks = ",".join("?" * len(ids))
-            for table in ("audit", "pages", "timers", "deliveries", "replies"):
-                cur = db.execute(f"DELETE FROM {table} WHERE alert IN ({marks})", ids)
-                out[table] = cur.rowcount
-            out["alerts"] = db.execute(f"DELETE FROM alerts WHERE id IN ({marks})", ids).rowcount
+            out.update(_delete_alerts(db, ids))
             out["needs_seen"] = db.execute(
                 "DELETE FROM needs_seen WHERE site = ? AND substr(need_id, 1, ?) = ?",
                 (site, len(resident) + 1, f"{resident}:"),
             ).rowcount
+        return out
+
+    def purge(self, cutoffs: Mapping[str, int]) -> dict[str, int]:
+        """Apply retention: per site, alerts closed before its cutoff with everything keyed
+        by them, and the needs seen before it; rows per table. Open alerts stay."""
+        out: dict[str, int] = {}
+        with self.tx() as db:
+            for site, cutoff in cutoffs.items():
+                ids = [
+                    r[0]
+                    for r in db.execute(
+                        "SELECT id FROM alerts WHERE site = ? AND closed_ms < ?", (site, cutoff)
+                    )
+                ]
+                removed = _delete_alerts(db, ids)
+                removed["needs_seen"] = db.execute(
+                    "DELETE FROM needs_seen WHERE site = ? AND ts_ms < ?", (site, cutoff)
+                ).rowcount
+                for table, n in removed.items():
+                    out[table] = out.get(table, 0) + n
         return out
 
     def reply_seen(self, nonce: str) -> bool:
@@ -331,3 +348,13 @@ class AlertStore(SqliteStore):
             "INSERT OR IGNORE INTO replies VALUES (?, ?, ?, ?, ?)",
             (nonce, volunteer, alert, ts_ms, outcome),
         )
+
+
+def _delete_alerts(db: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
+    """Delete alerts ``ids`` and every row keyed by them; rows per table."""
+    out: dict[str, int] = {}
+    marks = ",".join("?" * len(ids))
+    for table in ("audit", "pages", "timers", "deliveries", "replies"):
+        out[table] = db.execute(f"DELETE FROM {table} WHERE alert IN ({marks})", ids).rowcount
+    out["alerts"] = db.execute(f"DELETE FROM alerts WHERE id IN ({marks})", ids).rowcount
+    return out

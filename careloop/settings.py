@@ -93,6 +93,9 @@ class PeopleSettings(_Section):
     db: Path | None = None
     #: Seconds between looks for changes made by other processes (roster, profiles).
     follow_every: float = Field(1.0, gt=0, le=60)
+    #: Seconds between the services' sweeps applying each site's ``retention_days`` to the
+    #: stores they own (alerts, dead letters, scorer state, audit of reads).
+    retention_every: float = Field(3600.0, gt=0, le=86_400)
 
 
 class EdgeSettings(_Section):

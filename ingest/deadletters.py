@@ -16,11 +16,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from careloop.store import open_database
+from careloop.wire.topics import PREFIX
 from ingest.errors import DeadLetterError
 
 MAX_TOPIC = 256
@@ -164,6 +165,37 @@ class DeadLetterStore:
             raise DeadLetterError(f"cannot erase from dead letters {self.path}: {exc}") from exc
         return int(cur.rowcount)
 
+    def purge(
+        self, cutoffs: Mapping[str, int], *, sites: Iterable[str] = (), others: int | None = None
+    ) -> int:
+        """Apply retention; how many letters were deleted.
+
+        A letter on a site's topic goes once older than that site's cutoff. A letter on no
+        site of ``sites`` (an unknown site, a malformed topic) goes once older than
+        ``others``, if given: it belongs to nobody who chose to keep it.
+        """
+        known = set(sites)
+        removed = 0
+        try:
+            with self._lock:
+                for site, cutoff in cutoffs.items():
+                    prefix = f"{PREFIX}/{site}/"
+                    removed += self._db.execute(
+                        "DELETE FROM deadletters WHERE substr(topic, 1, ?) = ? AND received_at < ?",
+                        (len(prefix), prefix, cutoff),
+                    ).rowcount
+                if others is not None:
+                    old = self._db.execute(
+                        "SELECT id, topic FROM deadletters WHERE received_at < ?", (others,)
+                    ).fetchall()
+                    stray = [(i,) for i, topic in old if _site_of(topic) not in known]
+                    removed += self._db.executemany(
+                        "DELETE FROM deadletters WHERE id = ?", stray
+                    ).rowcount
+        except sqlite3.Error as exc:
+            raise DeadLetterError(f"cannot purge dead letters {self.path}: {exc}") from exc
+        return removed
+
     def counts(self) -> dict[str, int]:
         """How many dead letters are kept, by reason (most common first)."""
         try:
@@ -185,3 +217,11 @@ class DeadLetterStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _site_of(topic: str) -> str | None:
+    """The site a data topic names (``careloop/v1/<site>/...``), else None."""
+    head = f"{PREFIX}/"
+    if not topic.startswith(head):
+        return None
+    return topic[len(head) :].split("/", 1)[0] or None

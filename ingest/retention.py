@@ -5,6 +5,10 @@ A site with ``retention_days`` gets the policy ``site_<id>`` (created by
 points into it with ``/write?rp=site_<id>``, so InfluxDB drops them after the site's
 duration. Sites without one are written to the database's default policy, as before.
 
+Dead letters follow the same retention (:func:`dead_letter_sweep`, run from the replay
+thread): a letter is kept no longer than its site keeps readings, and a letter naming no
+site of the people database no longer than the strictest site.
+
 Ingest learns the policies from InfluxDB itself (``SHOW RETENTION POLICIES``) at start and
 then every :data:`REFRESH_S` seconds from the replay thread, never on the MQTT thread. A
 policy created a moment ago is therefore used within seconds; a policy dropped by hand makes
@@ -17,9 +21,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 
 from careloop.influx import InfluxClient
+from ingest.deadletters import DeadLetterStore
+from people.retention import Retention, Sweep
 
 #: Seconds between ``SHOW RETENTION POLICIES`` while running.
 REFRESH_S = 5.0
@@ -85,3 +92,12 @@ class SitePolicies:
         with self._lock:
             self._map = MappingProxyType(dict(policies))
             self._checked = time.monotonic()
+
+
+def dead_letter_sweep(people: Path, dead: DeadLetterStore, every: float) -> Sweep:
+    """The sweep that applies each site's retention to the dead letters."""
+
+    def purge(kept: Retention) -> dict[str, int]:
+        return {"deadletters": dead.purge(kept.cutoffs, sites=kept.sites, others=kept.strictest)}
+
+    return Sweep(people, {"ingest": purge}, every=every)

@@ -53,6 +53,7 @@ from ingest.decoder import Decoder
 from ingest.errors import IngestError
 from ingest.intake import Intake
 from ingest.metrics import IngestMetrics
+from ingest.retention import dead_letter_sweep
 from ingest.sink import Sink
 from ingest.spool import Spool
 from people.consent import ConsentCache
@@ -69,8 +70,7 @@ class Ingestor:
         cfg = settings.ingest
         self.client_id = cfg.client_id or default_client_id(cfg.instance)
         paths = settings.paths
-        self.people_path = paths.people
-        self.deadletters_path = paths.deadletters
+        self.people_path, self.deadletters_path = paths.people, paths.deadletters
         self.spool_path = paths.spool / safe_name(self.client_id)
         self.metrics = IngestMetrics()
         self.decoder = Decoder()
@@ -116,7 +116,12 @@ class Ingestor:
         except BaseException:
             self._close_stores()
             raise
-        self._sink = Sink(self._influx, self._spool, self._dead, self.metrics)
+        sweep = dead_letter_sweep(
+            self.people_path, self._dead, self.settings.people.retention_every
+        )
+        self._sink = Sink(
+            self._influx, self._spool, self._dead, self.metrics, housekeeping=sweep.maybe_run
+        )
         self._intake = Intake(
             self.decoder, self._registry, self.metrics, cfg.auto_register, self._consent
         )
@@ -197,13 +202,11 @@ class Ingestor:
         return influx_connect(self.settings.influx, timeout=self.settings.ingest.write_timeout)
 
     def _create_database(self) -> None:
-        writer = self._influx()
-        try:
-            writer.create_database()
-        except InfluxError as exc:
-            log.warning("could not create the database", extra=fields(error=str(exc)[:300]))
-        finally:
-            writer.close()
+        with self._influx() as writer:
+            try:
+                writer.create_database()
+            except InfluxError as exc:
+                log.warning("could not create the database", extra=fields(error=str(exc)[:300]))
 
     # -- numbers ---------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
@@ -232,9 +235,8 @@ class Ingestor:
             client.username_pw_set(mqtt.username, password)
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = cfg.session_expiry
-        # Mosquitto 2.0 takes a v5 client's Receive Maximum as its in-flight window for that
-        # client, whatever its own max_inflight_messages says (which applies to clients that
-        # send none, e.g. MQTT 3.1.1); other brokers may take the smaller of the two.
+        # Mosquitto 2.0 takes a v5 client's Receive Maximum as its in-flight window, whatever
+        # its max_inflight_messages (for clients sending none); others may take the smaller.
         props.ReceiveMaximum = receive_maximum(cfg)
         stop_deadline: float | None = None
         while True:

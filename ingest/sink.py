@@ -65,10 +65,13 @@ class Sink:
         deadletters: DeadLetterStore,
         metrics: IngestMetrics,
         policies: SitePolicies | None = None,
+        housekeeping: Callable[[], object] | None = None,
     ) -> None:
         self._connect = connect
         #: Sites with their own retention policy; refreshed by :meth:`refresh_policies`.
         self.policies = policies or SitePolicies()
+        #: Called from the replay thread between its rounds (retention of the dead letters).
+        self.housekeeping = housekeeping
         self.spool = spool
         self.deadletters = deadletters
         self.metrics = metrics
@@ -276,6 +279,8 @@ class Sink:
         backoff = Backoff(*REPLAY_BACKOFF)
         while not stop.is_set():
             self.refresh_policies(every=REFRESH_S)
+            if self.housekeeping is not None:
+                self.housekeeping()
             if len(self.spool) == 0:
                 self.spooled.wait(1.0)
                 self.spooled.clear()

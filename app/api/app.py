@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from alerts import AlertService, AlertStore
 from app.api import auth, problems
+from app.api.audit import reads_sweep
 from app.api.metrics import ApiMetrics
 from app.api.monitor import DeviceMonitor
 from app.api.routes import (
@@ -94,6 +95,7 @@ def create_app(
                 state.directory = stack.enter_context(Directory(settings.paths.people))
             else:
                 state.directory = directory
+            state.reads_sweep = reads_sweep(settings, state.directory)
             state.monitor = await stack.enter_async_context(DeviceMonitor(settings))
             state.influx = await stack.enter_async_context(
                 connect_async(settings.influx, timeout=settings.api.influx_timeout)

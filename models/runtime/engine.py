@@ -46,7 +46,7 @@ from models.runtime.residents import Slots
 from models.runtime.risk import RiskComponent, resolve_model
 from models.runtime.riskmodel import DEFAULT_PATH, RiskModel
 from models.runtime.speech import SpeechComponent
-from models.runtime.table import Table
+from models.runtime.table import Field, Table
 from models.runtime.vitals import VitalsComponent
 from models.snapshots import safe_loads
 from models.speech.intent import CareIntentClassifier
@@ -55,6 +55,9 @@ from people import CareProfile
 SNAPSHOT_VERSION = 1
 #: Timers run at most this often in reading time (ms) when driven by readings alone.
 TICK_EVERY_MS = 10_000
+#: When each resident's devices last said anything (reading time, ms): retention forgets
+#: the residents not heard from for longer than their site keeps data.
+HEARD_FIELDS = (Field("heard", np.int64, (), 0),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,9 @@ class ScoringEngine:
         (the shipped file by default; one that cannot be loaded is logged, rules only)."""
         self.config = config or EngineConfig()
         self.directory = Slots(dict(profiles or {}))
-        self.table = Table(vitals.fields() + activity.fields() + daily.fields() + risk.fields())
+        self.table = Table(
+            vitals.fields() + activity.fields() + daily.fields() + risk.fields() + HEARD_FIELDS
+        )
         self.vitals = VitalsComponent(self.directory)
         self.risk = RiskComponent(*resolve_model(risk_model), self.vitals)
         self.activity = ActivityComponent()
@@ -129,6 +134,8 @@ class ScoringEngine:
             findings += self.activity.step(self.table, rnd, offs)
             findings += self.daily.step(self.table, rnd, offs)
             self.risk.step(self.table, rnd)
+            heard = self.table["heard"]
+            heard[rnd.resident] = np.maximum(heard[rnd.resident], rnd.ts)
         self.readings += len(batch)
         latest = int(batch.ts.max())
         out = self.fusion.fuse(findings)
@@ -142,6 +149,7 @@ class ScoringEngine:
         """One event reading (a dict as on the wire)."""
         ts = int(reading["ts"])
         kind = reading["type"]
+        self._heard(slot, ts)
         findings: list[Finding] = []
         if kind == "sos_button":
             findings.append(
@@ -174,10 +182,12 @@ class ScoringEngine:
 
     def score_utterance(self, slot: int, reading: Mapping[str, Any]) -> list[NeedMessage]:
         """One utterance reading (text only if it came with consent)."""
+        self._heard(slot, int(reading["ts"]))
         return self.fusion.fuse(self.speech.utterance(slot, reading))
 
     def device_status(self, slot: int, ts: int, state: str, reason: str | None) -> None:
         """A terminal's retained birth / last-will status."""
+        self._heard(slot, ts)
         self.activity.status(self.table, slot, ts, state, reason)
 
     def tick(self, now: int) -> list[NeedMessage]:
@@ -213,6 +223,23 @@ class ScoringEngine:
             del self.fusion.open[key]
         self._grow()
         return True
+
+    def _heard(self, slot: int, ts: int) -> None:
+        heard = self.table["heard"]
+        heard[slot] = max(int(heard[slot]), ts)
+
+    def expire(self, cutoffs: Mapping[str, int]) -> list[tuple[str, str]]:
+        """Retention: forget every resident of a site in ``cutoffs`` (site -> epoch ms) whose
+        devices were last heard before the cutoff; returns who was forgotten."""
+        heard = self.table["heard"]
+        gone = [
+            (r.site, r.id)
+            for slot, r in enumerate(self.directory.residents)
+            if r.site in cutoffs and 0 < int(heard[slot]) < cutoffs[r.site]
+        ]
+        for site, resident in gone:
+            self.forget(site, resident)
+        return gone
 
     # -- state -----------------------------------------------------------------------------------
     def state_nbytes(self) -> int:

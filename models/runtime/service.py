@@ -50,7 +50,9 @@ from models.runtime.inbox import Inbox
 from models.runtime.intake import Intake
 from models.runtime.metrics import ScoreMetrics
 from models.runtime.outbox import NeedOutbox
+from models.runtime.retention import drop_corrupt, expire
 from people import CareProfile, DeviceRegistry, Directory, Follower, PeopleError
+from people.retention import Retention, Sweep
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,7 @@ class ScoreService:
         self._executor: ThreadPoolExecutor | None = None
         self._tg: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[Any]] = []
+        self.sweep: Sweep | None = None
         self._state = "new"
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -243,6 +246,12 @@ class ScoreService:
                 )
                 engine = ScoringEngine(config, profiles=profiles)
         self.engine = engine
+        self.sweep = Sweep(
+            self.settings.paths.people,
+            {"score": self._expire},
+            every=self.settings.people.retention_every,
+            clock=lambda: self.reading_now() / 1000,
+        )
         cfg = self.settings.score
         self.intake = Intake(
             engine, self._registry, self.metrics, self.counts,
@@ -335,8 +344,18 @@ class ScoreService:
         now = self.reading_now()
         if now <= 0 or len(engine.directory) == 0:
             return
+        if self.sweep is not None:
+            self.sweep.maybe_run()
         self._dirty = True
         self.outbox.extend(engine.tick(now))
+
+    def _expire(self, kept: Retention) -> dict[str, int]:
+        """Engine thread: apply retention, and rewrite the snapshot if anyone was forgotten."""
+        assert self.engine is not None
+        removed = expire(self.engine, self.outbox, kept)
+        if removed["residents"]:
+            self._write_snapshot()
+        return removed | drop_corrupt(self.snapshot_path.parent, kept)
 
     async def _ticker(self) -> None:
         every = self.settings.score.tick_every

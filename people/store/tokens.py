@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from people.errors import NotFound, PeopleError
@@ -120,6 +120,16 @@ class Tokens(DirectoryBase):
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (self._now(), subject, role, action, site, resident, route),
             )
+
+    def purge_reads(self, cutoffs: Mapping[str, int]) -> int:
+        """Apply retention to the audit of reads: per site, rows older than its cutoff."""
+        removed = 0
+        with self.tx() as db:
+            for site, cutoff in cutoffs.items():
+                removed += db.execute(
+                    "DELETE FROM audit_reads WHERE site = ? AND ts < ?", (site, cutoff)
+                ).rowcount
+        return removed
 
     def audit(
         self,

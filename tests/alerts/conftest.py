@@ -79,10 +79,17 @@ def write_roster(settings: Settings, roster: dict[str, Any] | RosterFile) -> Non
                 people.set_consent(Consent(settings.site, resident, **agreed))
 
 
-def alert_settings(broker: Mosquitto, data_dir: Path, site: str, **alerts: Any) -> Settings:
+def alert_settings(
+    broker: Mosquitto,
+    data_dir: Path,
+    site: str,
+    people: dict[str, Any] | None = None,
+    **alerts: Any,
+) -> Settings:
     return load_settings(
         site=site,
         data_dir=str(data_dir),
+        people=people or {},
         mqtt={"host": broker.host, "port": broker.port, "backoff_initial": 0.1, "backoff_max": 1},
         alerts={
             "client_id": f"alerts-{uuid.uuid4().hex[:8]}",
@@ -269,9 +276,10 @@ def start_service(
     def start(
         roster: dict[str, Any] | RosterFile | None = None,
         policy: Policy | None = None,
+        people: dict[str, Any] | None = None,
         **alerts: Any,
     ) -> Running:
-        settings = alert_settings(mosquitto, tmp_path, site, **alerts)
+        settings = alert_settings(mosquitto, tmp_path, site, people, **alerts)
         run = Running(settings, clock, roster or make_roster(site), policy)
         started.append(run)
         return run

@@ -22,10 +22,11 @@ from people import Device, DeviceRegistry
 from tests.helpers.feed import T0
 
 
-def ingest_settings(broker, influx, db: str, data_dir: Path, **ingest) -> Settings:
+def ingest_settings(broker, influx, db: str, data_dir: Path, people=None, **ingest) -> Settings:
     """Settings for an in-process Ingestor: a share group of its own, fast timers."""
     return load_settings(
         data_dir=str(data_dir),
+        people=people or {},
         mqtt={
             "host": broker.host,
             "port": broker.port,

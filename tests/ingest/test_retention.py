@@ -13,8 +13,10 @@ import time
 from app.privacy import apply_retention, policies, sources
 from careloop.influx import InfluxClient
 from careloop.wire import Topic
-from ingest import Ingestor
+from ingest import DeadLetter, DeadLetterStore, Ingestor
 from ingest.retention import REFRESH_S, rp_name
+from people import Directory, Site
+from people.retention import DAY_MS
 from tests.helpers.mqtt import MqttTestClient
 from tests.ingest.conftest import ingest_settings, register, wait_until
 
@@ -110,3 +112,39 @@ def test_spool_replay_splits_by_site(influxdb, influx_db, tmp_path, unique_topic
         spool.close()
         dead.close()
         writer.close()
+
+
+def test_dead_letters_are_kept_no_longer_than_their_site_keeps_data(
+    mosquitto, influxdb, influx_db, tmp_path, unique_topic_root
+):
+    """Site A keeps 30 days, site B forever; a letter naming no site of the people database
+    is kept as long as the strictest site keeps anything."""
+    a, b = f"{unique_topic_root}-a", f"{unique_topic_root}-b"
+    now = int(time.time() * 1000)
+    old, recent = now - 40 * DAY_MS, now - 2 * DAY_MS
+    with Directory(tmp_path / "people.sqlite3") as people:
+        people.add_site(Site(a, a, retention_days=30))
+        people.add_site(Site(b, b))
+    letters = {
+        "a-old": (Topic(a, "dev-a", "vitals"), old),
+        "a-recent": (Topic(a, "dev-a", "vitals"), recent),
+        "b-old": (Topic(b, "dev-b", "vitals"), old),
+        "ghost-old": (Topic(f"{unique_topic_root}-ghost", "dev-x", "vitals"), old),
+        "ghost-recent": (Topic(f"{unique_topic_root}-ghost", "dev-x", "vitals"), recent),
+        "garbage-old": ("careloop/v1/nonsense", old),
+    }
+    path = tmp_path / "ingest" / "deadletters.sqlite3"
+    with DeadLetterStore(path) as dead:
+        dead.add([DeadLetter.make(str(t), "bad_json", name, b"{", ts)
+                  for name, (t, ts) in letters.items()])  # fmt: skip
+    settings = ingest_settings(
+        mosquitto, influxdb, influx_db, tmp_path, people={"retention_every": 0.2}
+    )
+    with Ingestor(settings):
+
+        def kept() -> list[str]:
+            with DeadLetterStore(path) as dead:
+                return sorted(d.detail for d in dead.latest(limit=100))
+
+        wait_until(lambda: len(kept()) == 3, 20, f"dead letters not swept: {kept()}")
+    assert kept() == ["a-recent", "b-old", "ghost-recent"]

@@ -27,13 +27,22 @@ S = 1000
 
 
 def score_settings(
-    broker: Mosquitto, data_dir: Path, *, registry: Path | None = None, **score: Any
+    broker: Mosquitto,
+    data_dir: Path,
+    *,
+    registry: Path | None = None,
+    people: dict[str, Any] | None = None,
+    **score: Any,
 ) -> Settings:
     """A scorer on ``broker``; its people database (devices, care profiles) is ``registry``
-    (default in ``data_dir``)."""
+    (default in ``data_dir``); ``people`` adds people settings."""
     return load_settings(
         data_dir=str(data_dir),
-        people={"db": str(registry or data_dir / "people.sqlite3"), "follow_every": 0.1},
+        people={
+            "db": str(registry or data_dir / "people.sqlite3"),
+            "follow_every": 0.1,
+            **(people or {}),
+        },
         mqtt={"host": broker.host, "port": broker.port, "backoff_initial": 0.1, "backoff_max": 1},
         score={
             "client_id": f"score-{uuid.uuid4().hex[:8]}",
