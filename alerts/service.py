@@ -313,7 +313,8 @@ class AlertService:
             cfg.smtp_from,
             username=cfg.smtp_username,
             password=cfg.smtp_password.get_secret_value() if cfg.smtp_password else None,
-            starttls=cfg.smtp_starttls,
+            tls=cfg.smtp_tls,  # verified STARTTLS by default; plaintext only to loopback
+            ca_file=cfg.smtp_ca_file,
         )
         await drain(
             "email", smtp.send, store=self.store, clock=self.clock, metrics=self.metrics,

@@ -283,7 +283,7 @@ class AsyncInfluxClient:
         try:
             response = await self._http.get("/query", params=params)
         except httpx.HTTPError as exc:
-            raise InfluxUnavailable(f"unreachable: {type(exc).__name__}") from exc
+            raise InfluxUnavailable(_unreachable(exc)) from exc
         return check_query(response.status_code, response.content)
 
     async def ping(self) -> None:
@@ -292,7 +292,7 @@ class AsyncInfluxClient:
         try:
             response = await self._http.get("/ping")
         except httpx.HTTPError as exc:
-            raise InfluxUnavailable(f"unreachable: {type(exc).__name__}") from exc
+            raise InfluxUnavailable(_unreachable(exc)) from exc
         if response.status_code != 204:
             raise InfluxUnavailable(error_text(response.content), status=response.status_code)
 
@@ -304,6 +304,13 @@ class AsyncInfluxClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def _unreachable(exc: Exception) -> str:
+    """Why a request got no answer, with the cause (a certificate that failed verification
+    says so: "unreachable: ConnectError" alone sends an operator looking at the network)."""
+    cause = str(exc) or str(exc.__cause__ or exc.__context__ or "")
+    return f"unreachable: {type(exc).__name__}: {cause}"[:500]
 
 
 def _options(settings: InfluxSettings) -> dict[str, Any]:

@@ -6,6 +6,12 @@ with jittered exponential backoff (:class:`Backoff`) and catches only aiomqtt's 
 bug still crashes loudly, a broker outage is just waited out. Ingest runs paho's network
 loop on a thread of its own (it needs paho's manual acknowledgements) and reconnects there
 with the same :class:`Backoff`.
+
+Every client, asyncio or paho, gets its credentials and TLS here (:func:`make_client`,
+:func:`configure_paho`): TLS unless the broker is on loopback, the broker's certificate
+verified against ``mqtt.ca_file`` (or the system's CAs) and its name checked, an optional
+client certificate (docs/deploy.md). A certificate that fails verification is a failed
+connection like any other: logged and retried with backoff, never skipped.
 """
 
 from __future__ import annotations
@@ -15,9 +21,10 @@ import contextvars
 import logging
 import math
 import random
+import ssl
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -25,6 +32,10 @@ from paho.mqtt.properties import Properties
 
 from careloop.logs import fields
 from careloop.settings import MqttSettings
+from careloop.tls import client_context
+
+if TYPE_CHECKING:
+    import paho.mqtt.client as paho
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +135,29 @@ class Backoff:
         self.attempt = 0
 
 
+def tls_context(settings: MqttSettings) -> ssl.SSLContext | None:
+    """The verifying TLS context for the broker, or None when TLS is off (loopback only).
+
+    Built on every connect, so a renewed CA bundle or client certificate is picked up at
+    the next reconnect; a file that cannot be read raises
+    :class:`~careloop.errors.SettingsError`.
+    """
+    if not settings.tls:
+        return None
+    return client_context(settings.ca_file, settings.cert_file, settings.key_file, setting="mqtt.")
+
+
+def configure_paho(client: paho.Client, settings: MqttSettings) -> None:
+    """Give a paho client (ingest's, :func:`publish_once`'s) the credentials and TLS of
+    ``settings``; call once, before ``connect``."""
+    if settings.username is not None:
+        password = settings.password.get_secret_value() if settings.password else None
+        client.username_pw_set(settings.username, password)
+    context = tls_context(settings)
+    if context is not None:
+        client.tls_set_context(context)
+
+
 def make_client(
     settings: MqttSettings,
     identifier: str,
@@ -132,7 +166,7 @@ def make_client(
     persistent: bool = True,
     max_queued_incoming: int = 0,
 ) -> ConfirmingClient:
-    """An MQTT v5 client for ``identifier``.
+    """An MQTT v5 client for ``identifier``, over TLS unless the broker is on loopback.
 
     ``persistent`` asks the broker to keep the session for :data:`SESSION_EXPIRY_S` so QoS 1
     messages for this client (commands, shared-subscription deliveries) wait for it across
@@ -154,6 +188,7 @@ def make_client(
         properties=props,
         timeout=settings.publish_timeout,
         max_queued_incoming_messages=max_queued_incoming or None,
+        tls_context=tls_context(settings),
     )
 
 
@@ -239,9 +274,7 @@ def publish_once(
     client = paho.Client(
         paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5
     )
-    if settings.username is not None:
-        password = settings.password.get_secret_value() if settings.password else None
-        client.username_pw_set(settings.username, password)
+    configure_paho(client, settings)
     connected, acked = threading.Event(), threading.Event()
     codes: dict[str, Any] = {}
 
@@ -256,7 +289,7 @@ def publish_once(
     client.on_connect, client.on_publish = on_connect, on_publish
     try:
         client.connect(settings.host, settings.port, keepalive=settings.keepalive)
-    except OSError as exc:
+    except OSError as exc:  # refused, unreachable, or a certificate that failed verification
         raise ConnectionError(f"broker {settings.host}:{settings.port}: {exc}") from exc
     client.loop_start()
     try:

@@ -5,6 +5,9 @@ Nothing else in careloop reads ``os.environ``: the CLI builds a :class:`Settings
 prefix ``CARELOOP_`` and ``__`` between levels, e.g. ``CARELOOP_MQTT__PORT=1884``; CLI flags
 override env vars. Secrets are ``SecretStr`` so they never appear in logs or reprs.
 
+Every hop that leaves the machine is encrypted and verified (:mod:`careloop.tls`,
+docs/deploy.md): plaintext MQTT, SMTP and InfluxDB are refused for any host but loopback.
+
 Every file a process keeps is resolved in one place, :attr:`Settings.paths` (a
 :class:`Paths`): a setting that names a file wins, else it lives under ``data_dir``. No other
 module joins ``data_dir`` with a file name, so two processes given the same settings can
@@ -17,8 +20,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -27,60 +28,13 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from careloop.connections import PLACEHOLDERS as _PLACEHOLDERS
+from careloop.connections import InfluxSettings, MqttSettings
+from careloop.connections import Section as _Section
 from careloop.errors import SettingsError
 from careloop.paths import Paths
+from careloop.tls import refuse_plaintext, smtp_defaults
 from careloop.wire import check_id
-
-_PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "xxx", "todo"}
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class MqttSettings(_Section):
-    """How to reach the broker, and how hard to retry."""
-
-    host: str = "127.0.0.1"
-    port: int = Field(1883, ge=1, le=65535)
-    username: str | None = None
-    password: SecretStr | None = None
-    keepalive: int = Field(30, ge=5, le=3600)
-    #: Reconnect backoff: first delay, ceiling, both in seconds (full jitter in between).
-    backoff_initial: float = Field(0.5, gt=0, le=60)
-    backoff_max: float = Field(30.0, gt=0, le=3600)
-    #: Seconds to wait for a PUBACK before the connection is treated as broken.
-    publish_timeout: float = Field(10.0, gt=0, le=600)
-
-    @field_validator("password")
-    @classmethod
-    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and value.get_secret_value().lower() in _PLACEHOLDERS:
-            raise ValueError("is a placeholder; set a real password")
-        return value
-
-
-class InfluxSettings(_Section):
-    """InfluxDB spoken through /write and /query only (1.x natively, 2.x/3.x compatibility).
-
-    Off the machine, use ``https://`` (verified against the system's CAs or ``ca_file``) and
-    authenticate: a 2.x/3.x ``token``, or a 1.x ``username`` and ``password`` (docs/security.md).
-    """
-
-    url: str = "http://127.0.0.1:8086"
-    database: str = "careloop"
-    token: SecretStr | None = None
-    username: str | None = None
-    password: SecretStr | None = None
-    #: CA bundle for an ``https://`` URL signed by a private CA; None = the system's.
-    ca_file: Path | None = None
-
-    @field_validator("token", "password")
-    @classmethod
-    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and value.get_secret_value().lower() in _PLACEHOLDERS:
-            raise ValueError("is a placeholder; set a real secret")
-        return value
 
 
 class PeopleSettings(_Section):
@@ -189,11 +143,16 @@ class AlertsSettings(_Section):
     max_attempts: int = Field(50, ge=1, le=10_000)
     #: SMTP for e-mail pages; "" = e-mail off.
     smtp_host: str = ""
-    smtp_port: int = Field(25, ge=1, le=65535)
+    #: Default 587 for starttls, 465 for tls, 25 for none.
+    smtp_port: int = Field(587, ge=1, le=65535)
+    #: "starttls", "tls" (from the first byte), or "none" (plaintext: a loopback relay
+    #: only). Unset: "none" for a loopback host, else "starttls". Certificates verified.
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    #: CA bundle (PEM) for the SMTP server's certificate; None = the system's CAs.
+    smtp_ca_file: Path | None = None
     smtp_from: str = "careloop@localhost"
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
     #: Prometheus metrics; 0 = off.
     metrics_port: int = Field(0, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
@@ -209,6 +168,17 @@ class AlertsSettings(_Section):
     @classmethod
     def _valid_sites(cls, value: str) -> str:
         return value if value in ("", "+") else check_id(value, "sites")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _smtp_defaults(cls, data: Any) -> Any:
+        return smtp_defaults(data) if isinstance(data, dict) else data
+
+    @model_validator(mode="after")
+    def _smtp_checks(self) -> AlertsSettings:
+        if self.smtp_tls == "none":
+            refuse_plaintext("plaintext SMTP", self.smtp_host, "smtp_tls starttls or tls")
+        return self
 
 
 class ScoreSettings(_Section):
@@ -272,8 +242,13 @@ class ApiSettings(_Section):
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    #: Send the session cookie only over HTTPS; turn on behind TLS.
-    cookie_secure: bool = False
+    #: Mark the session cookie ``Secure`` (sent over HTTPS only); off only for plain HTTP
+    #: on loopback (the demo turns it off).
+    cookie_secure: bool = True
+    #: Serve HTTPS: the certificate chain (PEM) and its key (None: in the cert file).
+    #: Unset: plain HTTP, for loopback or behind a TLS reverse proxy (docs/deploy.md).
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
     #: Seconds before an InfluxDB /query counts as failed.
     influx_timeout: float = Field(10.0, gt=0, le=300)
     #: Most points per series a vitals/events answer returns; longer ranges are averaged
@@ -349,16 +324,9 @@ def load_settings(**overrides: Any) -> Settings:
     """
     clean = _drop_none(overrides)
     try:
-        base = Settings()
-        if not clean:
-            return base
-        merged = base.model_dump()
-        for key, value in clean.items():
-            if isinstance(value, dict):
-                merged[key] = {**merged.get(key, {}), **value}
-            else:
-                merged[key] = value
-        return Settings.model_validate(merged)
+        # Env vars and overrides merge key by key before validation, so defaults that
+        # depend on other settings (MQTT TLS and port on the host) see both.
+        return Settings(**clean)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         name = ".".join(str(p) for p in err["loc"]) or "settings"

@@ -8,10 +8,11 @@ server never outlives the Python process that started it (``PR_SET_PDEATHSIG``).
 
 Public surface::
 
-    Mosquitto                 mosquitto.py  a private broker (passwords, ACLs optional)
-    InfluxDB                  influxdb.py   a private InfluxDB 1.x
-    ServerError, free_port,   base.py       what they share
-    tie_to_parent
+    Mosquitto                 mosquitto.py  a private broker (passwords, ACLs, a TLS
+                                            listener optional)
+    InfluxDB                  influxdb.py   a private InfluxDB 1.x (https, auth optional)
+    ServerError, ServerTls,   base.py       what they share
+    free_port, tie_to_parent
     careloop_command          here          argv that runs ``careloop`` in a child process
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import sys
 
-from devservers.base import ServerError, free_port, tie_to_parent
+from devservers.base import ServerError, ServerTls, free_port, tie_to_parent
 from devservers.influxdb import InfluxDB
 from devservers.mosquitto import Mosquitto
 
@@ -29,4 +30,12 @@ def careloop_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "app", *args]
 
 
-__all__ = ["InfluxDB", "Mosquitto", "ServerError", "careloop_command", "free_port", "tie_to_parent"]
+__all__ = [
+    "InfluxDB",
+    "Mosquitto",
+    "ServerError",
+    "ServerTls",
+    "careloop_command",
+    "free_port",
+    "tie_to_parent",
+]

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import ClassVar, Self
@@ -37,6 +38,28 @@ _POLL_INTERVAL = 0.05
 
 class ServerError(CareloopError):
     """A child server (mosquitto, influxd) is missing, failed to start, or refused a request."""
+
+
+@dataclass(frozen=True)
+class ServerTls:
+    """A server's TLS: its certificate chain and key (PEM), and the CA bundle that clients
+    are told to trust (and that client certificates must chain to, where the server asks
+    for them). Tests make their own CA; nothing here skips verification."""
+
+    cert_file: Path
+    key_file: Path
+    ca_file: Path
+    #: Mosquitto only: refuse clients without a certificate signed by ``ca_file``.
+    require_certificate: bool = False
+
+    def resolved(self) -> ServerTls:
+        """The same files as absolute paths (config files are read by a child elsewhere)."""
+        return ServerTls(
+            Path(self.cert_file).resolve(),
+            Path(self.key_file).resolve(),
+            Path(self.ca_file).resolve(),
+            self.require_certificate,
+        )
 
 
 def free_port(host: str = "127.0.0.1") -> int:

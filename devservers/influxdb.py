@@ -1,18 +1,25 @@
 """A private InfluxDB 1.x server (Debian's ``influxd``), spoken to through careloop's one
-InfluxDB client (:mod:`careloop.influx`)."""
+InfluxDB client (:mod:`careloop.influx`).
+
+Plain HTTP without authentication by default (loopback: tests, the demo). With ``tls`` it
+serves ``https://`` only, with the given certificate; with ``auth_enabled`` every request
+needs a user (influxd 1.x lets the first admin user be created without one, through
+``/query``: :meth:`InfluxDB.create_admin`), the setup docs/deploy.md describes.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import ssl
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from careloop.influx import InfluxClient, InfluxError, ident
-from devservers.base import ServerError, _ChildServer, free_port
+from careloop.influx import InfluxClient, InfluxError, ident, literal, tls_context
+from devservers.base import ServerError, ServerTls, _ChildServer, free_port
 
 
 class InfluxDB(_ChildServer):
@@ -33,17 +40,25 @@ class InfluxDB(_ChildServer):
         extra_conf: str = "",
         binary: str = "influxd",
         rpc_port: int | None = None,
+        tls: ServerTls | None = None,
+        auth_enabled: bool = False,
     ) -> None:
         super().__init__(data_dir, port=port, host=host, extra_conf=extra_conf, binary=binary)
+        self.tls = None if tls is None else tls.resolved()
+        self.auth_enabled = auth_enabled
+        #: The user the helpers below authenticate as (with ``auth_enabled``), set by
+        #: :meth:`create_admin`.
+        self.username: str | None = None
+        self.password: str | None = None
         # The backup/restore RPC port. influxd binds 127.0.0.1:8088 unless told otherwise, so
         # without a port of its own a second server (or a system influxdb) makes start-up fail.
         self.rpc_port = rpc_port if rpc_port is not None else free_port("127.0.0.1")
 
     @property
     def url(self) -> str:
-        """``http://host:port``, the base of the 1.x HTTP API."""
+        """``http(s)://host:port``, the base of the 1.x HTTP API."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def render_config(self) -> str:
         """The influxd TOML config; every key exists in ``influxd config`` of 1.6.7.
@@ -55,6 +70,13 @@ class InfluxDB(_ChildServer):
 
         def q(value: object) -> str:
             return json.dumps(str(value))  # a TOML basic string
+
+        https = ""
+        if self.tls is not None:
+            https = (
+                f"  https-certificate = {q(self.tls.cert_file)}\n"
+                f"  https-private-key = {q(self.tls.key_file)}\n"
+            )
 
         text = f"""\
 # Written by devservers; rewritten on every start.
@@ -74,9 +96,10 @@ bind-address = {q(f"127.0.0.1:{self.rpc_port}")}
 
 [http]
   enabled = true
-  bind-address = {q(self.url.removeprefix("http://"))}
-  auth-enabled = false
-  log-enabled = false
+  bind-address = {q(self.url.split("://", 1)[1])}
+  auth-enabled = {"true" if self.auth_enabled else "false"}
+  https-enabled = {"true" if self.tls else "false"}
+{https}  log-enabled = false
   pprof-enabled = false
 
 [monitor]
@@ -106,16 +129,34 @@ bind-address = {q(f"127.0.0.1:{self.rpc_port}")}
         return {k: v for k, v in os.environ.items() if not k.upper().startswith("INFLUXDB_")}
 
     def _is_ready(self) -> bool:
+        verify: ssl.SSLContext | bool = True
+        if self.tls is not None:
+            verify = tls_context(str(self.tls.ca_file))
         try:
-            response = httpx.get(f"{self.url}/ping", timeout=1.0, trust_env=False)
+            response = httpx.get(f"{self.url}/ping", timeout=1.0, trust_env=False, verify=verify)
         except httpx.HTTPError:
             return False
         return response.status_code == 204
 
     # -- helpers for tests and the demo -------------------------------------------------------
     def client(self, db: str = "") -> InfluxClient:
-        """careloop's InfluxDB client for database ``db`` on this server."""
-        return InfluxClient(self.url, db, timeout=30.0)
+        """careloop's InfluxDB client for database ``db`` on this server (trusting its CA,
+        as the admin user once there is one)."""
+        return InfluxClient(
+            self.url,
+            db,
+            timeout=30.0,
+            username=self.username,
+            password=self.password,
+            ca_file=str(self.tls.ca_file) if self.tls else None,
+        )
+
+    def create_admin(self, username: str, password: str) -> None:
+        """Create the first admin user (influxd allows it unauthenticated while there are no
+        users); the helpers authenticate as it from then on."""
+        user, secret = ident(username), literal(password)
+        self.query(f"CREATE USER {user} WITH PASSWORD {secret} WITH ALL PRIVILEGES")
+        self.username, self.password = username, password
 
     def query(self, q: str, db: str | None = None, *, epoch: str | None = None) -> dict[str, Any]:
         """Run InfluxQL and return the decoded JSON; any statement error raises ServerError."""

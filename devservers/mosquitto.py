@@ -7,11 +7,17 @@ import signal
 import socket
 from pathlib import Path
 
-from devservers.base import _ChildServer
+from devservers.base import ServerTls, _ChildServer, _owns_listener, free_port
 
 
 class Mosquitto(_ChildServer):
-    """A private mosquitto 2.0 broker with persistence, for tests, benchmarks and the demo."""
+    """A private mosquitto 2.0 broker with persistence, for tests, benchmarks and the demo.
+
+    The plaintext listener on :attr:`port` is always there (loopback, like the demo's). With
+    ``tls``, a second listener on :attr:`tls_port` speaks MQTT over TLS only, with the given
+    certificate, and, with ``tls.require_certificate``, refuses clients without a
+    certificate signed by ``tls.ca_file`` (docs/deploy.md shows the same for a deployment).
+    """
 
     name = "mosquitto"
     package = "mosquitto"
@@ -30,8 +36,13 @@ class Mosquitto(_ChildServer):
         binary: str = "mosquitto",
         password_file: Path | None = None,
         acl_file: Path | None = None,
+        tls: ServerTls | None = None,
+        tls_port: int | None = None,
     ) -> None:
         super().__init__(data_dir, port=port, host=host, extra_conf=extra_conf, binary=binary)
+        self.tls = None if tls is None else tls.resolved()
+        #: The TLS listener's port (None without ``tls``); kept across restarts.
+        self.tls_port = None if tls is None else (tls_port or free_port(host))
         self.max_queued_messages = max_queued_messages
         self.max_inflight_messages = max_inflight_messages
         #: With a password file the broker refuses anonymous clients (app.provision
@@ -43,6 +54,21 @@ class Mosquitto(_ChildServer):
     def url(self) -> str:
         """``mqtt://host:port``, the form careloop settings take."""
         return f"mqtt://{self.host}:{self.port}"
+
+    def mqtt_settings(self, *, tls: bool = False, **more: object) -> dict[str, object]:
+        """``mqtt`` settings (for ``load_settings(mqtt=...)``) that reach this broker: the
+        plaintext listener, or with ``tls`` the TLS one, trusting ``tls.ca_file``."""
+        if not tls:
+            return {"host": self.host, "port": self.port, "tls": False, **more}
+        if self.tls is None:
+            raise ValueError("this broker has no TLS listener")
+        return {
+            "host": self.host,
+            "port": self.tls_port,
+            "tls": True,
+            "ca_file": str(self.tls.ca_file),
+            **more,
+        }
 
     def render_config(self) -> str:
         """The broker config; ``extra_conf`` is appended so its numeric options win."""
@@ -77,6 +103,16 @@ class Mosquitto(_ChildServer):
             lines.append(f"password_file {self.password_file}")
         if self.acl_file is not None:
             lines.append(f"acl_file {self.acl_file}")
+        if self.tls is not None:
+            # Listener options apply to the listener line before them.
+            lines += [
+                f"listener {self.tls_port} {self.host}",
+                f"cafile {self.tls.ca_file}",
+                f"certfile {self.tls.cert_file}",
+                f"keyfile {self.tls.key_file}",
+                f"require_certificate {'true' if self.tls.require_certificate else 'false'}",
+                "tls_version tlsv1.2",
+            ]
         if os.geteuid() == 0:
             # As root, mosquitto drops to the "mosquitto" user, which cannot write our data
             # folder: it then runs WITHOUT its log or persistence, saying so only on stderr.
@@ -98,6 +134,10 @@ class Mosquitto(_ChildServer):
         return [self.binary, "-c", str(self.config_path)]
 
     def _is_ready(self) -> bool:
+        proc = self._proc
+        tls_port = self.tls_port
+        if tls_port is not None and proc is not None and not _owns_listener(proc.pid, tls_port):
+            return False
         try:
             with socket.create_connection((self.host, self.port), timeout=0.5):
                 return True

@@ -17,7 +17,7 @@ target is a multiple of that, so :class:`IngestClient` overrides the read path o
   alive but leaves the socket unread, so the service can push back on the broker while its
   writers catch up.
 
-They rely on paho internals (``_packet_read``, ``_in_packet``, ``_packet_handle``,
+They rely on paho internals (``_packet_read``, ``_sock_recv``, ``_in_packet``, ``_packet_handle``,
 ``_packet_queue``, ``_sockpairR``/``_sockpairW``, ``_ping_t``) that are unchanged from paho
 1.6 to 2.2; the constructor checks they exist and fails with
 :class:`~ingest.errors.ClientError` rather than misbehave on a paho that changed them.
@@ -49,6 +49,7 @@ _PUBLISH = 0x30
 _PUBACK = 0x40
 _NEEDED = (
     "_packet_read",
+    "_sock_recv",
     "_packet_handle",
     "_packet_queue",
     "_in_packet",
@@ -83,11 +84,15 @@ class IngestClient(Client):
         return super().reconnect()
 
     def _packet_read(self) -> MQTTErrorCode:
-        sock = self._sock
-        if sock is None:
+        if self._sock is None:
             return MQTTErrorCode.MQTT_ERR_NO_CONN
         try:
-            data = sock.recv(_READ_SIZE)
+            # paho's _sock_recv, not sock.recv: over TLS a socket select() calls readable
+            # may hold only part of a TLS record, and the SSLWantReadError that raises is
+            # "try again" (paho maps it to BlockingIOError), not a lost connection. One
+            # call returns at most one record (16 KiB); paho's loop reads again while the
+            # socket has decrypted bytes pending.
+            data = self._sock_recv(_READ_SIZE)
         except BlockingIOError:
             return MQTTErrorCode.MQTT_ERR_AGAIN
         except OSError as err:

@@ -35,7 +35,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from careloop.influx import InfluxClient, InfluxError
 from careloop.influx import connect as influx_connect
 from careloop.logs import fields
-from careloop.mqtt import Backoff
+from careloop.mqtt import Backoff, configure_paho
 from careloop.settings import Settings
 from careloop.wire import subscription
 from ingest.batch import Batch
@@ -108,6 +108,8 @@ class Ingestor:
         self._state = "running"
         cfg = self.settings.ingest
         try:
+            self._client = IngestClient(self.client_id, self._on_publish)
+            configure_paho(self._client, self.settings.mqtt)  # credentials and TLS
             self._registry = DeviceRegistry(self.people_path, durable=not cfg.auto_register)
             self._registry.refresh(force=True)
             self._consent = ConsentCache(self.people_path)
@@ -136,7 +138,6 @@ class Ingestor:
                 raise IngestError(
                     f"cannot serve metrics on port {cfg.metrics_port}: {exc}"
                 ) from exc
-        self._client = IngestClient(self.client_id, self._on_publish)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = self._on_subscribe
@@ -149,6 +150,7 @@ class Ingestor:
             extra=fields(
                 client_id=self.client_id,
                 broker=f"{self.settings.mqtt.host}:{self.settings.mqtt.port}",
+                tls=self.settings.mqtt.tls,
                 database=self.settings.influx.database,
                 devices=len(self._registry),
                 spooled_batches=len(self._spool),
@@ -230,9 +232,6 @@ class Ingestor:
         assert client is not None
         mqtt, cfg = self.settings.mqtt, self.settings.ingest
         backoff = self._backoff
-        if mqtt.username:
-            password = mqtt.password.get_secret_value() if mqtt.password else None
-            client.username_pw_set(mqtt.username, password)
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = cfg.session_expiry
         # Mosquitto 2.0 takes a v5 client's Receive Maximum as its in-flight window, whatever

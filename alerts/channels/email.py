@@ -1,13 +1,35 @@
-"""E-mail over SMTP with the standard library (run in a worker thread: smtplib blocks)."""
+"""E-mail over SMTP with the standard library (run in a worker thread: smtplib blocks).
+
+A page names a resident and their need, and the SMTP login is a password, so both travel
+encrypted to any server off the machine, and the server's certificate is verified against
+``alerts.smtp_ca_file`` (or the system's CAs) with its name checked against the host:
+
+* ``starttls`` (the default): connect in plaintext, upgrade with STARTTLS before anything
+  else is said. A server that does not offer STARTTLS is a failed delivery, never a
+  silent fallback to plaintext (a man in the middle could strip the offer).
+* ``tls``: TLS from the first byte ("SMTPS", usually port 465).
+* ``none``: plaintext, which the settings allow only to a loopback host (a local relay on
+  this machine, which then does its own onward delivery): nothing leaves the machine in
+  clear.
+
+Any failure, a certificate that does not verify included, raises
+:class:`~alerts.errors.DeliveryError`; the outbox keeps the e-mail and retries it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import smtplib
+import ssl
 from email.message import EmailMessage
+from pathlib import Path
+from typing import Literal
 
 from alerts.errors import DeliveryError
+from careloop.tls import client_context, is_loopback
+
+SmtpTls = Literal["starttls", "tls", "none"]
 
 
 class SmtpSender:
@@ -25,16 +47,23 @@ class SmtpSender:
         *,
         username: str | None = None,
         password: str | None = None,
-        starttls: bool = False,
+        tls: SmtpTls = "starttls",
+        ca_file: Path | None = None,
         timeout: float = 10.0,
     ) -> None:
+        if tls == "none" and not is_loopback(host):
+            # The settings refuse this too; a sender built by hand must not get round it.
+            raise ValueError(f"plaintext SMTP is allowed only to a loopback host, not {host!r}")
         self.host = host
         self.port = port
         self.sender = sender
+        self.tls = tls
         self._username = username
         self._password = password
-        self._starttls = starttls
         self._timeout = timeout
+        self._context: ssl.SSLContext | None = None
+        if tls != "none":
+            self._context = client_context(ca_file, setting="alerts.smtp_")
 
     async def send(self, to: str, body: bytes, nid: str) -> None:
         await asyncio.to_thread(self._send, to, body, nid)
@@ -48,11 +77,26 @@ class SmtpSender:
         msg["Message-ID"] = f"<{nid}@careloop>"  # the same on a retry: clients de-duplicate
         msg.set_content(data["body"])
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self._timeout) as smtp:
-                if self._starttls:
-                    smtp.starttls()
+            with self._connect() as smtp:
                 if self._username:
                     smtp.login(self._username, self._password or "")
                 smtp.send_message(msg)
-        except (OSError, smtplib.SMTPException) as exc:
+        except (OSError, smtplib.SMTPException) as exc:  # ssl errors are OSErrors
             raise DeliveryError("email", f"{type(exc).__name__}: {exc}") from exc
+
+    def _connect(self) -> smtplib.SMTP:
+        """An SMTP session, encrypted and verified unless ``tls`` is "none" (loopback)."""
+        if self.tls == "tls":
+            return smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self._timeout, context=self._context
+            )
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self._timeout)
+        if self.tls == "starttls":
+            try:
+                # Raises SMTPNotSupportedError when the server does not offer it; checks the
+                # certificate and the host name (the context has check_hostname on).
+                smtp.starttls(context=self._context)
+            except BaseException:
+                smtp.close()
+                raise
+        return smtp

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 from typing import Any
 
+from careloop.logs import fields
 from careloop.runner import run as run_until_stopped
 from careloop.settings import Settings
+from careloop.tls import is_loopback
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: Any) -> argparse.ArgumentParser:
@@ -26,9 +31,20 @@ def register(sub: Any) -> argparse.ArgumentParser:
     g.add_argument(
         "--cookie-secure",
         dest="api__cookie_secure",
-        action="store_const",
-        const=True,
-        help="send the session cookie over HTTPS only (behind TLS)",
+        action=argparse.BooleanOptionalAction,
+        help="mark the session cookie Secure, sent over HTTPS only (CARELOOP_API__COOKIE_SECURE; "
+        "on; --no-cookie-secure only for plain HTTP on loopback)",
+    )
+    g.add_argument(
+        "--tls-cert-file",
+        dest="api__tls_cert_file",
+        help="serve HTTPS with this certificate chain (PEM) (CARELOOP_API__TLS_CERT_FILE; "
+        "unset: plain HTTP, for loopback or behind a TLS reverse proxy)",
+    )
+    g.add_argument(
+        "--tls-key-file",
+        dest="api__tls_key_file",
+        help="its private key (CARELOOP_API__TLS_KEY_FILE; default: in the cert file)",
     )
     g.add_argument(
         "--no-alerts",
@@ -55,7 +71,20 @@ async def serve(settings: Settings, stop: asyncio.Event, *, alerts: bool = True)
     from app.api.server import make_server
     from app.api.server import serve as serve_app
 
+    cfg = settings.api
+    if cfg.tls_cert_file is None and not is_loopback(cfg.host):
+        log.warning(
+            "serving plain HTTP on a non-loopback address: put a TLS reverse proxy in front, "
+            "or give --tls-cert-file (docs/deploy.md)",
+            extra=fields(host=cfg.host, port=cfg.port),
+        )
     app = create_app(settings, alert_service=alerts)
-    server = make_server(app, host=settings.api.host, port=settings.api.port)
+    server = make_server(
+        app,
+        host=cfg.host,
+        port=cfg.port,
+        tls_cert_file=cfg.tls_cert_file,
+        tls_key_file=cfg.tls_key_file,
+    )
     await serve_app(server, stop)
     return 0

@@ -13,7 +13,31 @@ def add_common_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--site", help="site id (CARELOOP_SITE; default demo-home)")
     group.add_argument("--data-dir", help="where local state lives (CARELOOP_DATA_DIR; var)")
     group.add_argument("--mqtt-host", help="broker host (CARELOOP_MQTT__HOST; 127.0.0.1)")
-    group.add_argument("--mqtt-port", type=int, help="broker port (CARELOOP_MQTT__PORT; 1883)")
+    group.add_argument(
+        "--mqtt-port",
+        type=int,
+        help="broker port (CARELOOP_MQTT__PORT; 8883 with TLS, 1883 without)",
+    )
+    group.add_argument(
+        "--mqtt-tls",
+        action=argparse.BooleanOptionalAction,
+        help="TLS to the broker, its certificate verified (CARELOOP_MQTT__TLS; on unless the "
+        "host is loopback; --no-mqtt-tls is refused for any other host)",
+    )
+    group.add_argument(
+        "--mqtt-ca-file",
+        help="CA bundle (PEM) the broker's certificate must chain to "
+        "(CARELOOP_MQTT__CA_FILE; the system's CAs)",
+    )
+    group.add_argument(
+        "--mqtt-cert-file",
+        help="client certificate (PEM), for a broker that requires one (CARELOOP_MQTT__CERT_FILE)",
+    )
+    group.add_argument(
+        "--mqtt-key-file",
+        help="the client certificate's private key (CARELOOP_MQTT__KEY_FILE; default: in the "
+        "cert file)",
+    )
     group.add_argument("--influx-url", help="InfluxDB URL (CARELOOP_INFLUX__URL)")
     group.add_argument("--influx-db", help="InfluxDB database (CARELOOP_INFLUX__DATABASE)")
     group.add_argument(
@@ -32,7 +56,14 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         "data_dir": args.data_dir,
         "log_level": args.log_level,
         "log_format": args.log_format,
-        "mqtt": {"host": args.mqtt_host, "port": args.mqtt_port},
+        "mqtt": {
+            "host": args.mqtt_host,
+            "port": args.mqtt_port,
+            "tls": args.mqtt_tls,
+            "ca_file": args.mqtt_ca_file,
+            "cert_file": args.mqtt_cert_file,
+            "key_file": args.mqtt_key_file,
+        },
         "influx": {"url": args.influx_url, "database": args.influx_db},
         "people": {"db": args.people_db},
     }

@@ -136,6 +136,8 @@ def api(
         influx={"url": influxdb.url, "database": database},
         alerts={"client_id": f"alerts-{root}", "sites": "+", "tick_interval": 0.02,
                 "webhook_secret": "test-webhook-key-1234"},
+        # Plain HTTP on loopback: a Secure cookie would never be sent back.
+        api={"cookie_secure": False},
     )  # fmt: skip
     directory = Directory(data_dir / "people.sqlite3")
     seed(directory, a, b)

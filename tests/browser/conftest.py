@@ -172,6 +172,8 @@ def stack(
             "tick_interval": 0.1,
             "webhook_secret": "test-webhook-key-1234",
         },
+        # Plain HTTP on loopback: a Secure cookie would never be sent back.
+        api={"cookie_secure": False},
     )
     directory = Directory(settings.paths.people)
     directory.add_site(Site(site, "Riverside care home"))

@@ -101,11 +101,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     root.mkdir(parents=True, exist_ok=True)
     log_to_file(root / "demo.log")
     with contextlib.ExitStack() as stack:
+        # The demo's broker and InfluxDB are anonymous and plaintext on loopback, and the
+        # dashboard is plain HTTP on loopback, so the session cookie cannot be Secure: said
+        # in the banner; a deployment does none of this (docs/deploy.md).
+        plaintext = {"tls": False, "ca_file": None, "cert_file": None, "key_file": None}
         demo = settings.model_copy(
             update={
                 "data_dir": root,
-                "mqtt": settings.mqtt.model_copy(update={"host": broker.host, "port": broker.port}),
+                "mqtt": settings.mqtt.model_copy(
+                    update={"host": broker.host, "port": broker.port, **plaintext}
+                ),
                 "influx": settings.influx.model_copy(update={"url": influx.url}),
+                "api": settings.api.model_copy(update={"cookie_secure": False}),
             }
         )
         # The home needs the simulators' and models' imports (~1 s): build it while the

@@ -56,9 +56,10 @@ careloop demo is running (started in {startup_s:.1f} s)
                         (signs in as the demo site's coordinator: the live alert board,
                          residents' vitals, SLA charts; public board: /public)
   simulated residents : {residents} at site {settings.site!r} (labels: {settings.data_dir}/sim/)
-  MQTT broker         : mqtt://{m.host}:{m.port}
+  MQTT broker         : mqtt://{m.host}:{m.port}  (anonymous, no TLS: demo only)
       watch it        : mosquitto_sub -h {m.host} -p {m.port} -t 'careloop/v1/#' -v
-  InfluxDB            : {settings.influx.url}  (database {db}, written by careloop ingest)
+  InfluxDB            : {settings.influx.url}  (database {db}, written by careloop ingest;
+                        no authentication, no TLS: demo only)
       query it        : influx -port {port} -database {db} -precision rfc3339 -execute \\
                           "SELECT * FROM vitals WHERE resident='r001' ORDER BY time DESC LIMIT 5"
   ingest              : metrics http://127.0.0.1:{ports["ingest"]}/metrics
@@ -74,6 +75,10 @@ careloop demo is running (started in {startup_s:.1f} s)
                         log {settings.data_dir}/volunteers.log
   device status       : http://127.0.0.1:{ports["http"]}/devices   (JSON: /status)
   log                 : {settings.data_dir}/demo.log (this process: simulated devices, alerts)
+  security            : DEMO USE ONLY. The broker and InfluxDB accept anyone, without TLS,
+                        and the dashboard is plain HTTP with a non-Secure session cookie:
+                        all on loopback (127.0.0.1), never reachable from another machine.
+                        To deploy with TLS and passwords on every hop: docs/deploy.md
 Press Ctrl-C to stop everything.
 """,
         flush=True,

@@ -40,6 +40,7 @@ def _common(settings: Settings) -> list[str]:
         "--data-dir", str(settings.data_dir),
         "--mqtt-host", settings.mqtt.host,
         "--mqtt-port", str(settings.mqtt.port),
+        "--no-mqtt-tls",  # the demo's own broker, plaintext on loopback (the banner says so)
     ]  # fmt: skip
 
 
