@@ -254,6 +254,29 @@ class ApiSettings(_Section):
     #: Most points per series a vitals/events answer returns; longer ranges are averaged
     #: with ``GROUP BY time()`` down to about this many.
     max_points: int = Field(2000, ge=10, le=100_000)
+    #: Origins (``https://care.example.org``) allowed, besides the API's own, to make
+    #: cookie-authenticated writes: e.g. the public address behind a reverse proxy.
+    allowed_origins: list[str] = []
+    #: Failed token attempts per client address per minute before answers become 429.
+    max_failed_tokens: int = Field(10, ge=1, le=10_000)
+    #: Days a new token lives, per role (``careloop token create --days N`` overrides).
+    token_days_admin: int = Field(30, ge=1, le=3650)
+    token_days_coordinator: int = Field(90, ge=1, le=3650)
+    token_days_volunteer: int = Field(180, ge=1, le=3650)
+    token_days_device: int = Field(365, ge=1, le=3650)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            scheme, sep, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+                raise ValueError(f"{origin!r} is not an origin like https://host[:port]")
+        return [o.lower() for o in value]
+
+    def token_days(self, role: str) -> int:
+        """Days a new ``role`` token lives (``token_days_<role>``)."""
+        return int(getattr(self, f"token_days_{role}"))
 
 
 class ProvisionSettings(_Section):

@@ -214,6 +214,8 @@ class TokenRecord:
     created_at: int
     revoked_at: int | None = None
     note: str = ""
+    #: When it stops being accepted (epoch ms); None = never (tokens made before expiry).
+    expires_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,10 @@
 
 The receiver checks ``X-Careloop-Signature: sha256=<hex>`` = HMAC-SHA256(secret,
 ``<timestamp>.<body>``) with the timestamp from ``X-Careloop-Timestamp`` (epoch seconds), and
-rejects old timestamps, so a captured request cannot be replayed later. ``X-Careloop-Id``
-is the notification id: the same on every retry, so the receiver can drop duplicates.
+rejects timestamps outside a window round its own clock (:func:`verify` does both: 300 s
+either side by default), so a captured request cannot be replayed later. Within the window
+a replay still verifies: ``X-Careloop-Id`` is the notification id, the same on every retry,
+so the receiver drops duplicates by it.
 """
 
 from __future__ import annotations
@@ -27,9 +29,25 @@ def sign(secret: bytes, timestamp: str, body: bytes) -> str:
     return f"sha256={mac.hexdigest()}"
 
 
-def verify(secret: bytes, timestamp: str, body: bytes, signature: str) -> bool:
-    """Constant-time check of a signature (what a receiver does)."""
-    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+def verify(
+    secret: bytes,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    *,
+    now: float | None = None,
+    tolerance_s: float = 300,
+) -> bool:
+    """What a receiver does: the signature matches (constant-time) and ``timestamp`` (epoch
+    seconds, digits only) is within ``tolerance_s`` of ``now`` (default: this machine's
+    clock), either side: a stale one is a replay, a future one was signed to outlive the
+    window. Each retry is signed afresh, so a slow outbox never trips it."""
+    if not (timestamp.isascii() and timestamp.isdigit()):
+        return False
+    current = time.time() if now is None else now
+    fresh = abs(current - int(timestamp)) <= tolerance_s
+    matches = hmac.compare_digest(sign(secret, timestamp, body), signature)
+    return fresh and matches
 
 
 class WebhookSender:

@@ -38,6 +38,7 @@ from app.api.routes import (
     vitals,
     volunteers,
 )
+from app.api.security import Hardening, TokenLimiter
 from careloop import __version__
 from careloop.influx import connect_async
 from careloop.settings import Settings
@@ -66,7 +67,8 @@ ROUTERS = [
 
 DESCRIPTION = """careloop's HTTP API. Authenticate with `Authorization: Bearer <token>`
 (tokens from `careloop token create`) or the `careloop_token` cookie set by
-`POST /api/v1/session`. Errors are `application/problem+json` (RFC 9457); lists are paged
+`POST /api/v1/session` (writes with the cookie must come from the API's own origin, JSON
+bodies only). Errors are `application/problem+json` (RFC 9457); lists are paged
 with `?page=&per_page=`. See docs/api.md for roles, site scoping, consent and audit."""
 
 
@@ -112,11 +114,18 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Swagger UI and ReDoc load their scripts from a CDN: not on the cookie's origin.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.alerts = None
     app.state.metrics = ApiMetrics()
-    app.middleware("http")(app.state.metrics.middleware)
+    app.state.token_limiter = TokenLimiter(settings.api.max_failed_tokens)
+    app.add_middleware(
+        Hardening, cookie=auth.COOKIE_NAME, allowed_origins=settings.api.allowed_origins
+    )
+    app.middleware("http")(app.state.metrics.middleware)  # outermost: counts refusals too
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -5,7 +5,9 @@ A token is random (``clt_`` + 43 url-safe characters), shown once when created
 carries it as ``Authorization: Bearer <token>`` or, for the browser dashboard (EventSource
 cannot set headers), in the HttpOnly, SameSite=Strict ``careloop_token`` cookie set by
 ``POST /api/v1/session``. No credentials at all means the anonymous public principal; a
-token that is wrong or revoked is a 401, never a silent downgrade.
+token that is wrong, revoked or expired is a 401, never a silent downgrade (and a cookie
+holding one is cleared with it). A client address that failed too often within a minute
+gets 429 for every token until it waits (:class:`~app.api.security.TokenLimiter`).
 
 Roles: ``admin`` (every site), ``coordinator`` and ``volunteer`` (their sites), ``device``
 (its own record only), ``public`` (anonymous). Routes declare the roles they serve with
@@ -25,6 +27,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import DirectoryDep, SettingsDep
+from app.api.security import TokenLimiter
 from careloop.logs import fields
 from people import Role
 
@@ -59,26 +62,62 @@ def unauthorized(detail: str = "missing or invalid token") -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def principal_for(token: str | None, directory: Any) -> Principal:
-    """The principal a raw token stands for; 401 if it is unknown or revoked."""
+def client_address(request: Request) -> str:
+    """The address failed tokens are counted against (the proxy's, unless uvicorn is told
+    to trust its ``X-Forwarded-For``: ``careloop api`` trusts a proxy on 127.0.0.1)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+def authenticate(request: Request, token: str | None, directory: Any) -> Principal:
+    """The principal a raw token stands for: 401 if it is unknown, revoked or expired; 429
+    (``Retry-After``) while the caller's address has failed too often, whatever the token."""
     if not token:
         return ANONYMOUS
+    limiter: TokenLimiter = request.app.state.token_limiter
+    client = client_address(request)
+    wait = limiter.retry_after(client)
+    if wait:
+        log.warning("token refused: too many failed attempts from one address")
+        raise HTTPException(
+            429, "too many failed sign-in attempts; try again later",
+            headers={"Retry-After": str(wait)},
+        )  # fmt: skip
     record = directory.token_for(token)
     if record is None:
-        log.info("token refused (unknown or revoked)")  # never the token itself
+        limiter.failed(client)
+        log.info("token refused (unknown, revoked or expired)")  # never the token itself
         raise unauthorized()
     log.debug("token accepted", extra=fields(token_id=record.id, role=record.role))
     return Principal(record.role, record.subject, record.sites)
 
 
+def _clear_cookie(secure: bool) -> str:
+    """A ``Set-Cookie`` header value that removes the session cookie."""
+    response = Response()
+    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict", secure=secure)
+    return response.headers["set-cookie"]
+
+
 async def get_principal(
+    request: Request,
     directory: DirectoryDep,
+    settings: SettingsDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     cookie: Annotated[str | None, Depends(_cookie)],
 ) -> Principal:
-    """The caller, from the Authorization header first, else the session cookie."""
-    token = bearer.credentials if bearer is not None else cookie
-    return principal_for(token, directory)
+    """The caller, from the Authorization header first, else the session cookie. A cookie
+    that is no longer accepted is cleared with the 401, so a browser stops sending it."""
+    if bearer is not None:
+        return authenticate(request, bearer.credentials, directory)
+    try:
+        return authenticate(request, cookie, directory)
+    except HTTPException as exc:
+        if exc.status_code == 401:
+            exc.headers = {
+                **(exc.headers or {}),
+                "set-cookie": _clear_cookie(settings.api.cookie_secure),
+            }
+        raise
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -149,12 +188,22 @@ class SessionPublic(BaseModel):
     sites: list[str] | None
 
 
-@router.post("", responses={401: {"description": "unknown or revoked token"}})
+@router.post(
+    "",
+    responses={
+        401: {"description": "unknown, revoked or expired token"},
+        429: {"description": "too many failed attempts from this address"},
+    },
+)
 async def create_session(
-    body: SessionCreate, response: Response, directory: DirectoryDep, settings: SettingsDep
+    body: SessionCreate,
+    request: Request,
+    response: Response,
+    directory: DirectoryDep,
+    settings: SettingsDep,
 ) -> SessionPublic:
     """Check the token and set it as the ``careloop_token`` cookie (HttpOnly, Strict)."""
-    principal = principal_for(body.token, directory)
+    principal = authenticate(request, body.token, directory)
     response.set_cookie(
         COOKIE_NAME,
         body.token,

@@ -9,7 +9,11 @@ Sources: FastAPI's ``HTTPException`` (routes), request validation errors (422, w
 ``errors`` list of where and why, never the offending values, which may be personal data),
 and careloop's own errors (:class:`~people.NotFound` → 404,
 :class:`~people.Conflict` → 409, any other ``CareloopError`` → 400 or 503).
-Unexpected exceptions become a bare 500 without a traceback in the body.
+Unexpected exceptions become a bare 500 without a traceback in the body. A 5xx never
+carries an exception's text (it may quote a query, a path or another site's ids): the log
+gets what failed, the caller a plain sentence. A conflict with an existing record answers
+"id not available" whoever holds the id: ids such as a volunteer's are unique across
+sites, and the answer must not tell a coordinator what exists at a site they cannot see.
 """
 
 from __future__ import annotations
@@ -118,6 +122,8 @@ async def _careloop_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, NotFound):
         return problem(request, 404, "not found")
     if isinstance(exc, Conflict):
+        if exc.reason.startswith("exists"):
+            return problem(request, 409, "id not available")
         return problem(request, 409, str(exc)[:300])
     if isinstance(exc, PeopleError) and "cannot" in str(exc):
         log.error("people database failed", extra={"error": type(exc).__name__})

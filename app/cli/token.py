@@ -9,6 +9,8 @@ from typing import Any
 
 from careloop.settings import Settings
 
+DAY_MS = 86_400_000
+
 
 def register(sub: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(
@@ -16,7 +18,8 @@ def register(sub: Any) -> argparse.ArgumentParser:
         help="create, list or revoke API tokens",
         description="API tokens carry a role (admin, coordinator, volunteer, device) and the "
         "sites they may see. 'create' prints the token once; only its SHA-256 hash is kept. "
-        "'list' shows ids, roles, subjects and sites (never tokens); 'revoke ID' ends one.",
+        "'list' shows ids, roles, subjects, sites and expiry (never tokens); 'revoke ID' "
+        "ends one. A token expires after --days (default: the role's api.token_days_*).",
     )
     p.add_argument("action", choices=["create", "list", "revoke"])
     p.add_argument("id", nargs="?", help="token id, for 'revoke'")
@@ -25,8 +28,13 @@ def register(sub: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--subject", help="who: the volunteer's or device's id, or a name for admins/coordinators"
     )
+    p.add_argument(
+        "--days",
+        type=int,
+        help="'create': days until the token expires (default: the role's api.token_days_*)",
+    )
     p.add_argument("--note", default="", help="a free note shown by 'list'")
-    p.add_argument("--all", action="store_true", help="'list': include revoked tokens")
+    p.add_argument("--all", action="store_true", help="'list': include revoked and expired")
     p.add_argument("--json", action="store_true", help="print JSON")
     return p
 
@@ -40,14 +48,24 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 raise PeopleError("create needs --role and --subject")
             named = [s.strip() for s in (args.sites or "").split(",") if s.strip()]
             sites = None if args.role == "admin" else (named or [settings.site])
-            raw, record = directory.create_token(args.role, args.subject, sites, note=args.note)
+            days = settings.api.token_days(args.role) if args.days is None else args.days
+            if days < 1:
+                raise PeopleError("--days must be at least 1")
+            raw, record = directory.create_token(
+                args.role, args.subject, sites, note=args.note, lifetime_ms=days * DAY_MS
+            )
+            expires = _iso(record.expires_at)
             if args.json:
-                print(json.dumps({"id": record.id, "token": raw, "role": record.role}))
+                print(
+                    json.dumps(
+                        {"id": record.id, "token": raw, "role": record.role, "expires": expires}
+                    )
+                )
             else:
                 print(raw)
                 print(
-                    f"(token {record.id}: {record.role} {record.subject}; shown once, keep it "
-                    "safe; revoke with 'careloop token revoke ID')",
+                    f"(token {record.id}: {record.role} {record.subject}, expires {expires}; "
+                    "shown once, keep it safe; revoke with 'careloop token revoke ID')",
                     flush=True,
                 )
             return 0
@@ -66,6 +84,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 "sites": None if t.sites is None else sorted(t.sites),
                 "created": _iso(t.created_at),
                 "revoked": _iso(t.revoked_at) if t.revoked_at else None,
+                "expires": _iso(t.expires_at) if t.expires_at else None,
                 "note": t.note,
             }
             for t in tokens
@@ -75,7 +94,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         else:
             for r in rows:
                 shown = "*" if r["sites"] is None else ",".join(r["sites"])
-                state = f" revoked {r['revoked']}" if r["revoked"] else ""
+                state = f" expires {r['expires']}" if r["expires"] else " never expires"
+                state += f" revoked {r['revoked']}" if r["revoked"] else ""
                 who = f"{r['role']:<11} {r['subject']:<20} {shown:<20}"
                 print(f"{r['id']}  {who} {r['created']}{state}")
         return 0

@@ -69,6 +69,7 @@ MIGRATIONS = (
     ("residents", "location", "TEXT"),
     ("volunteers", "location", "TEXT"),
     ("volunteers", "assigned", "TEXT NOT NULL DEFAULT '[]'"),
+    ("api_tokens", "expires_at", "INTEGER"),
 )
 
 #: Most rows one page of a list returns.

@@ -1,6 +1,8 @@
 """API tokens (stored as SHA-256 hashes) and the audit of reads of personal data.
 
-The raw token exists only in the caller's hands: it is shown once at creation.
+The raw token exists only in the caller's hands: it is shown once at creation. A token is
+live until it is revoked or its ``expires_at`` passes (tokens made before expiry existed
+have none and live until revoked); a token that is not live is refused like an unknown one.
 """
 
 from __future__ import annotations
@@ -27,18 +29,28 @@ class Tokens(DirectoryBase):
     # -- tokens ---------------------------------------------------------------------------
     @staticmethod
     def _token(row: tuple[Any, ...]) -> TokenRecord:
-        tid, role, subject, sites, created, revoked, note = row
+        tid, role, subject, sites, created, revoked, note, expires = row
         scope = None if sites is None else frozenset(json.loads(sites))
-        return TokenRecord(tid, cast(Role, role), subject, scope, created, revoked, note)
+        return TokenRecord(tid, cast(Role, role), subject, scope, created, revoked, note, expires)
 
-    _TOK_COLS = "id, role, subject, sites, created_at, revoked_at, note"
+    _TOK_COLS = "id, role, subject, sites, created_at, revoked_at, note, expires_at"
+    #: Live: neither revoked nor expired (``?`` = now, epoch ms).
+    _LIVE = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)"
 
     def create_token(
-        self, role: Role, subject: str, sites: Iterable[str] | None, *, note: str = ""
+        self,
+        role: Role,
+        subject: str,
+        sites: Iterable[str] | None,
+        *,
+        note: str = "",
+        lifetime_ms: int | None = None,
     ) -> tuple[str, TokenRecord]:
         """A new token: ``(raw token, record)``. The raw token is not stored anywhere.
 
         ``sites=None`` (every site) is allowed for admins only; other roles need sites.
+        ``lifetime_ms``: how long it is accepted from now; None = until revoked (the API and
+        the CLI always pass the lifetime configured for the role).
         """
         if role not in ROLES or role == "public":
             raise PeopleError(f"role must be one of {', '.join(r for r in ROLES if r != 'public')}")
@@ -50,31 +62,39 @@ class Tokens(DirectoryBase):
             raise PeopleError(f"a {role} token needs at least one site")
         if role == "device" and (scope is None or len(scope) != 1):
             raise PeopleError("a device token names exactly one site")
+        if lifetime_ms is not None and lifetime_ms <= 0:
+            raise PeopleError("a token's lifetime must be positive")
         raw = "clt_" + secrets.token_urlsafe(32)
-        record = TokenRecord(secrets.token_hex(6), role, subject, scope, self._now(), None, note)
+        now = self._now()
+        expires = None if lifetime_ms is None else now + lifetime_ms
+        record = TokenRecord(
+            secrets.token_hex(6), role, subject, scope, now, None, note, expires_at=expires
+        )
         with self.tx() as db:
             db.execute(
-                f"INSERT INTO api_tokens (hash, {self._TOK_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO api_tokens (hash, {self._TOK_COLS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     hash_token(raw), record.id, role, subject,
                     None if scope is None else json.dumps(sorted(scope)),
-                    record.created_at, None, note,
+                    record.created_at, None, note, expires,
                 ),
             )  # fmt: skip
         return raw, record
 
     def token_for(self, raw: str) -> TokenRecord | None:
-        """The live (not revoked) token whose hash matches ``raw``, or None."""
+        """The live (not revoked, not expired) token whose hash matches ``raw``, or None."""
         rows = self.rows(
-            f"SELECT {self._TOK_COLS} FROM api_tokens WHERE hash = ? AND revoked_at IS NULL",
-            [hash_token(raw)],
+            f"SELECT {self._TOK_COLS} FROM api_tokens WHERE hash = ? AND {self._LIVE}",
+            [hash_token(raw), self._now()],
         )
         return self._token(rows[0]) if rows else None
 
     def tokens(self, *, include_revoked: bool = False) -> list[TokenRecord]:
-        where = "1" if include_revoked else "revoked_at IS NULL"
+        """Live tokens; with ``include_revoked``, revoked and expired ones too."""
+        where, args = ("1", []) if include_revoked else (self._LIVE, [self._now()])
         rows = self.rows(
-            f"SELECT {self._TOK_COLS} FROM api_tokens WHERE {where} ORDER BY created_at, id"
+            f"SELECT {self._TOK_COLS} FROM api_tokens WHERE {where} ORDER BY created_at, id", args
         )
         return [self._token(r) for r in rows]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ from tests.helpers.mqtt import MqttTestClient
 
 T0 = 1_767_600_000_000  # 2026-01-05T08:00:00Z
 ROLES = ("admin", "coord_a", "coord_b", "vol_a", "device", "public")
+#: A second origin the session's server accepts cookie-authenticated writes from.
+ALLOWED_ORIGIN = "https://care.example.org"
 
 
 @dataclass
@@ -55,12 +58,25 @@ class World:
     influx: InfluxDB
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def client(self, role: str = "public", **kw: Any) -> httpx.Client:
-        headers = {}
+    def client(self, role: str = "public", *, source: str | None = None, **kw: Any) -> httpx.Client:
+        """A client with ``role``'s bearer token; ``source``: a loopback address of its own
+        to connect from (127.0.0.2, ...), so the server counts its failed tokens apart."""
+        headers = dict(kw.pop("headers", {}))
         if role != "public":
             headers["Authorization"] = f"Bearer {self.tokens[role]}"
         kw.setdefault("timeout", 10)
+        if source is not None:
+            kw["transport"] = httpx.HTTPTransport(local_address=source)
         return httpx.Client(base_url=self.base, headers=headers, trust_env=False, **kw)
+
+    @contextmanager
+    def browser_client(self, role: str) -> Iterator[httpx.Client]:
+        """Signed in as ``role`` the way the dashboard is: the session cookie, and the
+        page's own ``Origin`` on every request (a browser sends it with every write)."""
+        with self.client(headers={"Origin": self.base}) as client:
+            made = client.post("/api/v1/session", json={"token": self.tokens[role]})
+            assert made.status_code == 200, made.text
+            yield client
 
     def publish_need(
         self, site: str, resident: str, kind: str = "fall", tier: str = "emergency"
@@ -136,8 +152,14 @@ def api(
         influx={"url": influxdb.url, "database": database},
         alerts={"client_id": f"alerts-{root}", "sites": "+", "tick_interval": 0.02,
                 "webhook_secret": "test-webhook-key-1234"},
-        # Plain HTTP on loopback: a Secure cookie would never be sent back.
-        api={"cookie_secure": False},
+        # Every test here connects from 127.0.0.1, some with bad tokens on purpose (and
+        # schemathesis with made-up ones): a limit for one address would let one test
+        # throttle the next. tests/api/test_tokens.py checks the limit on a server of its own.
+        api={
+            "allowed_origins": [ALLOWED_ORIGIN],
+            "max_failed_tokens": 10_000,
+            "cookie_secure": False,  # plain HTTP on loopback: a Secure cookie is never sent back
+        },
     )  # fmt: skip
     directory = Directory(data_dir / "people.sqlite3")
     seed(directory, a, b)

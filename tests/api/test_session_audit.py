@@ -12,7 +12,7 @@ from tests.api.conftest import World
 
 
 def test_session_cookie_is_httponly_strict_and_authenticates(api: World) -> None:
-    with api.client() as c:
+    with api.client(headers={"Origin": api.base}) as c:  # as the dashboard's own page
         assert c.get("/api/v1/residents").status_code == 401
         made = c.post("/api/v1/session", json={"token": api.tokens["coord_a"]})
         cookie = made.headers["set-cookie"]

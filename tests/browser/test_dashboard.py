@@ -54,12 +54,14 @@ def need(stack: Stack, resident: str, kind: str, tier: str, summary: str, **kw) 
 
 
 def sign_in(browser, stack: Stack, role: str, then: str = "/board"):
-    """A fresh browser context signed in through the token link the demo prints."""
+    """A fresh browser context signed in through the token link the demo prints (the
+    login page asks first; tests/browser/test_login.py checks that it does)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{stack.url}/login?next={then}#token={stack.tokens[role]}")
+    page.get_by_role("button", name=re.compile(r"^Sign in as ")).click(timeout=10_000)
     page.wait_for_url(f"{stack.url}{then}", timeout=10_000)
     assert "token" not in page.url  # the fragment is wiped from the address bar
     return context, page, errors

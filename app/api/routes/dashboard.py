@@ -2,7 +2,7 @@
 
 Pages::
 
-    /login                          paste a token (or open /login#token=...): POST /api/v1/session
+    /login                          paste a token (or confirm a /login#token=... link)
     /board                          open alerts of the user's sites, live over server-sent events
     /residents/{site}/{resident}    vitals plotted over a chosen range, and the needs' explanations
     /sla                            time to accept and resolve per tier, deadlines missed
@@ -27,7 +27,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Cookie, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from app.api.auth import COOKIE_NAME, Principal, check_site, principal_for
+from app.api.auth import COOKIE_NAME, Principal, authenticate, check_site
 from app.api.deps import DirectoryDep
 from careloop.wire import WireError, check_id
 
@@ -72,7 +72,8 @@ def _to_login(request: Request) -> RedirectResponse:
 def _staff(request: Request, token: str | None, directory: DirectoryDep) -> Principal | None:
     """The signed-in staff member from the header or cookie, or None (then: the login page).
 
-    A stale or revoked cookie is treated like no cookie: the login page replaces it.
+    A stale, revoked or expired cookie is treated like no cookie (so is an address refused
+    for too many failed tokens): the login page replaces it.
     """
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -80,7 +81,7 @@ def _staff(request: Request, token: str | None, directory: DirectoryDep) -> Prin
     if not token:
         return None
     try:
-        principal = principal_for(token, directory)
+        principal = authenticate(request, token, directory)
     except HTTPException:
         return None
     return principal if principal.role in STAFF_ROLES else None
@@ -88,7 +89,8 @@ def _staff(request: Request, token: str | None, directory: DirectoryDep) -> Prin
 
 @router.get("/login")
 async def login_page() -> Response:
-    """The sign-in form; ``/login#token=...`` signs in without typing."""
+    """The sign-in form; ``/login#token=...`` offers to sign in with that token (a
+    confirmation first: a link could carry anybody's token)."""
     return _page("login.html")
 
 

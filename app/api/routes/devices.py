@@ -178,10 +178,13 @@ def create_device(
     try:
         made = prov.create_device(body.id, body.site, body.resident, body.kind)
     except DeviceExists as exc:
-        raise HTTPException(409, f"device {body.id!r} already exists") from exc
+        raise HTTPException(409, "id not available") from exc  # maybe another site's
     token = None
     if body.api_token:
-        token, _ = directory.create_token("device", body.id, [body.site], note="provisioned")
+        token, _ = directory.create_token(
+            "device", body.id, [body.site], note="provisioned",
+            lifetime_ms=settings.api.token_days("device") * 86_400_000,
+        )  # fmt: skip
     return issued(made, settings, token)
 
 

@@ -8,6 +8,7 @@ the directory and its InfluxDB retention policy ``site_<id>`` together. docs/pri
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import replace
 from typing import Annotated, Any
@@ -28,8 +29,11 @@ from app.privacy import (
     apply_retention,
 )
 from careloop.influx import connect as influx_connect
+from careloop.logs import fields
 from careloop.mqtt import publish_once
 from people import Directory
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["privacy"], responses=PROBLEM_RESPONSES)
 
@@ -74,7 +78,13 @@ ReceiptsDep = Annotated[ReceiptStore, Depends(get_receipts)]
 
 
 def _unavailable(exc: PrivacyError) -> HTTPException:
-    return HTTPException(503, f"erasure could not complete: {str(exc)[:200]}")
+    """503 without the error's text: it may quote a store's answer or the DELETE statement
+    (with the resident's id). The log gets the step that failed (the text before the first
+    colon, written by app.privacy without ids) and the underlying error's type."""
+    cause = exc.__cause__ or exc
+    step = str(exc).partition(":")[0][:120]
+    log.error("erasure could not complete", extra=fields(step=step, error=type(cause).__name__))
+    return HTTPException(503, "erasure could not complete; run it again later")
 
 
 @router.post(

@@ -64,9 +64,16 @@ const careloop = (() => {
   /**
    * fetch() a JSON API path with the session cookie. 401 sends the user to the login page
    * (unless ``anonymous``); other errors throw ApiError with the server's ``detail``.
+   * ``headers`` adds request headers (the login page asks who a token is for with one).
+   * Writes carry the page's Origin (fetch adds it) and a JSON body: the API refuses
+   * cookie-authenticated writes without both.
    */
-  async function api(path, { method = "GET", body, anonymous = false } = {}) {
-    const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  async function api(path, { method = "GET", body, anonymous = false, headers = {} } = {}) {
+    const init = {
+      method,
+      credentials: "same-origin",
+      headers: { ...headers, Accept: "application/json" },
+    };
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);

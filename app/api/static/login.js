@@ -1,16 +1,36 @@
 // Sign in: the token goes to POST /api/v1/session once, which answers with an HttpOnly
-// cookie; the page never stores it. A link of the form /login#token=... (what `careloop demo`
-// prints) signs in at once; the fragment never reaches a server or a Referer header, and is
-// wiped from the address bar and history before anything else happens.
+// cookie; the page never stores it.
+//
+// A link of the form /login#token=... (what `careloop demo` prints) fills nothing in by
+// itself: anybody can send a link holding *their* token, and signing in with it silently
+// would make the victim act, and type, as the sender. So the page asks the API who the
+// token is for (GET /api/v1/session with it as a bearer token: no cookie is set), shows
+// "Sign in as <role> <subject>?" and the current session if there is one, and signs in
+// only when the button is pressed. The fragment never reaches a server or a Referer
+// header, and is wiped from the address bar and history before anything else happens.
 "use strict";
 
 (() => {
-  const { api, status } = careloop;
+  const { api, status, whoami } = careloop;
 
-  /** Only same-site paths: never let ?next= send a signed-in user to another origin. */
+  /**
+   * Where to go after signing in: ?next= only if it is a path of this origin. The URL
+   * parser decides, as the browser will when navigating: it strips tabs and newlines and
+   * reads backslashes as slashes, so "/\t/evil.example" or "/\\evil.example" (which a
+   * prefix check lets through) resolve to another host here and are refused.
+   */
   function nextPath() {
-    const next = new URLSearchParams(location.search).get("next") || "/board";
-    return next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/board";
+    const fallback = "/board";
+    const next = new URLSearchParams(location.search).get("next");
+    if (!next) return fallback;
+    let url;
+    try {
+      url = new URL(next, location.origin);
+    } catch {
+      return fallback;
+    }
+    if (url.origin !== location.origin || !/^https?:$/.test(url.protocol)) return fallback;
+    return url.pathname + url.search + url.hash;
   }
 
   async function signIn(token) {
@@ -18,10 +38,56 @@
     try {
       await api("/api/v1/session", { method: "POST", body: { token }, anonymous: true });
     } catch (err) {
-      status(err.status === 401 || err.status === 403 ? "That token was not accepted." : `Sign-in failed: ${err.message}`, "error");
+      status(refusal(err), "error");
       return;
     }
     location.replace(nextPath());
+  }
+
+  function refusal(err) {
+    if (err.status === 401 || err.status === 403) return "That token was not accepted.";
+    if (err.status === 429) return "Too many failed attempts from here; wait a minute and try again.";
+    return `Sign-in failed: ${err.message}`;
+  }
+
+  function describe(who) {
+    const sites = who.sites === null || who.sites === undefined ? "all sites" : [].concat(who.sites).join(", ");
+    return `${who.role} ${who.subject} (${sites})`;
+  }
+
+  /** A token from a link: show whose it is, and sign in only on "Sign in". */
+  async function confirmLink(token) {
+    status("Checking the link…");
+    let who;
+    try {
+      who = await api("/api/v1/session", { anonymous: true, headers: { Authorization: `Bearer ${token}` } });
+    } catch (err) {
+      status(refusal(err), "error");
+      form.elements.token.focus();
+      return;
+    }
+    const current = await whoami();
+    const box = document.getElementById("confirm");
+    document.getElementById("confirm-question").textContent = `Sign in as ${describe(who)}?`;
+    const note = document.getElementById("confirm-current");
+    if (current && current.role !== "public") {
+      note.textContent = `You are signed in as ${describe(current)}; signing in replaces that session.`;
+      note.hidden = false;
+    }
+    status("");
+    box.hidden = false;
+    const yes = document.getElementById("confirm-yes");
+    yes.textContent = `Sign in as ${who.role} ${who.subject}`;
+    yes.addEventListener("click", () => {
+      box.hidden = true;
+      signIn(token);
+    }, { once: true });
+    document.getElementById("confirm-no").addEventListener("click", () => {
+      box.hidden = true;
+      status("Not signed in with the link.");
+      form.elements.token.focus();
+    }, { once: true });
+    yes.focus();
   }
 
   const form = document.getElementById("login");
@@ -36,7 +102,7 @@
   const token = fragment.get("token");
   if (token) {
     history.replaceState(null, "", location.pathname + location.search);
-    signIn(token);
+    confirmLink(token);
   } else {
     form.elements.token.focus();
   }
