@@ -256,7 +256,7 @@ class ApiSettings(_Section):
     max_points: int = Field(2000, ge=10, le=100_000)
     #: Origins (``https://care.example.org``) allowed, besides the API's own, to make
     #: cookie-authenticated writes: e.g. the public address behind a reverse proxy.
-    allowed_origins: list[str] = []
+    allowed_origins: list[str] = Field(default_factory=list)
     #: Failed token attempts per client address per minute before answers become 429.
     max_failed_tokens: int = Field(10, ge=1, le=10_000)
     #: Days a new token lives, per role (``careloop token create --days N`` overrides).
