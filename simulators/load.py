@@ -16,6 +16,7 @@ from typing import Any
 from paho.mqtt.client import Client, MQTTMessageInfo
 from paho.mqtt.enums import CallbackAPIVersion
 
+from careloop.mqtt import configure_paho
 from careloop.settings import Settings
 from simulators.fleet import Fleet
 
@@ -38,9 +39,7 @@ class LoadResult:
 
 def _connect(settings: Settings, client_id: str) -> Client:
     client = Client(CallbackAPIVersion.VERSION2, client_id=client_id)
-    if settings.mqtt.username:
-        password = settings.mqtt.password.get_secret_value() if settings.mqtt.password else None
-        client.username_pw_set(settings.mqtt.username, password)
+    configure_paho(client, settings.mqtt)
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)
     client.connect(settings.mqtt.host, settings.mqtt.port, keepalive=settings.mqtt.keepalive)

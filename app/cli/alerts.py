@@ -49,7 +49,18 @@ def register(sub: Any) -> argparse.ArgumentParser:
     g.add_argument("--metrics-port", dest="alerts__metrics_port", type=int, help="Prometheus")
     g.add_argument("--metrics-host", dest="alerts__metrics_host", help="metrics address")
     g.add_argument("--smtp-host", dest="alerts__smtp_host", help="SMTP server for e-mail pages")
-    g.add_argument("--smtp-port", dest="alerts__smtp_port", type=int, help="SMTP port (25)")
+    g.add_argument(
+        "--smtp-port", dest="alerts__smtp_port", type=int,
+        help="SMTP port (587 for starttls, 465 for tls, 25 for none)",
+    )  # fmt: skip
+    g.add_argument(
+        "--smtp-tls", dest="alerts__smtp_tls", choices=("starttls", "tls", "none"),
+        help="how e-mail is encrypted (starttls; none only for a relay on loopback)",
+    )  # fmt: skip
+    g.add_argument(
+        "--smtp-ca-file", dest="alerts__smtp_ca_file",
+        help="CA bundle the SMTP server's certificate must chain to (the system's CAs)",
+    )  # fmt: skip
     g.add_argument("--smtp-from", dest="alerts__smtp_from", help="sender address")
     g.add_argument(
         "--tick-interval", dest="alerts__tick_interval", type=float, help="deadline checks (0.2 s)"

@@ -47,6 +47,15 @@ def register(sub: Any) -> argparse.ArgumentParser:
         help="its private key (CARELOOP_API__TLS_KEY_FILE; default: in the cert file)",
     )
     g.add_argument(
+        "--allowed-origin",
+        dest="api__allowed_origins",
+        action="append",
+        metavar="ORIGIN",
+        help="an origin (https://care.example.org) whose pages may write with the session "
+        "cookie besides the API's own, e.g. the public address behind a TLS proxy; repeat "
+        "for more (CARELOOP_API__ALLOWED_ORIGINS)",
+    )
+    g.add_argument(
         "--no-alerts",
         action="store_true",
         help="do not run the alert service here (alert actions answer 503)",

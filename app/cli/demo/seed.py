@@ -20,6 +20,10 @@ from simulators import Assignment, CareHome, default_assignments, make_profiles
 SHOWCASE: tuple[tuple[str, int], ...] = (("sos_call", 45), ("fall_no_movement", 90))
 
 
+#: The demo dashboard link's token expires after a day: a demo is not a deployment.
+DEMO_TOKEN_MS = 24 * 3600 * 1000
+
+
 def make_demo_home(args: argparse.Namespace, settings: Settings) -> CareHome:
     """The simulated home: the default schedule plus (unless ``--no-showcase``) the showcase."""
     from app.cli.simulate import make_home
@@ -80,9 +84,10 @@ def seed_people(settings: Settings, home: CareHome) -> str:
                 )
             )  # fmt: skip
         import_roster(people, demo_roster(site))
-        token, _ = people.create_token(
-            "coordinator", "coordinator", [site], note="careloop demo dashboard"
-        )
+        token, _ = people.create_token(  # the demo's link: lives as long as a demo day
+            "coordinator", "coordinator", [site], note="careloop demo dashboard",
+            lifetime_ms=DEMO_TOKEN_MS,
+        )  # fmt: skip
     with DeviceRegistry(settings.paths.people) as registry:
         registry.add(
             Device(device, site, p.id, kind=role)
