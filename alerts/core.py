@@ -26,6 +26,7 @@ from alerts.notify import (
 from alerts.policy import Policy, TierRule
 from alerts.routing import coordinators, pick_volunteers
 from alerts.store import AlertStore, AuditEntry, new_id
+from careloop.i18n import resolve_locale
 from careloop.wire.alerts import (
     AlertNotification,
     AlertReply,
@@ -119,9 +120,8 @@ class EngineCore:
             topic = volunteer_topic(alert.site, volunteer)
             self.store.enqueue(alert.id, "mqtt", topic, notification_bytes(note), nid, now)
         if "email" in channels and kind in EMAIL_TYPES and vol is not None and vol.email:
-            self.store.enqueue(
-                alert.id, "email", vol.email, email_body(note, vol.email), f"{nid}-e", now
-            )
+            body = email_body(note, vol.email, resolve_locale(next(iter(vol.languages), None)))
+            self.store.enqueue(alert.id, "email", vol.email, body, f"{nid}-e", now)
         self.outbox_dirty = True
 
     def _reject_notice(self, site: str, volunteer: str, reply: AlertReply, reason: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from alerts.model import Alert
+from careloop.i18n import DEFAULT_LOCALE, Translator
 from careloop.wire import CommandMessage, encode
 from careloop.wire.alerts import AlertNotification, NotificationType, encode_alert
 from people.consent import Disclosure
@@ -100,20 +101,23 @@ def webhook_body(nid: str, alert: Alert, now_ms: int, reason: str, shown: Disclo
     ).encode()
 
 
-def email_body(note: AlertNotification, to: str) -> bytes:
-    """The e-mail (stored as JSON in the outbox; the SMTP channel renders it). It carries
-    what the notification carries, no more: a page for a resident who shares nothing says
-    only the site, the tier and the alert's id."""
-    what = note.kind or "a need"
-    who = f"{note.site}/{note.resident}" if note.resident else note.site
-    subject = f"[careloop {note.tier}] {note.type}: {what} ({who})"
+def email_body(note: AlertNotification, to: str, locale: str = DEFAULT_LOCALE) -> bytes:
+    """The e-mail (stored as JSON in the outbox; the SMTP channel renders it), in the
+    volunteer's ``locale``. It carries what the notification carries, no more: a page for a
+    resident who shares nothing says only the site, the tier and the alert's id."""
+    t = Translator(locale)
+    what = t(f"need.{note.kind}") if note.kind else t("need.unknown")
+    tier = t(f"tier.{note.tier}")
+    where = f"{note.site}/{note.resident}" if note.resident else note.site
+    subject = t("email.subject", tier=tier, type=t(f"notification.{note.type}"), what=what,
+                where=where)  # fmt: skip
     lines = [
-        f"Alert {note.alert} at {note.site}: {what}, tier {note.tier}.",
+        t("email.intro", alert=note.alert, site=note.site, what=what, tier=tier),
         "",
         note.summary or "",
         "",
-        "Reply in the careloop app (accept, decline, resolve or hand over).",
-        f"Notification {note.id}.",
+        t("email.reply_in_app"),
+        t("email.notification_id", id=note.id),
     ]
     return json.dumps(
         {"to": to, "subject": subject, "body": "\n".join(lines), "nid": note.id},

@@ -3,11 +3,14 @@ through a real SMTP server (aiosmtpd), HTTP replies and the server-sent event st
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from alerts.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
@@ -98,14 +101,30 @@ class Inbox:
         return "250 OK"
 
 
-def test_email_page_through_a_real_smtp_server(start_service, apps, site):
+@pytest.mark.parametrize(
+    ("languages", "subject", "intro"),
+    [
+        (["en"], "[careloop emergency] new alert: fall ({where})", "Alert {alert} at {site}: fall"),
+        (
+            ["zh-TW", "en"],
+            "[careloop 緊急] 新的警示：跌倒（{where}）",
+            "{site} 的警示 {alert}：跌倒",
+        ),
+        (["zh-CN"], "[careloop 紧急] 新的警报：跌倒（{where}）", "{site} 的警报 {alert}：跌倒"),
+    ],
+)
+def test_email_page_through_a_real_smtp_server_in_the_volunteers_language(
+    start_service, apps, site, languages, subject, intro
+):
     inbox = Inbox()
     port = free_port()
     smtp = Controller(inbox, hostname="127.0.0.1", port=port)
     smtp.start()
     try:
         roster = make_roster(site, volunteers=1)
-        roster["volunteers"][0].update(channels=["mqtt", "email"], email="v01@example.org")
+        roster["volunteers"][0].update(
+            channels=["mqtt", "email"], email="v01@example.org", languages=languages
+        )
         start_service(roster=roster, smtp_host="127.0.0.1", smtp_port=port)
         apps.publish_need(need(site, kind="fall"))
         page = apps.wait(lambda x: x.type == "page")[0]
@@ -117,6 +136,7 @@ def test_email_page_through_a_real_smtp_server(start_service, apps, site):
         smtp.stop()
     _mail_from, rcpt, content = inbox.messages[0]
     assert rcpt == ["v01@example.org"]
-    text = content.decode()
-    assert f"Alert {page.alert}" in text and "Subject: [careloop emergency] page: fall" in text
-    assert f"Message-ID: <{page.id}-e@careloop>" in text
+    mail = email.message_from_bytes(content, policy=email.policy.default)
+    assert mail["Subject"] == subject.format(where=f"{site}/r1")
+    assert intro.format(alert=page.alert, site=site) in mail.get_content()
+    assert mail["Message-ID"] == f"<{page.id}-e@careloop>"
