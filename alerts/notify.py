@@ -6,31 +6,13 @@ from __future__ import annotations
 import json
 
 from alerts.model import Alert
-from careloop.i18n import DEFAULT_LOCALE, Translator
+from careloop.i18n import DEFAULT_LOCALE, Translator, resolve_locale, translate
 from careloop.wire import CommandMessage, encode
 from careloop.wire.alerts import AlertNotification, NotificationType, encode_alert
 from people.consent import Disclosure
 
-#: "Help is on the way", said by the resident's device once a volunteer accepted.
-HELP_ON_THE_WAY = {
-    "en": "Help is on the way. A volunteer is coming to you.",
-    "zh": "有人马上来帮您。志愿者正在赶来。",
-    "de": "Hilfe ist unterwegs. Eine Helferin oder ein Helfer kommt zu Ihnen.",
-    "fr": "Les secours arrivent. Un bénévole vient vers vous.",
-    "es": "La ayuda está en camino. Un voluntario viene hacia usted.",
-    "it": "L'aiuto sta arrivando. Un volontario sta venendo da lei.",
-    "ja": "助けが向かっています。ボランティアがそちらに向かっています。",
-}
 #: Notification types worth an e-mail (the others are bookkeeping for the app).
 EMAIL_TYPES = frozenset({"page", "update", "handover", "overdue"})
-
-
-def help_text(language: str | None) -> tuple[str, str]:
-    """The message and the language it is in (English when the language is not known)."""
-    primary = (language or "en").split("-")[0].lower()
-    if primary in HELP_ON_THE_WAY:
-        return HELP_ON_THE_WAY[primary], primary
-    return HELP_ON_THE_WAY["en"], "en"
 
 
 def notification(
@@ -67,8 +49,10 @@ def notification_bytes(note: AlertNotification) -> bytes:
 
 
 def help_command(nid: str, alert: Alert, now_ms: int) -> bytes:
-    """The ``cmd`` for the resident's device: "help is on the way", in their language."""
-    text, language = help_text(alert.language)
+    """The ``cmd`` for the resident's device: "help is on the way", in their language and
+    script (the catalogs' ``device.help_on_the_way``)."""
+    language = resolve_locale(alert.language)
+    text = translate(language, "device.help_on_the_way")
     return encode(
         CommandMessage(
             id=nid, ts=now_ms, action="say", text=text, language=language, alert=alert.id

@@ -47,10 +47,11 @@ def test_two_accepts_at_once_make_exactly_one_owner(start_service, apps, site, m
     third = paged[2].volunteer
     taken = apps.wait(lambda x: x.type == "taken" and x.volunteer == third)
     assert taken[0].reason == "accepted_by_another"
-    # The resident's device says help is on the way, in Chinese.
+    # The resident's device says help is on the way, in Chinese as they write it
+    # (r1's language is "zh": Traditional script).
     apps.drain(0.3)
-    assert [(c["action"], c["language"], c["alert"]) for c in apps.commands] == [
-        ("say", "zh", alert_id)
+    assert [(c["action"], c["language"], c["alert"], c["text"]) for c in apps.commands] == [
+        ("say", "zh-Hant", alert_id, "有人馬上來幫您。志工正在趕來。")
     ]
 
 
