@@ -23,8 +23,9 @@ from people import Resident, Site
 from people.consent import Disclosure
 
 CSS = Path(__file__).with_name("report.css")
+#: Decimals shown for a vital's usual band (a tenth matters for breathing, SpO2, temperature).
 _DIGITS = {
-    m.name: (0 if m.name in ("heart_rate", "respiration_rate", "spo2") else 1) for m in VITALS
+    m.name: 0 if m.name in ("heart_rate", "systolic_bp", "diastolic_bp") else 1 for m in VITALS
 }
 
 

@@ -3,7 +3,12 @@ needs a CJK font on the machine: scripts/bootstrap installs fonts-wqy-microhei).
 
 from __future__ import annotations
 
+import logging
+
 from app.reports.errors import ReportError
+
+# WeasyPrint logs each layout step at INFO; the CLI says what it is doing itself.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 def render_pdf(html: str) -> bytes:
