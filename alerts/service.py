@@ -306,16 +306,7 @@ class AlertService:
             )  # fmt: skip
 
     async def _emails(self) -> None:
-        cfg = self.settings.alerts
-        smtp = SmtpSender(
-            cfg.smtp_host,
-            cfg.smtp_port,
-            cfg.smtp_from,
-            username=cfg.smtp_username,
-            password=cfg.smtp_password.get_secret_value() if cfg.smtp_password else None,
-            tls=cfg.smtp_tls,  # verified STARTTLS by default; plaintext only to loopback
-            ca_file=cfg.smtp_ca_file,
-        )
+        smtp = SmtpSender.from_settings(self.settings.alerts)
         await drain(
             "email", smtp.send, store=self.store, clock=self.clock, metrics=self.metrics,
             wake=self._wake["email"], retry=self._retry(),

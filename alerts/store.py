@@ -105,6 +105,18 @@ class AlertStore(SqliteStore):
         ).fetchall()
         return [a for a in map(self._alert, rows) if a is not None]
 
+    def resident_alerts(
+        self, site: str, resident: str, since_ms: int, until_ms: int
+    ) -> list[Alert]:
+        """The alerts of one resident opened in [since_ms, until_ms), oldest first (reports)."""
+        cols = ", ".join(_ALERT_COLUMNS)
+        rows = self.db.execute(
+            f"SELECT {cols} FROM alerts WHERE site = ? AND resident = ? AND opened_ms >= ? "
+            "AND opened_ms < ? ORDER BY opened_ms, id",
+            (site, resident, since_ms, until_ms),
+        ).fetchall()
+        return [a for a in map(self._alert, rows) if a is not None]
+
     def save(self, alert: Alert, *, new: bool = False) -> None:
         values = [
             int(v) if isinstance(v, bool) else v

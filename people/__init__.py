@@ -16,7 +16,8 @@ copy (docs/architecture.md). Public surface::
     Site, Resident, Consent,          model.py    the records (frozen, validated, once)
     Volunteer, Rotation, Override,
     TokenRecord, AuditRow, Role, ROLES
-    CareProfile, Expectation          profile.py  a resident's care profile and plan
+    CareProfile, Expectation,         profile.py  a resident's care profile and plan,
+    FamilyContact                                 family contacts for reports
     PeopleError, NotFound, Conflict,  errors.py
     RosterError
 """
@@ -40,7 +41,7 @@ from people.model import (
     parse_hours,
     valid_id,
 )
-from people.profile import CareProfile, Expectation
+from people.profile import CareProfile, Expectation, FamilyContact
 from people.roster import (
     Roster,
     RosterFile,
@@ -65,6 +66,7 @@ __all__ = [
     "DeviceRegistry",
     "Directory",
     "Expectation",
+    "FamilyContact",
     "Follower",
     "NotFound",
     "Override",

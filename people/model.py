@@ -110,6 +110,11 @@ class Consent:
     share_vitals_with_volunteers: bool = False
     updated_at: int = 0
     updated_by: str = ""
+    #: The resident's family contacts (care profile) get the weekly report: the resident's
+    #: name, care-plan adherence and satisfaction (docs/reports.md).
+    share_reports_with_family: bool = False
+    #: ... and in it vitals, activity, time in bed and needs (only with the flag above).
+    share_vitals_with_family: bool = False
 
 
 @dataclass(frozen=True, slots=True)
