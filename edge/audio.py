@@ -184,10 +184,13 @@ def _db(rms: F64) -> F64:
 
 def _band_energy(x: F64, rate: int, band: tuple[float, float], frame: int, hop: int) -> F64:
     """RMS per Hann-windowed frame of ``x`` band-limited to ``band`` Hz (an FFT mask)."""
-    spectrum = np.fft.rfft(x)
-    freqs = np.fft.rfftfreq(len(x), 1.0 / rate)
+    # Zero-padded to a power of two: an FFT of a length with a large prime factor is many
+    # times slower (14.5 s at 22,050 Hz took 1.6 s instead of 0.2 s).
+    n = 1 << max(0, len(x) - 1).bit_length()
+    spectrum = np.fft.rfft(x, n)
+    freqs = np.fft.rfftfreq(n, 1.0 / rate)
     spectrum[(freqs < band[0]) | (freqs > band[1])] = 0.0
-    y = np.fft.irfft(spectrum, n=len(x))
+    y = np.fft.irfft(spectrum, n)[: len(x)]
     frames = _frames(y, frame, hop) * np.hanning(frame)[None, :]
     return np.sqrt(np.mean(frames**2, axis=1) * 8.0 / 3.0)  # Hann window power correction
 
