@@ -50,7 +50,7 @@ from edge.adapters import Sample, SampleBatch, SensorAdapter
 from edge.errors import AdapterError, EdgeError
 from edge.outbox import Outbox, Row
 from edge.questions import RepeatedQuestions
-from edge.speech import BAD_INPUT, SpeechFeaturizer
+from edge.speech import BAD_INPUT, Absent, SpeechFeaturizer
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +210,15 @@ class EdgeAgent:
             if sample.speech is None:
                 out.append(sample)
                 continue
-            reading, absent = self.speech.features(sample.reading, sample.speech)
+            try:
+                reading, absent = self.speech.features(sample.reading, sample.speech)
+            except Exception as exc:
+                # A bug here must not stop the device: the reading goes without features.
+                log.error(
+                    "speech features failed",
+                    extra=fields(device=self.device, error=type(exc).__name__),
+                )
+                reading, absent = sample.reading, [Absent("features", "error", type(exc).__name__)]
             self.stats.featurized += 1
             for a in absent:
                 key = f"{a.feature}:{a.reason}"

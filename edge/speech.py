@@ -53,9 +53,10 @@ REASONS: dict[str, str] = {
     "audio_silent": "the audio is silent (speech band below -70 dBFS)",
     "bad_loudness": "the recogniser's loudness is not a dBFS figure in [-100, 0]",
     "text_cut": "recognised text over 500 characters (the wire's bound): the rest is cut",
+    "error": "an unexpected failure computing them (a bug): the reading goes without features",
 }
 #: Reasons that mean the device sent something wrong (logged as warnings).
-BAD_INPUT = frozenset({"bad_words", "audio_unreadable", "audio_format", "bad_loudness"})
+BAD_INPUT = frozenset({"bad_words", "audio_unreadable", "audio_format", "bad_loudness", "error"})
 #: The wire's longest text; longer recognised text is cut (and counted) rather than lost.
 MAX_TEXT = 500
 

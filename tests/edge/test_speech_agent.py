@@ -136,3 +136,25 @@ def test_features_always_leave_the_device_and_words_only_with_consent(
     logged = " ".join(r.getMessage() + json.dumps(getattr(r, "fields", {})) for r in caplog.records)
     for word in ("現在", "现在", "幾點", "garbled"):
         assert word not in logged
+
+
+class BrokenDetector:
+    def measure(self, samples, rate):
+        raise RuntimeError("a bug")
+
+
+def test_a_failure_computing_features_leaves_the_reading_and_the_agent_running(tmp_path, caplog):
+    from edge.adapters import Sample
+    from edge.speech import PcmClip, SpeechInput
+    from tests.edge.conftest import edge_settings as make
+
+    broker = type("Broker", (), {"host": "127.0.0.1", "port": 1})()
+    agent = EdgeAgent(make(broker, "s1", tmp_path), ReplayAdapter("voice1", "r1", tmp_path / "x"))
+    agent.speech.detector = BrokenDetector()
+    reading = {"ts": T0, "language": "en"}
+    sample = Sample("utterance", reading, SpeechInput(audio=PcmClip(np.zeros(16000), 16000)))
+    with caplog.at_level(logging.ERROR, logger="edge"):
+        (out,) = agent._featurize([sample])
+    assert out.reading == reading and out.speech is None
+    assert agent.stats.absent == {"features:error": 1}
+    assert [r.fields["error"] for r in caplog.records] == ["RuntimeError"]
