@@ -66,6 +66,10 @@ class EdgeSettings(_Section):
     max_rows: int = Field(1_000_000, ge=10)
     #: SQLite durability: "full" survives power loss, "normal" survives a process crash.
     synchronous: Literal["full", "normal"] = "full"
+    #: Minutes a question is remembered on the device to notice it asked again.
+    question_window_min: float = Field(30.0, gt=0, le=24 * 60)
+    #: How alike two questions must be (0-1, normalised text) to count as the same.
+    question_similarity: float = Field(0.8, gt=0, le=1)
 
     @field_validator("device", "resident")
     @classmethod
@@ -125,6 +129,10 @@ class AlertsSettings(_Section):
     db: Path | None = None
     #: SQLite durability: "full" survives power loss, "normal" survives a process crash.
     synchronous: Literal["full", "normal"] = "full"
+    #: Minutes a question is remembered on the device to notice it asked again.
+    question_window_min: float = Field(30.0, gt=0, le=24 * 60)
+    #: How alike two questions must be (0-1, normalised text) to count as the same.
+    question_similarity: float = Field(0.8, gt=0, le=1)
     #: The tier policy file (TOML); default the shipped ``alerts/policy.toml``.
     policy: Path | None = None
     #: A roster file (TOML: volunteers, residents, rotations, overrides) imported into the
