@@ -38,7 +38,7 @@ from careloop.settings import Settings
 from careloop.wire import DATA_KINDS, WireError, subscription
 from careloop.wire.control import decode_erase, erase_subscription
 from careloop.wire.needs import NeedTopic, encode_need
-from models.base import ModelError
+from models.base import ModelError, StateError
 from models.runtime.config import (
     default_client_id,
     owned_sites,
@@ -236,12 +236,18 @@ class ScoreService:
                 engine.restore(self.snapshot_path)
                 self.restored = True
             except ModelError as exc:
-                # Scoring with fresh baselines beats not scoring at all: keep the bad file
-                # for a post-mortem and start empty.
-                aside = self.snapshot_path.with_name(self.snapshot_path.name + ".corrupt")
+                # Scoring with fresh baselines beats not scoring at all: keep the file aside
+                # and start empty. Another version's snapshot (after an upgrade: older ones
+                # were pickles, never read now) is expected; a corrupt one needs a look.
+                stale = isinstance(exc, StateError) and exc.stale
+                aside = self.snapshot_path.with_name(
+                    self.snapshot_path.name + (".old" if stale else ".corrupt")
+                )
                 os.replace(self.snapshot_path, aside)
-                log.error(
-                    "snapshot unreadable; starting with empty state",
+                what = "from another careloop version" if stale else "unreadable"
+                log.log(
+                    logging.WARNING if stale else logging.ERROR,
+                    f"snapshot {what}; starting with empty state",
                     extra=fields(error=str(exc)[:300], moved_to=str(aside)),
                 )
                 engine = ScoringEngine(config, profiles=profiles)
