@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
@@ -52,6 +53,8 @@ _PARSE_ERRORS = (
 )
 #: What a pickle-based snapshot (careloop before issue 11) holds instead of ``state.json``.
 _OLD_MEMBERS = frozenset({"objects.pickle"})
+#: Integers in a document fit the int64 arrays and counters they end up in.
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def nest(doc: dict[str, Any], parts: Mapping[str, State]) -> State:
@@ -129,6 +132,10 @@ def load(data: bytes, fmt: str, version: int, *, where: str) -> StateReader:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             members = z.infolist()
             names = {m.filename for m in members}
+            for m in members:
+                # stored only, and no bigger than the file: reading cannot inflate memory
+                if m.compress_type != zipfile.ZIP_STORED or m.file_size > len(data):
+                    raise StateError(where, f"member {m.filename!r} is compressed or oversized")
             if _DOC not in names:
                 if names & _OLD_MEMBERS:
                     raise StateError(
@@ -145,18 +152,39 @@ def load(data: bytes, fmt: str, version: int, *, where: str) -> StateReader:
                     continue
                 if not m.filename.endswith(".npy"):
                     raise StateError(where, f"unexpected member {m.filename!r}")
-                if m.compress_type != zipfile.ZIP_STORED:
-                    raise StateError(where, f"member {m.filename!r} is compressed")
                 with z.open(m) as f:
-                    a = np.lib.format.read_array(f, allow_pickle=False)
-                if a.dtype.kind not in _KINDS:
-                    raise StateError(where, f"array {m.filename} has dtype {a.dtype}")
-                arrays[m.filename[: -len(".npy")]] = a
+                    arrays[m.filename[: -len(".npy")]] = _read_npy(f, m, where)
     except StateError:
         raise
     except _PARSE_ERRORS as exc:
         raise StateError(where, f"{type(exc).__name__}: {exc}") from exc
     return StateReader(header["state"], arrays, where)
+
+
+def _read_npy(f: IO[bytes], member: zipfile.ZipInfo, where: str) -> NDArray[Any]:
+    """One ``.npy`` member, its header checked before any memory is taken for the data: a
+    number dtype (so nothing is ever unpickled) and exactly as many bytes as its shape says
+    (a header claiming a huge shape is refused, not allocated)."""
+    name = member.filename
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+    else:
+        raise StateError(where, f"array {name} has .npy version {version}")
+    if dtype.kind not in _KINDS or dtype.hasobject:
+        raise StateError(where, f"array {name} has dtype {dtype}, not a number type")
+    count = math.prod(shape)
+    size = count * dtype.itemsize
+    if size != member.file_size - f.tell():
+        raise StateError(where, f"array {name}: its data does not match its shape {shape}")
+    raw = f.read(size)
+    if len(raw) != size:
+        raise StateError(where, f"array {name} is truncated")
+    return np.frombuffer(raw, dtype=dtype, count=count).reshape(
+        shape, order="F" if fortran else "C"
+    )
 
 
 def _no_constant(name: str) -> NoReturn:
@@ -211,6 +239,8 @@ class StateReader:
         v = self._get(key)
         if not isinstance(v, int) or isinstance(v, bool):
             self._bad(key, "an integer", v)
+        if not _INT64_MIN <= v <= _INT64_MAX:
+            self.fail(f"{self.path}{key} = {v:.3g} does not fit 64 bits")
         if lo is not None and v < lo:
             self.fail(f"{self.path}{key} = {v} is below {lo}")
         if hi is not None and v > hi:

@@ -36,6 +36,16 @@ def npy(a: np.ndarray, *, allow_pickle: bool = False) -> bytes:
     return out.getvalue()
 
 
+def npy_claiming(shape: tuple[int, ...], body: bytes = b"") -> bytes:
+    """An ``.npy`` whose header claims ``shape`` (float64) over only ``body``: a reader that
+    trusts the header allocates the claimed size."""
+    out = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        out, {"descr": "<f8", "fortran_order": False, "shape": shape}
+    )
+    return out.getvalue() + body
+
+
 def header(data: bytes) -> dict[str, Any]:
     return json.loads(members(data)[DOC])
 

@@ -92,6 +92,13 @@ CORRUPT: dict[str, Callable[[bytes], bytes]] = {
     "array of another dtype": _array("state/cusum", np.zeros(4, dtype=np.float32)),
     "array of another shape": _array("state/cusum", np.zeros((2, 2))),
     "big-endian array": _array("state/cusum", np.zeros(4, dtype=">f8")),
+    "array header claiming petabytes": lambda data: sf.with_member(
+        data, "state/cusum.npy", sf.npy_claiming((10**15,), bytes(64))
+    ),
+    "array shorter than its header": lambda data: sf.with_member(
+        data, "state/cusum.npy", sf.npy_claiming((4,), bytes(24))
+    ),
+    "integer beyond 64 bits": _set("state", "state", "days_closed", value=2**64),
 }
 
 
