@@ -153,7 +153,10 @@ class Tickets(Replies):
     def _say(self, alert: Alert, key: str) -> None:
         assert alert.device is not None
         now = self.clock.now_ms()
-        language = resolve_locale(alert.language)
+        # The people database's record of the resident first: a need's language is the
+        # scorer's care-profile copy, which may be left at its default.
+        person = self.roster.resident(alert.site, alert.resident)
+        language = resolve_locale(person.language if person is not None else alert.language)
         nid = new_id("c")
         cmd = CommandMessage(
             id=nid, ts=now, action="say", text=translate(language, key), language=language,
