@@ -35,8 +35,8 @@ ANSWERS: dict[str, int] = {
          "poor", "not satisfied", "unhappy"], 2),
     # 1: very bad
     **dict.fromkeys(
-        ["很不好", "非常不好", "很差", "非常差", "太差了", "太差", "很糟", "很糟糕", "糟透了", "很不滿意",
-         "很不满意", "terrible", "very bad", "awful", "horrible", "very poor"], 1),
+        ["很不好", "非常不好", "很差", "非常差", "太差了", "太差", "很糟", "很糟糕", "糟透了",
+         "很不滿意", "很不满意", "terrible", "very bad", "awful", "horrible", "very poor"], 1),
 }  # fmt: skip
 
 _NUMBERS = {

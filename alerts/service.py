@@ -291,6 +291,10 @@ class AlertService:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), 1.0)
 
+    def wake(self) -> None:
+        """Send what the engine queued after a change made another way (the ticket API)."""
+        self._kick()
+
     def _kick(self) -> None:
         if self._engine is not None and self._engine.outbox_dirty:
             self._engine.outbox_dirty = False
