@@ -278,15 +278,14 @@ async def read_ticket(
     return TicketPublic.of(alert, _shown(principal, directory, alert), store)
 
 
-@router.post("/{ticket_id}/{action}")
-async def act_on_ticket(
+async def _act(
     ticket_id: str,
     action: Literal["accept", "resolve"],
-    principal: ActorDep,
-    service: AlertServiceDep,
-    store: AlertStoreDep,
-    directory: DirectoryDep,
-    body: TicketUpdate | None = None,
+    principal: Principal,
+    service: Any,
+    store: Any,
+    directory: Directory,
+    body: TicketUpdate | None,
 ) -> TicketPublic:
     """Take a ticket (first contact: any volunteer of its site) or resolve it with a note
     (its owner); 409 with the reason when its state does not allow it."""
@@ -309,6 +308,34 @@ async def act_on_ticket(
     finally:
         service.wake()
     return TicketPublic.of(updated, _shown(principal, directory, updated), store)
+
+
+@router.post("/{ticket_id}/accept")
+async def accept_ticket(
+    ticket_id: str,
+    principal: ActorDep,
+    service: AlertServiceDep,
+    store: AlertStoreDep,
+    directory: DirectoryDep,
+    body: TicketUpdate | None = None,
+) -> TicketPublic:
+    """Take a ticket: first contact, any volunteer of its site (staff may name one); the
+    first accept owns it, a later one is 409 ``already_owned``."""
+    return await _act(ticket_id, "accept", principal, service, store, directory, body)
+
+
+@router.post("/{ticket_id}/resolve")
+async def resolve_ticket(
+    ticket_id: str,
+    principal: ActorDep,
+    service: AlertServiceDep,
+    store: AlertStoreDep,
+    directory: DirectoryDep,
+    body: TicketUpdate | None = None,
+) -> TicketPublic:
+    """Resolve a ticket you own, with a ``note`` (the report back); the resident's device is
+    then asked how satisfied they were. 403 if you do not own it."""
+    return await _act(ticket_id, "resolve", principal, service, store, directory, body)
 
 
 @router.post("/{ticket_id}/rating-link", status_code=201)
