@@ -317,7 +317,8 @@ class AlertStore(SqliteStore):
                 "DELETE FROM needs_seen WHERE site = ? AND substr(need_id, 1, ?) = ?",
                 (site, len(resident) + 1, f"{resident}:"),
             ).rowcount
-            out.update(erase_ticket_data(db, site, resident))  # praise, questions, ratings
+            for table, n in erase_ticket_data(db, site, resident).items():  # praise, ratings
+                out[table] = out.get(table, 0) + n
         return out
 
     def purge(self, cutoffs: Mapping[str, int]) -> dict[str, int]:
@@ -357,8 +358,10 @@ def _delete_alerts(db: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
     """Delete alerts ``ids`` and every row keyed by them; rows per table."""
     out: dict[str, int] = {}
     marks = ",".join("?" * len(ids))
-    tables = ("audit", "pages", "timers", "deliveries", "replies")
-    for table in (*tables, "tickets", "rating_asks", "ratings", "rating_links"):
+    for table in ("audit", "pages", "timers", "deliveries", "replies"):
         out[table] = db.execute(f"DELETE FROM {table} WHERE alert IN ({marks})", ids).rowcount
+    for table in ("tickets", "rating_asks", "ratings", "rating_links"):  # named when used
+        if n := db.execute(f"DELETE FROM {table} WHERE alert IN ({marks})", ids).rowcount:
+            out[table] = n
     out["alerts"] = db.execute(f"DELETE FROM alerts WHERE id IN ({marks})", ids).rowcount
     return out

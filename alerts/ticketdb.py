@@ -246,7 +246,9 @@ def erase_resident(db: sqlite3.Connection, site: str, resident: str) -> dict[str
     """Erasure: the resident's praise, questions and ratings (tickets go with their alerts)."""
     out = {}
     for table in ("praise", "rating_asks", "ratings"):
-        out[table] = db.execute(
+        n = db.execute(
             f"DELETE FROM {table} WHERE site = ? AND resident = ?", (site, resident)
         ).rowcount
+        if n:  # a receipt names the tables something was erased from
+            out[table] = out.get(table, 0) + n
     return out
