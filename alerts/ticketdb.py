@@ -244,7 +244,7 @@ def use_link(db: sqlite3.Connection, link: str, now_ms: int) -> tuple[str | None
 
 def erase_resident(db: sqlite3.Connection, site: str, resident: str) -> dict[str, int]:
     """Erasure: the resident's praise, questions and ratings (tickets go with their alerts)."""
-    out = {}
+    out: dict[str, int] = {}
     for table in ("praise", "rating_asks", "ratings"):
         n = db.execute(
             f"DELETE FROM {table} WHERE site = ? AND resident = ?", (site, resident)

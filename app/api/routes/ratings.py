@@ -96,31 +96,39 @@ async def rate(
 ) -> RatingPublic:
     """A family's rating of a resolved ticket or alert of their resident."""
     now = service.clock.now_ms()
-    if body.link is not None:
-        with service.store.tx() as db:
+    # One transaction: a link is spent only if its rating is stored (a refused rating, e.g.
+    # of a ticket not resolved yet, leaves the link usable).
+    with service.store.tx() as db:
+        if body.link is not None:
             alert_id, why = tdb.use_link(db, body.link, now)
-        if why == "unknown" or alert_id is None:
-            raise HTTPException(404, "unknown rating link")
-        if why == "used":
-            raise HTTPException(409, "this rating link was already used; a rating is given once")
-        if why == "expired":
-            raise HTTPException(410, "this rating link has expired")
-        rater, via = f"link:{tdb.link_hash(body.link)[:16]}", "link"
-    else:
-        if principal.role != "family":
-            raise HTTPException(403, "rate with a family token or a one-time rating link")
-        if body.alert is None:
-            raise HTTPException(422, "name the ticket or alert ('alert') or give a 'link'")
-        alert = store.get(body.alert)
-        if alert is None or not principal.sees(alert.site) or alert.resident != principal.subject:
-            raise HTTPException(404, "not found")
-        alert_id, rater, via = alert.id, f"family:{principal.token}", "api"
-    try:
-        rated = service.engine.family_rating(
-            alert_id, rater, body.score, via=via, words=body.comment
-        )
-    except RatingRefused as exc:
-        raise HTTPException(REFUSED[exc.reason], WHY[exc.reason]) from exc
+            if why == "unknown" or alert_id is None:
+                raise HTTPException(404, "unknown rating link")
+            if why == "used":
+                raise HTTPException(
+                    409, "this rating link was already used; a rating is given once"
+                )
+            if why == "expired":
+                raise HTTPException(410, "this rating link has expired")
+            rater, via = f"link:{tdb.link_hash(body.link)[:16]}", "link"
+        else:
+            if principal.role != "family":
+                raise HTTPException(403, "rate with a family token or a one-time rating link")
+            if body.alert is None:
+                raise HTTPException(422, "name the ticket or alert ('alert') or give a 'link'")
+            alert = store.get(body.alert)
+            if (
+                alert is None
+                or not principal.sees(alert.site)
+                or alert.resident != principal.subject
+            ):
+                raise HTTPException(404, "not found")
+            alert_id, rater, via = alert.id, f"family:{principal.token}", "api"
+        try:
+            rated = service.engine.family_rating(
+                alert_id, rater, body.score, via=via, words=body.comment
+            )
+        except RatingRefused as exc:
+            raise HTTPException(REFUSED[exc.reason], WHY[exc.reason]) from exc
     return RatingPublic(
         alert=rated.id, score=body.score, ratings=tdb.ratings_of(store.db, rated.id)
     )
