@@ -236,3 +236,9 @@ class EngineCore:
                 self._notify(alert, volunteer, kind, reason=reason)
         self.store.save(alert)
         self._audit(alert, actor, state, channel, from_state=before, reason=reason)
+        if state == "resolved":
+            self.on_resolved(alert)
+
+    def on_resolved(self, alert: Alert) -> None:
+        """Hook, inside the resolve's transaction: what follows a resolved alert (the
+        satisfaction question, :meth:`alerts.tickets.Tickets.on_resolved`)."""

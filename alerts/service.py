@@ -42,7 +42,7 @@ from alerts.store import AlertStore, AuditEntry
 from careloop.logs import fields
 from careloop.mqtt import Backoff, ConfirmingClient, make_client, payload_bytes, run_forever
 from careloop.settings import Settings
-from careloop.wire import WireError
+from careloop.wire import Topic, WireError, decode, subscription
 from careloop.wire.alerts import AlertReply, alert_subscription, decode_reply
 from careloop.wire.needs import NEED_PREFIX, decode_need, need_subscription
 from people import Directory, Follower, Roster, import_roster, load_roster_file, read_roster
@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds between refreshes of the open-alerts gauge.
 GAUGE_REFRESH_S = 2.0
+#: Device messages that may answer the satisfaction question (utterances, rating buttons).
+ANSWER_KINDS = ("utterance", "event")
+ANSWER_SUFFIXES = tuple(f"/{k}" for k in ANSWER_KINDS)
 #: Most MQTT notifications published concurrently (each awaits its PUBACK).
 PUBLISH_WINDOW = 200
 
@@ -203,6 +206,8 @@ class AlertService:
         client._client.manual_ack_set(True)
         await client.subscribe(need_subscription(self.site_filter), qos=1)
         await client.subscribe(alert_subscription("reply", self.site_filter), qos=1)
+        for kind in ANSWER_KINDS:  # answers to the satisfaction question (alerts/tickets.py)
+            await client.subscribe(subscription(self.site_filter, kind=kind), qos=1)
         self.connected.set()
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._receive(client), name="alerts:receive")
@@ -215,6 +220,8 @@ class AlertService:
             try:
                 if topic.startswith(NEED_PREFIX + "/"):
                     self._on_need(topic, payload)
+                elif topic.endswith(ANSWER_SUFFIXES):
+                    self._on_answer(topic, payload)
                 else:
                     self._on_reply(topic, payload)
             except AlertsError as exc:  # the store failed: leave it unacked, let it retry
@@ -231,6 +238,27 @@ class AlertService:
             log.warning("bad need ignored", extra=fields(reason=exc.reason))
             return
         self.engine.handle_need(need, "mqtt")
+
+    def _on_answer(self, topic: str, payload: bytes) -> None:
+        """An utterance or event of a resident's device: an answer to a waiting satisfaction
+        question, or (mostly) nothing to do here. Bad messages are ingest's to dead-letter."""
+        try:
+            parsed, message = decode(Topic.parse(topic), payload)
+        except WireError as exc:
+            log.debug("device message not read for answers", extra=fields(reason=exc.reason))
+            return
+        resident = str(getattr(message, "resident", ""))
+        for reading in getattr(message, "readings", ()):
+            if parsed.kind == "event":
+                if getattr(reading, "type", None) != "rating_button":
+                    continue
+                button = str(getattr(reading, "detail", None) or "")
+                outcome = self.engine.answer(parsed.site, parsed.device, resident, button=button)
+            else:
+                text = getattr(reading, "text", None)
+                outcome = self.engine.answer(parsed.site, parsed.device, resident, text=text)
+            if outcome not in ("no_question", "no_words"):
+                log.info("satisfaction answer", extra=fields(device=parsed.device, outcome=outcome))
 
     def _on_reply(self, topic: str, payload: bytes) -> None:
         try:
@@ -262,6 +290,10 @@ class AlertService:
             wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), 1.0)
+
+    def wake(self) -> None:
+        """Send what the engine queued after a change made another way (the ticket API)."""
+        self._kick()
 
     def _kick(self) -> None:
         if self._engine is not None and self._engine.outbox_dirty:

@@ -28,6 +28,8 @@ from typing import Any, Literal
 from alerts.errors import StoreError
 from alerts.model import Alert
 from alerts.schema import NEEDS_SEEN, OLD_ROSTER, SCHEMA, AuditEntry, Delivery
+from alerts.ticketdb import TICKET_SCHEMA
+from alerts.ticketdb import erase_resident as erase_ticket_data
 from careloop.store import SqliteStore
 
 _ALERT_COLUMNS = tuple(f.name for f in fields(Alert))
@@ -48,7 +50,7 @@ class AlertStore(SqliteStore):
     label = "alert store"
 
     def __init__(self, path: Path, *, synchronous: Literal["full", "normal"] = "full") -> None:
-        super().__init__(path, SCHEMA + NEEDS_SEEN, synchronous=synchronous)
+        super().__init__(path, SCHEMA + NEEDS_SEEN + TICKET_SCHEMA, synchronous=synchronous)
         with self.tx() as db:
             columns = {row[1] for row in db.execute("PRAGMA table_info(alerts)")}
             if "facts" not in columns:  # a store written before alerts kept their evidence
@@ -327,6 +329,8 @@ class AlertStore(SqliteStore):
                 "DELETE FROM needs_seen WHERE site = ? AND substr(need_id, 1, ?) = ?",
                 (site, len(resident) + 1, f"{resident}:"),
             ).rowcount
+            for table, n in erase_ticket_data(db, site, resident).items():  # praise, ratings
+                out[table] = out.get(table, 0) + n
         return out
 
     def purge(self, cutoffs: Mapping[str, int]) -> dict[str, int]:
@@ -368,5 +372,8 @@ def _delete_alerts(db: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
     marks = ",".join("?" * len(ids))
     for table in ("audit", "pages", "timers", "deliveries", "replies"):
         out[table] = db.execute(f"DELETE FROM {table} WHERE alert IN ({marks})", ids).rowcount
+    for table in ("tickets", "rating_asks", "ratings", "rating_links"):  # named when used
+        if n := db.execute(f"DELETE FROM {table} WHERE alert IN ({marks})", ids).rowcount:
+            out[table] = n
     out["alerts"] = db.execute(f"DELETE FROM alerts WHERE id IN ({marks})", ids).rowcount
     return out

@@ -272,6 +272,7 @@ class ApiSettings(_Section):
     token_days_coordinator: int = Field(90, ge=1, le=3650)
     token_days_volunteer: int = Field(180, ge=1, le=3650)
     token_days_device: int = Field(365, ge=1, le=3650)
+    token_days_family: int = Field(90, ge=1, le=3650)
 
     @field_validator("allowed_origins")
     @classmethod

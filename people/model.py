@@ -21,7 +21,9 @@ from careloop.wire import check_id
 from people.errors import PeopleError
 from people.profile import CareProfile
 
-Role = Literal["admin", "coordinator", "volunteer", "device", "public"]
+#: ``family``: a family member of one resident (the token's subject is that resident's id,
+#: its one site theirs): raises tickets for them and rates how they were handled.
+Role = Literal["admin", "coordinator", "volunteer", "device", "family", "public"]
 ROLES: tuple[Role, ...] = get_args(Role)
 #: How a volunteer can be reached for a page.
 CHANNELS = ("mqtt", "email")

@@ -48,6 +48,7 @@ from models.runtime.riskmodel import DEFAULT_PATH, RiskModel
 from models.runtime.speech import SpeechComponent
 from models.runtime.table import Field, Table
 from models.runtime.vitals import VitalsComponent
+from models.runtime.voicetickets import TicketIntents
 from models.speech.intent import CareIntentClassifier
 from models.state import State, StateReader, dump, load, nest
 from people import CareProfile
@@ -95,6 +96,7 @@ class ScoringEngine:
         self.activity = ActivityComponent()
         self.daily = DailyComponent()
         self.speech = SpeechComponent(classifier)
+        self.tickets = TicketIntents(lambda: self.speech.classifier)
         self.planner = CarePlanner()
         self.fusion = Fusion(self.directory)
         self._offsets = np.zeros(0, dtype=np.int64)
@@ -185,7 +187,9 @@ class ScoringEngine:
     def score_utterance(self, slot: int, reading: Mapping[str, Any]) -> list[NeedMessage]:
         """One utterance reading (text only if it came with consent)."""
         self._heard(slot, int(reading["ts"]))
-        return self.fusion.fuse(self.speech.utterance(slot, reading))
+        findings = self.speech.utterance(slot, reading)
+        findings += self.tickets.utterance(slot, reading)  # requests, complaints, thanks
+        return self.fusion.fuse(findings)
 
     def device_status(self, slot: int, ts: int, state: str, reason: str | None) -> None:
         """A terminal's retained birth / last-will status."""
