@@ -22,14 +22,17 @@ from app.api import auth, problems
 from app.api.audit import reads_sweep
 from app.api.metrics import ApiMetrics
 from app.api.monitor import DeviceMonitor
+from app.api.overview import BandCache
 from app.api.routes import (
     alerts,
     dashboard,
     deadletters,
     devices,
     health,
+    home,
     privacy,
     public,
+    report,
     residents,
     schedules,
     sites,
@@ -51,6 +54,7 @@ ROUTERS = [
     health.router,
     auth.router,
     sites.router,
+    home.router,
     residents.router,
     devices.router,
     privacy.router,
@@ -58,6 +62,7 @@ ROUTERS = [
     schedules.router,
     alerts.router,
     vitals.router,
+    report.router,
     sla.router,
     deadletters.router,
     public.router,
@@ -121,6 +126,7 @@ def create_app(
     app.state.settings = settings
     app.state.alerts = None
     app.state.metrics = ApiMetrics()
+    app.state.bands = BandCache()
     app.state.token_limiter = TokenLimiter(settings.api.max_failed_tokens)
     app.add_middleware(
         Hardening, cookie=auth.COOKIE_NAME, allowed_origins=settings.api.allowed_origins
