@@ -25,9 +25,10 @@ def _seed(api: World, rid: str) -> int:
     api.directory.add_resident(Resident(site, rid, f"Home {rid}", "en", profile))
     now = int(time.time() * 1000)
     midnight = now - now % DAY
+    start = midnight - 5 * DAY
     tags = f"device=term-{rid},resident={rid},site={site}"
     lines = [
-        f"vitals,{tags} heart_rate={(66, 70, 74)[i % 3]}.0,spo2=97.0 {midnight - 5 * DAY + i * HOUR}"
+        f"vitals,{tags} heart_rate={(66, 70, 74)[i % 3]}.0,spo2=97.0 {start + i * HOUR}"
         for i in range(96)
     ]
     lines.append(f"vitals,{tags} heart_rate=95.0,spo2=97.0 {now - 60_000}")

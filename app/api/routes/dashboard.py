@@ -3,7 +3,7 @@
 Pages::
 
     /login                          paste a token (or confirm a /login#token=... link)
-    /home                           the coordinators' home: every resident of their sites at a glance
+    /home                           every resident of the user's sites at a glance (coordinators)
     /board                          open alerts of the user's sites, live over server-sent events
     /residents/{site}/{resident}    vitals plotted over a chosen range, and the needs' explanations
     /sla                            time to accept and resolve per tier, deadlines missed
