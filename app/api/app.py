@@ -22,15 +22,18 @@ from app.api import auth, problems
 from app.api.audit import reads_sweep
 from app.api.metrics import ApiMetrics
 from app.api.monitor import DeviceMonitor
+from app.api.overview import BandCache
 from app.api.routes import (
     alerts,
     dashboard,
     deadletters,
     devices,
     health,
+    home,
     privacy,
     public,
     ratings,
+    report,
     residents,
     schedules,
     sites,
@@ -53,6 +56,7 @@ ROUTERS = [
     health.router,
     auth.router,
     sites.router,
+    home.router,
     residents.router,
     devices.router,
     privacy.router,
@@ -63,6 +67,7 @@ ROUTERS = [
     ratings.router,
     ratings.praise_router,
     vitals.router,
+    report.router,
     sla.router,
     deadletters.router,
     public.router,
@@ -126,6 +131,7 @@ def create_app(
     app.state.settings = settings
     app.state.alerts = None
     app.state.metrics = ApiMetrics()
+    app.state.bands = BandCache()
     app.state.token_limiter = TokenLimiter(settings.api.max_failed_tokens)
     app.add_middleware(
         Hardening, cookie=auth.COOKIE_NAME, allowed_origins=settings.api.allowed_origins

@@ -48,3 +48,30 @@ def satisfaction(
         log.warning("ratings unreadable (%s): the report shows no answers", type(exc).__name__)
         return None
     return Satisfaction(int(count), float(mean)) if count else None
+
+
+def latest_ratings(
+    people_db: Path, sites: frozenset[str] | None
+) -> dict[tuple[str, str], tuple[int, float]]:
+    """(site, resident) -> (when, score) of each resident's latest rating at ``sites`` (None:
+    all); empty until the people database has a ``ratings`` table (the home page's column)."""
+    if not people_db.exists():
+        return {}
+    try:
+        db = sqlite3.connect(f"file:{people_db}?mode=ro", uri=True)
+        try:
+            if not db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ratings'"
+            ).fetchone():
+                return {}
+            rows = db.execute(
+                "SELECT site, resident, max(ts), score FROM ratings GROUP BY site, resident"
+            ).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        log.warning("ratings unreadable (%s): the home page shows none", type(exc).__name__)
+        return {}
+    return {
+        (s, r): (int(ts), float(score)) for s, r, ts, score in rows if sites is None or s in sites
+    }
