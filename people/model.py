@@ -23,8 +23,9 @@ from people.profile import CareProfile
 
 Role = Literal["admin", "coordinator", "volunteer", "device", "public"]
 ROLES: tuple[Role, ...] = get_args(Role)
-#: How a volunteer can be reached for a page.
-CHANNELS = ("mqtt", "email")
+#: How a volunteer can be reached for a page: their MQTT app, e-mail, Web Push to the installed
+#: app (any subscription the app made also counts), SMS through the configured gateway.
+CHANNELS = ("mqtt", "email", "push", "sms")
 
 Location = tuple[float, float]
 
@@ -142,6 +143,8 @@ class Volunteer:
             raise PeopleError(f"unknown channels {unknown}; use {', '.join(CHANNELS)}")
         if "email" in self.channels and not self.email:
             raise PeopleError("channel email needs an e-mail address")
+        if "sms" in self.channels and not self.phone:
+            raise PeopleError("channel sms needs a phone number")
         _location(self.location)
 
     def serves(self, site: str) -> bool:

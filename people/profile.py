@@ -80,3 +80,9 @@ class CareProfile(BaseModel):
     #: NEWS2 SpO2 scale 2 only where a clinician set it (hypercapnic respiratory failure).
     spo2_scale: Literal[1, 2] = 1
     expectations: tuple[Expectation, ...] = ()
+    #: Where a volunteer finds them: room, flat or street address (shown only where the
+    #: resident consented to share their identity with volunteers).
+    room: Annotated[str, Field(max_length=200)] = ""
+    #: What helps them, in a carer's words ("hard of hearing: speak on the left", "key safe
+    #: code from the coordinator"): shown to volunteers with the same consent.
+    helps: Annotated[tuple[Annotated[str, Field(max_length=200)], ...], Field(max_length=10)] = ()
