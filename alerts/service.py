@@ -9,7 +9,10 @@
                      task in the session publishes the MQTT outbox (pages, ``cmd``) at QoS 1.
     alerts:ticker    fires due deadlines (timers are SQLite rows) and refreshes gauges
     alerts:webhook   drains the webhook outbox (HMAC-signed, retried with backoff)
-    alerts:email     drains the e-mail outbox over SMTP (when smtp_host is set)
+    alerts:email     drains the e-mail outbox over SMTP (when smtp_host is set); pages carry
+                     signed one-time accept/decline links (alerts/links.py)
+    alerts:push      drains the Web Push outbox to the volunteers' installed apps (VAPID)
+    alerts:sms       drains the SMS outbox through the HTTP gateway (when sms_url is set)
 
 The state machine itself is :class:`~alerts.engine.AlertEngine` (no network, one transaction
 per change). Who can be paged comes from the people database (:mod:`people`), read at start
@@ -28,12 +31,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from alerts.channels import SmtpSender, WebhookSender
+from alerts.channels import PushSender, SmsSender, SmtpSender, Vapid, WebhookSender
 from alerts.clock import Clock, OffsetFileClock, SystemClock
 from alerts.core import EngineCore
 from alerts.engine import AlertEngine
 from alerts.errors import AlertsError, ReplyRejected
 from alerts.events import EventHub, event_dict
+from alerts.links import LinkSigner
 from alerts.metrics import AlertMetrics
 from alerts.model import Alert
 from alerts.outbox import drain
@@ -81,7 +85,7 @@ class AlertService:
         self.metrics_port: int | None = None
         #: Ticker rounds so far (tests wait for a round after moving the clock).
         self.ticks = 0
-        self._wake = {c: asyncio.Event() for c in ("mqtt", "webhook", "email")}
+        self._wake = {c: asyncio.Event() for c in ("mqtt", "webhook", "email", "push", "sms")}
         self._store: AlertStore | None = None
         self._people: Directory | None = None
         self._roster: Follower[Roster] | None = None
@@ -134,6 +138,12 @@ class AlertService:
         )
         roster = follower.value
         engine = self._engine = AlertEngine(store, policy, roster, self.clock)
+        paths = self.settings.paths
+        engine.links = LinkSigner.load(paths.link_key)
+        engine.base_url = self.settings.api.base_url()
+        engine.reach = frozenset(
+            ch for ch, on in (("push", cfg.push), ("sms", bool(cfg.sms_url))) if on
+        )
         engine.listeners.append(self.metrics.on_commit)
         engine.listeners.append(self._publish_events)
         if cfg.metrics_port:
@@ -169,6 +179,10 @@ class AlertService:
         ]
         if cfg.smtp_host:
             self._tasks.append(tg.create_task(self._emails(), name="alerts:email"))
+        if cfg.push:
+            self._tasks.append(tg.create_task(self._pushes(), name="alerts:push"))
+        if cfg.sms_url:
+            self._tasks.append(tg.create_task(self._sms(), name="alerts:sms"))
         log.info(
             "alerts started",
             extra=fields(
@@ -320,6 +334,29 @@ class AlertService:
             "email", smtp.send, store=self.store, clock=self.clock, metrics=self.metrics,
             wake=self._wake["email"], retry=self._retry(),
         )  # fmt: skip
+
+    async def _pushes(self) -> None:
+        cfg, people = self.settings.alerts, self._people
+        assert people is not None
+        vapid = Vapid.load(self.settings.paths.vapid_key, cfg.vapid_subject)
+        sender = PushSender(
+            vapid, people.push_subscriptions, people.remove_push_subscription,
+            timeout=cfg.push_timeout,
+        )  # fmt: skip
+        async with sender as push:
+            await drain(
+                "push", push.send, store=self.store, clock=self.clock, metrics=self.metrics,
+                wake=self._wake["push"], retry=self._retry(),
+            )  # fmt: skip
+
+    async def _sms(self) -> None:
+        cfg = self.settings.alerts
+        header = cfg.sms_auth_header.get_secret_value() if cfg.sms_auth_header else None
+        async with SmsSender(cfg.sms_url, header, timeout=cfg.sms_timeout) as sms:
+            await drain(
+                "sms", sms.send, store=self.store, clock=self.clock, metrics=self.metrics,
+                wake=self._wake["sms"], retry=self._retry(),
+            )  # fmt: skip
 
     def _publish_events(self, entries: list[AuditEntry], engine: EngineCore) -> None:
         if not self.events.listeners:

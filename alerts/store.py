@@ -32,7 +32,7 @@ from careloop.store import SqliteStore
 
 _ALERT_COLUMNS = tuple(f.name for f in fields(Alert))
 _BOOLS = {"respond_breached", "resolve_breached"}
-Channel = Literal["mqtt", "webhook", "email"]
+Channel = Literal["mqtt", "webhook", "email", "push", "sms"]
 
 
 def new_id(prefix: str) -> str:
@@ -104,6 +104,39 @@ class AlertStore(SqliteStore):
             f"SELECT {cols} FROM alerts {where} ORDER BY opened_ms DESC LIMIT ?", (limit,)
         ).fetchall()
         return [a for a in map(self._alert, rows) if a is not None]
+
+    def volunteer_alerts(
+        self, volunteer: str, *, closed: bool = False, limit: int = 100
+    ) -> list[tuple[Alert, str | None]]:
+        """(alert, their answer) for alerts ``volunteer`` owns, is handed, or was paged about
+        and did not decline: open ones (``closed=False``) or closed ones, newest first."""
+        cols = ", ".join(f"a.{c}" for c in _ALERT_COLUMNS)
+        rows = self.db.execute(
+            f"SELECT {cols}, p.answer FROM alerts a LEFT JOIN pages p "
+            "ON p.alert = a.id AND p.volunteer = ? WHERE "
+            f"a.closed_ms IS {'NOT ' if closed else ''}NULL AND (a.owner = ? "
+            "OR a.handover_to = ? OR (p.volunteer IS NOT NULL AND "
+            "(p.answer IS NULL OR p.answer != 'declined'))) ORDER BY a.opened_ms DESC LIMIT ?",
+            (volunteer, volunteer, volunteer, limit),
+        ).fetchall()
+        out = []
+        for row in rows:
+            alert = self._alert(row[:-1])
+            if alert is not None:
+                out.append((alert, row[-1]))
+        return out
+
+    def resolve_notes(self, alert_ids: list[str]) -> dict[str, str]:
+        """alert -> the note its resolver wrote (from the audit)."""
+        if not alert_ids:
+            return {}
+        marks = ", ".join("?" * len(alert_ids))
+        rows = self.db.execute(
+            f"SELECT alert, detail FROM audit WHERE action = 'resolved' AND alert IN ({marks})",
+            alert_ids,
+        ).fetchall()
+        notes = {a: json.loads(d or "{}").get("note") for a, d in rows}
+        return {a: n for a, n in notes.items() if n}
 
     def save(self, alert: Alert, *, new: bool = False) -> None:
         values = [

@@ -24,6 +24,9 @@ from app.api.metrics import ApiMetrics
 from app.api.monitor import DeviceMonitor
 from app.api.routes import (
     alerts,
+    app_links,
+    app_pages,
+    app_session,
     dashboard,
     deadletters,
     devices,
@@ -36,6 +39,7 @@ from app.api.routes import (
     sla,
     status,
     vitals,
+    volunteer_app,
     volunteers,
 )
 from app.api.security import Hardening, TokenLimiter
@@ -57,12 +61,16 @@ ROUTERS = [
     volunteers.router,
     schedules.router,
     alerts.router,
+    app_session.router,
+    volunteer_app.router,
+    app_links.router,
     vitals.router,
     sla.router,
     deadletters.router,
     public.router,
     status.router,
     dashboard.router,
+    app_pages.router,
 ]
 
 DESCRIPTION = """careloop's HTTP API. Authenticate with `Authorization: Bearer <token>`

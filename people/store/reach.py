@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from careloop.tls import is_loopback
 from people.errors import NotFound, PeopleError
 from people.store.base import DirectoryBase
 
@@ -84,7 +85,13 @@ class Reach(DirectoryBase):
     def add_push_subscription(self, sub: PushSubscription) -> PushSubscription:
         """Store (or move to this volunteer) an app's subscription."""
         parts = urlsplit(sub.endpoint)
-        if parts.scheme not in ("https", "http") or not parts.netloc or len(sub.endpoint) > 1000:
+        plain_ok = parts.scheme == "http" and is_loopback(parts.hostname or "")
+        if (
+            not (parts.scheme == "https" or plain_ok)
+            or not parts.netloc
+            or len(sub.endpoint) > 1000
+        ):
+            # Push services are https; plain http only to this machine (a local stand-in).
             raise PeopleError("a push endpoint is an https URL (at most 1000 characters)")
         with self.tx() as db:
             if not db.execute("SELECT 1 FROM volunteers WHERE id = ?", (sub.volunteer,)).fetchone():
