@@ -138,7 +138,7 @@ class EngineCore:
         accept/decline links), Web Push to each installed app, SMS."""
         vol = self.roster.volunteers[volunteer]
         locale = resolve_locale(next(iter(vol.languages), None))
-        app_url = f"{self.base_url}/app#alert={alert.id}"
+        app_url = f"{self.base_url}/app/#alert={alert.id}"
         if "email" in vol.channels and vol.email:
             links = None
             if self.links is not None and note.type in LINK_TYPES:

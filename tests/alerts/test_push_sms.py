@@ -88,7 +88,7 @@ def test_web_push_reaches_the_app_encrypted_and_signed(start_service, apps, site
             )
             what = translate(locale, "need.fall")
             assert payload["body"] == translate(locale, "push.body_need", what=what, site=site)
-            assert payload["url"].endswith(f"/app#alert={alert}")
+            assert payload["url"].endswith(f"/app/#alert={alert}")
 
 
 def test_push_withholds_the_need_without_consent_and_forgets_gone_apps(
@@ -169,5 +169,5 @@ def test_sms_through_the_http_gateway(start_service, apps, site) -> None:
     assert headers["Authorization"] == "Bearer gw-key"
     assert headers["Idempotency-Key"] == f"{page.id}-s"
     assert (
-        translate("en", "need.fall") in body["text"] and f"/app#alert={page.alert}" in body["text"]
+        translate("en", "need.fall") in body["text"] and f"/app/#alert={page.alert}" in body["text"]
     )

@@ -1,7 +1,7 @@
 """Signing in to the volunteers' app with a one-time code or link sent by e-mail.
 
 * ``POST /api/v1/app/signin`` ``{"email"}``: if a volunteer has that address, e-mail them a
-  six-digit code and a link (``/app#signin=...``), both valid ``api.signin_minutes`` and
+  six-digit code and a link (``/app/#signin=...``), both valid ``api.signin_minutes`` and
   spent by the first use (:mod:`people.store.signin`). The answer is the same 202 whether or
   not the address is known, so the form does not tell strangers who volunteers here.
 * ``POST /api/v1/app/session`` ``{"link"}`` or ``{"email", "code"}``: a live, unused
@@ -109,7 +109,7 @@ async def request_signin(
     except TooManySignIns:
         log.info("app sign-in refused: too many", extra=fields(volunteer=volunteer.id))
         return SignInAccepted(minutes=minutes)
-    url = f"{settings.api.base_url()}/app#signin={signin.link}"
+    url = f"{settings.api.base_url()}/app/#signin={signin.link}"
     message = _signin_email(
         settings, volunteer_locale(volunteer, request), signin.code, url, minutes
     )
