@@ -74,9 +74,9 @@ class LinkSigner:
     def verify(self, token: str) -> ActionLink:
         """The link ``token`` stands for; LinkError if it was not signed with our key."""
         payload, _, mac = token.partition(".")
-        if not payload or not mac or len(token) > 600:
+        if not payload or not mac or len(token) > 600 or not token.isascii():
             raise LinkError("malformed link")
-        if not hmac.compare_digest(self._mac(payload), mac):
+        if not hmac.compare_digest(self._mac(payload).encode(), mac.encode()):
             raise LinkError("bad signature")
         try:
             data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

@@ -230,6 +230,8 @@ def test_e_mailed_accept_link_works_once_and_in_the_volunteers_language(
         forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
         bad = c.post("/api/v1/app/act", json={"token": forged})
         assert bad.status_code == 404 and bad.json()["outcome"] == "bad_link"
+        odd = c.post("/api/v1/app/act", json={"token": "é" * 20 + ".é"})
+        assert odd.status_code == 404 and odd.json()["outcome"] == "bad_link"
 
 
 def test_links_expire_with_the_alert(world: AppWorld) -> None:
