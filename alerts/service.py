@@ -9,7 +9,10 @@
                      task in the session publishes the MQTT outbox (pages, ``cmd``) at QoS 1.
     alerts:ticker    fires due deadlines (timers are SQLite rows) and refreshes gauges
     alerts:webhook   drains the webhook outbox (HMAC-signed, retried with backoff)
-    alerts:email     drains the e-mail outbox over SMTP (when smtp_host is set)
+    alerts:email     drains the e-mail outbox over SMTP (when smtp_host is set); pages carry
+                     signed one-time accept/decline links (alerts/links.py)
+    alerts:push      drains the Web Push outbox to the volunteers' installed apps (VAPID)
+    alerts:sms       drains the SMS outbox through the HTTP gateway (when sms_url is set)
 
 The state machine itself is :class:`~alerts.engine.AlertEngine` (no network, one transaction
 per change). Who can be paged comes from the people database (:mod:`people`), read at start
@@ -28,17 +31,17 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from alerts.channels import SmtpSender, WebhookSender
+from alerts import senders
 from alerts.clock import Clock, OffsetFileClock, SystemClock
 from alerts.core import EngineCore
 from alerts.engine import AlertEngine
 from alerts.errors import AlertsError, ReplyRejected
 from alerts.events import EventHub, event_dict
+from alerts.links import LinkSigner
 from alerts.metrics import AlertMetrics
 from alerts.model import Alert
-from alerts.outbox import drain
 from alerts.policy import Policy
-from alerts.store import AlertStore, AuditEntry
+from alerts.store import AlertStore, AuditEntry, Channel
 from careloop.logs import fields
 from careloop.mqtt import Backoff, ConfirmingClient, make_client, payload_bytes, run_forever
 from careloop.settings import Settings
@@ -84,7 +87,7 @@ class AlertService:
         self.metrics_port: int | None = None
         #: Ticker rounds so far (tests wait for a round after moving the clock).
         self.ticks = 0
-        self._wake = {c: asyncio.Event() for c in ("mqtt", "webhook", "email")}
+        self._wake = {c: asyncio.Event() for c in ("mqtt", "webhook", "email", "push", "sms")}
         self._store: AlertStore | None = None
         self._people: Directory | None = None
         self._roster: Follower[Roster] | None = None
@@ -137,6 +140,12 @@ class AlertService:
         )
         roster = follower.value
         engine = self._engine = AlertEngine(store, policy, roster, self.clock)
+        paths = self.settings.paths
+        engine.links = LinkSigner.load(paths.link_key)
+        engine.base_url = self.settings.api.base_url()
+        engine.reach = frozenset(
+            ch for ch, on in (("push", cfg.push), ("sms", bool(cfg.sms_url))) if on
+        )
         engine.listeners.append(self.metrics.on_commit)
         engine.listeners.append(self._publish_events)
         if cfg.metrics_port:
@@ -168,10 +177,20 @@ class AlertService:
                 name="alerts:mqtt",
             ),
             tg.create_task(self._ticker(), name="alerts:ticker"),
-            tg.create_task(self._webhooks(), name="alerts:webhook"),
+            tg.create_task(senders.webhooks(self._outbox("webhook")), name="alerts:webhook"),
         ]
         if cfg.smtp_host:
-            self._tasks.append(tg.create_task(self._emails(), name="alerts:email"))
+            self._tasks.append(
+                tg.create_task(senders.emails(self._outbox("email")), name="alerts:email")
+            )
+        if cfg.push:
+            people = self._people
+            assert people is not None
+            self._tasks.append(
+                tg.create_task(senders.pushes(self._outbox("push"), people), name="alerts:push")
+            )
+        if cfg.sms_url:
+            self._tasks.append(tg.create_task(senders.sms(self._outbox("sms")), name="alerts:sms"))
         log.info(
             "alerts started",
             extra=fields(
@@ -324,25 +343,10 @@ class AlertService:
         self._kick()
         return fired
 
-    def _retry(self) -> tuple[float, float, int]:
-        cfg = self.settings.alerts
-        return cfg.retry_initial, cfg.retry_max, cfg.max_attempts
-
-    async def _webhooks(self) -> None:
-        secret = self.settings.alerts.webhook_secret
-        key = secret.get_secret_value().encode() if secret else b""
-        async with WebhookSender(key, timeout=self.settings.alerts.webhook_timeout) as hooks:
-            await drain(
-                "webhook", hooks.send, store=self.store, clock=self.clock,
-                metrics=self.metrics, wake=self._wake["webhook"], retry=self._retry(),
-            )  # fmt: skip
-
-    async def _emails(self) -> None:
-        smtp = SmtpSender.from_settings(self.settings.alerts)
-        await drain(
-            "email", smtp.send, store=self.store, clock=self.clock, metrics=self.metrics,
-            wake=self._wake["email"], retry=self._retry(),
-        )  # fmt: skip
+    def _outbox(self, channel: Channel) -> senders.Outbox:
+        return senders.Outbox(
+            channel, self.settings, self.store, self.clock, self.metrics, self._wake[channel]
+        )
 
     def _publish_events(self, entries: list[AuditEntry], engine: EngineCore) -> None:
         if not self.events.listeners:

@@ -21,20 +21,18 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Mapping
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, Literal
 
 from alerts.errors import StoreError
+from alerts.history import _ALERT_COLUMNS, AlertHistory
 from alerts.model import Alert
 from alerts.schema import NEEDS_SEEN, OLD_ROSTER, SCHEMA, AuditEntry, Delivery
 from alerts.ticketdb import TICKET_SCHEMA
 from alerts.ticketdb import erase_resident as erase_ticket_data
 from careloop.store import SqliteStore
 
-_ALERT_COLUMNS = tuple(f.name for f in fields(Alert))
-_BOOLS = {"respond_breached", "resolve_breached"}
-Channel = Literal["mqtt", "webhook", "email"]
+Channel = Literal["mqtt", "webhook", "email", "push", "sms"]
 
 
 def new_id(prefix: str) -> str:
@@ -42,7 +40,7 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
-class AlertStore(SqliteStore):
+class AlertStore(AlertHistory, SqliteStore):
     """The SQLite store; ``synchronous='full'`` also survives power loss, ``'normal'`` a
     process crash (WAL). Used from the service's event-loop thread; ``tx()`` nests."""
 
@@ -76,14 +74,6 @@ class AlertStore(SqliteStore):
         return self._db
 
     # -- alerts -------------------------------------------------------------------------------
-    def _alert(self, row: sqlite3.Row | tuple[Any, ...] | None) -> Alert | None:
-        if row is None:
-            return None
-        values = dict(zip(_ALERT_COLUMNS, row, strict=True))
-        for key in _BOOLS:
-            values[key] = bool(values[key])
-        return Alert(**values)
-
     def get(self, alert_id: str) -> Alert | None:
         cols = ", ".join(_ALERT_COLUMNS)
         row = self.db.execute(f"SELECT {cols} FROM alerts WHERE id = ?", (alert_id,)).fetchone()
@@ -104,18 +94,6 @@ class AlertStore(SqliteStore):
         where = "WHERE closed_ms IS NULL" if open_only else ""
         rows = self.db.execute(
             f"SELECT {cols} FROM alerts {where} ORDER BY opened_ms DESC LIMIT ?", (limit,)
-        ).fetchall()
-        return [a for a in map(self._alert, rows) if a is not None]
-
-    def resident_alerts(
-        self, site: str, resident: str, since_ms: int, until_ms: int
-    ) -> list[Alert]:
-        """The alerts of one resident opened in [since_ms, until_ms), oldest first (reports)."""
-        cols = ", ".join(_ALERT_COLUMNS)
-        rows = self.db.execute(
-            f"SELECT {cols} FROM alerts WHERE site = ? AND resident = ? AND opened_ms >= ? "
-            "AND opened_ms < ? ORDER BY opened_ms, id",
-            (site, resident, since_ms, until_ms),
         ).fetchall()
         return [a for a in map(self._alert, rows) if a is not None]
 

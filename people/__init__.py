@@ -16,6 +16,8 @@ copy (docs/architecture.md). Public surface::
     Site, Resident, Consent,          model.py    the records (frozen, validated, once)
     Volunteer, Rotation, Override,
     TokenRecord, AuditRow, Role, ROLES
+    PushSubscription, SignIn,         store/      an app's push subscription, a one-time
+    TooManySignIns                                sign-in
     CareProfile, Expectation,         profile.py  a resident's care profile and plan,
     FamilyContact                                 family contacts for reports
     PeopleError, NotFound, Conflict,  errors.py
@@ -51,7 +53,14 @@ from people.roster import (
     parse_roster,
     read_roster,
 )
-from people.store import MAX_LIMIT, Directory, hash_token
+from people.store import (
+    MAX_LIMIT,
+    Directory,
+    PushSubscription,
+    SignIn,
+    TooManySignIns,
+    hash_token,
+)
 
 __all__ = [
     "CHANNELS",
@@ -71,14 +80,17 @@ __all__ = [
     "NotFound",
     "Override",
     "PeopleError",
+    "PushSubscription",
     "Resident",
     "Role",
     "Roster",
     "RosterError",
     "RosterFile",
     "Rotation",
+    "SignIn",
     "Site",
     "TokenRecord",
+    "TooManySignIns",
     "Verdict",
     "Volunteer",
     "distance_km",

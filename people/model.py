@@ -25,8 +25,9 @@ from people.profile import CareProfile
 #: its one site theirs): raises tickets for them and rates how they were handled.
 Role = Literal["admin", "coordinator", "volunteer", "device", "family", "public"]
 ROLES: tuple[Role, ...] = get_args(Role)
-#: How a volunteer can be reached for a page.
-CHANNELS = ("mqtt", "email")
+#: How a volunteer can be reached for a page: their MQTT app, e-mail, Web Push to the installed
+#: app (any subscription the app made also counts), SMS through the configured gateway.
+CHANNELS = ("mqtt", "email", "push", "sms")
 
 Location = tuple[float, float]
 
@@ -149,6 +150,8 @@ class Volunteer:
             raise PeopleError(f"unknown channels {unknown}; use {', '.join(CHANNELS)}")
         if "email" in self.channels and not self.email:
             raise PeopleError("channel email needs an e-mail address")
+        if "sms" in self.channels and not self.phone:
+            raise PeopleError("channel sms needs a phone number")
         _location(self.location)
 
     def serves(self, site: str) -> bool:

@@ -92,3 +92,9 @@ class CareProfile(BaseModel):
     expectations: tuple[Expectation, ...] = ()
     #: Family contacts for the weekly report (docs/reports.md); personal data.
     family: Annotated[tuple[FamilyContact, ...], Field(max_length=10)] = ()
+    #: Where a volunteer finds them: room, flat or street address (shown only where the
+    #: resident consented to share their identity with volunteers).
+    room: Annotated[str, Field(max_length=200)] = ""
+    #: What helps them, in a carer's words ("hard of hearing: speak on the left", "key safe
+    #: code from the coordinator"): shown to volunteers with the same consent.
+    helps: Annotated[tuple[Annotated[str, Field(max_length=200)], ...], Field(max_length=10)] = ()

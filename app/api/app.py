@@ -25,6 +25,9 @@ from app.api.monitor import DeviceMonitor
 from app.api.overview import BandCache
 from app.api.routes import (
     alerts,
+    app_links,
+    app_pages,
+    app_session,
     dashboard,
     deadletters,
     devices,
@@ -41,6 +44,7 @@ from app.api.routes import (
     status,
     tickets,
     vitals,
+    volunteer_app,
     volunteers,
 )
 from app.api.security import Hardening, TokenLimiter
@@ -66,6 +70,9 @@ ROUTERS = [
     tickets.router,
     ratings.router,
     ratings.praise_router,
+    app_session.router,
+    volunteer_app.router,
+    app_links.router,
     vitals.router,
     report.router,
     sla.router,
@@ -73,6 +80,7 @@ ROUTERS = [
     public.router,
     status.router,
     dashboard.router,
+    app_pages.router,
 ]
 
 DESCRIPTION = """careloop's HTTP API. Authenticate with `Authorization: Bearer <token>`
