@@ -136,7 +136,8 @@ class Residents(DirectoryBase):
     def erase_resident(self, site: str, resident: str) -> dict[str, int]:
         """Delete every row about a resident in this file; rows deleted per table.
 
-        Covers residents, consents and the audit of reads (which names the resident).
+        Covers residents, consents, appointments and the audit of reads (which names the
+        resident).
         Devices go with the broker credentials (provisioning); other stores (InfluxDB,
         alerts, dead letters) are erased by their owners.
         """
@@ -145,6 +146,7 @@ class Residents(DirectoryBase):
             for table, column in (
                 ("residents", "id"),
                 ("consents", "resident"),
+                ("appointments", "resident"),
                 ("audit_reads", "resident"),
             ):
                 cur = db.execute(
