@@ -9,7 +9,6 @@ import time
 from datetime import date
 from typing import Any
 
-import pytest
 
 from alerts import reminderdb
 from careloop.wire.needs import NeedMessage
@@ -41,7 +40,7 @@ def _profile() -> CareProfile:
                 start=date(2026, 1, 6),
                 remind_before_min=14 * 1440,
                 tier="important",
-            ),  # fmt: skip
+            ),
         ),
     )
 
