@@ -9,7 +9,6 @@ import time
 from datetime import date
 from typing import Any
 
-
 from alerts import reminderdb
 from careloop.wire.needs import NeedMessage
 from models.runtime import CareProfile, Expectation, ScoringEngine
