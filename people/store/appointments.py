@@ -6,7 +6,7 @@ through the API (``/api/v1/residents/{site}/{resident}/appointments``); the aler
 reads the upcoming ones through this store (:meth:`Appointments.upcoming_appointments`,
 followed like the roster) and has the resident's device remind them the day before and an
 hour before; an accompany or transport request becomes a ticket whose id is kept here.
-Erasing a resident erases their appointments (:meth:`Appointments.erase_appointments`).
+Erasing a resident erases their appointments (``Directory.erase_resident``).
 """
 
 from __future__ import annotations
@@ -144,12 +144,3 @@ class Appointments(DirectoryBase):
             ).rowcount
         if n == 0:
             raise NotFound("appointment", appointment)
-
-    def erase_appointments(self, site: str, resident: str) -> int:
-        """Erasure: every appointment of the resident; how many."""
-        with self.tx() as db:
-            return int(
-                db.execute(
-                    "DELETE FROM appointments WHERE site = ? AND resident = ?", (site, resident)
-                ).rowcount
-            )

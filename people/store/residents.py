@@ -146,13 +146,17 @@ class Residents(DirectoryBase):
             for table, column in (
                 ("residents", "id"),
                 ("consents", "resident"),
-                ("appointments", "resident"),
                 ("audit_reads", "resident"),
             ):
                 cur = db.execute(
                     f"DELETE FROM {table} WHERE site = ? AND {column} = ?", (site, resident)
                 )
                 out[table] = cur.rowcount
+            booked = db.execute(
+                "DELETE FROM appointments WHERE site = ? AND resident = ?", (site, resident)
+            ).rowcount
+            if booked:  # named in the receipt only when there was something
+                out["appointments"] = booked
         return out
 
     # -- consents -------------------------------------------------------------------------
