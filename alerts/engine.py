@@ -17,6 +17,7 @@ import json
 import logging
 
 from alerts.model import UNOWNED, Alert
+from alerts.reminders import Reminders
 from alerts.routing import coordinators
 from alerts.store import new_id
 from alerts.tickets import Tickets
@@ -26,12 +27,12 @@ from careloop.wire.needs import TIER_RANK, NeedMessage
 log = logging.getLogger(__name__)
 
 
-class AlertEngine(Tickets):
+class AlertEngine(Reminders, Tickets):
     """Runs every alert through its lifecycle; see ``alerts/model.py`` for the diagram.
 
     Needs and deadlines are handled here; replies in :mod:`alerts.replies`; tickets, praise
-    and satisfaction in :mod:`alerts.tickets`; transactions, audit, notifications and paging
-    in :mod:`alerts.core`.
+    and satisfaction in :mod:`alerts.tickets`; spoken reminders in :mod:`alerts.reminders`;
+    transactions, audit, notifications and paging in :mod:`alerts.core`.
     """
 
     # -- needs --------------------------------------------------------------------------------
@@ -40,8 +41,8 @@ class AlertEngine(Tickets):
         with self._change():
             if not self.store.first_sight_of_need(need.site, need.id, need.state, need.ts):
                 return None  # a redelivery of a message already handled
-            if need.reminder:
-                return None  # a nudge for the resident or carer, not a page
+            if need.reminder:  # said on the resident's device and audited, never paged
+                return self._remind(need, channel)
             if need.kind == "praise":
                 if need.state != "cleared":
                     self._praise_need(need)  # credited to a volunteer, never paged

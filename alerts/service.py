@@ -42,6 +42,7 @@ from alerts.metrics import AlertMetrics
 from alerts.model import Alert
 from alerts.policy import Policy
 from alerts.store import AlertStore, AuditEntry, Channel
+from careloop.i18n.confirm import is_confirmation
 from careloop.logs import fields
 from careloop.mqtt import Backoff, ConfirmingClient, make_client, payload_bytes, run_forever
 from careloop.settings import Settings
@@ -91,6 +92,7 @@ class AlertService:
         self._store: AlertStore | None = None
         self._people: Directory | None = None
         self._roster: Follower[Roster] | None = None
+        self._appointments: Follower[list[Any]] | None = None  # people.Appointment
         self.sweep: Sweep | None = None
         self._engine: AlertEngine | None = None
         self._tg: asyncio.TaskGroup | None = None
@@ -132,6 +134,10 @@ class AlertService:
             people.close()
             raise
         self._people, self._roster, self._store = people, follower, store
+        self._appointments = Follower(  # reminded the day and the hour before (reminders.py)
+            people, lambda d: d.upcoming_appointments(sites, self.clock.now_ms() - 3_600_000),
+            every=self.settings.people.follow_every, name="appointments",
+        )  # fmt: skip
         self.sweep = Sweep(
             self.settings.paths.people,
             {"alerts": lambda kept: store.purge(kept.cutoffs)},
@@ -268,9 +274,16 @@ class AlertService:
             return
         resident = str(getattr(message, "resident", ""))
         for reading in getattr(message, "readings", ()):
-            if parsed.kind == "event":
-                if getattr(reading, "type", None) != "rating_button":
+            kind, text = getattr(reading, "type", None), getattr(reading, "text", None)
+            if (kind and kind != "rating_button") or (text and is_confirmation(text)):
+                answer = self.engine.confirm_reminder(  # "吃過藥了" or the event itself
+                    parsed.site, parsed.device, resident, text=text, event=kind
+                )  # fmt: skip
+                if answer in ("confirmed", "not_their_device"):
+                    log.info("reminder answer", extra=fields(device=parsed.device, outcome=answer))
+                if kind or answer == "confirmed":
                     continue
+            if parsed.kind == "event":
                 button = str(getattr(reading, "detail", None) or "")
                 outcome = self.engine.answer(parsed.site, parsed.device, resident, button=button)
             else:
@@ -340,6 +353,9 @@ class AlertService:
         if self.sweep is not None:
             self.sweep.maybe_run()  # each site's retention, applied to the alert store
         fired = self.engine.fire_due()
+        if self._appointments is not None:
+            self._appointments.poll()
+            fired += self.engine.remind_appointments(self._appointments.value)
         self._kick()
         return fired
 

@@ -24,9 +24,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from alerts import reminderdb
 from alerts.errors import StoreError
 from alerts.history import _ALERT_COLUMNS, AlertHistory
 from alerts.model import Alert
+from alerts.reminderdb import REMINDER_SCHEMA
 from alerts.schema import NEEDS_SEEN, OLD_ROSTER, SCHEMA, AuditEntry, Delivery
 from alerts.ticketdb import TICKET_SCHEMA
 from alerts.ticketdb import erase_resident as erase_ticket_data
@@ -48,7 +50,9 @@ class AlertStore(AlertHistory, SqliteStore):
     label = "alert store"
 
     def __init__(self, path: Path, *, synchronous: Literal["full", "normal"] = "full") -> None:
-        super().__init__(path, SCHEMA + NEEDS_SEEN + TICKET_SCHEMA, synchronous=synchronous)
+        super().__init__(
+            path, SCHEMA + NEEDS_SEEN + TICKET_SCHEMA + REMINDER_SCHEMA, synchronous=synchronous
+        )
         with self.tx() as db:
             columns = {row[1] for row in db.execute("PRAGMA table_info(alerts)")}
             if "facts" not in columns:  # a store written before alerts kept their evidence
@@ -307,7 +311,9 @@ class AlertStore(AlertHistory, SqliteStore):
                 "DELETE FROM needs_seen WHERE site = ? AND substr(need_id, 1, ?) = ?",
                 (site, len(resident) + 1, f"{resident}:"),
             ).rowcount
-            for table, n in erase_ticket_data(db, site, resident).items():  # praise, ratings
+            erased = erase_ticket_data(db, site, resident)  # praise, ratings
+            erased.update(reminderdb.erase_resident(db, site, resident))
+            for table, n in erased.items():
                 out[table] = out.get(table, 0) + n
         return out
 
@@ -327,6 +333,7 @@ class AlertStore(AlertHistory, SqliteStore):
                 removed["needs_seen"] = db.execute(
                     "DELETE FROM needs_seen WHERE site = ? AND ts_ms < ?", (site, cutoff)
                 ).rowcount
+                removed.update(reminderdb.purge(db, site, cutoff))
                 for table, n in removed.items():
                     out[table] = out.get(table, 0) + n
         return out

@@ -55,6 +55,7 @@ from people.roster import (
 )
 from people.store import (
     MAX_LIMIT,
+    Appointment,
     Directory,
     PushSubscription,
     SignIn,
@@ -66,6 +67,7 @@ __all__ = [
     "CHANNELS",
     "MAX_LIMIT",
     "ROLES",
+    "Appointment",
     "AuditRow",
     "CareProfile",
     "Conflict",

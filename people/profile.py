@@ -4,20 +4,28 @@ the readings (language, local time, NEWS2 scale, the care plan's expectations).
 It is people data, owned here and stored with the resident (``PUT
 /api/v1/residents/{site}/{id}/care-profile``); the scorer's care planner
 (``models/runtime/careplan.py``) reads it through :mod:`people` and judges each
-:class:`Expectation` ("daily check-up around 09:30", "video call every Wednesday at 18:00").
+:class:`Expectation` ("daily check-up around 09:30", "video call every Wednesday at 18:00",
+"diabetes check-up every 90 days, within 14 days of 2026-03-02", "flu shot every 365 days";
+docs/careplan.md).
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Literal
+from datetime import date
+from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from careloop.wire import EVENT_TYPES
 from careloop.wire.needs import Tier
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_MIN_MS = 60_000
+_DAY_MIN = 24 * 60
+#: The longest period a plan may name (ten years: a yearly flu shot is every_days=365).
+MAX_PERIOD_DAYS = 3660
 
 
 @functools.lru_cache(maxsize=4096)
@@ -27,7 +35,15 @@ def _minutes(at: str) -> int:
 
 
 class Expectation(BaseModel):
-    """One recurring thing in a care plan."""
+    """One recurring thing in a care plan, of any period.
+
+    An occurrence's window opens at ``at`` (local time) on each day the plan names and
+    lasts ``window_min`` minutes, or ``window_days`` days when that is set (a check-up due
+    "within two weeks"). Days are every ``every_days`` counted from ``start`` (or from
+    1970-01-01 when no start is given, as older plans were), or only the listed
+    ``weekdays``. A period shorter than its window would make occurrences overlap, so it is
+    refused, as are weekdays together with a period.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -35,12 +51,21 @@ class Expectation(BaseModel):
     event: str
     #: Local time the window opens, "HH:MM".
     at: str
-    #: Minutes after ``at`` it may still happen.
-    window_min: Annotated[int, Field(ge=1, le=24 * 60)] = 60
-    #: Every N days (counted from 1970-01-01 local), or only on these weekdays.
-    every_days: Annotated[int, Field(ge=1, le=365)] = 1
+    #: Minutes after ``at`` it may still happen (ignored when ``window_days`` is set).
+    window_min: Annotated[int, Field(ge=1, le=_DAY_MIN)] = 60
+    #: Days after ``at`` it may still happen (0: the window is ``window_min``).
+    window_days: Annotated[int, Field(ge=0, le=366)] = 0
+    #: Every N days (counted from ``start``, else 1970-01-01 local), or only on these weekdays.
+    every_days: Annotated[int, Field(ge=1, le=MAX_PERIOD_DAYS)] = 1
     weekdays: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = ()
-    remind_before_min: Annotated[int, Field(ge=0, le=24 * 60)] = 15
+    #: The first day of a periodic plan, "YYYY-MM-DD" (local); nothing is due before it.
+    start: date | None = None
+    #: The reminder is spoken this long before the window closes (at the latest when it
+    #: opens; 0: no reminder).
+    remind_before_min: Annotated[int, Field(ge=0, le=366 * _DAY_MIN)] = 15
+    #: The IANA zone ``at`` is meant in, if the writer wants it checked: it must be the
+    #: site's zone (the API refuses another); times are read in the profile's offset.
+    zone: Annotated[str, Field(max_length=64)] | None = None
     tier: Tier = "general"
 
     @field_validator("event")
@@ -58,16 +83,77 @@ class Expectation(BaseModel):
             raise ValueError("must be HH:MM (24 h)")
         return value
 
+    @field_validator("zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _possible(self) -> Self:
+        if self.weekdays and (self.every_days != 1 or self.start is not None):
+            raise ValueError("name weekdays or a period (every_days, start), not both")
+        window = self.window_days * _DAY_MIN if self.window_days else self.window_min
+        period = 7 * _DAY_MIN if self.weekdays else self.every_days * _DAY_MIN
+        if self.weekdays and window > _DAY_MIN:
+            raise ValueError("a weekday plan's window is at most a day")
+        if window > period:
+            raise ValueError(
+                f"the window ({window // _DAY_MIN} days) is longer than the period "
+                f"({self.every_days} days): occurrences would overlap"
+            )
+        return self
+
     @property
     def open_min(self) -> int:
         """Minutes after local midnight the window opens."""
         return _minutes(self.at)
 
+    @property
+    def window_ms(self) -> int:
+        """How long an occurrence's window stays open."""
+        minutes = self.window_days * _DAY_MIN if self.window_days else self.window_min
+        return minutes * _MIN_MS
+
+    @property
+    def anchor(self) -> int:
+        """Local day (days since 1970-01-01) periods are counted from."""
+        return self.start.toordinal() - _EPOCH if self.start is not None else 0
+
     def occurs_on(self, day: int) -> bool:
         """Whether the plan expects this on local day ``day`` (days since 1970-01-01)."""
         if self.weekdays:
             return _WEEKDAYS[(day + 3) % 7] in self.weekdays  # 1970-01-01 was a Thursday
-        return day % self.every_days == 0
+        return day >= self.anchor and (day - self.anchor) % self.every_days == 0
+
+    def occurrences(self, today: int) -> list[int]:
+        """Local days whose occurrence may still be open on ``today`` or closed since
+        yesterday (oldest first): what a planner has to look at, without walking every day
+        of a long window."""
+        span = -(-self.window_ms // (_DAY_MIN * _MIN_MS)) + 1  # whole days, plus yesterday
+        first = today - span
+        if self.weekdays:
+            return [d for d in range(first, today + 1) if self.occurs_on(d)]
+        if today < self.anchor:
+            return []
+        last = today - (today - self.anchor) % self.every_days
+        days = range(last, max(first, self.anchor) - 1, -self.every_days)
+        return sorted(days)
+
+    def next_on_or_after(self, day: int) -> int:
+        """The first local day >= ``day`` the plan expects this (for "due soon" lists)."""
+        if self.weekdays:
+            return next(d for d in range(day, day + 7) if self.occurs_on(d))
+        if day <= self.anchor:
+            return self.anchor
+        return day + (-(day - self.anchor)) % self.every_days
+
+
+_EPOCH = date(1970, 1, 1).toordinal()
 
 
 class FamilyContact(BaseModel):

@@ -4,10 +4,14 @@ A resident's :class:`~people.profile.CareProfile` (people data, owned by :mod:`p
 lists :class:`~people.profile.Expectation` items ("daily check-up around 09:30",
 "medication after breakfast", "video call with grandson every Wednesday at 18:00"),
 each fulfilled by an event type on the wire (``checkup_done``, ``medication_taken``,
-``video_call``). For every occurrence the planner raises a **reminder** ``remind_before_min``
-before its window closes if it has not happened yet, and a **need** (``missed_care_plan``)
-when the window closes without it. Occurrences before the resident was first seen are never
-judged, so a restart or a new resident does not flood the board with old misses.
+``video_call``), of any period (daily, weekly, every 90 days with a 14-day window, yearly).
+For every occurrence the planner raises a **reminder** ``remind_before_min`` before its
+window closes (at the earliest when it opens) if it has not happened yet, and a **need**
+(``missed_care_plan``) when the window closes without it. The alert service speaks the
+reminder on the resident's device (alerts/reminders.py); the resident's spoken "I took it"
+(:func:`careloop.i18n.confirm.is_confirmation`) after a reminder fulfils the occurrence like
+the event would. Occurrences before the resident was first seen are never judged, so a
+restart or a new resident does not flood the board with old misses.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from careloop.i18n.confirm import confirmed_event, is_confirmation
 from careloop.wire.needs import Evidence
 from models.runtime.findings import Finding
 from models.state import State, StateReader, ragged
@@ -82,6 +87,30 @@ class CarePlanner:
                 prog.done.append(ts)
                 del prog.done[:-_REMEMBERED]
 
+    def confirm(self, slot: int, profile: CareProfile, text: str | None, ts: int) -> int:
+        """The resident said they did it ("吃過藥了", "I took it"): every occurrence already
+        reminded about and not yet done counts as done (only those of the named event when
+        the words name one: "吃過藥了" confirms the medicine, not the check-up). Returns how
+        many it closed; words that are no confirmation close nothing."""
+        if not text or not profile.expectations or not is_confirmation(text):
+            return 0
+        named = confirmed_event(text)
+        off = profile.utc_offset_min * _MIN
+        today = (ts + off) // _DAY
+        closed = 0
+        for exp, prog in zip(profile.expectations, self._of(slot, profile), strict=True):
+            if named is not None and exp.event != named:
+                continue
+            for day in exp.occurrences(today):
+                opens = day * _DAY + exp.open_min * _MIN - off
+                closes = opens + exp.window_ms
+                waiting = prog.reminded == day and prog.missed < day and opens <= ts < closes
+                if waiting and not any(opens <= d < closes for d in prog.done):
+                    prog.done.append(ts)
+                    del prog.done[:-_REMEMBERED]
+                    closed += 1
+        return closed
+
     def tick(self, slot: int, profile: CareProfile, now: int, first_seen: int) -> list[Finding]:
         """Reminders and misses due at ``now`` for one resident."""
         if not profile.expectations or first_seen <= 0:
@@ -90,18 +119,16 @@ class CarePlanner:
         today = (now + off) // _DAY
         out: list[Finding] = []
         for exp, prog in zip(profile.expectations, self._of(slot, profile), strict=True):
-            for day in (today - 1, today):
-                if not exp.occurs_on(day):
-                    continue
+            for day in exp.occurrences(today):
                 opens = day * _DAY + exp.open_min * _MIN - off
-                closes = opens + exp.window_min * _MIN
+                closes = opens + exp.window_ms
                 if opens < first_seen or now < opens:
                     continue
                 # early by up to half the window still counts (a check-up a bit ahead of time)
-                done = any(opens - exp.window_min * _MIN // 2 <= d < closes for d in prog.done)
+                done = any(opens - exp.window_ms // 2 <= d < closes for d in prog.done)
                 if done:
                     continue
-                remind_at = closes - exp.remind_before_min * _MIN
+                remind_at = max(opens, closes - exp.remind_before_min * _MIN)
                 if exp.remind_before_min > 0 and remind_at <= now < closes and prog.reminded < day:
                     prog.reminded = day
                     out.append(self._finding(slot, exp, now, opens, closes, reminder=True))
@@ -113,7 +140,7 @@ class CarePlanner:
     def _finding(
         self, slot: int, exp: Expectation, now: int, opens: int, closes: int, *, reminder: bool
     ) -> Finding:
-        minutes = exp.window_min
+        minutes = exp.window_ms // _MIN
         if reminder:
             left = max(0, (closes - now) // _MIN)
             summary = (

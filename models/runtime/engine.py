@@ -189,6 +189,9 @@ class ScoringEngine:
         self._heard(slot, int(reading["ts"]))
         findings = self.speech.utterance(slot, reading)
         findings += self.tickets.utterance(slot, reading)  # requests, complaints, thanks
+        profile = self.directory.residents[slot].profile
+        if profile.expectations:  # "吃過藥了" after a reminder fulfils the care plan
+            self.planner.confirm(slot, profile, reading.get("text"), int(reading["ts"]))
         return self.fusion.fuse(findings)
 
     def device_status(self, slot: int, ts: int, state: str, reason: str | None) -> None:

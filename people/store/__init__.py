@@ -8,7 +8,8 @@
     ├── Volunteers  volunteers.py  volunteers, rotations, overrides
     ├── Tokens      tokens.py      API tokens, audit of reads
     ├── Reach       reach.py       "I'm available / not now", Web Push subscriptions
-    └── SignIns     signin.py      the app's one-time sign-in codes and links
+    ├── SignIns     signin.py      the app's one-time sign-in codes and links
+    └── Appointments appointments.py  when and where a resident is expected, who goes along
 
 Thread-safe; use as a context manager or call ``close()``. The device registry
 (:class:`people.devices.DeviceRegistry`) is a second view of the same file, kept apart
@@ -17,6 +18,7 @@ because ingest reads it on its hot path from memory.
 
 from __future__ import annotations
 
+from people.store.appointments import Appointment, Appointments
 from people.store.base import MAX_LIMIT, DirectoryBase
 from people.store.reach import PushSubscription, Reach
 from people.store.residents import Residents
@@ -26,12 +28,13 @@ from people.store.tokens import Tokens, hash_token
 from people.store.volunteers import Volunteers
 
 
-class Directory(Sites, Residents, Volunteers, Tokens, Reach, SignIns, DirectoryBase):
+class Directory(Sites, Residents, Volunteers, Tokens, Reach, SignIns, Appointments, DirectoryBase):
     """Everything careloop knows about people, in one SQLite file."""
 
 
 __all__ = [
     "MAX_LIMIT",
+    "Appointment",
     "Directory",
     "PushSubscription",
     "SignIn",

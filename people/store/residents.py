@@ -136,7 +136,8 @@ class Residents(DirectoryBase):
     def erase_resident(self, site: str, resident: str) -> dict[str, int]:
         """Delete every row about a resident in this file; rows deleted per table.
 
-        Covers residents, consents and the audit of reads (which names the resident).
+        Covers residents, consents, appointments and the audit of reads (which names the
+        resident).
         Devices go with the broker credentials (provisioning); other stores (InfluxDB,
         alerts, dead letters) are erased by their owners.
         """
@@ -151,6 +152,11 @@ class Residents(DirectoryBase):
                     f"DELETE FROM {table} WHERE site = ? AND {column} = ?", (site, resident)
                 )
                 out[table] = cur.rowcount
+            booked = db.execute(
+                "DELETE FROM appointments WHERE site = ? AND resident = ?", (site, resident)
+            ).rowcount
+            if booked:  # named in the receipt only when there was something
+                out["appointments"] = booked
         return out
 
     # -- consents -------------------------------------------------------------------------

@@ -210,6 +210,8 @@ async def update_resident(
     site: str, resident: str, body: ResidentUpdate, principal: StaffDep, directory: DirectoryDep
 ) -> ResidentPublic:
     check_site(principal, site)
+    if body.profile is not None:
+        _same_zone(directory, site, body.profile)
     current = directory.resident(site, resident)
     updated = Resident(
         site,
@@ -237,7 +239,18 @@ async def replace_care_profile(
     site: str, resident: str, body: CareProfile, principal: StaffDep, directory: DirectoryDep
 ) -> CareProfile:
     check_site(principal, site)
+    _same_zone(directory, site, body)
     return directory.set_care_profile(site, resident, body).profile
+
+
+def _same_zone(directory: Directory, site: str, profile: CareProfile) -> None:
+    """422 for a reminder time written in a zone the site does not use."""
+    zone = directory.site(site).timezone
+    for exp in profile.expectations:
+        if exp.zone is not None and exp.zone != zone:
+            raise HTTPException(
+                422, f"'{exp.name}': its time is in {exp.zone}, but the site uses {zone}"
+            )
 
 
 @router.get("/{site}/{resident}/consents")

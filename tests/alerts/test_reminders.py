@@ -1,0 +1,165 @@
+"""Spoken reminders on the real broker (docs/careplan.md): a resident with a check-up every
+90 days is reminded on their own device in their language, confirms by voice, and a missed
+one is paged along its tier's chain up to the coordinator; an appointment is reminded the
+day before and an hour before. Time is the service's ManualClock (no sleeps)."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Any
+
+from alerts import reminderdb
+from careloop.wire.needs import NeedMessage
+from models.runtime import CareProfile, Expectation, ScoringEngine
+from people import Appointment, Directory
+from tests.alerts.conftest import SHARED, T0, make_roster
+from tests.helpers.mqtt import MqttTestClient
+from tests.models.runtime.test_rules import _feed, _walking
+from tests.runtime.conftest import Device
+
+MIN = 60_000
+H = 60 * MIN
+DAY = 24 * H
+#: 2026-01-06 09:00 in Taipei (UTC+8): the first check-up window opens 17 h after T0.
+OPENS = T0 + 17 * H
+
+
+def _profile() -> CareProfile:
+    return CareProfile(
+        language="zh-Hant",
+        utc_offset_min=480,
+        expectations=(
+            Expectation(
+                name="糖尿病回診",
+                event="checkup_done",
+                at="09:00",
+                every_days=90,
+                window_days=14,
+                start=date(2026, 1, 6),
+                remind_before_min=14 * 1440,
+                tier="important",
+            ),
+        ),
+    )
+
+
+def _roster(site: str) -> dict[str, Any]:
+    data = make_roster(site, volunteers=4)
+    data["residents"][0]["language"] = "zh-Hant"
+    data["consents"] = {"r1": {**SHARED, "store_utterance_text": True}, "r2": SHARED}
+    return data
+
+
+def _plan(needs: list[NeedMessage]) -> list[NeedMessage]:
+    return [n for n in needs if n.kind in ("care_plan_reminder", "missed_care_plan")]
+
+
+def _wait(pred, what: str, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = pred()
+        if got:
+            return got
+        time.sleep(0.02)
+    raise TimeoutError(what)
+
+
+def _said(apps, n: int) -> list[dict[str, Any]]:
+    """Wait until ``n`` ``say`` commands were published (only r1's device term-r1 is
+    spoken to in these tests)."""
+
+    def got() -> list[dict[str, Any]] | None:
+        apps.drain(0.05)
+        said = [c for c in apps.commands if c["action"] == "say"]
+        return said if len(said) >= n else None
+
+    return _wait(got, f"{n} commands; have {apps.commands}")
+
+
+def test_a_90_day_checkup_is_spoken_confirmed_and_a_missed_one_escalates(
+    start_service, apps, site, mosquitto
+) -> None:
+    svc = start_service(roster=_roster(site))
+    scorer = ScoringEngine(profiles={(site, "r1"): _profile()})  # the scorer's planner
+    slot = scorer.slot(site, "r1")
+    _feed(scorer, slot, [_walking(T0)])  # first seen
+    publisher = MqttTestClient(mosquitto.host, mosquitto.port).connect()
+    device = Device(publisher, site, "r1", None)
+    try:
+        # 1. the window opens: the scorer's reminder is spoken on term-r1 in zh-Hant
+        reminder = _plan(scorer.tick(OPENS + MIN))
+        assert [(n.kind, n.reminder) for n in reminder] == [("care_plan_reminder", True)]
+        svc.clock.set(OPENS + MIN)
+        apps.publish_need(reminder[0])
+        said = _said(apps, 1)
+        assert said[0]["language"] == "zh-Hant" and "檢查" in said[0]["text"]
+        rid = said[0]["alert"]
+        assert [e.action for e in svc.audit(rid)] == ["reminded"]
+        assert svc.reader.alerts() == []  # a reminder is said, never paged
+        # 2. the resident answers; the alert service closes it and thanks them; the scorer
+        #    counts the occurrence as done, so no miss follows
+        words = {"ts": OPENS + 2 * MIN, "language": "zh", "text": "檢查過了"}
+        device.send("utterance", words)
+        _wait(lambda: svc.audit(rid, "confirmed"), "confirmed")
+        assert "謝謝" in _said(apps, 2)[1]["text"]
+        scorer.score_utterance(slot, words)
+        assert _plan(scorer.tick(OPENS + 15 * DAY)) == []
+        # 3. ninety days on: reminded again, nobody answers, the scorer flags the miss
+        nxt = OPENS + 90 * DAY
+        svc.clock.set(nxt + MIN)
+        again = _plan(scorer.tick(nxt + MIN))
+        apps.publish_need(again[0])
+        rid2 = _said(apps, 3)[2]["alert"]
+        assert rid2 != rid
+        device.send("utterance", {"ts": nxt + 2 * MIN, "language": "zh", "text": "今天天氣很好"})
+        missed = _plan(scorer.tick(nxt + 14 * DAY + MIN))
+        assert [(n.kind, n.tier) for n in missed] == [("missed_care_plan", "important")]
+        svc.clock.set(nxt + 14 * DAY + MIN)
+        apps.publish_need(missed[0])
+        alert = _wait(lambda: svc.reader.alerts(), "the missed check-up's alert")[0]
+        assert (alert.kind, alert.tier) == ("missed_care_plan", "important")
+        with svc.reader.tx() as db:  # the unanswered reminder was never closed
+            assert reminderdb.by_key(db, site, again[0].id).state == "waiting"
+        apps.wait(lambda x: x.type == "page", n=2)
+        assert "c01" not in apps.pages(alert.id)
+        # nobody accepts: the volunteer steps time out (important: 1 h each), then the
+        # coordinator is paged
+        for _ in range(3):
+            svc.advance(3600)
+        apps.wait(lambda x: x.type == "page" and x.volunteer == "c01")
+    finally:
+        publisher.close()
+
+
+def test_an_appointment_is_reminded_the_day_before_and_an_hour_before(
+    start_service, apps, site
+) -> None:
+    svc = start_service(roster=_roster(site))
+    at = T0 + 3 * DAY + 2 * H  # Thursday 10:00 UTC = 18:00 in Taipei
+    with Directory(svc.settings.paths.people, clock=lambda: T0) as people:
+        resident = people.resident(site, "r1")
+        people.set_care_profile(
+            site, "r1", resident.profile.model_copy(update={"utc_offset_min": 480})
+        )
+        people.add_appointment(Appointment("ap1", site, "r1", at, "台大醫院", "回診",
+                                           companion="志工小明", booked_by="c01"))  # fmt: skip
+    svc.clock.set(at - 25 * H)
+    svc.settle()
+    apps.drain(0.3)
+    assert apps.commands == []  # not yet
+    svc.clock.set(at - 24 * H + MIN)
+    day = _said(apps, 1)[0]
+    assert "明天" in day["text"] and "18:00" in day["text"] and "志工小明" in day["text"]
+    svc.advance(600)
+    apps.drain(0.3)
+    assert len(apps.commands) == 1  # said once
+    svc.clock.set(at - H + MIN)
+    hour = _said(apps, 2)[1]
+    assert "一個小時" in hour["text"] and "台大醫院" in hour["text"]
+    svc.advance(1800)
+    svc.clock.set(at + MIN)
+    svc.settle()
+    apps.drain(0.3)
+    assert len(apps.commands) == 2
+    assert [e.action for e in svc.audit(day["alert"])] == ["reminded"]
