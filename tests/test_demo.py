@@ -162,6 +162,10 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
             banner += line
         shown = time.monotonic()
         assert f"mqtt://127.0.0.1:{broker_port}" in banner
+        # the demo's servers accept anyone: the banner says so, beside each of them
+        assert "(anonymous, no TLS: demo only)" in banner, banner
+        assert "no authentication, no TLS: demo only" in banner, banner
+        assert "DEMO USE ONLY" in banner, banner
         assert re.search(r"started in [\d.]+ s", banner)
         assert "-t 'careloop/needs/v1/#'" in banner
         assert "r001 sos_call at ~15 s, r002 fall_no_movement at ~30 s" in banner, banner
