@@ -15,9 +15,10 @@
   let events = null;
   let reloadTimer = null;
 
-  /** A catalog message with {placeholders} filled in. */
+  /** A catalog message with {placeholders} filled in; a plural table is chosen by `count`. */
   function t(key, params = {}) {
-    const text = M[key] === undefined ? key : M[key];
+    let text = M[key] === undefined ? key : M[key];
+    if (typeof text === "object") text = text[new Intl.PluralRules(locale).select(Number(params.count || 0))] || text.other;
     return String(text).replace(/\{(\w+)\}/g, (_, name) => (name in params ? params[name] : `{${name}}`));
   }
 
@@ -264,6 +265,21 @@
     const data = await api("/api/v1/app/history");
     $("history").replaceChildren(...data.items.map((a) => card(a, true)));
     $("no-history").hidden = data.items.length > 0;
+    showThanks(data.thanks);
+  }
+
+  /** The thanks I received (praise credited to me): how many, then the latest one by one. */
+  function showThanks(thanks) {
+    const when = (ms) => new Date(ms).toLocaleString(locale);
+    $("thanks-count").textContent = thanks.praise
+      ? t("app.thanks_count", { count: thanks.praise })
+      : t("app.thanks_none");
+    $("thanks-list").replaceChildren(...thanks.recent.map((item) =>
+      el("li", { class: "thanks", dataset: { source: item.source } },
+        el("p", { class: "who" }, item.name ? t("app.thanks_from", { name: item.name }) : t("app.thanks_private")),
+        el("p", {}, t(`app.thanks_via_${item.source}`, { time: when(item.ts_ms) })),
+        item.credited_by === "last_helper" ? el("p", { class: "credit" }, t("app.thanks_last_helper")) : null)));
+    $("thanks").hidden = false;
   }
 
   function tab(which) {
@@ -272,6 +288,7 @@
     $("tab-history").setAttribute("aria-selected", String(history));
     $("alerts").hidden = history;
     $("history").hidden = !history;
+    $("thanks").hidden = true;
     $("no-alerts").hidden = true;
     $("no-history").hidden = true;
     (history ? loadHistory() : loadAlerts()).catch(() => status(t("app.error"), "error"));
