@@ -257,8 +257,12 @@ def my_thanks(directory: Directory, store: Any, me: str) -> MyThanks:
                     name = None
             seen[key] = (p["resident"] if shown.resident else None, name)
         resident, name = seen[key]
-        recent.append(ThanksItem(ts_ms=p["ts_ms"], site=p["site"], source=p["source"],
-                                 credited_by=p["credited_by"], resident=resident, name=name))  # fmt: skip
+        recent.append(
+            ThanksItem(
+                ts_ms=p["ts_ms"], site=p["site"], source=p["source"],
+                credited_by=p["credited_by"], resident=resident, name=name,
+            )
+        )  # fmt: skip
     return MyThanks(
         praise=counts["praise"], by=counts["by"], last_ms=counts["last_ms"], recent=recent
     )
