@@ -197,6 +197,9 @@
     t = await careloop.messages(["home.", "vital.", "tier."]);
     careloop.localize(document, t);
     document.title = `${t("home.title")} · careloop`;
+    const chart = document.getElementById("satisfaction-chart");
+    chart.alt = t("home.chart_alt");
+    chart.src = `/api/v1/ratings/monthly.svg?lang=${encodeURIComponent(t.locale)}`;
     drawHead();
     search.addEventListener("input", draw);
     await load();
