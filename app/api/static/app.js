@@ -14,6 +14,7 @@
   let colleagues = [];
   let events = null;
   let reloadTimer = null;
+  const drafts = new Map(); // "note-<alert>" / "to-<alert>" -> what was typed or picked
 
   /** A catalog message with {placeholders} filled in; a plural table is chosen by `count`. */
   function t(key, params = {}) {
@@ -206,6 +207,8 @@
       await api(`/api/v1/alerts/${encodeURIComponent(alert.id)}/${action}`, { method: "POST", body: extra });
       const name = (colleagues.find((c) => c.id === extra.to) || {}).name || extra.to;
       status(t(`app.done_${action}`, { name }), "ok");
+      drafts.delete(`note-${alert.id}`);
+      drafts.delete(`to-${alert.id}`);
     } catch (err) {
       const reason = err.body && (err.body.reason || (err.body.detail && err.body.detail.reason));
       status(M[`app.refused_${reason}`] ? t(`app.refused_${reason}`) : t("app.error"), "error");
@@ -221,10 +224,14 @@
         el("button", { type: "button", class: "secondary", onclick: () => act(alert, "decline") }, t("app.action_decline")));
     }
     if (!alert.mine) return null;
-    const note = el("textarea", { id: `note-${alert.id}`, maxlength: 200, rows: 2 });
-    const pick = el("select", { id: `to-${alert.id}` },
+    // A live update redraws the cards: what the volunteer typed or picked is kept (drafts).
+    const note = el("textarea", { id: `note-${alert.id}`, maxlength: 200, rows: 2,
+      oninput: () => drafts.set(note.id, note.value) });
+    const pick = el("select", { id: `to-${alert.id}`, onchange: () => drafts.set(pick.id, pick.value) },
       el("option", { value: "" }, t("app.handover_pick")),
       colleagues.map((c) => el("option", { value: c.id }, c.name)));
+    note.value = drafts.get(note.id) || "";
+    pick.value = drafts.get(pick.id) || "";
     return el("div", { class: "actions mine" },
       el("label", { for: note.id }, t("app.note_label")), note,
       el("button", { type: "button", class: "primary", onclick: () => act(alert, "resolve", note.value.trim() ? { note: note.value.trim() } : {}) }, t("app.action_resolve")),
