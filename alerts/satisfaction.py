@@ -7,6 +7,10 @@ ratings (mean score 1-5, how many, how many went unanswered), also per tier and 
 :func:`public_satisfaction` is what anyone may see: whole months before the current one,
 per site only, every count from 1 to ``k - 1`` withheld and means only over ``k`` or more
 ratings (a small group at one site is a person). Neither carries ids or words.
+
+Per resident: :func:`resident_ratings` (a week's answers, for the weekly report),
+:func:`latest_ratings` (each resident's last answer) and :func:`open_tickets` (open tickets
+by tier), the last two for the coordinators' home page. Scores and counts only, no words.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 from alerts.sla import SMALL_COUNT, _shown
 from alerts.store import AlertStore
+from alerts.ticketdb import TICKET_KINDS
 
 
 def _month(ms: int) -> str:
@@ -118,3 +123,53 @@ def public_satisfaction(
             }
         )
     return {"k": k, "until_month": current, "groups": rows}
+
+
+# -- per resident: the weekly report and the coordinators' home page ----------------------------
+def resident_ratings(
+    store: AlertStore, site: str, resident: str, since_ms: int, until_ms: int
+) -> tuple[int, float | None, int]:
+    """One resident's answers in [since_ms, until_ms): how many scored, their mean (1-5; None
+    without any) and how many went unanswered. Scores only: the words a resident said stay
+    in the store (kept only under their text consent) and the kinds of the needs rated are
+    not carried, so any reader the resident shares their report with may see this."""
+    row = store.db.execute(
+        "SELECT count(score), avg(score), count(*) - count(score) FROM ratings "
+        "WHERE site = ? AND resident = ? AND ts_ms >= ? AND ts_ms < ?",
+        (site, resident, since_ms, until_ms),
+    ).fetchone()
+    answers, mean, unanswered = int(row[0]), row[1], int(row[2])
+    return answers, (round(float(mean), 2) if answers else None), unanswered
+
+
+def latest_ratings(
+    store: AlertStore, sites: frozenset[str] | None = None
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(site, resident) -> (when, score) of each resident's latest scored answer at
+    ``sites`` (None: all); a question left unanswered is not an answer. Scores only."""
+    where, args = _site_clause(sites)
+    rows = store.db.execute(
+        f"SELECT site, resident, ts_ms, score FROM ratings r WHERE {where} "
+        "AND score IS NOT NULL AND id = (SELECT id FROM ratings x WHERE x.site = r.site "
+        "AND x.resident = r.resident AND x.score IS NOT NULL ORDER BY ts_ms DESC, id DESC "
+        "LIMIT 1)",
+        args,
+    ).fetchall()
+    return {(s, r): (int(ts), int(score)) for s, r, ts, score in rows}
+
+
+def open_tickets(
+    store: AlertStore, sites: frozenset[str] | None = None
+) -> dict[tuple[str, str], dict[str, int]]:
+    """(site, resident) -> {tier: count} of the open (not yet closed) request and complaint
+    tickets at ``sites`` (None: all); residents without any are absent."""
+    where, args = _site_clause(sites)
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    kinds = ",".join("?" * len(TICKET_KINDS))
+    for site, resident, tier, n in store.db.execute(
+        f"SELECT site, resident, tier, count(*) FROM alerts WHERE {where} "
+        f"AND kind IN ({kinds}) AND closed_ms IS NULL GROUP BY site, resident, tier",
+        [*args, *TICKET_KINDS],
+    ):
+        out.setdefault((site, resident), {})[tier] = int(n)
+    return out

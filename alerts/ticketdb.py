@@ -137,6 +137,19 @@ def praise_counts(db: sqlite3.Connection, volunteer: str) -> dict[str, Any]:
     return {"volunteer": volunteer, "praise": sum(by.values()), "by": by, "last_ms": last}
 
 
+def praise_of(db: sqlite3.Connection, volunteer: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest thanks credited to ``volunteer``, newest first: when, whose (site and
+    resident: the caller decides whether the reader may see who), how it came (``source``:
+    voice, family, volunteer, coordinator) and how it was credited."""
+    rows = db.execute(
+        "SELECT id, site, resident, source, credited_by, ts_ms FROM praise WHERE volunteer = ? "
+        "ORDER BY ts_ms DESC, id DESC LIMIT ?",
+        (volunteer, limit),
+    ).fetchall()
+    keys = ("id", "site", "resident", "source", "credited_by", "ts_ms")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
 def last_helper(db: sqlite3.Connection, site: str, resident: str) -> str | None:
     """The volunteer who most recently owned an alert of ``resident`` (accepted it)."""
     row = db.execute(

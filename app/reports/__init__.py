@@ -7,7 +7,7 @@ coordinators and (with consent) family, each in their own language. Public surfa
     Readings, queries, read,         readings.py    what InfluxDB is asked, and its answers
     read_async
     Figures, figures                 figures.py     bands, nights, steps, bed, needs, plan
-    Satisfaction, satisfaction       satisfaction.py ratings (none until they exist)
+    Satisfaction, satisfaction       satisfaction.py the week's ratings (alert store)
     summary                          findings.py    the summary's sentences (catalogs)
     ReportView, render_html          html.py        the page, as far as consent allows
     render_pdf                       pdf.py         the page as PDF (WeasyPrint)

@@ -20,7 +20,7 @@ from app.reports.errors import ReportError
 from app.reports.figures import Figures, figures
 from app.reports.html import ReportView
 from app.reports.readings import Readings, read
-from app.reports.satisfaction import satisfaction
+from app.reports.satisfaction import Satisfaction, satisfaction
 from app.reports.week import Week, parse_week
 from people import Directory, NotFound, Resident, Site
 from people.consent import Reader, disclosure
@@ -48,33 +48,26 @@ def subject(directory: Directory, site: str, resident: str, week: str | None,
     return Subject(s, r, parse_week(week, zone(s.timezone), now))
 
 
-def alerts_of(alert_db: Path, subj: Subject) -> list[Alert]:
-    """The resident's alerts opened in the week (none when there is no alert store yet)."""
-    if not alert_db.exists():
-        return []
-    with AlertStore(alert_db) as store:
-        return store.resident_alerts(
-            subj.site.id, subj.resident.id, subj.week.start_ms, subj.week.end_ms
-        )
-
-
-def compute(subj: Subject, readings: Readings, alert_db: Path, people_db: Path) -> Figures:
+def compute(subj: Subject, readings: Readings, alert_db: Path) -> Figures:
+    """The figures; the needs and satisfaction come from the alert store (none when there is
+    no alert store yet)."""
     week = subj.week
-    return figures(
-        week,
-        readings,
-        alerts_of(alert_db, subj),
-        subj.resident.profile,
-        satisfaction(people_db, subj.site.id, subj.resident.id, week.start_ms, week.end_ms),
-    )
+    alerts: list[Alert] = []
+    rated: Satisfaction | None = None
+    if alert_db.exists():
+        with AlertStore(alert_db) as store:
+            alerts = store.resident_alerts(
+                subj.site.id, subj.resident.id, week.start_ms, week.end_ms
+            )
+            rated = satisfaction(store, subj.site.id, subj.resident.id, week.start_ms,
+                                 week.end_ms)  # fmt: skip
+    return figures(week, readings, alerts, subj.resident.profile, rated)
 
 
-def gather(
-    ask: Callable[[str], dict[str, Any]], subj: Subject, alert_db: Path, people_db: Path
-) -> Figures:
+def gather(ask: Callable[[str], dict[str, Any]], subj: Subject, alert_db: Path) -> Figures:
     """The figures, reading InfluxDB through ``ask`` (the kernel's client's ``query``)."""
     readings = read(ask, subj.site.id, subj.resident.id, subj.week)
-    return compute(subj, readings, alert_db, people_db)
+    return compute(subj, readings, alert_db)
 
 
 def view(directory: Directory, subj: Subject, figs: Figures, reader: Reader, locale: str,

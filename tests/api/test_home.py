@@ -55,12 +55,53 @@ def test_overview_lists_residents_with_vitals_band_needs_devices_plan(api: World
     assert row["needs"] == {"emergency": 1} and row["top_tier"] == "emergency"
     assert row["needs_open"] == 1
     assert (row["devices_online"], row["devices_total"]) == (1, 1)
-    assert row["tickets"] is None and row["satisfaction"] is None  # hooks, not built yet
+    assert (row["tickets"], row["tickets_open"]) == ({}, 0)  # no tickets, no answers yet
+    assert row["satisfaction"] is None and row["satisfaction_ms"] is None
     if now % DAY >= 60_000:  # after 00:01 UTC the night check is overdue
         assert [p["state"] for p in row["plan"]] == ["overdue"] and row["plan_overdue"] == 1
     # a resident with no readings has no vitals, no devices, no needs
     quiet = rows[(api.site_a, "r3")]
     assert quiet["vitals"] == {} and quiet["devices_total"] == 0
+
+
+def test_overview_counts_open_tickets_by_tier_and_shows_the_last_answer(api: World) -> None:
+    """Tickets and ratings come from the alert store: open requests and complaints by tier
+    (a resolved one no longer counts, a need is not a ticket), and the latest scored answer
+    (a family member's here), not an unanswered question."""
+    a, rid = api.site_a, "home-tk"
+    api.directory.add_resident(Resident(a, rid, "Home Tickets", "en", CareProfile()))
+    family = api.directory.create_token("family", rid, [a])[0]
+    with api.client("coord_a") as coord:
+        made = {}
+        for kind, summary in (("request", "Cold room."), ("complaint", "Rude carer."),
+                              ("request", "Lost glasses.")):  # fmt: skip
+            r = coord.post("/api/v1/tickets", json={"site": a, "resident": rid, "kind": kind,
+                                                    "summary": summary})  # fmt: skip
+            assert r.status_code == 201, r.text
+            made[summary] = r.json()["id"]
+        assert made["Cold room."] == made["Lost glasses."]  # one open ticket per kind: merged
+    api.publish_need(a, rid, "fall", "emergency")  # a need, not a ticket
+    api.wait_alert(a, rid, "fall")
+
+    def row() -> dict:
+        with api.client("coord_a") as c:
+            items = c.get("/api/v1/residents/overview", params={"site": a}).json()["items"]
+        return next(r for r in items if r["id"] == rid)
+
+    first = row()
+    assert first["tickets"] == {"general": 1, "important": 1} and first["tickets_open"] == 2
+    assert first["needs_open"] == 3 and first["satisfaction"] is None
+    with api.client("vol_a") as vol:  # the request is taken and resolved
+        ticket = made["Cold room."]
+        assert vol.post(f"/api/v1/tickets/{ticket}/accept").status_code == 200
+        done = vol.post(f"/api/v1/tickets/{ticket}/resolve", json={"note": "Heater fixed."})
+        assert done.status_code == 200, done.text
+    with api.client(headers={"Authorization": f"Bearer {family}"}) as fam:
+        rated = fam.post("/api/v1/ratings", json={"alert": ticket, "score": 4})
+        assert rated.status_code == 201, rated.text
+    after = row()
+    assert after["tickets"] == {"important": 1} and after["tickets_open"] == 1
+    assert after["satisfaction"] == 4 and after["satisfaction_ms"] is not None
 
 
 def test_overview_scope_roles_and_audit(api: World) -> None:

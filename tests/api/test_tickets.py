@@ -75,10 +75,16 @@ def test_a_family_request_is_taken_resolved_with_a_note_and_rated_once(api: Worl
         months = coord.get("/api/v1/ratings/monthly", params={"site": a}).json()
         jan = next(m for m in months if m["month"] == "2026-01")
         assert jan["tickets"] >= 1 and jan["ratings"] >= 2 and jan["satisfaction"] is not None
+        # the caller's profile language (coord_a reads English) comes before the browser's
         chart = coord.get("/api/v1/ratings/monthly.svg", params={"site": a},
                           headers={"Accept-Language": "zh-TW"})  # fmt: skip
         assert chart.headers["content-type"].startswith("image/svg+xml")
+        assert "Satisfaction by month" in chart.text and "2026-01" in chart.text
+        chart = coord.get("/api/v1/ratings/monthly.svg", params={"site": a, "lang": "zh-TW"})
         assert "每月滿意度" in chart.text and "2026-01" in chart.text
+    with api.client("admin", headers={"Accept-Language": "zh-CN"}) as admin:  # no profile
+        chart = admin.get("/api/v1/ratings/monthly.svg", params={"site": a})
+        assert "每月满意度" in chart.text
 
 
 def test_a_complaint_is_important_and_a_link_rates_once(api: World) -> None:

@@ -303,3 +303,34 @@ def test_push_subscriptions_are_validated_and_the_callers_own(world: AppWorld) -
     with world.signed_in("v3") as v3:
         gone = v3.request("DELETE", "/api/v1/app/push", json={"endpoint": sub["endpoint"]})
         assert gone.status_code == 204
+
+
+def test_history_shows_the_thanks_i_received_as_consent_allows(world: AppWorld) -> None:
+    """The praise credits reach the app's history: how many, how credited, and the latest
+    one by one, naming the resident only where they share who they are with volunteers."""
+    engine = world.service.engine
+    engine.praise(world.site, "r1", source="family", reporter="family:t1", volunteer="v2",
+                  team=None)  # fmt: skip
+    world.clock.advance(60)
+    engine.praise(world.site, "r2", source="coordinator", reporter="c1", volunteer="v2",
+                  team=None)  # fmt: skip
+    with world.signed_in("v2") as v2:
+        history = v2.get("/api/v1/app/history")
+        assert history.status_code == 200, history.text
+        thanks = history.json()["thanks"]
+        counted = v2.get("/api/v1/volunteers/v2/praise").json()
+    assert thanks["praise"] == counted["praise"] == 2 and thanks["by"] == {"named": 2}
+    assert thanks["last_ms"] == counted["last_ms"] == world.clock.now_ms()
+    newest, oldest = thanks["recent"]
+    assert (newest["source"], newest["credited_by"]) == ("coordinator", "named")
+    assert newest["resident"] is None and newest["name"] is None  # r2 shares nothing
+    assert (oldest["source"], oldest["resident"], oldest["name"]) == ("family", "r1", "Lin Mei")
+    with world.signed_in("v3") as v3:  # nobody else's thanks
+        mine = v3.get("/api/v1/app/history").json()["thanks"]
+    assert (mine["praise"], mine["recent"], mine["last_ms"]) == (0, [], None)
+    # the labels the app shows, in the volunteer's language (v2 reads English)
+    with world.signed_in("v2") as v2:
+        messages = v2.get("/api/v1/app/messages").json()["messages"]
+    for key in ("app.thanks_title", "app.thanks_count", "app.thanks_none", "app.thanks_from",
+                "app.thanks_private", "app.thanks_via_voice"):  # fmt: skip
+        assert key in messages, key

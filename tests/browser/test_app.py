@@ -162,12 +162,26 @@ def test_page_arrives_live_accept_hand_over_resolve_with_a_note(
         offered.get_by_role("button", name="Resolve").click()
         expect(v02.locator("#status")).to_have_text(en("app.done_resolve"), timeout=10_000)
         expect(v02.locator("li.card")).to_have_count(0)
+        thanked = httpx.post(  # a coordinator passes on a thanks naming v02
+            f"{stack.url}/api/v1/tickets",
+            json={"site": stack.site, "resident": "r1", "kind": "praise", "volunteer": "v02"},
+            headers={"Authorization": f"Bearer {stack.tokens['coordinator']}"},
+            timeout=10,
+        )
+        assert thanked.status_code == 201, thanked.text
         v02.get_by_role("tab", name=en("app.tab_history")).click()
         past = v02.locator(f'#history li.card[data-alert="{alert_id}"]')
         expect(past.locator(".outcome")).to_have_text(en("app.outcome_resolved"), timeout=10_000)
         expect(past.locator(".note")).to_have_text(
             en("app.your_note", note="Helped her up; no injury, daughter called.")
         )
+        # the thanks received, above the history: counted, and who and how
+        expect(v02.locator("#thanks-title")).to_have_text(en("app.thanks_title"))
+        expect(v02.locator("#thanks-count")).to_have_text("You have been thanked once.")
+        thanks = v02.locator("#thanks-list li.thanks")
+        expect(thanks).to_have_count(1)
+        expect(thanks).to_have_attribute("data-source", "coordinator")
+        expect(thanks.locator(".who")).to_have_text(en("app.thanks_from", name="Mrs Lin Mei"))
         assert errors1 == [] and errors2 == []
     finally:
         ctx1.close()

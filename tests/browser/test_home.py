@@ -72,7 +72,7 @@ def test_home_lists_searches_sorts_and_updates_live(browser, stack: Stack) -> No
         expect(page.locator('tr[data-resident$="/r4"] td[data-col="devices"]')).to_have_text(
             translate(LANG, "home.devices.none")
         )
-        expect(page.locator('tr[data-resident$="/r1"] td[data-col="tickets"]')).to_have_text("—")
+        expect(page.locator('tr[data-resident$="/r1"] td[data-col="tickets"]')).to_have_text("0")
 
         # search: by name, case-insensitive, then by id; clearing shows everyone again
         page.fill("#search", "bell")

@@ -3,7 +3,8 @@ the four before it), a people database and an alert store: what every report tes
 
 The report week differs from the four before on purpose: heart rate at night is 20 bpm
 higher on three nights (Tue, Wed, Thu), the resident walks a third less, takes their
-medication on five of seven mornings, and two needs were raised.
+medication on five of seven mornings, two needs were raised and two answers to the
+satisfaction question came back (4 and 5).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 
 from alerts.model import Alert
 from alerts.store import AlertStore
+from alerts.ticketdb import add_rating
 from devservers import InfluxDB
 from people import CareProfile, Consent, Directory, Resident, Site, Volunteer
 
@@ -162,6 +164,21 @@ def _alerts(path: Path) -> None:
         before = ms(MONDAY - timedelta(days=3), 12, 0)  # the week before: not in the report
         store.save(Alert("a-0", SITE, "r1", "sos", "emergency", "resolved", "n-0", before),
                    new=True)  # fmt: skip
+        # r1's answers: the resident (4) and a family member (5) about a-1 in the week, a
+        # question about a-2 left unanswered, and a 1 about a-0 the week before: 2 answers,
+        # mean 4.5. r2 has none.
+        with store.tx() as db:
+            for alert, tier, role, rater, score, ts in (
+                ("a-1", "important", "resident", "r1", 4, opened - 3_600_000),
+                ("a-1", "important", "family", "family:t1", 5, opened - 1_800_000),
+                ("a-2", "general", "resident", "r1", None, opened + 7_200_000),
+                ("a-0", "emergency", "resident", "r1", 1, before + 3_600_000),
+            ):
+                add_rating(
+                    db, alert=alert, site=SITE, resident="r1", kind="test", tier=tier,
+                    volunteer="v01", rater_role=role, rater=rater, score=score, words=None,
+                    via="voice", now_ms=ts,
+                )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

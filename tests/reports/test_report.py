@@ -46,7 +46,7 @@ def test_the_pdf_is_a_readable_multi_page_report(world: World, tmp_path: Path, l
         ("report.finding.steps_down", {"percent": "33"}),
         ("report.finding.missed", {"name": "早餐後服藥", "done": 5, "expected": 7}),
         ("report.finding.needs", {"count": 2}),
-        ("report.satisfaction.none", {}),
+        ("report.satisfaction.summary", {"count": 2, "mean": "4.5"}),
     ):
         assert _flat(translate(lang, key, **params)) in text, key
     assert "王美玲" in text
@@ -55,7 +55,7 @@ def test_the_pdf_is_a_readable_multi_page_report(world: World, tmp_path: Path, l
 def test_figures_from_the_seeded_week(world: World) -> None:
     with Directory(world.people_db) as d, InfluxClient(world.influx_url, world.database) as c:
         subj = subject(d, SITE, "r1", WEEK)
-        figs = gather(lambda q: c.query(q, epoch="ms"), subj, world.alert_db, world.people_db)
+        figs = gather(lambda q: c.query(q, epoch="ms"), subj, world.alert_db)
     hr = next(v for v in figs.vitals if v.field == "heart_rate")
     assert hr.band is not None and hr.band.lo < 66 < hr.band.hi
     assert (hr.higher_nights, hr.lower_nights) == (3, 0)
@@ -72,7 +72,14 @@ def test_figures_from_the_seeded_week(world: World) -> None:
     assert [a.id for a in figs.needs.alerts] == ["a-1", "a-2"]  # not last week's a-0
     assert figs.needs.median_accept_min == pytest.approx(4.0)
     assert figs.needs.breached == 1
-    assert figs.satisfaction is None
+    # the ratings in the alert store: two scored answers in the week (the unanswered
+    # question and last week's answer do not count)
+    assert figs.satisfaction is not None
+    assert (figs.satisfaction.answers, figs.satisfaction.mean) == (2, 4.5)
+    with Directory(world.people_db) as d, InfluxClient(world.influx_url, world.database) as c:
+        other = gather(lambda q: c.query(q, epoch="ms"), subject(d, SITE, "r2", WEEK),
+                       world.alert_db)  # fmt: skip
+    assert other.satisfaction is None  # r2 was never asked
 
 
 def test_family_sees_only_what_the_resident_shares(world: World, tmp_path: Path) -> None:
@@ -88,8 +95,11 @@ def test_family_sees_only_what_the_resident_shares(world: World, tmp_path: Path)
     for hidden in ("report.section.needs", "report.section.activity", "vital.heart_rate"):
         assert translate("en", hidden) not in pages["r2"]
     assert "<svg" not in pages["r2"]
-    # the care plan and satisfaction are in the report the family may see
+    # the care plan and satisfaction are in the report the family may see, even without
+    # health: r1's answers are scores only (no words, no need kinds)
     assert translate("en", "report.section.careplan") in pages["r2"]
+    assert translate("en", "report.satisfaction.none") in pages["r2"]
+    assert translate("en", "report.satisfaction.summary", count=2, mean="4.5") in pages["r1"]
     # r3 shares nothing with family: no report at all, a clear error
     args = ["report", "r3", "--week", WEEK, "--reader", "family", "--html", str(tmp_path / "x")]
     assert main([*args, *world.flags()]) == 2

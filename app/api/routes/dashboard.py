@@ -7,6 +7,7 @@ Pages::
     /board                          open alerts of the user's sites, live over server-sent events
     /residents/{site}/{resident}    vitals plotted over a chosen range, and the needs' explanations
     /sla                            time to accept and resolve per tier, deadlines missed
+    /tickets                        requests and complaints: list, raise, take, resolve
     /public                         the anonymised closed-loop board, no sign-in
     /static/<file>                  the pages' scripts and stylesheet
 
@@ -133,6 +134,17 @@ async def sla_page(
     if _staff(request, token, directory) is None:
         return _to_login(request)
     return _page("sla.html")
+
+
+@router.get("/tickets")
+async def tickets_page(
+    request: Request, directory: DirectoryDep, token: CookieToken = None
+) -> Response:
+    """The site's tickets, open first, with a form to raise one and buttons to take and
+    resolve (staff and volunteers; the API decides what each may see and do)."""
+    if _staff(request, token, directory) is None:
+        return _to_login(request)
+    return _page("tickets.html")
 
 
 @router.get("/residents/{site}/{resident}")

@@ -1,11 +1,12 @@
 """The coordinators' home page data: every resident of the caller's sites at a glance.
 
 ``GET /api/v1/residents/overview`` answers, per resident: the latest vitals against the
-resident's usual band, open needs by tier, open tickets (None until tickets exist), device
-status, today's care plan (done, due, overdue, upcoming) and the latest satisfaction answer
-(None until ratings exist). One InfluxQL statement each for all residents' latest vitals,
-device status and care-plan events, plus the usual bands at most once an hour
-(:mod:`app.api.overview`); one SQL query for the open needs.
+resident's usual band, open needs by tier, open tickets (requests and complaints) by tier,
+device status, today's care plan (done, due, overdue, upcoming) and the latest satisfaction
+answer (None before the first). One InfluxQL statement each for all residents' latest
+vitals, device status and care-plan events, plus the usual bands at most once an hour
+(:mod:`app.api.overview`); one SQL query each for the open needs, the open tickets and the
+latest answers (:mod:`alerts.satisfaction`).
 
 ``GET /api/v1/messages`` gives a page the catalog messages it shows (by key prefix), in the
 caller's language: their profile's, else their browser's ``Accept-Language``.
@@ -22,15 +23,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict
 
+from alerts.satisfaction import latest_ratings, open_tickets
 from app.api import overview
 from app.api.alertview import open_needs
 from app.api.audit import audited
 from app.api.auth import PrincipalDep, StaffDep, scope
-from app.api.deps import AlertStoreDep, DirectoryDep, InfluxDep, SettingsDep
+from app.api.deps import AlertStoreDep, DirectoryDep, InfluxDep
 from app.api.plantoday import PlanItem, today
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.routes.report import locale_for
-from app.reports.satisfaction import latest_ratings
 from careloop.i18n import catalog
 from careloop.wire.needs import TIERS
 from people import Resident
@@ -44,11 +45,12 @@ RECENT_MIN = 60
 _EXAMPLE: dict[str, Any] = {
     "site": "home-a", "id": "r001", "name": "Mrs Lin", "language": "zh-Hant",
     "vitals": {"heart_rate": {"value": 88.0, "lo": 60.0, "hi": 80.0, "state": "high"}},
-    "needs": {"important": 1}, "needs_open": 1, "top_tier": "important", "tickets": None,
+    "needs": {"important": 1}, "needs_open": 1, "top_tier": "important",
+    "tickets": {"general": 1}, "tickets_open": 1,
     "devices_online": 1, "devices_total": 1, "device_seen_ms": 1767600000000,
     "plan": [{"name": "daily check-up", "event": "checkup_done", "opens_ms": 1767605400000,
               "closes_ms": 1767609000000, "state": "overdue"}],
-    "plan_due": 0, "plan_overdue": 1, "satisfaction": None, "satisfaction_ms": None,
+    "plan_due": 0, "plan_overdue": 1, "satisfaction": 4, "satisfaction_ms": 1767590000000,
 }  # fmt: skip
 
 
@@ -72,16 +74,17 @@ class ResidentOverview(BaseModel):
     needs: dict[str, int]
     needs_open: int
     top_tier: str | None
-    #: Open tickets: None until the tickets work lands (the page shows "—").
-    tickets: int | None
+    #: Open tickets (requests and complaints not yet closed) by tier, and their total.
+    tickets: dict[str, int]
+    tickets_open: int
     devices_online: int
     devices_total: int
     device_seen_ms: int | None
     plan: list[PlanItem]
     plan_due: int
     plan_overdue: int
-    #: The latest satisfaction score (1 to 5) and when; None until ratings exist.
-    satisfaction: float | None
+    #: The latest satisfaction score (1 to 5) and when; None before the first answer.
+    satisfaction: int | None
     satisfaction_ms: int | None
 
 
@@ -104,11 +107,6 @@ class MessagesPublic(BaseModel):
     messages: dict[str, Any]
 
 
-def open_tickets(site: str, resident: str) -> int | None:
-    """Open tickets of a resident: the hook for the tickets work (None = none kept yet)."""
-    return None
-
-
 def _vital(value: float, band: Any) -> VitalNow:
     if band is None:
         return VitalNow(value=value, state="unknown")
@@ -123,7 +121,6 @@ async def read_overview(
     directory: DirectoryDep,
     influx: InfluxDep,
     store: AlertStoreDep,
-    settings: SettingsDep,
     site: Annotated[str | None, Query(description="only this site")] = None,
 ) -> OverviewPublic:
     """Every resident of the caller's sites: latest vitals against their usual band, open
@@ -141,15 +138,18 @@ async def read_overview(
         request.app.state.bands.bands(influx, sites, now),
     )
     needs = open_needs(store, sites)
-    ratings = await asyncio.to_thread(latest_ratings, settings.paths.people, sites)
-    items = [_row(r, now, latest, devices, events, bands, needs, ratings) for r in residents]
+    tickets = open_tickets(store, sites)
+    ratings = latest_ratings(store, sites)
+    items = [
+        _row(r, now, latest, devices, events, bands, needs, tickets, ratings) for r in residents
+    ]
     return OverviewPublic(
         generated_ms=now, recent_since_ms=since, items=items, count=len(items), total=total
     )
 
 
 def _row(r: Resident, now: int, latest: Any, devices: Any, events: Any, bands: Any,
-         needs: Any, ratings: Any) -> ResidentOverview:  # fmt: skip
+         needs: Any, tickets: Any, ratings: Any) -> ResidentOverview:  # fmt: skip
     key = (r.site, r.id)
     usual = bands.get(key, {})
     vitals = {f: _vital(v, usual.get(f)) for f, v in latest.get(key, {}).items()}
@@ -158,10 +158,11 @@ def _row(r: Resident, now: int, latest: Any, devices: Any, events: Any, bands: A
     dev = devices.get(key)
     plan = today(r.profile, events.get(key, {}), now)
     rating = ratings.get(key)
+    open_by_tier = tickets.get(key, {})
     return ResidentOverview(
         site=r.site, id=r.id, name=r.display_name, language=r.language, vitals=vitals,
         needs=tiers, needs_open=sum(tiers.values()), top_tier=top,
-        tickets=open_tickets(r.site, r.id),
+        tickets=open_by_tier, tickets_open=sum(open_by_tier.values()),
         devices_online=dev.online if dev else 0, devices_total=dev.total if dev else 0,
         device_seen_ms=dev.last_seen_ms if dev else None,
         plan=plan, plan_due=sum(p.state == "due" for p in plan),

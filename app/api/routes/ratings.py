@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts import ticketdb as tdb
@@ -24,8 +24,8 @@ from alerts.tickets import RatingRefused
 from app.api.auth import MemberDep, Principal, PrincipalDep, StaffDep, scope
 from app.api.deps import AlertServiceDep, AlertStoreDep, DirectoryDep
 from app.api.problems import PROBLEM_RESPONSES
+from app.api.routes.report import locale_for
 from app.api.satchart import satisfaction_svg
-from careloop.i18n import resolve_locale
 from people import NotFound
 
 router = APIRouter(prefix="/api/v1/ratings", tags=["ratings"], responses=PROBLEM_RESPONSES)
@@ -152,10 +152,16 @@ async def monthly_figures(
     responses={200: {"content": {"image/svg+xml": {}}}},
 )
 async def monthly_chart(
-    request: Request, principal: StaffDep, store: AlertStoreDep, site: str | None = None
+    request: Request,
+    principal: StaffDep,
+    store: AlertStoreDep,
+    directory: DirectoryDep,
+    site: str | None = None,
+    lang: Annotated[str | None, Query(max_length=35)] = None,
 ) -> Response:
-    """The same figures as a chart (bars: mean satisfaction; line: complaint rate)."""
-    locale = resolve_locale(None, request.headers.get("accept-language"))
+    """The same figures as a chart (bars: mean satisfaction; line: complaint rate), labelled
+    in ``lang``, else the caller's profile language, else their browser's."""
+    locale = locale_for(principal, directory, lang, request.headers.get("accept-language"))
     svg = satisfaction_svg(_figures(principal, store, site), locale)
     return Response(svg, media_type="image/svg+xml")
 

@@ -107,7 +107,7 @@ async def read_report(
     readings = await read_async(lambda q: influx.query(q, epoch="ms"), site, resident, subj.week)
     paths = settings.paths
     # The alert store and the ratings are SQLite files: read off the event loop.
-    figs = await asyncio.to_thread(compute, subj, readings, paths.alerts, paths.people)
+    figs = await asyncio.to_thread(compute, subj, readings, paths.alerts)
     try:
         page = view(directory, subj, figs, reader_of(principal), locale)
     except ReportError as exc:  # consent lets this reader see nothing of the resident

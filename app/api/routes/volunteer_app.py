@@ -10,7 +10,10 @@ now", and my phone's Web Push subscription. For volunteers only (signed in throu
   need is with ``health``; a directions link where a location is known and may be shown.
   Acting on them is ``POST /api/v1/alerts/{id}/accept|decline|handover|resolve``; live
   updates are ``GET /api/v1/alerts/events``.
-* ``GET /api/v1/app/history``: my closed alerts, how they ended and the note I left.
+* ``GET /api/v1/app/history``: my closed alerts, how they ended and the note I left, and
+  the thanks I received (the praise credits, docs/tickets.md): how many, and the latest
+  with when, how and from whom (the resident's name only where their consent shows it to
+  volunteers).
 * ``PUT /api/v1/app/availability``: ``{"available": false, "until_ms": ...}`` = not now
   (until then, or until switched back); the on-call routing skips me meanwhile.
 * ``POST /api/v1/app/push``, ``DELETE /api/v1/app/push``: the installed app's push
@@ -26,6 +29,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from alerts import ticketdb as tdb
 from alerts.channels.webpush import Vapid, unb64url
 from alerts.model import Alert
 from app.api.audit import audited
@@ -90,6 +94,35 @@ class MyAlert(BaseModel):
 class MyAlerts(BaseModel):
     items: list[MyAlert]
     count: int
+
+
+class ThanksItem(BaseModel):
+    ts_ms: int
+    site: str
+    #: How it came: ``voice`` (the resident's device), ``family``, ``volunteer``,
+    #: ``coordinator``; how it was credited: ``named`` or ``last_helper``.
+    source: str
+    credited_by: str
+    #: Who thanked: None where the resident's consent withholds it from volunteers.
+    resident: str | None = None
+    name: str | None = None
+
+
+class MyThanks(BaseModel):
+    #: Every thanks credited to me, by how it was credited, and the last one's time.
+    praise: int
+    by: dict[str, int]
+    last_ms: int | None
+    #: The latest (at most ``THANKS_SHOWN``), newest first.
+    recent: list[ThanksItem]
+
+
+class MyHistory(MyAlerts):
+    thanks: MyThanks
+
+
+#: How many thanks the history lists one by one.
+THANKS_SHOWN = 20
 
 
 class AvailabilityUpdate(BaseModel):
@@ -206,16 +239,47 @@ async def my_alerts(
     return MyAlerts(items=items, count=len(items))
 
 
+def my_thanks(directory: Directory, store: Any, me: str) -> MyThanks:
+    """The thanks credited to ``me``, each resident shown as far as their consent lets a
+    volunteer see them (:func:`people.consent.disclosure`)."""
+    counts = tdb.praise_counts(store.db, me)
+    seen: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+    recent = []
+    for p in tdb.praise_of(store.db, me, THANKS_SHOWN):
+        key = (p["site"], p["resident"])
+        if key not in seen:
+            shown = disclosure(directory.consent(*key), "volunteer")
+            name = None
+            if shown.identity:
+                try:
+                    name = directory.resident(*key).display_name
+                except NotFound:  # erased since: the thanks stays, the name does not
+                    name = None
+            seen[key] = (p["resident"] if shown.resident else None, name)
+        resident, name = seen[key]
+        recent.append(
+            ThanksItem(
+                ts_ms=p["ts_ms"], site=p["site"], source=p["source"],
+                credited_by=p["credited_by"], resident=resident, name=name,
+            )
+        )  # fmt: skip
+    return MyThanks(
+        praise=counts["praise"], by=counts["by"], last_ms=counts["last_ms"], recent=recent
+    )
+
+
 @router.get("/history")
 async def my_history(
     request: Request, principal: VolunteerDep, directory: DirectoryDep, store: AlertStoreDep
-) -> MyAlerts:
-    """My closed alerts (the last 50), how each ended and the note left when resolving."""
+) -> MyHistory:
+    """My closed alerts (the last 50), how each ended and the note left when resolving; and
+    the thanks I received."""
     rows = store.volunteer_alerts(principal.subject, closed=True, limit=50)
     notes = store.resolve_notes([a.id for a, _ in rows if a.owner == principal.subject])
     items = [my_alert(directory, principal.subject, a, ans, notes.get(a.id)) for a, ans in rows]
+    thanks = my_thanks(directory, store, principal.subject)
     audited(request, principal, "app_history", "*", None)
-    return MyAlerts(items=items, count=len(items))
+    return MyHistory(items=items, count=len(items), thanks=thanks)
 
 
 @router.put("/availability")

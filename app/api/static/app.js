@@ -14,10 +14,12 @@
   let colleagues = [];
   let events = null;
   let reloadTimer = null;
+  const drafts = new Map(); // "note-<alert>" / "to-<alert>" -> what was typed or picked
 
-  /** A catalog message with {placeholders} filled in. */
+  /** A catalog message with {placeholders} filled in; a plural table is chosen by `count`. */
   function t(key, params = {}) {
-    const text = M[key] === undefined ? key : M[key];
+    let text = M[key] === undefined ? key : M[key];
+    if (typeof text === "object") text = text[new Intl.PluralRules(locale).select(Number(params.count || 0))] || text.other;
     return String(text).replace(/\{(\w+)\}/g, (_, name) => (name in params ? params[name] : `{${name}}`));
   }
 
@@ -205,6 +207,8 @@
       await api(`/api/v1/alerts/${encodeURIComponent(alert.id)}/${action}`, { method: "POST", body: extra });
       const name = (colleagues.find((c) => c.id === extra.to) || {}).name || extra.to;
       status(t(`app.done_${action}`, { name }), "ok");
+      drafts.delete(`note-${alert.id}`);
+      drafts.delete(`to-${alert.id}`);
     } catch (err) {
       const reason = err.body && (err.body.reason || (err.body.detail && err.body.detail.reason));
       status(M[`app.refused_${reason}`] ? t(`app.refused_${reason}`) : t("app.error"), "error");
@@ -220,10 +224,14 @@
         el("button", { type: "button", class: "secondary", onclick: () => act(alert, "decline") }, t("app.action_decline")));
     }
     if (!alert.mine) return null;
-    const note = el("textarea", { id: `note-${alert.id}`, maxlength: 200, rows: 2 });
-    const pick = el("select", { id: `to-${alert.id}` },
+    // A live update redraws the cards: what the volunteer typed or picked is kept (drafts).
+    const note = el("textarea", { id: `note-${alert.id}`, maxlength: 200, rows: 2,
+      oninput: () => drafts.set(note.id, note.value) });
+    const pick = el("select", { id: `to-${alert.id}`, onchange: () => drafts.set(pick.id, pick.value) },
       el("option", { value: "" }, t("app.handover_pick")),
       colleagues.map((c) => el("option", { value: c.id }, c.name)));
+    note.value = drafts.get(note.id) || "";
+    pick.value = drafts.get(pick.id) || "";
     return el("div", { class: "actions mine" },
       el("label", { for: note.id }, t("app.note_label")), note,
       el("button", { type: "button", class: "primary", onclick: () => act(alert, "resolve", note.value.trim() ? { note: note.value.trim() } : {}) }, t("app.action_resolve")),
@@ -264,6 +272,21 @@
     const data = await api("/api/v1/app/history");
     $("history").replaceChildren(...data.items.map((a) => card(a, true)));
     $("no-history").hidden = data.items.length > 0;
+    showThanks(data.thanks);
+  }
+
+  /** The thanks I received (praise credited to me): how many, then the latest one by one. */
+  function showThanks(thanks) {
+    const when = (ms) => new Date(ms).toLocaleString(locale);
+    $("thanks-count").textContent = thanks.praise
+      ? t("app.thanks_count", { count: thanks.praise })
+      : t("app.thanks_none");
+    $("thanks-list").replaceChildren(...thanks.recent.map((item) =>
+      el("li", { class: "thanks", dataset: { source: item.source } },
+        el("p", { class: "who" }, item.name ? t("app.thanks_from", { name: item.name }) : t("app.thanks_private")),
+        el("p", {}, t(`app.thanks_via_${item.source}`, { time: when(item.ts_ms) })),
+        item.credited_by === "last_helper" ? el("p", { class: "credit" }, t("app.thanks_last_helper")) : null)));
+    $("thanks").hidden = false;
   }
 
   function tab(which) {
@@ -272,6 +295,7 @@
     $("tab-history").setAttribute("aria-selected", String(history));
     $("alerts").hidden = history;
     $("history").hidden = !history;
+    $("thanks").hidden = true;
     $("no-alerts").hidden = true;
     $("no-history").hidden = true;
     (history ? loadHistory() : loadAlerts()).catch(() => status(t("app.error"), "error"));

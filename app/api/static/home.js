@@ -39,20 +39,19 @@
     })),
     {
       id: "needs", label: () => t("home.col.needs"), num: true,
-      value: (r) => r.needs_open * 10 + (TIER_RANK[r.top_tier] || 0), cell: needsCell,
+      value: (r) => r.needs_open * 10 + (TIER_RANK[r.top_tier] || 0), cell: (r) => tiersCell(r.needs, r.needs_open),
     },
-    { id: "tickets", label: () => t("home.col.tickets"), num: true, value: (r) => r.tickets, cell: (r) => dash(r.tickets) },
+    {
+      id: "tickets", label: () => t("home.col.tickets"), num: true,
+      value: (r) => r.tickets_open, cell: (r) => tiersCell(r.tickets, r.tickets_open),
+    },
     { id: "devices", label: () => t("home.col.devices"), value: (r) => r.devices_total - r.devices_online, cell: devicesCell },
     { id: "plan", label: () => t("home.col.plan"), value: (r) => r.plan_overdue * 100 + r.plan_due, cell: planCell },
     {
       id: "satisfaction", label: () => t("home.col.satisfaction"), num: true, value: (r) => r.satisfaction,
-      cell: (r) => (r.satisfaction === null ? t("home.none") : number(r.satisfaction, 1)),
+      cell: (r) => (r.satisfaction === null ? t("home.none") : number(r.satisfaction, 0)),
     },
   ];
-
-  function dash(value) {
-    return value === null || value === undefined ? t("home.none") : String(value);
-  }
 
   function residentCell(r) {
     return el("a", { href: `/residents/${encodeURIComponent(r.site)}/${encodeURIComponent(r.id)}` },
@@ -71,9 +70,10 @@
       value, v.state === "high" ? " ▲" : v.state === "low" ? " ▼" : "");
   }
 
-  function needsCell(r) {
-    if (!r.needs_open) return "0";
-    const parts = Object.entries(r.needs)
+  /** Open needs or tickets: the count per tier, most urgent first. */
+  function tiersCell(counts, total) {
+    if (!total) return "0";
+    const parts = Object.entries(counts)
       .sort((a, b) => (TIER_RANK[b[0]] || 0) - (TIER_RANK[a[0]] || 0))
       .map(([tier, n]) => el("span", { class: "tier", dataset: { tier } }, `${t(`tier.${tier}`)} ${n}`));
     return el("span", { class: "cluster" }, parts);
@@ -197,6 +197,9 @@
     t = await careloop.messages(["home.", "vital.", "tier."]);
     careloop.localize(document, t);
     document.title = `${t("home.title")} · careloop`;
+    const chart = document.getElementById("satisfaction-chart");
+    chart.alt = t("home.chart_alt");
+    chart.src = `/api/v1/ratings/monthly.svg?lang=${encodeURIComponent(t.locale)}`;
     drawHead();
     search.addEventListener("input", draw);
     await load();
