@@ -80,3 +80,7 @@ class CareProfile(BaseModel):
     #: NEWS2 SpO2 scale 2 only where a clinician set it (hypercapnic respiratory failure).
     spo2_scale: Literal[1, 2] = 1
     expectations: tuple[Expectation, ...] = ()
+    #: Volunteers the resident knows and prefers (ids, best first): paged before anyone else
+    #: of the site for this resident's alerts, when on call (a lonely elder hears a familiar
+    #: voice).
+    preferred_volunteers: Annotated[tuple[str, ...], Field(max_length=10)] = ()
