@@ -78,6 +78,7 @@ class Replies(EngineCore):
             if alert.owner != volunteer:
                 raise ReplyRejected("wrong_volunteer", "only the owner resolves")
             self._close(alert, "resolved", volunteer, channel, reason="resolved")
+            self.after_resolved(alert)
         elif action == "handover":
             self._handover(alert, volunteer, reply, channel)
         return alert
@@ -126,6 +127,12 @@ class Replies(EngineCore):
             if other != volunteer and answer is None:
                 self._notify(alert, other, "taken", reason="accepted_by_another")
         self._tell_resident(alert)
+
+    def after_resolved(self, alert: Alert) -> None:
+        """Hook, inside the resolving transaction: what follows a resolved alert. Nothing
+        yet; the satisfaction question ("how was it?", asked on the resident's device in
+        their language) belongs here, queued with :meth:`_tell_resident` like the other
+        spoken messages so it is sent once, after the commit (docs/stories.md)."""
 
     def _tell_resident(self, alert: Alert, key: str = "device.help_on_the_way") -> None:
         """Queue the catalog message ``key`` for the resident's device, in their language."""

@@ -168,8 +168,7 @@ def parse_roster(data: dict[str, Any]) -> RosterFile:
             where, Resident, site=_str(r, "site", where), id=_str(r, "id", where),
             display_name=str(r.get("name") or r.get("id")), language=language,
             location=_location(r, where),
-            **({"profile": CareProfile(language=language, preferred_volunteers=preferred)}
-               if preferred else {}),
+            profile=CareProfile(language=language, preferred_volunteers=preferred),
         )  # fmt: skip
         out.residents.append(res)
         if r.get("device") is not None:

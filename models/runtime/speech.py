@@ -54,7 +54,7 @@ AGITATION_WINDOW_MS = 30 * _MIN
 AGITATION_COUNT = 2
 AGITATION_SCORE = 3.0
 #: One utterance this agitated opens the need by itself. On simulated homes (seeds 1 and 2,
-#: 60 residents x 14 days) ordinary speech scored at most 3.0 against the resident's own
+#: 60 residents x 14 days) ordinary speech scored at most 3.2 against the resident's own
 #: baseline and the first utterance of every agitation episode 7 or more.
 AGITATION_CLEAR = 5.0
 COOLDOWN_MS = 6 * 60 * _MIN
