@@ -329,7 +329,7 @@ SCENARIOS: dict[str, Scenario] = {
                 rate_factor=(0.8, 0.85),
                 pitch_factor=0.92,
                 energy_db=-6,
-            ),  # fmt: skip
+            ),
         ),
         Scenario(
             "agitated_exchange",
@@ -347,7 +347,7 @@ SCENARIOS: dict[str, Scenario] = {
                 rate_factor=(2.0, 2.2),
                 pitch_factor=1.25,
                 energy_db=10,
-            ),  # fmt: skip
+            ),
         ),
         Scenario(
             "missed_checkup",

@@ -1,10 +1,11 @@
 """What the demo knows before it starts: the simulated home, and the people it cares for.
 
 The home (:func:`make_demo_home`) is the default scenario schedule plus the showcase (an
-SOS call, a fall, one sentence of loneliness and an agitated exchange in the first minutes). The people database gets the demo site, its
-residents with their care profiles and consents, their devices, the simulated volunteers
-and a coordinator token (:func:`seed_people`): everything the scorer, the alert service and
-the dashboard read, from one place.
+SOS call, a fall, one sentence of loneliness and an agitated exchange in the first
+minutes). The people database gets the demo site, its residents with their care profiles
+and consents, their devices, the simulated volunteers and a coordinator token
+(:func:`seed_people`): everything the scorer, the alert service and the dashboard read,
+from one place.
 """
 
 from __future__ import annotations
