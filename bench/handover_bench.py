@@ -5,10 +5,11 @@ Mosquitto, a real ``careloop score`` and a real ``careloop alerts`` subprocess s
 people database (``residents`` residents, each with a registered voice device, and a roster
 of ``volunteers``), and a volunteer app subscribed to every volunteer topic. Ingest is not
 involved: the scorer reads the devices' topics itself. First every resident speaks
-``baseline`` ordinary utterances (their own voice: untimed). Then, one resident at a time
-every ``gap`` seconds, the bench publishes one clearly agitated utterance (much faster, louder
-and higher than usual, QoS 1, as the device's edge agent would) and notes the time; the
-scorer raises ``agitation``, the alert service pages, the app records the first page for that
+``baseline`` ordinary utterances (their own voice: untimed), and the bench waits until a
+marker sent after them is paged (no backlog in front of the timed part). Then, one resident
+at a time every ``gap`` seconds, the bench publishes one clearly agitated utterance (much
+faster, louder and higher than usual, QoS 1, as the device's edge agent would) and notes the
+time; the scorer raises ``agitation``, the alert service pages, the app records the first page for that
 resident. Latency = page receipt - utterance publish, on one machine's clock. ``missed``
 counts agitated utterances with no page within ``grace`` seconds. The deadline is 30 s; the
 aim is p99 <= 2 s.
@@ -85,16 +86,18 @@ def _service(name: str, broker: Mosquitto, work: Path, *extra: str) -> subproces
     return subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ})
 
 
-def _utterance(client: Client, i: int, seq: int, *, agitated: bool) -> int:
+def _utterance(client: Client, i: int, seq: int, *, agitated: bool, shout: bool = False) -> int:
     """Resident ``i`` says something (no text: features only); returns the publish time."""
     ts = int(time.time() * 1000)
     wobble = (seq % 5 - 2) * 0.05
-    reading: dict[str, Any] = (
-        {"ts": ts, "speech_rate": 6.2, "pitch_hz": 215.0, "energy_db": -22.0, "duration_s": 2.0}
-        if agitated
-        else {"ts": ts, "speech_rate": 3.5 + wobble, "pitch_hz": 170.0 + 20 * wobble,
-              "energy_db": -30.0 + 4 * wobble, "duration_s": 2.0}
-    )  # fmt: skip
+    if shout:  # no baseline: loud enough against the population prior
+        voice = {"speech_rate": 10.0, "pitch_hz": 260.0, "energy_db": -12.0}
+    elif agitated:
+        voice = {"speech_rate": 6.2, "pitch_hz": 215.0, "energy_db": -22.0}
+    else:
+        voice = {"speech_rate": 3.5 + wobble, "pitch_hz": 170.0 + 20 * wobble,
+                 "energy_db": -30.0 + 4 * wobble}  # fmt: skip
+    reading: dict[str, Any] = {"ts": ts, "duration_s": 2.0, **voice}
     reading["language"] = "en"
     device, resident = f"voice-r{i:05d}", f"r{i:05d}"
     msg = data_message(
@@ -108,8 +111,8 @@ def _run(
     options: HandoverBenchOptions, broker: Mosquitto, work: Path, progress: Callable[[str], None]
 ) -> dict[str, Any]:
     residents = max(options.residents, options.n)
-    _people(work / "data", residents)
-    _devices(work / "data", residents)
+    _people(work / "data", residents + 1)  # + the marker
+    _devices(work / "data", residents + 1)
     _roster(work / "roster.toml", options.volunteers)
     alerts = _service("alerts", broker, work, "--roster", str(work / "roster.toml"),
                       "--client-id", "handover-alerts")  # fmt: skip
@@ -146,6 +149,7 @@ def _run(
                 seq += 1
                 _utterance(device, i, seq, agitated=False)
             time.sleep(0.01)
+        _marker(device, residents, received, lock)
         progress(f"{options.n} agitated utterances, one every {options.gap} s")
         for i in range(options.n):
             seq += 1
@@ -191,6 +195,20 @@ def _run(
         "method": "agitated utterance publish (QoS 1) -> careloop score (agitation need, QoS 1) "
         "-> careloop alerts (SQLite full sync) -> first page on a volunteer topic (QoS 1)",
     }
+
+
+def _marker(device: Client, marker: int, received: dict[str, float], lock: threading.Lock) -> None:
+    """Wait until the scorer has worked through the baseline: one more resident, whose
+    utterance is published after all of it on the same connection (so it arrives after it),
+    shouts and is paged. Timing starts only then, with no backlog in front."""
+    _utterance(device, marker, 10**6, agitated=True, shout=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with lock:
+            if f"r{marker:05d}" in received:
+                return
+        time.sleep(0.05)
+    raise RuntimeError("the scorer did not work through the baseline within 120 s")
 
 
 def _warm_up(
