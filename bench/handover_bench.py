@@ -9,10 +9,10 @@ involved: the scorer reads the devices' topics itself. First every resident spea
 marker sent after them is paged (no backlog in front of the timed part). Then, one resident
 at a time every ``gap`` seconds, the bench publishes one clearly agitated utterance (much
 faster, louder and higher than usual, QoS 1, as the device's edge agent would) and notes the
-time; the scorer raises ``agitation``, the alert service pages, the app records the first page for that
-resident. Latency = page receipt - utterance publish, on one machine's clock. ``missed``
-counts agitated utterances with no page within ``grace`` seconds. The deadline is 30 s; the
-aim is p99 <= 2 s.
+time; the scorer raises ``agitation``, the alert service pages, the app records the first
+page for that resident. Latency = page receipt - utterance publish, on one machine's clock.
+``missed`` counts agitated utterances with no page within ``grace`` seconds. The deadline is
+30 s; the aim is p99 <= 2 s.
 """
 
 from __future__ import annotations
