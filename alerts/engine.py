@@ -17,6 +17,7 @@ import json
 import logging
 
 from alerts.model import UNOWNED, Alert
+from alerts.notify import SAY_ON_OPEN
 from alerts.reminders import Reminders
 from alerts.routing import coordinators
 from alerts.store import new_id
@@ -83,6 +84,8 @@ class AlertEngine(Reminders, Tickets):
         self.store.set_timer(alert.id, "respond", alert.respond_due_ms)
         self.store.set_timer(alert.id, "expire", now + rule.expire_ms)
         self._advance(alert, rule, "opened")
+        if alert.kind in SAY_ON_OPEN:
+            self._tell_resident(alert, SAY_ON_OPEN[alert.kind])
         self.store.save(alert)
         log.info(
             "alert opened",

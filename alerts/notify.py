@@ -51,11 +51,20 @@ def notification_bytes(note: AlertNotification) -> bytes:
     return encode_alert(note)
 
 
-def help_command(nid: str, alert: Alert, now_ms: int) -> bytes:
-    """The ``cmd`` for the resident's device: "help is on the way", in their language and
-    script (the catalogs' ``device.help_on_the_way``)."""
+#: What the resident's device says the moment an alert of these kinds opens (catalog keys):
+#: a lonely or agitated resident hears at once that a person is coming, before anyone
+#: accepted. Other kinds wait for the accept (``device.help_on_the_way``).
+SAY_ON_OPEN: dict[str, str] = {
+    "low_mood": "device.someone_will_come_or_call",
+    "agitation": "device.person_joining",
+}
+
+
+def help_command(nid: str, alert: Alert, now_ms: int, key: str = "device.help_on_the_way") -> bytes:
+    """The ``cmd`` for the resident's device: the catalog message ``key`` ("help is on the
+    way" by default), in their language and script."""
     language = resolve_locale(alert.language)
-    text = translate(language, "device.help_on_the_way")
+    text = translate(language, key)
     return encode(
         CommandMessage(
             id=nid, ts=now_ms, action="say", text=text, language=language, alert=alert.id

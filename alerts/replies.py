@@ -127,16 +127,18 @@ class Replies(EngineCore):
                 self._notify(alert, other, "taken", reason="accepted_by_another")
         self._tell_resident(alert)
 
-    def _tell_resident(self, alert: Alert) -> None:
+    def _tell_resident(self, alert: Alert, key: str = "device.help_on_the_way") -> None:
+        """Queue the catalog message ``key`` for the resident's device, in their language."""
         if alert.device is None:
             self._audit(alert, "system", "resident_not_told", "mqtt", reason="no_device")
             return
         now = self.clock.now_ms()
         nid = new_id("c")
         topic = str(Topic(alert.site, alert.device, "cmd"))
-        self.store.enqueue(alert.id, "mqtt", topic, help_command(nid, alert, now), nid, now)
+        body = help_command(nid, alert, now, key)
+        self.store.enqueue(alert.id, "mqtt", topic, body, nid, now)
         self.outbox_dirty = True
-        self._audit(alert, "system", "resident_told", "mqtt", device=alert.device)
+        self._audit(alert, "system", "resident_told", "mqtt", device=alert.device, message=key)
 
     def _decline(
         self,

@@ -5,7 +5,8 @@ alert's site who are on call now (rotations and overrides; a site without rotati
 everyone as available), did not say "not now" in their app (or the time they gave has
 passed) and were not paged about this alert yet. They are ordered by:
 
-1. assigned to this resident first, then the skills the kind wants, then the resident's
+1. the resident's preferred volunteers first (their care profile, in its order), then those
+   assigned to this resident, then the skills the kind wants, then the resident's
    language (a volunteer who lacks them is still paged when nobody better is left: a page
    to someone is better than no page);
 2. distance to the resident, when both locations are known ("nearest");
@@ -52,10 +53,16 @@ def pick_volunteers(
     window_pages, last_paged = store.load(alert.site, now_ms - policy.routing.fair_window_ms)
     owned = store.owned(alert.site)
     wanted = set(rule.skills)
+    preferred = resident.profile.preferred_volunteers if resident else ()
+
+    def rank(v: Volunteer) -> int:
+        if v.id in preferred:
+            return preferred.index(v.id)
+        return len(preferred) + (0 if alert.resident in v.assigned else 1)
 
     def key(v: Volunteer) -> tuple[int, int, int, float, int, int, str]:
         return (
-            0 if alert.resident in v.assigned else 1,
+            rank(v),
             0 if wanted <= set(v.skills) else 1,
             0 if language is None or _speaks(v, language) else 1,
             distance_km(v.location, where),

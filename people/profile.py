@@ -184,3 +184,7 @@ class CareProfile(BaseModel):
     #: What helps them, in a carer's words ("hard of hearing: speak on the left", "key safe
     #: code from the coordinator"): shown to volunteers with the same consent.
     helps: Annotated[tuple[Annotated[str, Field(max_length=200)], ...], Field(max_length=10)] = ()
+    #: Volunteers the resident knows and prefers (ids, best first): paged before anyone else
+    #: of the site for this resident's alerts, when on call (a lonely elder hears a familiar
+    #: voice).
+    preferred_volunteers: Annotated[tuple[str, ...], Field(max_length=10)] = ()

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from careloop.units import duration_ms
 from people.errors import PeopleError, RosterError
 from people.model import Consent, Override, Resident, Rotation, Volunteer, zone
+from people.profile import CareProfile
 
 if TYPE_CHECKING:
     from people.store import Directory
@@ -172,10 +173,16 @@ def parse_roster(data: dict[str, Any]) -> RosterFile:
         out.volunteers.append(vol)
     for i, r in enumerate(data.get("residents", [])):
         where = f"residents[{i}]"
+        preferred = tuple(_strs(r, "preferred_volunteers", where))
+        unknown = [v for v in preferred if v not in ids]
+        if unknown:
+            raise RosterError(f"{where}.preferred_volunteers", f"unknown volunteers {unknown}")
+        language = r.get("language") or "en"
         res = _build(
             where, Resident, site=_str(r, "site", where), id=_str(r, "id", where),
-            display_name=str(r.get("name") or r.get("id")), language=r.get("language") or "en",
+            display_name=str(r.get("name") or r.get("id")), language=language,
             location=_location(r, where),
+            profile=CareProfile(language=language, preferred_volunteers=preferred),
         )  # fmt: skip
         out.residents.append(res)
         if r.get("device") is not None:

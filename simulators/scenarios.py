@@ -315,6 +315,41 @@ SCENARIOS: dict[str, Scenario] = {
             ),
         ),
         Scenario(
+            "lonely_sentence",
+            "emotional",
+            "one clear sentence of loneliness or low mood (今天有点闷, I feel a bit down), said "
+            "once, slower and quieter (the demo's showcase; needs text consent to be read)",
+            "awake",
+            (10 * _MIN, 15 * _MIN),
+            ramp_s=0.0,
+            speech=Speech(
+                "low_mood",
+                "once",
+                delay_s=(5.0, 10.0),
+                rate_factor=(0.8, 0.85),
+                pitch_factor=0.92,
+                energy_db=-6,
+            ),
+        ),
+        Scenario(
+            "agitated_exchange",
+            "emotional",
+            "one clearly agitated question, twice as fast as usual, higher and louder (the "
+            "demo's showcase of the 30 s handover)",
+            "awake",
+            (10 * _MIN, 15 * _MIN),
+            ramp_s=1 * _MIN,
+            shifts=(Shift("heart_rate", by=(6.0, 10.0)),),
+            speech=Speech(
+                "question",
+                "once",
+                delay_s=(5.0, 10.0),
+                rate_factor=(2.0, 2.2),
+                pitch_factor=1.25,
+                energy_db=10,
+            ),
+        ),
+        Scenario(
             "missed_checkup",
             "general",
             "no checkup_done in the two hours after the daily checkup is due",

@@ -168,7 +168,10 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
         assert "DEMO USE ONLY" in banner, banner
         assert re.search(r"started in [\d.]+ s", banner)
         assert "-t 'careloop/needs/v1/#'" in banner
-        assert "r001 sos_call at ~15 s, r002 fall_no_movement at ~30 s" in banner, banner
+        assert "r001 sos_call at ~15 s,\n" in banner, banner
+        assert "r002 fall_no_movement at ~30 s" in banner, banner
+        assert "r003 lonely_sentence at ~40 s" in banner, banner
+        assert "r004 agitated_exchange at ~50 s" in banner, banner
         base, token = check_dashboard(banner, http_port)
         check_app(banner, base)
         servers = children_of(proc.pid)
@@ -193,13 +196,15 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
             time.sleep(0.5)
         assert len(stored) == 20, stored
         # ... and careloop score turned the showcase into care needs on the need topic
-        wanted = {("r001", "sos"), ("r002", "fall")}
+        wanted = {("r001", "sos"), ("r002", "fall"), ("r003", "low_mood"), ("r004", "agitation")}
         seen = wait_needs(needs, wanted, shown + NEEDS_WITHIN_S)
         needs.close()
         got = {(n.resident, n.kind): n for n in seen}
         assert wanted <= got.keys(), [(n.resident, n.kind, n.state) for n in seen]
         assert got["r001", "sos"].tier == got["r002", "fall"].tier == "emergency"
         assert got["r002", "fall"].summary.startswith("Fall detected")
+        # one sentence of loneliness and one agitated exchange are enough (docs/stories.md)
+        assert got["r003", "low_mood"].tier == got["r004", "agitation"].tier == "emotional"
         # ... and careloop alerts paged the simulated volunteers: v01 ignores the SOS page,
         # the chain escalates to v02 (declines), then v03 accepts and owns it
         notes = wait_pages(pages, shown + NEEDS_WITHIN_S)

@@ -70,7 +70,9 @@ def register(sub: Any) -> argparse.ArgumentParser:
         epilog=_FIGURES + "\n\n" + _SCORE_FIGURES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("target", choices=["ingest", "score", "alerts"], help="what to benchmark")
+    p.add_argument(
+        "target", choices=["ingest", "score", "alerts", "handover"], help="what to benchmark"
+    )
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument(
         "--seconds",
@@ -136,7 +138,17 @@ def register(sub: Any) -> argparse.ArgumentParser:
     )
     a = p.add_argument_group("alerts (bench/alerts_bench.py; --residents at 1 Hz, --seconds 30)")
     a.add_argument("--need-rate", type=float, default=5.0, help="needs injected per second (5)")
-    a.add_argument("--volunteers", type=int, default=200, help="volunteers on the roster (200)")
+    a.add_argument(
+        "--volunteers", type=int, help="volunteers on the roster (alerts 200, handover 20)"
+    )
+    h = p.add_argument_group(
+        "handover (bench/handover_bench.py: agitated utterance publish -> volunteer's page)"
+    )
+    h.add_argument("--n", type=int, default=50, help="agitated utterances timed (50)")
+    h.add_argument("--gap", type=float, default=0.5, help="seconds between them (0.5)")
+    h.add_argument(
+        "--baseline", type=int, default=20, help="ordinary utterances per resident first (20)"
+    )
     return p
 
 
@@ -145,6 +157,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _run_score(args)
     if args.target == "alerts":
         return _run_alerts(args)
+    if args.target == "handover":
+        return _run_handover(args)
     from bench.ingest_bench import Options, run_ingest_bench
 
     try:
@@ -242,7 +256,7 @@ def _run_alerts(args: argparse.Namespace) -> int:
             residents=args.residents,
             seconds=args.seconds if args.seconds is not None else 30.0,
             need_rate=args.need_rate,
-            volunteers=args.volunteers,
+            volunteers=args.volunteers or 200,
             seed=args.seed,
             work_dir=args.work_dir,
         )
@@ -256,4 +270,30 @@ def _run_alerts(args: argparse.Namespace) -> int:
     else:
         for key, value in report.items():
             print(f"{key:<16} {value}")
+    return 0 if report["missed"] == 0 else 1
+
+
+def _run_handover(args: argparse.Namespace) -> int:
+    """``careloop bench handover``: agitated utterance publish -> volunteer's page."""
+    from bench.handover_bench import HandoverBenchOptions, run_handover_bench
+
+    try:
+        options = HandoverBenchOptions(
+            n=args.n,
+            residents=args.n,
+            baseline=args.baseline,
+            gap=args.gap,
+            volunteers=args.volunteers or 20,
+            work_dir=args.work_dir,
+        )
+    except ValueError as exc:
+        raise SettingsError("bench", str(exc)) from exc
+    report = run_handover_bench(
+        options, lambda text: print(f"bench: {text}", file=sys.stderr, flush=True)
+    )
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for key, value in report.items():
+            print(f"{key:<20} {value}")
     return 0 if report["missed"] == 0 else 1

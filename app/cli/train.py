@@ -53,11 +53,19 @@ def register(sub: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     out = args.out or Path(MODELS[args.model][2])
     if args.model == "intents":
+        from models.evaluation.intents import write_thresholds
         from models.speech import artefact
 
         model = artefact.fit_default()
         artefact.save(model, out)
         print(f"wrote {out} ({out.stat().st_size} bytes)")
+        if args.out is None:  # the shipped model's thresholds belong beside it
+            print("choosing the low-mood threshold by grouped cross-validation (about a minute)")
+            chosen = write_thresholds(seed=args.seed)
+            print(
+                f"wrote models/speech_data/thresholds.json: low_mood one sentence at "
+                f"P >= {chosen.value} (out-of-fold recall {chosen.recall}, FPR {chosen.fpr})"
+            )
         return 0
     if args.data is None or not args.data.is_dir():
         raise SettingsError(

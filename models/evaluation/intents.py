@@ -13,7 +13,10 @@ packaged artefact, or fitted when that is stale).
 group holds the same situation in every language and script), so each line is predicted by a
 model that saw no wording of its situation. That out-of-fold figure is printed beside the
 in-sample one (the same model scored on its own training lines), which only shows how much the
-corpus is memorised.
+corpus is memorised. It also prints ``low_mood_one_sentence``: the P(low_mood) at which one
+sentence opens a low-mood need, chosen on the out-of-fold probabilities
+(:mod:`models.speech.thresholds`), its out-of-fold recall and false-alarm rate, and the
+threshold shipped in ``models/speech_data/thresholds.json`` (``careloop train intents``).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 
 from careloop.errors import SettingsError
+from models.base import ModelError
 from models.speech.artefact import default_intent_classifier
 from models.speech.intent import (
     INTENTS,
@@ -38,6 +42,8 @@ from models.speech.intent import (
     CareIntentClassifier,
 )
 from models.speech.text import LANGS, IntentLine, load_intent_corpus, prepare, read_intent_lines
+from models.speech.thresholds import LOW_MOOD_MAX_FPR, Threshold, choose_threshold
+from models.speech.thresholds import load as load_thresholds
 
 FOLDS = 5
 #: What the classifier should reach on phrasing it never saw (macro-F1 over the 8 intents).
@@ -97,18 +103,42 @@ def cross_validate(
     folds: int = FOLDS,
 ) -> tuple[NDArray[np.str_], NDArray[np.float64]]:
     """Out-of-fold intents and need scores, folds leaving whole paraphrase groups out."""
+    proba, classes, need = cross_validate_proba(rows, make, seed=seed, folds=folds)
+    return classes[np.argmax(proba, axis=1)].astype(str), need
+
+
+def cross_validate_proba(
+    rows: Sequence[IntentLine],
+    make: Callable[[], CareIntentClassifier],
+    *,
+    seed: int = 0,
+    folds: int = FOLDS,
+) -> tuple[NDArray[np.float64], NDArray[np.str_], NDArray[np.float64]]:
+    """Out-of-fold probabilities (columns: every intent of :data:`INTENTS`), those intents
+    and need scores; folds leave whole paraphrase groups out."""
     X = np.array([r.text for r in rows], dtype=object)
     y = np.array([r.intent for r in rows])
     groups = np.array([r.group for r in rows])
-    pred = np.empty(len(y), dtype=object)
+    classes = np.asarray(INTENTS)
+    proba = np.zeros((len(y), len(classes)))
     need = np.zeros(len(y))
     splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
     for train, test in splitter.split(X, y, groups):
         model = make().fit(list(X[train]), list(y[train]))
-        proba = model.predict_proba(list(X[test]))
-        pred[test] = model.classes_[np.argmax(proba, axis=1)]
-        need[test] = model.need_from_proba(proba)
-    return pred.astype(str), need
+        p = model.predict_proba(list(X[test]))
+        cols = [INTENTS.index(str(c)) for c in model.classes_]
+        proba[np.ix_(test, cols)] = p
+        need[test] = model.need_from_proba(p)
+    return proba, classes, need
+
+
+def low_mood_threshold(
+    y: Sequence[str], proba: NDArray[np.float64], max_fpr: float = LOW_MOOD_MAX_FPR
+) -> Threshold:
+    """The one-sentence low-mood threshold chosen on out-of-fold ``proba`` (see
+    :mod:`models.speech.thresholds`): every line that is not low mood is a negative."""
+    positive = np.asarray(y) == "low_mood"
+    return choose_threshold(positive, proba[:, INTENTS.index("low_mood")], max_fpr)
 
 
 def _latency_ms(model: CareIntentClassifier, texts: Sequence[str]) -> float:
@@ -128,9 +158,10 @@ def evaluate_cv(*, seed: int = 0) -> dict[str, Any]:
     y = [r.intent for r in rows]
     langs = [r.lang for r in rows]
     with threadpool_limits(1):
-        pred, need = cross_validate(
+        proba_oof, classes, need = cross_validate_proba(
             rows, lambda: CareIntentClassifier(random_state=seed), seed=seed
         )
+        pred = classes[np.argmax(proba_oof, axis=1)]
         start = time.perf_counter()
         model = CareIntentClassifier(random_state=seed).fit([r.text for r in rows], y)
         fit_s = time.perf_counter() - start
@@ -143,7 +174,16 @@ def evaluate_cv(*, seed: int = 0) -> dict[str, Any]:
     out["in_sample_macro_f1"] = in_sample["macro_f1"]
     out["target_macro_f1"] = TARGET_MACRO_F1
     out["fit_seconds"] = round(fit_s, 2)
+    chosen = low_mood_threshold(y, proba_oof)
+    out["low_mood_one_sentence"] = {**chosen.as_dict(), "shipped": _shipped_low_mood()}
     return out
+
+
+def _shipped_low_mood() -> float | None:
+    try:
+        return load_thresholds()[0]["low_mood"].value
+    except (ModelError, KeyError):
+        return None
 
 
 def evaluate(
@@ -178,3 +218,24 @@ def evaluate(
     out["ms_per_utterance"] = latency
     out["load_seconds"] = round(load_s, 2)
     return out
+
+
+def write_thresholds(path: Path | None = None, *, seed: int = 0) -> Threshold:
+    """Choose the one-sentence low-mood threshold by grouped CV on the packaged corpus and
+    write it (``models/speech_data/thresholds.json`` by default) with the model digest."""
+    from models.speech import artefact, thresholds
+
+    rows = load_intent_corpus()
+    with threadpool_limits(1):
+        proba, _, _ = cross_validate_proba(
+            rows, lambda: CareIntentClassifier(random_state=seed), seed=seed
+        )
+    chosen = low_mood_threshold([r.intent for r in rows], proba)
+    thresholds.save(
+        {"low_mood": chosen},
+        artefact.digest(),
+        f"grouped {FOLDS}-fold CV on the packaged corpus, seed {seed} (careloop train intents)",
+        path or thresholds.default_path(),
+    )
+    thresholds.low_mood_threshold.cache_clear()
+    return chosen

@@ -3,6 +3,9 @@
 * **One need per (resident, kind)**: while a need is open, further findings of that kind are
   merged into it. It is re-published (``state="update"``) only when its tier rises, so a
   volunteer is paged once per episode, not once per reading.
+* **Updates of the same need**: for :data:`UPDATED` kinds (what a resident says: low mood,
+  agitation) each further finding while the need is open is published as an update of the
+  same need (same id, evidence appended), so the alert follows what was said since.
 * **Grouping across kinds**: a finding on a resident who already has an open *emergency*
   need within ``GROUP_MS`` (a fall, then a call for help a minute later) is added to that
   need's evidence as an update instead of becoming a second page.
@@ -34,6 +37,9 @@ COOLDOWN_MS: dict[str, int] = {
 }
 #: Kinds that are never grouped into another need (they are their own action).
 _SOLO = {"care_plan_reminder", "missed_care_plan", "device_silent"}
+#: Kinds whose every further finding updates the open need (the speech component emits
+#: them only for clear signals, so these are a handful per episode).
+UPDATED = frozenset({"low_mood", "agitation"})
 
 
 @dataclass(slots=True)
@@ -125,6 +131,10 @@ class Fusion:
             if TIER_RANK[f.tier] < TIER_RANK[need.tier]:
                 need.tier = f.tier
                 need.evidence = (f.evidence + need.evidence)[:20]
+                need.summary = f.summary
+                return self._message(f.slot, need, f, state="update")
+            if f.kind in UPDATED:
+                need.evidence = (need.evidence + f.evidence)[-20:]
                 need.summary = f.summary
                 return self._message(f.slot, need, f, state="update")
             return None

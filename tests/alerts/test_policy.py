@@ -92,6 +92,18 @@ def test_roster_mistakes_are_named():
         parse_roster({"rotations": [{"site": "s", "members": [], "timezone": "Mars/Base"}]})
     with pytest.raises(RosterError, match="email"):
         parse_roster({"volunteers": [{"id": "a", "site": "s", "channels": ["email"]}]})
+    with pytest.raises(RosterError, match=r"residents\[0\]\.preferred_volunteers.*ghost"):
+        parse_roster({"residents": [{"id": "r1", "site": "s", "preferred_volunteers": ["ghost"]}]})
+
+
+def test_a_residents_preferred_volunteers_are_her_care_profile():
+    roster = parse_roster(
+        {"volunteers": [{"id": "v1", "site": "s"}, {"id": "v2", "site": "s"}],
+         "residents": [{"id": "r1", "site": "s", "language": "zh",
+                        "preferred_volunteers": ["v2", "v1"]}]}
+    )  # fmt: skip
+    profile = roster.residents[0].profile
+    assert profile.preferred_volunteers == ("v2", "v1") and profile.language == "zh"
 
 
 def test_offset_clock_moves_when_the_file_changes(tmp_path):

@@ -184,7 +184,8 @@ def test_low_mood_phrases_only_inside_their_windows(run: Run) -> None:
     for e in run.emissions:
         if e.kind == "utterance" and e.reading.get("text") in everything:
             label = label_of(run, run.scenario_of[e.resident])
-            assert label.scenario.startswith("low_mood") and label.covers(e.reading["ts"])
+            said_by = label.scenario.startswith("low_mood") or label.scenario == "lonely_sentence"
+            assert said_by and label.covers(e.reading["ts"])
 
 
 def test_agitation_fast_speech_and_repeated_questions(run: Run) -> None:

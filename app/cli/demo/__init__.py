@@ -4,8 +4,10 @@ Starts a private Mosquitto and InfluxDB (child processes, data under ``DATA_DIR/
 ``careloop ingest`` and ``careloop score`` (child processes), the API with the dashboard and
 the alert service, simulated volunteers, and 20 simulated residents whose devices run real
 edge agents. Unless ``--no-showcase``, two emergencies are injected early (an SOS call at
-~45 s and a fall at ~90 s of simulated time) on top of the default schedule, so care needs
-appear within minutes instead of days.
+~45 s and a fall at ~90 s of simulated time), then one sentence of loneliness (~2 min: the
+device says someone will call or come) and an agitated exchange (~2.5 min: paged with the
+30 s respond deadline) on top of the default schedule, so care needs appear within minutes
+instead of days (docs/stories.md).
 
 It opens onto the dashboard: the people database gets the demo site, its residents
 (consenting to share with volunteers: they are simulated), their care profiles and devices,

@@ -49,7 +49,7 @@ def print_banner(
         if sim_s < 3600:  # a showcase episode, not the first of the default schedule
             wall_s = sim_s / speed if speed > 0 else 0.0
             shown.append(f"{label.resident} {label.scenario} at ~{wall_s:.0f} s")
-    showcase = ", ".join(shown) or "off (default schedule only: episodes from day 2)"
+    showcase = (",\n" + " " * 24).join(shown) or "off (default schedule only: episodes from day 2)"
     print(
         f"""
 careloop demo is running (started in {startup_s:.1f} s)

@@ -1,9 +1,10 @@
 """What the demo knows before it starts: the simulated home, and the people it cares for.
 
 The home (:func:`make_demo_home`) is the default scenario schedule plus the showcase (an
-SOS call and a fall in the first minutes). The people database gets the demo site, its
-residents with their care profiles and consents, their devices, the simulated volunteers,
-a coordinator token and a one-time sign-in to the volunteers' app for v01
+SOS call, a fall, one sentence of loneliness and an agitated exchange in the first
+minutes). The people database gets the demo site, its residents with their care profiles
+and consents, their devices, the simulated volunteers, a coordinator token and a one-time
+sign-in to the volunteers' app for v01
 (:func:`seed_people`): everything the scorer, the alert service and the dashboard read,
 from one place.
 """
@@ -17,8 +18,16 @@ from typing import Any
 from careloop.settings import Settings
 from simulators import Assignment, CareHome, default_assignments, make_profiles
 
-#: The showcase: (scenario, simulated seconds after the start), on residents 1, 2, ...
-SHOWCASE: tuple[tuple[str, int], ...] = (("sos_call", 45), ("fall_no_movement", 90))
+#: The showcase: (scenario, simulated seconds after the start), on residents 1, 2, ... (a
+#: scenario in :data:`NEEDS_TEXT` goes to the next resident who consented to text: the
+#: words are what is read).
+SHOWCASE: tuple[tuple[str, int], ...] = (
+    ("sos_call", 45),
+    ("fall_no_movement", 90),
+    ("lonely_sentence", 120),
+    ("agitated_exchange", 150),
+)
+NEEDS_TEXT = frozenset({"lonely_sentence"})
 
 
 #: The demo dashboard link's token expires after a day: a demo is not a deployment.
@@ -47,10 +56,15 @@ def make_demo_home(args: argparse.Namespace, settings: Settings) -> CareHome:
 
 def showcase(profiles: list[Any], start_ms: int) -> list[Assignment]:
     """:data:`SHOWCASE` on the first residents, timed from the simulation's start."""
-    return [
-        Assignment(p.id, scenario, start_ms=start_ms + seconds * 1000)
-        for p, (scenario, seconds) in zip(profiles, SHOWCASE, strict=False)
-    ]
+    free = list(profiles)
+    out: list[Assignment] = []
+    for scenario, seconds in SHOWCASE:
+        fits = [p for p in free if scenario not in NEEDS_TEXT or p.text_consent]
+        if not fits:
+            continue
+        free.remove(fits[0])
+        out.append(Assignment(fits[0].id, scenario, start_ms=start_ms + seconds * 1000))
+    return out
 
 
 #: The simulated volunteer whose app the banner's link signs in to: v01 ignores pages, so
