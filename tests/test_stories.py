@@ -97,9 +97,18 @@ def test_one_sentence_of_loneliness_is_answered(home, apps, publisher, mosquitto
     assert apps.commands[-1]["text"] == translate("zh-Hant", "device.help_on_the_way")
     apps.reply("v07", alert.id, "resolve")
     _wait(lambda: alerts.alert(alert.id).state == "resolved")
+    # ... and her device asks, in her language, whether the help was good; she answers
+    question = translate("zh-Hant", "device.rating_question")
+    _wait(lambda: apps.drain(0.05) or any(c.get("text") == question for c in apps.commands))
+    r1.send("utterance", _utterance(T0 + 4 * MIN, "很好"))
+    thanks = translate("zh-Hant", "device.rating_thanks")
+    _wait(lambda: apps.drain(0.05) or any(c.get("text") == thanks for c in apps.commands))
     actions = [e.action for e in alerts.audit(alert.id)]
-    assert actions[:1] == ["open"] and actions[-1] == "resolved"
+    assert actions[:1] == ["open"] and "resolved" in actions
+    assert actions[actions.index("resolved") :] == ["resolved", "rating_asked", "rated"]
     assert actions.count("resident_told") == 2  # at the opening and at the accept
+    rows = alerts.reader.db.execute("SELECT kind, tier, volunteer, score FROM ratings").fetchall()
+    assert rows == [("low_mood", "emotional", "v07", 5)]
 
 
 def test_an_agitated_exchange_is_handed_to_a_person(home, apps, publisher, mosquitto, site):

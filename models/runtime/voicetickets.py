@@ -14,7 +14,9 @@ praise      general      no page: credited to the volunteer who last helped
 
 "Clear" is ``TICKET_P``: the intent's probability must reach it, so that a short answer to
 the satisfaction question ("還可以", "bad"), which the classifier reads as a weak request or
-complaint, opens nothing. Fusion keeps one need per resident and kind open (a second
+complaint, opens nothing. Text the model cannot read (another language, recogniser noise,
+garbled words: :mod:`models.speech.gate`) opens nothing either; the speech component counts
+and logs why. Fusion keeps one need per resident and kind open (a second
 request within its cooldown is merged, not paged again). Summaries never quote the words.
 """
 
@@ -28,6 +30,7 @@ from careloop.logs import fields
 from careloop.wire.needs import Evidence
 from models.base import ModelError
 from models.runtime.findings import Finding
+from models.speech.gate import model_words, unreadable
 from models.speech.intent import CareIntentClassifier
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,7 @@ class TicketIntents:
     def __init__(self, classifier: Callable[[], CareIntentClassifier]) -> None:
         #: Shared with the speech component, built on first use.
         self._classifier = classifier
+        self._words: frozenset[str] | None = None
 
     def utterance(self, slot: int, u: Mapping[str, Any]) -> list[Finding]:
         """One utterance reading; text only where the resident consented to it."""
@@ -60,7 +64,12 @@ class TicketIntents:
         if not isinstance(text, str) or not text.strip():
             return []  # no consent to words (or nothing heard): no ticket from voice
         try:
-            a = self._classifier().assess(text, u.get("language"))
+            classifier = self._classifier()
+            if self._words is None:
+                self._words = model_words(classifier)
+            if unreadable(text, u.get("language"), self._words) is not None:
+                return []  # neutral; the speech component logs the reason
+            a = classifier.assess(text, u.get("language"))
         except ModelError as exc:
             log.info("utterance not read for tickets", extra=fields(reason=str(exc)[:80]))
             return []
