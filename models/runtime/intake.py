@@ -3,7 +3,9 @@
 Each message is decoded with the wire contract, **checked against the device registry** (a
 device speaks only for the resident it is registered to, at its own site: the same check
 ingest makes, so a provisioned terminal can neither open nor clear another resident's
-needs, nor invent residents), refused if stamped too far ahead of this clock, and scored.
+needs, nor invent residents), refused if it or any of its readings is stamped too far
+ahead of this clock (the envelope's ``ts`` is the device's send time, a reading's is its
+sensor's: either can be fast), and scored.
 Consecutive vitals become one VitalsBatch; an event, utterance or status first flushes the
 vitals before it, so a fall event and the readings after it are seen in arrival order.
 Bad messages are counted by reason and warned about at most every ``WARN_EVERY_S`` (topic
@@ -108,7 +110,7 @@ class Intake:
                 engine.device_status(slot, msg.ts, msg.state, msg.reason)
                 scored["status"] += 1
                 continue
-            if self.skew_ms > 0 and msg.ts - time.time() * 1000.0 > self.skew_ms:
+            if self.skew_ms > 0 and self._too_far_ahead(msg):
                 self.rejected(topic, "too_far_ahead:ts")
                 continue
             slot = engine.slot(parsed.site, msg.resident)
@@ -142,6 +144,13 @@ class Intake:
         self.metrics.residents.set(len(engine.directory))
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         return out
+
+    def _too_far_ahead(self, msg: VitalsMessage | EventMessage | UtteranceMessage) -> bool:
+        """Whether the message or one of its readings is stamped more than the allowed skew
+        ahead of this clock: the engine runs on the latest reading time, so one fast sensor
+        would otherwise make every other resident look silent."""
+        limit = time.time() * 1000.0 + self.skew_ms
+        return msg.ts > limit or any(r.__dict__["ts"] > limit for r in msg.readings)
 
     def reading_now(self) -> int:
         """The engine's idea of now: latest reading time + wall time since it arrived (ms)."""
