@@ -87,6 +87,11 @@ class ConfirmingClient(aiomqtt.Client):
         after its TaskGroup had given up on it and a stop would hang. ``asyncio.timeout``
         never loses a cancellation. (aiomqtt 2.x's own ``_wait_for``, same contract: None =
         the client's timeout, ``math.inf`` = no timeout.)
+
+        ``asyncio.timeout`` expires by cancelling the task, so the MqttError is raised outside
+        the ``except``: its context chain must not hold that cancellation, or
+        :func:`run_forever` would take a late answer (a PUBACK behind a burst of messages) for
+        a stop and end the session for good instead of reconnecting.
         """
         if timeout is None:
             timeout = self.timeout
@@ -94,7 +99,8 @@ class ConfirmingClient(aiomqtt.Client):
             async with asyncio.timeout(None if timeout == math.inf else timeout):
                 return await fut
         except TimeoutError:
-            raise aiomqtt.MqttError("Operation timed out") from None
+            pass
+        raise aiomqtt.MqttError("Operation timed out")
 
     async def publish_confirmed(
         self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
