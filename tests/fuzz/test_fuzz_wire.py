@@ -89,12 +89,13 @@ def test_every_fuzz_payload_gets_its_verdict(tmp_path, influxdb, influx_db) -> N
     with DeviceRegistry(paths.people) as registry:
         registry.add(fleet.registrations())
     port = free_port()
+    ingest_id = f"fuzz-ingest-{SEED}"
     with Mosquitto(
         tmp_path / "mosquitto", max_queued_messages=QUEUE_LIMIT, extra_conf=NO_AUTOSAVE
     ) as broker:
         ingest = IngestProcess(
             broker, influxdb, influx_db, data, "--metrics-port", str(port),
-            "--max-dead-letters", str(TOTAL),
+            "--max-dead-letters", str(TOTAL), "--client-id", ingest_id,
         )  # fmt: skip
         scorer: Scorer | None = None
         try:
@@ -179,7 +180,7 @@ def test_every_fuzz_payload_gets_its_verdict(tmp_path, influxdb, influx_db) -> N
         assert "messages are being dropped" not in broker.log_path.read_text()
         # one connection each: a reconnect could redeliver messages and blur the counts
         seen = connections(broker.log_path)
-        assert seen[ingest.client_id] == 1 and seen[service.client_id] == 1, seen
+        assert seen[ingest_id] == 1 and seen[service.client_id] == 1, seen
 
     # every bad payload is a dead letter, one by one, with its reason and a description
     letters, blank = dead_letters(paths.deadletters, TOTAL)
