@@ -9,6 +9,7 @@ machine is waited for and a stuck service still ends the test.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import urllib.request
@@ -102,6 +103,13 @@ def publish(
             part = payloads[start : start + size]
             acked += client.publish_all(((p.topic.encode(), p.body) for p in part), chunk=200)
     return acked
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (``/proc/PID/stat``): a figure of
+    the work done that a loaded, shared machine does not inflate the way it does wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
 
 
 def connections(log: Path) -> Counter[str]:

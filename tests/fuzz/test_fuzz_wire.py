@@ -33,6 +33,7 @@ from tests.fuzz.fleet import Fleet
 from tests.fuzz.observe import (
     Samples,
     connections,
+    cpu_seconds,
     dead_letters,
     publish,
     scrape,
@@ -43,10 +44,12 @@ from tests.fuzz.payloads import UNSEEN
 from tests.ingest.conftest import IngestProcess
 from tests.runtime.conftest import Scorer, score_settings
 
-pytestmark = pytest.mark.fuzz
+#: The payload count is fixed (issue 11 asks for at least 100 000); the timeout leaves room
+#: for a machine shared with other test runs (a quiet one needs a fraction of it).
+pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(1800)]
 
 SEED = int(os.environ.get("CARELOOP_FUZZ_SEED", "20261207"))
-TOTAL = int(os.environ.get("FZ_TOTAL_TMP", "100000"))
+TOTAL = 100_000
 QUEUE_LIMIT = 1_000_000
 #: Messages published before waiting for the scorer (it waits for each PUBACK of the needs
 #: it publishes at most ``publish_timeout``; behind tens of thousands of unread messages on
@@ -171,6 +174,14 @@ def test_every_fuzz_payload_gets_its_verdict(tmp_path, influxdb, influx_db) -> N
             assert service.engine is not None
             assert set(service.engine.directory.keys()) == expected.residents
 
+            cpu = {
+                "pytest_process_generator_publisher_scorer": round(time.process_time(), 1),
+                "ingest": cpu_seconds(ingest.proc.pid),
+                "mosquitto": cpu_seconds(broker.process.pid) if broker.process else None,
+                "influxd_shared_since_session_start": cpu_seconds(influxdb.process.pid)
+                if influxdb.process
+                else None,
+            }
             stopped = ingest.stop()  # SIGTERM: a clean exit, with the same totals
             assert stopped["rejected"] == sum(expected.dead.values())
         finally:
@@ -203,6 +214,7 @@ def test_every_fuzz_payload_gets_its_verdict(tmp_path, influxdb, influx_db) -> N
         },
         "seconds": laps.total(),
         "phases": laps.laps,
+        "cpu_seconds": cpu,
     }
     out = tmp_path / "fuzz-counts.json"
     out.write_text(json.dumps(counts, indent=2))
@@ -213,5 +225,5 @@ def test_every_fuzz_payload_gets_its_verdict(tmp_path, influxdb, influx_db) -> N
         f"messages / {expected.stored_readings} readings; dead-lettered "
         f"{sum(dead.values())} ({len(dead)} reasons); scorer rejected "
         f"{sum(rejected.values())}, scored {sum(scored.values())} readings, residents "
-        f"{int(residents)}; {counts['seconds']} s; {out}"
+        f"{int(residents)}; {counts['seconds']} s wall, CPU s {cpu}; {out}"
     )
