@@ -15,12 +15,16 @@ from contextlib import contextmanager
 from typing import Any
 
 from alerts.clock import Clock
+from alerts.links import DEFAULT_LIFETIME_MS, LinkSigner
 from alerts.model import UNOWNED, Alert
 from alerts.notify import (
     EMAIL_TYPES,
+    LINK_TYPES,
     email_body,
     notification,
     notification_bytes,
+    push_payload,
+    sms_text,
     webhook_body,
 )
 from alerts.policy import Policy, TierRule
@@ -55,6 +59,12 @@ class EngineCore:
         self._entries: list[AuditEntry] = []
         #: Set whenever the outbox got new rows (the service wakes its channels).
         self.outbox_dirty = False
+        #: Signs e-mails' accept/decline links (None: e-mails carry none).
+        self.links: LinkSigner | None = None
+        #: Where volunteers' phones reach the API (links in e-mails, pushes and SMS).
+        self.base_url = ""
+        #: Channels the service can deliver on besides MQTT and e-mail ("push", "sms").
+        self.reach: frozenset[str] = frozenset()
 
     # -- plumbing -----------------------------------------------------------------------------
     @contextmanager
@@ -119,10 +129,33 @@ class EngineCore:
         if "mqtt" in channels:
             topic = volunteer_topic(alert.site, volunteer)
             self.store.enqueue(alert.id, "mqtt", topic, notification_bytes(note), nid, now)
-        if "email" in channels and kind in EMAIL_TYPES and vol is not None and vol.email:
-            body = email_body(note, vol.email, resolve_locale(next(iter(vol.languages), None)))
-            self.store.enqueue(alert.id, "email", vol.email, body, f"{nid}-e", now)
+        if vol is not None and kind in EMAIL_TYPES:
+            self._notify_away(alert, vol.id, note, now)
         self.outbox_dirty = True
+
+    def _notify_away(self, alert: Alert, volunteer: str, note: AlertNotification, now: int) -> None:
+        """The channels that reach a phone when the app is closed: e-mail (with one-time
+        accept/decline links), Web Push to each installed app, SMS."""
+        vol = self.roster.volunteers[volunteer]
+        locale = resolve_locale(next(iter(vol.languages), None))
+        app_url = f"{self.base_url}/app/#alert={alert.id}"
+        if "email" in vol.channels and vol.email:
+            links = None
+            if self.links is not None and note.type in LINK_TYPES:
+                expires = alert.resolve_due_ms or now + DEFAULT_LIFETIME_MS
+                links = {
+                    action: f"{self.base_url}/app/act/"
+                    + self.links.sign(alert.id, volunteer, action, expires)
+                    for action in ("accept", "decline")
+                }
+            body = email_body(note, vol.email, locale, links)
+            self.store.enqueue(alert.id, "email", vol.email, body, f"{note.id}-e", now)
+        if "push" in self.reach and ("push" in vol.channels or volunteer in self.roster.pushable):
+            body = push_payload(note, locale, app_url)
+            self.store.enqueue(alert.id, "push", volunteer, body, f"{note.id}-p", now)
+        if "sms" in self.reach and "sms" in vol.channels and vol.phone:
+            body = sms_text(note, locale, app_url)
+            self.store.enqueue(alert.id, "sms", vol.phone, body, f"{note.id}-s", now)
 
     def _reject_notice(self, site: str, volunteer: str, reply: AlertReply, reason: str) -> None:
         now = self.clock.now_ms()
@@ -221,7 +254,10 @@ class EngineCore:
             step=alert.step, target=step,
         )  # fmt: skip
 
-    def _close(self, alert: Alert, state: str, actor: str, channel: str, *, reason: str) -> None:
+    def _close(
+        self, alert: Alert, state: str, actor: str, channel: str, *, reason: str,
+        note: str | None = None,
+    ) -> None:  # fmt: skip
         before = alert.state
         now = self.clock.now_ms()
         alert.state = state
@@ -235,4 +271,11 @@ class EngineCore:
                 kind: NotificationType = "resolved" if state == "resolved" else "cancelled"
                 self._notify(alert, volunteer, kind, reason=reason)
         self.store.save(alert)
-        self._audit(alert, actor, state, channel, from_state=before, reason=reason)
+        extra = {"note": note} if note else {}  # the volunteer's words: audit only, never logs
+        self._audit(alert, actor, state, channel, from_state=before, reason=reason, **extra)
+        if state == "resolved":
+            self.on_resolved(alert)
+
+    def on_resolved(self, alert: Alert) -> None:
+        """Hook, inside the resolve's transaction: what follows a resolved alert (the
+        satisfaction question, :meth:`alerts.tickets.Tickets.on_resolved`)."""

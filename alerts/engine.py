@@ -17,20 +17,21 @@ import json
 import logging
 
 from alerts.model import UNOWNED, Alert
-from alerts.replies import Replies
 from alerts.routing import coordinators
 from alerts.store import new_id
+from alerts.tickets import Tickets
 from careloop.logs import fields
 from careloop.wire.needs import TIER_RANK, NeedMessage
 
 log = logging.getLogger(__name__)
 
 
-class AlertEngine(Replies):
+class AlertEngine(Tickets):
     """Runs every alert through its lifecycle; see ``alerts/model.py`` for the diagram.
 
-    Needs and deadlines are handled here; replies in :mod:`alerts.replies`; transactions,
-    audit, notifications and paging in :mod:`alerts.core`.
+    Needs and deadlines are handled here; replies in :mod:`alerts.replies`; tickets, praise
+    and satisfaction in :mod:`alerts.tickets`; transactions, audit, notifications and paging
+    in :mod:`alerts.core`.
     """
 
     # -- needs --------------------------------------------------------------------------------
@@ -41,6 +42,10 @@ class AlertEngine(Replies):
                 return None  # a redelivery of a message already handled
             if need.reminder:
                 return None  # a nudge for the resident or carer, not a page
+            if need.kind == "praise":
+                if need.state != "cleared":
+                    self._praise_need(need)  # credited to a volunteer, never paged
+                return None
             existing = self.store.open_alert(need.site, need.resident, need.kind)
             if need.state == "cleared":
                 if existing is None:
@@ -143,7 +148,7 @@ class AlertEngine(Replies):
                     self._on_timer(alert, kind)
                     self.store.save(alert)
                 fired += 1
-        return fired
+        return fired + self.expire_asks()  # satisfaction questions nobody answered
 
     def _on_timer(self, alert: Alert, kind: str) -> None:
         rule = self.rule(alert)

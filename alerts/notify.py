@@ -11,8 +11,11 @@ from careloop.wire import CommandMessage, encode
 from careloop.wire.alerts import AlertNotification, NotificationType, encode_alert
 from people.consent import Disclosure
 
-#: Notification types worth an e-mail (the others are bookkeeping for the app).
+#: Notification types worth an e-mail, a push or an SMS (the others are bookkeeping for the
+#: app, which shows them live anyway).
 EMAIL_TYPES = frozenset({"page", "update", "handover", "overdue"})
+#: Types that carry accept/decline links in their e-mail.
+LINK_TYPES = frozenset({"page", "handover"})
 
 
 def notification(
@@ -85,10 +88,16 @@ def webhook_body(nid: str, alert: Alert, now_ms: int, reason: str, shown: Disclo
     ).encode()
 
 
-def email_body(note: AlertNotification, to: str, locale: str = DEFAULT_LOCALE) -> bytes:
+def email_body(
+    note: AlertNotification,
+    to: str,
+    locale: str = DEFAULT_LOCALE,
+    links: dict[str, str] | None = None,
+) -> bytes:
     """The e-mail (stored as JSON in the outbox; the SMTP channel renders it), in the
     volunteer's ``locale``. It carries what the notification carries, no more: a page for a
-    resident who shares nothing says only the site, the tier and the alert's id."""
+    resident who shares nothing says only the site, the tier and the alert's id. ``links``:
+    action -> signed one-time URL (:mod:`alerts.links`), shown as "Accept: URL"."""
     t = Translator(locale)
     what = t(f"need.{note.kind}") if note.kind else t("need.unknown")
     tier = t(f"tier.{note.tier}")
@@ -101,9 +110,44 @@ def email_body(note: AlertNotification, to: str, locale: str = DEFAULT_LOCALE) -
         note.summary or "",
         "",
         t("email.reply_in_app"),
-        t("email.notification_id", id=note.id),
     ]
+    for action, url in (links or {}).items():
+        lines.insert(-1, t(f"email.link_{action}", url=url))
+    lines.append(t("email.notification_id", id=note.id))
     return json.dumps(
         {"to": to, "subject": subject, "body": "\n".join(lines), "nid": note.id},
         ensure_ascii=False,
     ).encode()
+
+
+def _headline(t: Translator, note: AlertNotification) -> tuple[str, str]:
+    """(title, text) of a short message: the tier and type, then what and where as far as
+    the notification carries them (it was built from the consent answer)."""
+    tier = t(f"tier.{note.tier}")
+    title = t("push.title", tier=tier, type=t(f"notification.{note.type}"))
+    if note.kind:
+        text = t("push.body_need", what=t(f"need.{note.kind}"), site=note.site)
+    else:
+        text = t("push.body_private", site=note.site)
+    return title, text
+
+
+def push_payload(note: AlertNotification, locale: str, url: str) -> bytes:
+    """What the installed app's service worker shows (encrypted per subscription by
+    :mod:`alerts.channels.webpush`): tier, a short localised title and text, the app's URL.
+    Never the resident's name: a lock screen is read by whoever holds the phone."""
+    t = Translator(locale)
+    title, text = _headline(t, note)
+    return json.dumps(
+        {"nid": note.id, "type": note.type, "alert": note.alert, "site": note.site,
+         "tier": note.tier, "title": title, "body": text, "url": url},
+        ensure_ascii=False, separators=(",", ":"),
+    ).encode()  # fmt: skip
+
+
+def sms_text(note: AlertNotification, locale: str, url: str) -> bytes:
+    """The SMS (stored as JSON ``{"text"}``): one line of headline and the app's link."""
+    t = Translator(locale)
+    title, text = _headline(t, note)
+    body = t("sms.text", title=title, text=text, url=url)
+    return json.dumps({"text": body}, ensure_ascii=False).encode()

@@ -77,7 +77,7 @@ class Replies(EngineCore):
                 raise ReplyRejected("not_allowed", f"cannot resolve when {alert.state}")
             if alert.owner != volunteer:
                 raise ReplyRejected("wrong_volunteer", "only the owner resolves")
-            self._close(alert, "resolved", volunteer, channel, reason="resolved")
+            self._close(alert, "resolved", volunteer, channel, reason="resolved", note=reply.note)
         elif action == "handover":
             self._handover(alert, volunteer, reply, channel)
         return alert

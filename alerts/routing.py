@@ -2,7 +2,8 @@
 
 For a ``volunteers`` step the candidates are the active, non-coordinator volunteers of the
 alert's site who are on call now (rotations and overrides; a site without rotations counts
-everyone as available) and were not paged about this alert yet. They are ordered by:
+everyone as available), did not say "not now" in their app (or the time they gave has
+passed) and were not paged about this alert yet. They are ordered by:
 
 1. assigned to this resident first, then the skills the kind wants, then the resident's
    language (a volunteer who lacks them is still paged when nobody better is left: a page
@@ -41,6 +42,7 @@ def pick_volunteers(
         and not v.coordinator
         and v.id not in exclude
         and (on_call is None or v.id in on_call)
+        and roster.available(v.id, now_ms)
     ]
     if not candidates:
         return []

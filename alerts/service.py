@@ -9,7 +9,10 @@
                      task in the session publishes the MQTT outbox (pages, ``cmd``) at QoS 1.
     alerts:ticker    fires due deadlines (timers are SQLite rows) and refreshes gauges
     alerts:webhook   drains the webhook outbox (HMAC-signed, retried with backoff)
-    alerts:email     drains the e-mail outbox over SMTP (when smtp_host is set)
+    alerts:email     drains the e-mail outbox over SMTP (when smtp_host is set); pages carry
+                     signed one-time accept/decline links (alerts/links.py)
+    alerts:push      drains the Web Push outbox to the volunteers' installed apps (VAPID)
+    alerts:sms       drains the SMS outbox through the HTTP gateway (when sms_url is set)
 
 The state machine itself is :class:`~alerts.engine.AlertEngine` (no network, one transaction
 per change). Who can be paged comes from the people database (:mod:`people`), read at start
@@ -28,21 +31,21 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from alerts.channels import SmtpSender, WebhookSender
+from alerts import senders
 from alerts.clock import Clock, OffsetFileClock, SystemClock
 from alerts.core import EngineCore
 from alerts.engine import AlertEngine
 from alerts.errors import AlertsError, ReplyRejected
 from alerts.events import EventHub, event_dict
+from alerts.links import LinkSigner
 from alerts.metrics import AlertMetrics
 from alerts.model import Alert
-from alerts.outbox import drain
 from alerts.policy import Policy
-from alerts.store import AlertStore, AuditEntry
+from alerts.store import AlertStore, AuditEntry, Channel
 from careloop.logs import fields
 from careloop.mqtt import Backoff, ConfirmingClient, make_client, payload_bytes, run_forever
 from careloop.settings import Settings
-from careloop.wire import WireError
+from careloop.wire import Topic, WireError, decode, subscription
 from careloop.wire.alerts import AlertReply, alert_subscription, decode_reply
 from careloop.wire.needs import NEED_PREFIX, decode_need, need_subscription
 from people import Directory, Follower, Roster, import_roster, load_roster_file, read_roster
@@ -52,6 +55,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds between refreshes of the open-alerts gauge.
 GAUGE_REFRESH_S = 2.0
+#: Device messages that may answer the satisfaction question (utterances, rating buttons).
+ANSWER_KINDS = ("utterance", "event")
+ANSWER_SUFFIXES = tuple(f"/{k}" for k in ANSWER_KINDS)
 #: Most MQTT notifications published concurrently (each awaits its PUBACK).
 PUBLISH_WINDOW = 200
 
@@ -81,7 +87,7 @@ class AlertService:
         self.metrics_port: int | None = None
         #: Ticker rounds so far (tests wait for a round after moving the clock).
         self.ticks = 0
-        self._wake = {c: asyncio.Event() for c in ("mqtt", "webhook", "email")}
+        self._wake = {c: asyncio.Event() for c in ("mqtt", "webhook", "email", "push", "sms")}
         self._store: AlertStore | None = None
         self._people: Directory | None = None
         self._roster: Follower[Roster] | None = None
@@ -134,6 +140,12 @@ class AlertService:
         )
         roster = follower.value
         engine = self._engine = AlertEngine(store, policy, roster, self.clock)
+        paths = self.settings.paths
+        engine.links = LinkSigner.load(paths.link_key)
+        engine.base_url = self.settings.api.base_url()
+        engine.reach = frozenset(
+            ch for ch, on in (("push", cfg.push), ("sms", bool(cfg.sms_url))) if on
+        )
         engine.listeners.append(self.metrics.on_commit)
         engine.listeners.append(self._publish_events)
         if cfg.metrics_port:
@@ -165,10 +177,20 @@ class AlertService:
                 name="alerts:mqtt",
             ),
             tg.create_task(self._ticker(), name="alerts:ticker"),
-            tg.create_task(self._webhooks(), name="alerts:webhook"),
+            tg.create_task(senders.webhooks(self._outbox("webhook")), name="alerts:webhook"),
         ]
         if cfg.smtp_host:
-            self._tasks.append(tg.create_task(self._emails(), name="alerts:email"))
+            self._tasks.append(
+                tg.create_task(senders.emails(self._outbox("email")), name="alerts:email")
+            )
+        if cfg.push:
+            people = self._people
+            assert people is not None
+            self._tasks.append(
+                tg.create_task(senders.pushes(self._outbox("push"), people), name="alerts:push")
+            )
+        if cfg.sms_url:
+            self._tasks.append(tg.create_task(senders.sms(self._outbox("sms")), name="alerts:sms"))
         log.info(
             "alerts started",
             extra=fields(
@@ -203,6 +225,8 @@ class AlertService:
         client._client.manual_ack_set(True)
         await client.subscribe(need_subscription(self.site_filter), qos=1)
         await client.subscribe(alert_subscription("reply", self.site_filter), qos=1)
+        for kind in ANSWER_KINDS:  # answers to the satisfaction question (alerts/tickets.py)
+            await client.subscribe(subscription(self.site_filter, kind=kind), qos=1)
         self.connected.set()
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._receive(client), name="alerts:receive")
@@ -215,6 +239,8 @@ class AlertService:
             try:
                 if topic.startswith(NEED_PREFIX + "/"):
                     self._on_need(topic, payload)
+                elif topic.endswith(ANSWER_SUFFIXES):
+                    self._on_answer(topic, payload)
                 else:
                     self._on_reply(topic, payload)
             except AlertsError as exc:  # the store failed: leave it unacked, let it retry
@@ -231,6 +257,27 @@ class AlertService:
             log.warning("bad need ignored", extra=fields(reason=exc.reason))
             return
         self.engine.handle_need(need, "mqtt")
+
+    def _on_answer(self, topic: str, payload: bytes) -> None:
+        """An utterance or event of a resident's device: an answer to a waiting satisfaction
+        question, or (mostly) nothing to do here. Bad messages are ingest's to dead-letter."""
+        try:
+            parsed, message = decode(Topic.parse(topic), payload)
+        except WireError as exc:
+            log.debug("device message not read for answers", extra=fields(reason=exc.reason))
+            return
+        resident = str(getattr(message, "resident", ""))
+        for reading in getattr(message, "readings", ()):
+            if parsed.kind == "event":
+                if getattr(reading, "type", None) != "rating_button":
+                    continue
+                button = str(getattr(reading, "detail", None) or "")
+                outcome = self.engine.answer(parsed.site, parsed.device, resident, button=button)
+            else:
+                text = getattr(reading, "text", None)
+                outcome = self.engine.answer(parsed.site, parsed.device, resident, text=text)
+            if outcome not in ("no_question", "no_words"):
+                log.info("satisfaction answer", extra=fields(device=parsed.device, outcome=outcome))
 
     def _on_reply(self, topic: str, payload: bytes) -> None:
         try:
@@ -263,6 +310,10 @@ class AlertService:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), 1.0)
 
+    def wake(self) -> None:
+        """Send what the engine queued after a change made another way (the ticket API)."""
+        self._kick()
+
     def _kick(self) -> None:
         if self._engine is not None and self._engine.outbox_dirty:
             self._engine.outbox_dirty = False
@@ -292,34 +343,10 @@ class AlertService:
         self._kick()
         return fired
 
-    def _retry(self) -> tuple[float, float, int]:
-        cfg = self.settings.alerts
-        return cfg.retry_initial, cfg.retry_max, cfg.max_attempts
-
-    async def _webhooks(self) -> None:
-        secret = self.settings.alerts.webhook_secret
-        key = secret.get_secret_value().encode() if secret else b""
-        async with WebhookSender(key, timeout=self.settings.alerts.webhook_timeout) as hooks:
-            await drain(
-                "webhook", hooks.send, store=self.store, clock=self.clock,
-                metrics=self.metrics, wake=self._wake["webhook"], retry=self._retry(),
-            )  # fmt: skip
-
-    async def _emails(self) -> None:
-        cfg = self.settings.alerts
-        smtp = SmtpSender(
-            cfg.smtp_host,
-            cfg.smtp_port,
-            cfg.smtp_from,
-            username=cfg.smtp_username,
-            password=cfg.smtp_password.get_secret_value() if cfg.smtp_password else None,
-            tls=cfg.smtp_tls,  # verified STARTTLS by default; plaintext only to loopback
-            ca_file=cfg.smtp_ca_file,
+    def _outbox(self, channel: Channel) -> senders.Outbox:
+        return senders.Outbox(
+            channel, self.settings, self.store, self.clock, self.metrics, self._wake[channel]
         )
-        await drain(
-            "email", smtp.send, store=self.store, clock=self.clock, metrics=self.metrics,
-            wake=self._wake["email"], retry=self._retry(),
-        )  # fmt: skip
 
     def _publish_events(self, entries: list[AuditEntry], engine: EngineCore) -> None:
         if not self.events.listeners:

@@ -21,18 +21,18 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Mapping
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, Literal
 
 from alerts.errors import StoreError
+from alerts.history import _ALERT_COLUMNS, AlertHistory
 from alerts.model import Alert
 from alerts.schema import NEEDS_SEEN, OLD_ROSTER, SCHEMA, AuditEntry, Delivery
+from alerts.ticketdb import TICKET_SCHEMA
+from alerts.ticketdb import erase_resident as erase_ticket_data
 from careloop.store import SqliteStore
 
-_ALERT_COLUMNS = tuple(f.name for f in fields(Alert))
-_BOOLS = {"respond_breached", "resolve_breached"}
-Channel = Literal["mqtt", "webhook", "email"]
+Channel = Literal["mqtt", "webhook", "email", "push", "sms"]
 
 
 def new_id(prefix: str) -> str:
@@ -40,7 +40,7 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
-class AlertStore(SqliteStore):
+class AlertStore(AlertHistory, SqliteStore):
     """The SQLite store; ``synchronous='full'`` also survives power loss, ``'normal'`` a
     process crash (WAL). Used from the service's event-loop thread; ``tx()`` nests."""
 
@@ -48,7 +48,7 @@ class AlertStore(SqliteStore):
     label = "alert store"
 
     def __init__(self, path: Path, *, synchronous: Literal["full", "normal"] = "full") -> None:
-        super().__init__(path, SCHEMA + NEEDS_SEEN, synchronous=synchronous)
+        super().__init__(path, SCHEMA + NEEDS_SEEN + TICKET_SCHEMA, synchronous=synchronous)
         with self.tx() as db:
             columns = {row[1] for row in db.execute("PRAGMA table_info(alerts)")}
             if "facts" not in columns:  # a store written before alerts kept their evidence
@@ -74,14 +74,6 @@ class AlertStore(SqliteStore):
         return self._db
 
     # -- alerts -------------------------------------------------------------------------------
-    def _alert(self, row: sqlite3.Row | tuple[Any, ...] | None) -> Alert | None:
-        if row is None:
-            return None
-        values = dict(zip(_ALERT_COLUMNS, row, strict=True))
-        for key in _BOOLS:
-            values[key] = bool(values[key])
-        return Alert(**values)
-
     def get(self, alert_id: str) -> Alert | None:
         cols = ", ".join(_ALERT_COLUMNS)
         row = self.db.execute(f"SELECT {cols} FROM alerts WHERE id = ?", (alert_id,)).fetchone()
@@ -315,6 +307,8 @@ class AlertStore(SqliteStore):
                 "DELETE FROM needs_seen WHERE site = ? AND substr(need_id, 1, ?) = ?",
                 (site, len(resident) + 1, f"{resident}:"),
             ).rowcount
+            for table, n in erase_ticket_data(db, site, resident).items():  # praise, ratings
+                out[table] = out.get(table, 0) + n
         return out
 
     def purge(self, cutoffs: Mapping[str, int]) -> dict[str, int]:
@@ -356,5 +350,8 @@ def _delete_alerts(db: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
     marks = ",".join("?" * len(ids))
     for table in ("audit", "pages", "timers", "deliveries", "replies"):
         out[table] = db.execute(f"DELETE FROM {table} WHERE alert IN ({marks})", ids).rowcount
+    for table in ("tickets", "rating_asks", "ratings", "rating_links"):  # named when used
+        if n := db.execute(f"DELETE FROM {table} WHERE alert IN ({marks})", ids).rowcount:
+            out[table] = n
     out["alerts"] = db.execute(f"DELETE FROM alerts WHERE id IN ({marks})", ids).rowcount
     return out

@@ -15,8 +15,9 @@ to one thread by ``threadpoolctl``, so "per core" is honest) and as wall time. T
 measured in the same run right after the engine on the same readings as dicts, is a naive
 per-reading scorer: :func:`models.news2.news2` and one :class:`models.baseline.ResidentBaseline`
 per resident (``score_one`` then ``learn_one``) for the first ``naive_residents`` residents.
-Memory is :meth:`ScoringEngine.state_nbytes` (a snapshot of all state) per resident after the
-run, and the table's in-memory bytes per row.
+Memory is the bytes of a snapshot of all state per resident after the run (what
+:meth:`ScoringEngine.state_nbytes` counts), and the table's in-memory bytes per row; the
+snapshot is written to a temporary file and restored into a fresh engine, both timed.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from __future__ import annotations
 import platform
 import resource
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -213,6 +216,23 @@ def _maxrss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
 
 
+def _snapshot_round_trip(engine: ScoringEngine) -> dict[str, Any]:
+    """Write the engine's snapshot to a temporary file and restore it into a fresh engine
+    with the same profiles, as a restarting scorer does: its bytes and both wall times."""
+    with tempfile.TemporaryDirectory(prefix="careloop-bench-") as folder:
+        path = Path(folder) / "bench.snapshot"
+        t = time.perf_counter()
+        size = engine.snapshot(path)
+        written = time.perf_counter()
+        ScoringEngine(profiles=engine.directory.profiles).restore(path)
+        restored = time.perf_counter()
+    return {
+        "bytes": size,
+        "write_s": round(written - t, 3),
+        "restore_s": round(restored - written, 3),
+    }
+
+
 def run_score_bench(options: ScoreOptions) -> dict[str, Any]:
     """Generate, warm up, time the engine and the naive reference; the report as a dict."""
     began = time.perf_counter()
@@ -259,7 +279,8 @@ def _run(o: ScoreOptions, began: float) -> dict[str, Any]:
     naive_readings = m * o.seconds
     per_core = readings / engine_time["cpu_s"]
     naive_per_core = naive_readings / naive_time["cpu_s"] if m and naive_time["cpu_s"] > 0 else None
-    state_bytes = engine.state_nbytes()
+    snap = _snapshot_round_trip(engine)
+    state_bytes = snap["bytes"]
     per_resident = state_bytes / o.residents
     return {
         "residents": o.residents,
@@ -280,6 +301,8 @@ def _run(o: ScoreOptions, began: float) -> dict[str, Any]:
         "state_bytes_per_resident": round(per_resident, 1),
         "state_bytes": state_bytes,
         "table_row_bytes": engine.table.row_nbytes(),
+        "snapshot_write_s": snap["write_s"],
+        "snapshot_restore_s": snap["restore_s"],
         "naive": {
             "residents": m,
             "readings": naive_readings,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -39,3 +40,29 @@ def write_private(path: Path, data: bytes) -> None:
         out.flush()
         os.fsync(out.fileno())
     os.replace(tmp, path)
+
+
+def read_or_create_secret(path: Path, make: Callable[[], bytes]) -> bytes:
+    """The secret in ``path``; on first use ``make()`` one and keep it there, owner-only.
+
+    Two processes starting together (the API and the alert service share a data folder) get
+    the same secret: the new file is written whole under a temporary name and linked into
+    place, which fails if another process got there first, and then that one is read.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        pass
+    else:
+        tighten(path)
+        if data:
+            return data
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.new")
+    write_private(tmp, make())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_bytes()

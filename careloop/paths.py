@@ -33,3 +33,7 @@ class Paths:
     acl_file: Path
     #: Simulators' scenario labels.
     sim: Path
+    #: Secrets made at first start, owner-only, never committed: the Web Push (VAPID)
+    #: signing key, and the key that signs e-mail accept/decline links.
+    vapid_key: Path
+    link_key: Path

@@ -28,12 +28,13 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from careloop.apisettings import ApiSettings
 from careloop.connections import PLACEHOLDERS as _PLACEHOLDERS
 from careloop.connections import InfluxSettings, MqttSettings
 from careloop.connections import Section as _Section
 from careloop.errors import SettingsError
 from careloop.paths import Paths
-from careloop.tls import refuse_plaintext, smtp_defaults
+from careloop.tls import refuse_http, refuse_plaintext, smtp_defaults
 from careloop.wire import check_id
 
 
@@ -66,6 +67,10 @@ class EdgeSettings(_Section):
     max_rows: int = Field(1_000_000, ge=10)
     #: SQLite durability: "full" survives power loss, "normal" survives a process crash.
     synchronous: Literal["full", "normal"] = "full"
+    #: Minutes a question is remembered on the device to notice it asked again.
+    question_window_min: float = Field(30.0, gt=0, le=24 * 60)
+    #: How alike two questions must be (0-1, normalised text) to count as the same.
+    question_similarity: float = Field(0.8, gt=0, le=1)
 
     @field_validator("device", "resident")
     @classmethod
@@ -125,6 +130,10 @@ class AlertsSettings(_Section):
     db: Path | None = None
     #: SQLite durability: "full" survives power loss, "normal" survives a process crash.
     synchronous: Literal["full", "normal"] = "full"
+    #: Minutes a question is remembered on the device to notice it asked again.
+    question_window_min: float = Field(30.0, gt=0, le=24 * 60)
+    #: How alike two questions must be (0-1, normalised text) to count as the same.
+    question_similarity: float = Field(0.8, gt=0, le=1)
     #: The tier policy file (TOML); default the shipped ``alerts/policy.toml``.
     policy: Path | None = None
     #: A roster file (TOML: volunteers, residents, rotations, overrides) imported into the
@@ -156,6 +165,38 @@ class AlertsSettings(_Section):
     #: Prometheus metrics; 0 = off.
     metrics_port: int = Field(0, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
+    #: Web Push to the volunteers' installed apps (VAPID key made at first start in
+    #: ``DATA_DIR/keys/vapid.pem``); the contact push services see (RFC 8292 ``sub``).
+    push: bool = True
+    vapid_subject: str = "mailto:careloop@localhost"
+    push_timeout: float = Field(10.0, gt=0, le=120)
+    #: SMS through an HTTP gateway: a JSON ``{"to", "text"}`` POST to this URL; "" = off.
+    sms_url: str = ""
+    #: Sent with each SMS request, e.g. ``Authorization: Bearer ...`` (a secret).
+    sms_auth_header: SecretStr | None = None
+    sms_timeout: float = Field(10.0, gt=0, le=120)
+
+    @field_validator("vapid_subject")
+    @classmethod
+    def _vapid_subject(cls, value: str) -> str:
+        if not value.startswith(("mailto:", "https://")):
+            raise ValueError("must be a mailto: or https: URI (RFC 8292)")
+        return value
+
+    @field_validator("sms_url")
+    @classmethod
+    def _sms_url(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        refuse_http(value)  # phone numbers and pages travel encrypted off the machine
+        return value
+
+    @field_validator("sms_auth_header")
+    @classmethod
+    def _sms_header(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and ":" not in value.get_secret_value():
+            raise ValueError("must be 'Header-Name: value'")
+        return value
 
     @field_validator("webhook_secret", "smtp_password")
     @classmethod
@@ -237,48 +278,6 @@ class ScoreSettings(_Section):
         return self
 
 
-class ApiSettings(_Section):
-    """The HTTP API and dashboard (``careloop api``, docs/api.md)."""
-
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
-    #: Mark the session cookie ``Secure`` (sent over HTTPS only); off only for plain HTTP
-    #: on loopback (the demo turns it off).
-    cookie_secure: bool = True
-    #: Serve HTTPS: the certificate chain (PEM) and its key (None: in the cert file).
-    #: Unset: plain HTTP, for loopback or behind a TLS reverse proxy (docs/deploy.md).
-    tls_cert_file: Path | None = None
-    tls_key_file: Path | None = None
-    #: Seconds before an InfluxDB /query counts as failed.
-    influx_timeout: float = Field(10.0, gt=0, le=300)
-    #: Most points per series a vitals/events answer returns; longer ranges are averaged
-    #: with ``GROUP BY time()`` down to about this many.
-    max_points: int = Field(2000, ge=10, le=100_000)
-    #: Origins (``https://care.example.org``) allowed, besides the API's own, to make
-    #: cookie-authenticated writes: e.g. the public address behind a reverse proxy.
-    allowed_origins: list[str] = Field(default_factory=list)
-    #: Failed token attempts per client address per minute before answers become 429.
-    max_failed_tokens: int = Field(10, ge=1, le=10_000)
-    #: Days a new token lives, per role (``careloop token create --days N`` overrides).
-    token_days_admin: int = Field(30, ge=1, le=3650)
-    token_days_coordinator: int = Field(90, ge=1, le=3650)
-    token_days_volunteer: int = Field(180, ge=1, le=3650)
-    token_days_device: int = Field(365, ge=1, le=3650)
-
-    @field_validator("allowed_origins")
-    @classmethod
-    def _origins(cls, value: list[str]) -> list[str]:
-        for origin in value:
-            scheme, sep, rest = origin.partition("://")
-            if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
-                raise ValueError(f"{origin!r} is not an origin like https://host[:port]")
-        return [o.lower() for o in value]
-
-    def token_days(self, role: str) -> int:
-        """Days a new ``role`` token lives (``token_days_<role>``)."""
-        return int(getattr(self, f"token_days_{role}"))
-
-
 class ProvisionSettings(_Section):
     """Device provisioning: Mosquitto's password and ACL files (docs/devices.md)."""
 
@@ -335,6 +334,8 @@ class Settings(BaseSettings):
             password_file=self.provision.password_file or broker / "passwd",
             acl_file=self.provision.acl_file or broker / "acl",
             sim=root / "sim",
+            vapid_key=root / "keys" / "vapid.pem",
+            link_key=root / "keys" / "links.key",
         )
 
 

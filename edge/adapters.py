@@ -22,6 +22,7 @@ from typing import Any, Literal
 from careloop.logs import fields
 from careloop.wire import CommandMessage
 from edge.errors import AdapterError
+from edge.speech import SpeechInput
 from simulators import CareHome
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One reading of one kind (``vitals``, ``event`` or ``utterance``)."""
+    """One reading of one kind (``vitals``, ``event`` or ``utterance``).
+
+    A voice device's utterance may come with ``speech`` (the recogniser's words with their
+    timings, the audio, or both) for the agent to compute its features from on the device.
+    """
 
     kind: str
     reading: dict[str, Any]
+    speech: SpeechInput | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +116,10 @@ class SimulatedAdapter(SensorAdapter):
 class ReplayAdapter(SensorAdapter):
     """Readings from a JSON-lines file (``{"kind": ..., "reading": {...}}`` per line).
 
-    For sensor daemons that write a file, and for tests. The cursor is the byte offset after
+    For sensor daemons that write a file, and for tests. An utterance line may also carry
+    ``words`` (``[{"text", "start", "end"}]``), ``audio`` (a WAV path, or ``{"path", "rate"}``
+    for raw PCM; relative to the file's folder) and ``energy_db``: the speech input the agent
+    computes features from (:class:`~edge.speech.SpeechInput`). The cursor is the byte offset after
     the last line taken; with ``follow`` the file is watched for new lines like ``tail -f``.
     """
 
@@ -157,7 +166,8 @@ class ReplayAdapter(SensorAdapter):
             return None
         try:
             item = json.loads(line)
-            return Sample(str(item["kind"]), dict(item["reading"]))
+            kind, reading = str(item["kind"]), dict(item["reading"])
+            return Sample(kind, reading, SpeechInput.from_json(item, self.path.parent))
         except (ValueError, KeyError, TypeError) as exc:
             log.warning(
                 "skipping bad line",

@@ -2,9 +2,10 @@
 
 Two background loops live in a TaskGroup the agent owns:
 
-* ``sample``: takes batches from the adapter, validates each reading against the wire
-  contract (dropping utterance text unless the resident consented), and stores them with the
-  adapter's cursor in the outbox.
+* ``sample``: takes batches from the adapter, computes a voice device's speech features
+  from its words or audio (:mod:`edge.speech`, in a worker thread), validates each reading
+  against the wire contract (dropping utterance text unless the resident consented), and
+  stores them with the adapter's cursor in the outbox.
 * ``publish``: connected through :func:`careloop.mqtt.run_forever` (the one reconnect loop),
   it announces the device (retained ``online`` birth, ``offline`` last will), listens for
   ``cmd`` downlinks, and sends the outbox in order at QoS 1, deleting readings only after
@@ -18,7 +19,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +46,11 @@ from careloop.wire import (
     encode_stored,
     status_message,
 )
-from edge.adapters import SampleBatch, SensorAdapter
+from edge.adapters import Sample, SampleBatch, SensorAdapter
 from edge.errors import AdapterError, EdgeError
 from edge.outbox import Outbox, Row
+from edge.questions import RepeatedQuestions
+from edge.speech import BAD_INPUT, Absent, SpeechFeaturizer
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,10 @@ class AgentStats:
     connected: bool = False
     available: bool = True
     adapter_done: bool = False
+    #: Utterances whose features were computed on the device (from words or audio).
+    featurized: int = 0
+    #: Features left out, by ``"feature:reason"`` (reasons: :data:`edge.speech.REASONS`).
+    absent: dict[str, int] = field(default_factory=dict)
 
 
 def _now_ms() -> int:
@@ -97,6 +104,11 @@ class EdgeAgent:
         edge = settings.edge
         self.outbox_path = outbox or edge.outbox or (settings.paths.edge / f"{self.device}.sqlite3")
         self.stats = AgentStats()
+        self.speech = SpeechFeaturizer(
+            questions=RepeatedQuestions(
+                window_s=edge.question_window_min * 60, similarity=edge.question_similarity
+            )
+        )
         self._clock = clock
         self._wake = asyncio.Event()
         self._drained = asyncio.Event()
@@ -174,8 +186,11 @@ class EdgeAgent:
 
     async def _store(self, batch: SampleBatch) -> None:
         assert self._outbox is not None
+        samples = batch.samples
+        if any(s.speech is not None for s in samples):
+            samples = await asyncio.to_thread(self._featurize, samples)
         items = []
-        for sample in batch.samples:
+        for sample in samples:
             body = self._serialize(sample.kind, sample.reading)
             if body is not None:
                 items.append((sample.kind, body))
@@ -186,6 +201,38 @@ class EdgeAgent:
         self.stats.sampled += len(items)
         self.stats.dropped += dropped
         self._wake.set()
+
+    def _featurize(self, samples: list[Sample]) -> list[Sample]:
+        """Samples with their speech features computed; each absent feature logged (ids,
+        feature and reason only) and counted."""
+        out = []
+        for sample in samples:
+            if sample.speech is None:
+                out.append(sample)
+                continue
+            try:
+                reading, absent = self.speech.features(sample.reading, sample.speech)
+            except Exception as exc:
+                # A bug here must not stop the device: the reading goes without features.
+                log.error(
+                    "speech features failed",
+                    extra=fields(device=self.device, error=type(exc).__name__),
+                )
+                reading, absent = sample.reading, [Absent("features", "error", type(exc).__name__)]
+            self.stats.featurized += 1
+            for a in absent:
+                key = f"{a.feature}:{a.reason}"
+                self.stats.absent[key] = self.stats.absent.get(key, 0) + 1
+                level = logging.WARNING if a.reason in BAD_INPUT else logging.INFO
+                log.log(
+                    logging.DEBUG if a.reason == "not_given" else level,
+                    "speech feature left out",
+                    extra=fields(
+                        device=self.device, feature=a.feature, reason=a.reason, detail=a.detail
+                    ),
+                )
+            out.append(Sample(sample.kind, reading))
+        return out
 
     def _serialize(self, kind: str, reading: dict[str, Any]) -> str | None:
         """Validate one reading; the compact JSON to store, or None (logged) if invalid."""

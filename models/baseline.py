@@ -33,6 +33,7 @@ from typing import Any, Literal
 import numpy as np
 
 from models.base import ModelError, Observation, StreamingDetector
+from models.state import State, StateReader
 
 Direction = Literal["both", "low", "high"]
 _DAY_MIN = 24 * 60
@@ -238,3 +239,9 @@ class ResidentBaseline(StreamingDetector):
     def state_nbytes(self) -> int:
         """Bytes of learned state held in memory (the one float array's data)."""
         return int(self._state.nbytes)
+
+    def state(self) -> State:
+        return {}, {"baseline": self._state.copy()}
+
+    def load_state(self, state: StateReader) -> None:
+        self._state = state.array("baseline", np.float64, self._state.shape)

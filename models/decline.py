@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 
 from models.base import ModelError, Observation, StreamingDetector
 from models.baseline import as_number, huber_kappa, robust_update
+from models.state import State, StateReader
 
 _DAY_MS = 86_400_000
 _HOUR_MS = 3_600_000
@@ -211,3 +212,18 @@ class DeclineDetector(StreamingDetector):
     def state_nbytes(self) -> int:
         """Bytes of learned state held in arrays (plus two Python ints)."""
         return int(self._acc.nbytes + self._base.nbytes + self._cusum.nbytes)
+
+    def state(self) -> State:
+        doc = {"day": self._day, "days_closed": self.days_closed}
+        return doc, {
+            "day_sums": self._acc.copy(),
+            "base": self._base.copy(),
+            "cusum": self._cusum.copy(),
+        }
+
+    def load_state(self, state: StateReader) -> None:
+        self._day = state.integer("day", lo=-1)
+        self.days_closed = state.integer("days_closed", lo=0)
+        self._acc = state.array("day_sums", np.float64, self._acc.shape)
+        self._base = state.array("base", np.float64, self._base.shape)
+        self._cusum = state.array("cusum", np.float64, self._cusum.shape)

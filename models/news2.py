@@ -41,6 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.base import ModelError, Observation, StreamingDetector
+from models.state import State, StateReader
 
 Tier = Literal["low", "low-medium", "medium", "high"]
 Scale = Literal[1, 2]
@@ -221,6 +222,12 @@ class News2Scorer(StreamingDetector):
 
     def learn_one(self, x: Observation) -> None:
         """Nothing to learn: the chart is fixed."""
+
+    def state(self) -> State:
+        return {}, {}
+
+    def load_state(self, state: StateReader) -> None:
+        """Nothing learned, nothing to load (the snapshot carries ``spo2_scale``)."""
 
 
 # -- vectorised: the same chart over arrays, for the streaming runtime ---------------------------

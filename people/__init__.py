@@ -16,7 +16,10 @@ copy (docs/architecture.md). Public surface::
     Site, Resident, Consent,          model.py    the records (frozen, validated, once)
     Volunteer, Rotation, Override,
     TokenRecord, AuditRow, Role, ROLES
-    CareProfile, Expectation          profile.py  a resident's care profile and plan
+    PushSubscription, SignIn,         store/      an app's push subscription, a one-time
+    TooManySignIns                                sign-in
+    CareProfile, Expectation,         profile.py  a resident's care profile and plan,
+    FamilyContact                                 family contacts for reports
     PeopleError, NotFound, Conflict,  errors.py
     RosterError
 """
@@ -40,7 +43,7 @@ from people.model import (
     parse_hours,
     valid_id,
 )
-from people.profile import CareProfile, Expectation
+from people.profile import CareProfile, Expectation, FamilyContact
 from people.roster import (
     Roster,
     RosterFile,
@@ -50,7 +53,14 @@ from people.roster import (
     parse_roster,
     read_roster,
 )
-from people.store import MAX_LIMIT, Directory, hash_token
+from people.store import (
+    MAX_LIMIT,
+    Directory,
+    PushSubscription,
+    SignIn,
+    TooManySignIns,
+    hash_token,
+)
 
 __all__ = [
     "CHANNELS",
@@ -65,18 +75,22 @@ __all__ = [
     "DeviceRegistry",
     "Directory",
     "Expectation",
+    "FamilyContact",
     "Follower",
     "NotFound",
     "Override",
     "PeopleError",
+    "PushSubscription",
     "Resident",
     "Role",
     "Roster",
     "RosterError",
     "RosterFile",
     "Rotation",
+    "SignIn",
     "Site",
     "TokenRecord",
+    "TooManySignIns",
     "Verdict",
     "Volunteer",
     "distance_km",

@@ -104,10 +104,12 @@ def disclosure(consent: Consent | None, reader: Reader) -> Disclosure:
     Staff of the resident's site see everything but words the resident did not let be
     stored. Volunteers see the resident (id, name, language) only with
     ``share_with_volunteers`` and what the need is only with ``share_vitals_with_volunteers``.
-    An external system (the emergency webhook) gets what the volunteers would. Logs and the
-    public get no resident and no health facts, ever; families are not modelled yet and get
-    nothing here. ``consent=None`` (none recorded) means everything is withheld that a
-    consent would allow.
+    An external system (the emergency webhook) gets what the volunteers would. A family
+    contact (the weekly report, docs/reports.md) sees the resident only with
+    ``share_reports_with_family`` and their health (vitals, activity, needs) only with
+    ``share_vitals_with_family`` too; never words. Logs and the public get no resident and
+    no health facts, ever. ``consent=None`` (none recorded) means everything is withheld
+    that a consent would allow.
     """
     c = consent
     words = bool(c and c.store_utterance_text)
@@ -119,4 +121,8 @@ def disclosure(consent: Consent | None, reader: Reader) -> Disclosure:
         return Disclosure(
             resident=shared, identity=shared, health=shared and vitals, words=shared and words
         )
+    if reader == "family":
+        family = bool(c and c.share_reports_with_family)
+        vitals = bool(c and c.share_vitals_with_family)
+        return Disclosure(resident=family, identity=family, health=family and vitals, words=False)
     return NOTHING

@@ -21,10 +21,13 @@ from careloop.wire import check_id
 from people.errors import PeopleError
 from people.profile import CareProfile
 
-Role = Literal["admin", "coordinator", "volunteer", "device", "public"]
+#: ``family``: a family member of one resident (the token's subject is that resident's id,
+#: its one site theirs): raises tickets for them and rates how they were handled.
+Role = Literal["admin", "coordinator", "volunteer", "device", "family", "public"]
 ROLES: tuple[Role, ...] = get_args(Role)
-#: How a volunteer can be reached for a page.
-CHANNELS = ("mqtt", "email")
+#: How a volunteer can be reached for a page: their MQTT app, e-mail, Web Push to the installed
+#: app (any subscription the app made also counts), SMS through the configured gateway.
+CHANNELS = ("mqtt", "email", "push", "sms")
 
 Location = tuple[float, float]
 
@@ -110,6 +113,11 @@ class Consent:
     share_vitals_with_volunteers: bool = False
     updated_at: int = 0
     updated_by: str = ""
+    #: The resident's family contacts (care profile) get the weekly report: the resident's
+    #: name, care-plan adherence and satisfaction (docs/reports.md).
+    share_reports_with_family: bool = False
+    #: ... and in it vitals, activity, time in bed and needs (only with the flag above).
+    share_vitals_with_family: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +150,8 @@ class Volunteer:
             raise PeopleError(f"unknown channels {unknown}; use {', '.join(CHANNELS)}")
         if "email" in self.channels and not self.email:
             raise PeopleError("channel email needs an e-mail address")
+        if "sms" in self.channels and not self.phone:
+            raise PeopleError("channel sms needs a phone number")
         _location(self.location)
 
     def serves(self, site: str) -> bool:

@@ -70,6 +70,16 @@ class Expectation(BaseModel):
         return day % self.every_days == 0
 
 
+class FamilyContact(BaseModel):
+    """Someone in the resident's family who gets the weekly report by e-mail, in their own
+    language, as far as the resident's consent allows (``share_reports_with_family``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+    language: Annotated[str, Field(max_length=16)] = "en"
+
+
 class CareProfile(BaseModel):
     """What the runtime needs to know about a resident beyond the readings."""
 
@@ -80,3 +90,11 @@ class CareProfile(BaseModel):
     #: NEWS2 SpO2 scale 2 only where a clinician set it (hypercapnic respiratory failure).
     spo2_scale: Literal[1, 2] = 1
     expectations: tuple[Expectation, ...] = ()
+    #: Family contacts for the weekly report (docs/reports.md); personal data.
+    family: Annotated[tuple[FamilyContact, ...], Field(max_length=10)] = ()
+    #: Where a volunteer finds them: room, flat or street address (shown only where the
+    #: resident consented to share their identity with volunteers).
+    room: Annotated[str, Field(max_length=200)] = ""
+    #: What helps them, in a carer's words ("hard of hearing: speak on the left", "key safe
+    #: code from the coordinator"): shown to volunteers with the same consent.
+    helps: Annotated[tuple[Annotated[str, Field(max_length=200)], ...], Field(max_length=10)] = ()

@@ -41,6 +41,18 @@ class Roster:
     overrides: list[Override] = field(default_factory=list)
     #: (site, resident) -> their consent; none recorded = nothing shared.
     consents: dict[tuple[str, str], Consent] = field(default_factory=dict)
+    #: volunteer -> "not now" until then (None: until they switch back), from their app.
+    away: dict[str, int | None] = field(default_factory=dict)
+    #: Volunteers with at least one app subscribed to Web Push.
+    pushable: set[str] = field(default_factory=set)
+
+    def available(self, volunteer: str, at_ms: int) -> bool:
+        """Whether ``volunteer`` is available for pages at ``at_ms`` (they did not say "not
+        now", or the time they gave has passed)."""
+        if volunteer not in self.away:
+            return True
+        until = self.away[volunteer]
+        return until is not None and at_ms >= until
 
     def on_call(self, site: str, at_ms: int) -> set[str] | None:
         """Volunteers on call at ``site`` now; None when the site has no rotations (then
@@ -99,6 +111,8 @@ def read_roster(directory: Directory, sites: frozenset[str] | None = None) -> Ro
     roster.rotations = directory.rotations(sites, limit=None)[0]
     roster.overrides = directory.overrides(sites, limit=None)[0]
     roster.consents = {(c.site, c.resident): c for c in directory.consents(sites)}
+    roster.away = {v: u for v, u in directory.away().items() if v in roster.volunteers}
+    roster.pushable = directory.pushable() & roster.volunteers.keys()
     return roster
 
 

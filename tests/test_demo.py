@@ -69,6 +69,20 @@ def wait_pages(client: MqttTestClient, deadline: float) -> list[AlertNotificatio
     return seen
 
 
+def check_app(banner: str, base: str) -> None:
+    """The banner's volunteer app link signs in once, as simulated volunteer v01."""
+    link = re.search(r"volunteer app\s+: (\S+)/app/#signin=(cls_\S+)", banner)
+    assert link and link.group(1) == base, banner
+    with httpx.Client(base_url=base, timeout=10, headers={"Origin": base}) as http:
+        assert http.get("/app/").status_code == 200
+        made = http.post("/api/v1/app/session", json={"link": link.group(2)})
+        assert made.status_code == 200, made.text
+        assert made.json()["subject"] == "v01"
+        assert http.get("/api/v1/app/me").json()["id"] == "v01"
+        again = http.post("/api/v1/app/session", json={"link": link.group(2)})
+        assert again.status_code == 401  # one use
+
+
 def check_dashboard(banner: str, http_port: int) -> tuple[str, str]:
     """The banner's first line is a sign-in link to the board; the board answers with it.
 
@@ -152,6 +166,7 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
         assert "-t 'careloop/needs/v1/#'" in banner
         assert "r001 sos_call at ~15 s, r002 fall_no_movement at ~30 s" in banner, banner
         base, token = check_dashboard(banner, http_port)
+        check_app(banner, base)
         servers = children_of(proc.pid)
         assert len(servers) == 4  # mosquitto, influxd, careloop ingest and careloop score
         needs = MqttTestClient("127.0.0.1", broker_port).connect()

@@ -24,10 +24,13 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Self
 
 from alerts.errors import DeliveryError
 from careloop.tls import client_context, is_loopback
+
+if TYPE_CHECKING:
+    from careloop.settings import AlertsSettings
 
 SmtpTls = Literal["starttls", "tls", "none"]
 
@@ -65,6 +68,20 @@ class SmtpSender:
         if tls != "none":
             self._context = client_context(ca_file, setting="alerts.smtp_")
 
+    @classmethod
+    def from_settings(cls, cfg: AlertsSettings) -> Self:
+        """The sender the settings describe (``alerts.smtp_*``): the alert service's pages
+        and the weekly reports go out the same way."""
+        return cls(
+            cfg.smtp_host,
+            cfg.smtp_port,
+            cfg.smtp_from,
+            username=cfg.smtp_username,
+            password=cfg.smtp_password.get_secret_value() if cfg.smtp_password else None,
+            tls=cfg.smtp_tls,  # verified STARTTLS by default; plaintext only to loopback
+            ca_file=cfg.smtp_ca_file,
+        )
+
     async def send(self, to: str, body: bytes, nid: str) -> None:
         await asyncio.to_thread(self._send, to, body, nid)
 
@@ -76,6 +93,13 @@ class SmtpSender:
         msg["Subject"] = data["subject"]
         msg["Message-ID"] = f"<{nid}@careloop>"  # the same on a retry: clients de-duplicate
         msg.set_content(data["body"])
+        self.send_message(msg)
+
+    def send_message(self, msg: EmailMessage) -> None:
+        """Send a whole message (blocking): the same encryption, verification and login as a
+        page, for mail built elsewhere (the weekly report with its PDF, app/reports)."""
+        if "From" not in msg:
+            msg["From"] = self.sender
         try:
             with self._connect() as smtp:
                 if self._username:

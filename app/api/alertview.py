@@ -84,3 +84,22 @@ def alert_sites(store: AlertStore, alert_ids: set[str]) -> dict[str, str]:
         f"SELECT id, site FROM alerts WHERE id IN ({','.join('?' * len(ids))})", ids
     ).fetchall()
     return dict(rows)
+
+
+def open_needs(
+    store: AlertStore, sites: frozenset[str] | None
+) -> dict[tuple[str, str], dict[str, int]]:
+    """(site, resident) -> {tier: open alerts} for ``sites`` (None = all), in one query."""
+    where, args = "closed_ms IS NULL", list[str]()
+    if sites is not None:
+        where += f" AND site IN ({','.join('?' * len(sites))})" if sites else " AND 0"
+        args = sorted(sites)
+    rows = store.db.execute(
+        f"SELECT site, resident, tier, count(*) FROM alerts WHERE {where} "
+        "GROUP BY site, resident, tier",
+        args,
+    ).fetchall()
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    for site, resident, tier, n in rows:
+        out.setdefault((site, resident), {})[tier] = int(n)
+    return out

@@ -22,20 +22,29 @@ from app.api import auth, problems
 from app.api.audit import reads_sweep
 from app.api.metrics import ApiMetrics
 from app.api.monitor import DeviceMonitor
+from app.api.overview import BandCache
 from app.api.routes import (
     alerts,
+    app_links,
+    app_pages,
+    app_session,
     dashboard,
     deadletters,
     devices,
     health,
+    home,
     privacy,
     public,
+    ratings,
+    report,
     residents,
     schedules,
     sites,
     sla,
     status,
+    tickets,
     vitals,
+    volunteer_app,
     volunteers,
 )
 from app.api.security import Hardening, TokenLimiter
@@ -51,18 +60,27 @@ ROUTERS = [
     health.router,
     auth.router,
     sites.router,
+    home.router,
     residents.router,
     devices.router,
     privacy.router,
     volunteers.router,
     schedules.router,
     alerts.router,
+    tickets.router,
+    ratings.router,
+    ratings.praise_router,
+    app_session.router,
+    volunteer_app.router,
+    app_links.router,
     vitals.router,
+    report.router,
     sla.router,
     deadletters.router,
     public.router,
     status.router,
     dashboard.router,
+    app_pages.router,
 ]
 
 DESCRIPTION = """careloop's HTTP API. Authenticate with `Authorization: Bearer <token>`
@@ -121,6 +139,7 @@ def create_app(
     app.state.settings = settings
     app.state.alerts = None
     app.state.metrics = ApiMetrics()
+    app.state.bands = BandCache()
     app.state.token_limiter = TokenLimiter(settings.api.max_failed_tokens)
     app.add_middleware(
         Hardening, cookie=auth.COOKIE_NAME, allowed_origins=settings.api.allowed_origins

@@ -49,6 +49,8 @@ class Principal:
     subject: str
     #: The sites this principal may see; None = every site (admin only).
     sites: frozenset[str] | None
+    #: The token's id (not the token): tells two family members of one resident apart.
+    token: str | None = None
 
     def sees(self, site: str) -> bool:
         """Whether ``site`` is inside this principal's scope."""
@@ -88,7 +90,7 @@ def authenticate(request: Request, token: str | None, directory: Any) -> Princip
         log.info("token refused (unknown, revoked or expired)")  # never the token itself
         raise unauthorized()
     log.debug("token accepted", extra=fields(token_id=record.id, role=record.role))
-    return Principal(record.role, record.subject, record.sites)
+    return Principal(record.role, record.subject, record.sites, record.id)
 
 
 def _clear_cookie(secure: bool) -> str:

@@ -63,6 +63,18 @@ def register(sub: Any) -> argparse.ArgumentParser:
     )  # fmt: skip
     g.add_argument("--smtp-from", dest="alerts__smtp_from", help="sender address")
     g.add_argument(
+        "--no-push", dest="alerts__push", action="store_const", const=False,
+        help="no Web Push to the volunteers' installed apps",
+    )  # fmt: skip
+    g.add_argument(
+        "--vapid-subject", dest="alerts__vapid_subject",
+        help="the contact push services see (mailto: or https:, RFC 8292)",
+    )  # fmt: skip
+    g.add_argument(
+        "--sms-url", dest="alerts__sms_url",
+        help='SMS gateway: POST {"to", "text"} as JSON here (https; off by default)',
+    )  # fmt: skip
+    g.add_argument(
         "--tick-interval", dest="alerts__tick_interval", type=float, help="deadline checks (0.2 s)"
     )
     g.add_argument(

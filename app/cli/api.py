@@ -56,6 +56,12 @@ def register(sub: Any) -> argparse.ArgumentParser:
         "for more (CARELOOP_API__ALLOWED_ORIGINS)",
     )
     g.add_argument(
+        "--public-url",
+        dest="api__public_url",
+        help="the address volunteers' phones reach the API at, for links in e-mails, pushes "
+        "and SMS, e.g. https://care.example.org (default http://HOST:PORT)",
+    )
+    g.add_argument(
         "--no-alerts",
         action="store_true",
         help="do not run the alert service here (alert actions answer 503)",

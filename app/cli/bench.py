@@ -49,6 +49,8 @@ score figures (bench/score_bench.py; no servers):
   readings_per_s_wall      the same per wall-clock second
   state_bytes_per_resident ScoringEngine.state_nbytes() / residents after the run (target
                            <= 4096); table_row_bytes: the in-memory arrays per resident
+  snapshot_write_s, snapshot_restore_s  wall seconds to write that snapshot to a file and
+                           to restore it into a fresh engine (a restart's cost)
   naive_readings_per_s_per_core  the reference, same run, same readings as dicts: NEWS2 and
                            one ResidentBaseline per resident, score_one then learn_one, for
                            --naive-residents residents; speedup_vs_naive = the ratio
@@ -214,6 +216,8 @@ def _run_score(args: argparse.Namespace) -> int:
         ("speedup_vs_naive", "", None),
         ("state_bytes_per_resident", f"<= {targets['state_bytes_per_resident']}", "meets_memory"),
         ("table_row_bytes", "", None),
+        ("snapshot_write_s", "", None),
+        ("snapshot_restore_s", "", None),
         ("readings", "", None),
         ("events", "", None),
         ("utterances", "", None),

@@ -42,6 +42,21 @@ def register(sub: Any) -> argparse.ArgumentParser:
         help="the resident consented: send utterance text too",
     )
     p.add_argument(
+        "--question-window",
+        dest="edge__question_window_min",
+        type=float,
+        metavar="MINUTES",
+        help="how long a question is remembered on the device to notice it asked again "
+        "(default 30)",
+    )
+    p.add_argument(
+        "--question-similarity",
+        dest="edge__question_similarity",
+        type=float,
+        metavar="RATIO",
+        help="how alike two questions must be to count as the same, 0-1 (default 0.8)",
+    )
+    p.add_argument(
         "--adapter",
         choices=["simulated", "replay"],
         default="simulated",
@@ -73,7 +88,11 @@ def register(sub: Any) -> argparse.ArgumentParser:
     )
     sim.add_argument("--steps", type=int, default=None, help="stop after this many steps")
     rep = p.add_argument_group("replay adapter")
-    rep.add_argument("--replay", help="JSON-lines file of {kind, reading} to send")
+    rep.add_argument(
+        "--replay",
+        help="JSON-lines file of {kind, reading} to send; a voice device's utterance may "
+        "add words (with timings) and audio for the agent to compute features from",
+    )
     rep.add_argument("--follow", action="store_true", help="keep watching the file for lines")
     return p
 

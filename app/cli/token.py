@@ -23,10 +23,12 @@ def register(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("action", choices=["create", "list", "revoke"])
     p.add_argument("id", nargs="?", help="token id, for 'revoke'")
-    p.add_argument("--role", choices=["admin", "coordinator", "volunteer", "device"])
+    p.add_argument("--role", choices=["admin", "coordinator", "volunteer", "device", "family"])
     p.add_argument("--sites", help="comma-separated sites the token may see (default: --site)")
     p.add_argument(
-        "--subject", help="who: the volunteer's or device's id, or a name for admins/coordinators"
+        "--subject",
+        help="who: the volunteer's or device's id, a name for admins/coordinators, or for "
+        "a family token the id of the resident whose family it is",
     )
     p.add_argument(
         "--days",

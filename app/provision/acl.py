@@ -63,10 +63,13 @@ SERVICE_ACCESS: dict[str, tuple[Grant, ...]] = {
         Grant("read", erase_subscription()),
         Grant("write", need_subscription()),
     ),
-    # careloop alerts: needs and volunteers' replies in; pages and the device cmd out.
+    # careloop alerts: needs and volunteers' replies in, and devices' utterances and events
+    # (answers to the satisfaction question); pages and the device cmd out.
     "alerts": (
         Grant("read", need_subscription()),
         Grant("read", alert_subscription("reply")),
+        Grant("read", subscription(kind="utterance")),
+        Grant("read", subscription(kind="event")),
         Grant("write", alert_subscription("volunteer")),
         Grant("write", subscription(kind="cmd")),
     ),

@@ -28,13 +28,14 @@ from __future__ import annotations
 import json
 import string
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from babel import Locale
 from babel.dates import format_datetime as _babel_datetime
+from babel.dates import format_skeleton as _babel_skeleton
 from babel.numbers import format_decimal
 
 from careloop.errors import CareloopError
@@ -145,6 +146,11 @@ class Translator:
     def format_datetime(self, when: datetime, tz: tzinfo | None = None, fmt: str = "medium") -> str:
         """``when`` as people of this locale write a date and time (in ``tz`` if given)."""
         return str(_babel_datetime(when, fmt, tzinfo=tz, locale=self._babel))
+
+    def format_skeleton(self, skeleton: str, when: date | datetime) -> str:
+        """``when`` in the locale's best pattern for a CLDR skeleton (``MMMEd``: "Mon, Jan 5",
+        "1月5日 週一"), for short labels such as a chart's days."""
+        return str(_babel_skeleton(skeleton, when, locale=self._babel))
 
     def format_number(self, value: float, digits: int = 1) -> str:
         """``value`` with this locale's separators, at most ``digits`` decimals."""

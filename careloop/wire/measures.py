@@ -38,6 +38,9 @@ EVENT_TYPES = (
     "checkup_done",
     "device_fault",
     "video_call",
+    # The device's answer button after the satisfaction question; ``detail`` is the answer
+    # ("1".."5", or "good" / "ok" / "bad"), see alerts/answers.py.
+    "rating_button",
 )
 
 VITALS: tuple[Measure, ...] = (

@@ -56,6 +56,11 @@ NeedKind = Literal[
     "agitation",
     "missed_care_plan",
     "care_plan_reminder",
+    # What residents and families ask of carers: tracked tickets (docs/tickets.md). A
+    # ``praise`` is never paged: the alert service credits it to a volunteer.
+    "request",
+    "complaint",
+    "praise",
 ]
 NEED_KINDS: tuple[str, ...] = get_args(NeedKind)
 

@@ -11,7 +11,9 @@ score`` would see it, and every need it publishes is matched to the labels:
   **lead** = end - first need (how long before the episode's end it was flagged);
 * **acute** scenarios (:data:`ACUTE`: the ones that begin at once, with a fall or an SOS)
   must be detected within 2 minutes of onset;
-* **false needs** are needs raised for residents with no scenario at all, per resident-day.
+* **false needs** are needs raised for residents with no scenario at all, per resident-day;
+  requests, complaints and thanks heard by the voice device (tickets) are counted apart
+  (``tickets``), being asks rather than predictions.
 
 ``data`` is not needed (the data is simulated); when given, the readings' labels and the
 needs are written there as JSON lines for inspection.
@@ -35,6 +37,9 @@ from simulators import CareHome
 from simulators.episodes import Assignment, default_assignments
 from simulators.labels import Label, write_labels
 from simulators.profiles import ResidentProfile, make_profiles
+
+#: Need kinds that are tickets (asked for out loud), not predicted care needs.
+TICKET_KINDS = frozenset({"request", "complaint", "praise"})
 
 ACUTE: tuple[str, ...] = ("fall_no_movement", "sos_call")
 ACUTE_WITHIN_MS = 120_000
@@ -141,7 +146,12 @@ def score(
     span_end: int | None = None,
 ) -> dict[str, Any]:
     """Per-scenario recall, delay and lead; acute recall within 2 min; false needs per day."""
-    raised = [n for n in needs if n.state == "open" and not n.reminder]
+    opened = [n for n in needs if n.state == "open" and not n.reminder]
+    # Requests, complaints and thanks are what residents asked for out loud (tickets,
+    # docs/tickets.md), not predictions of a care episode: counted apart, never as hits or
+    # false needs.
+    raised = [n for n in opened if n.kind not in TICKET_KINDS]
+    asked = Counter(n.kind for n in opened if n.kind in TICKET_KINDS)
     # only complete episodes are judged: one cut off by the end of the run is left out
     end = max((n.ts for n in needs), default=0) if span_end is None else span_end
     cut = [lb for lb in labels if lb.end > end]
@@ -198,6 +208,7 @@ def score(
         "false_needs": dict(Counter(n.kind for n in false).most_common()),
         "clean_residents": clean,
         "needs_total": len(raised),
+        "tickets": dict(asked.most_common()),
         "missed": missed[:40],
         "targets": {
             "acute_recall_2min": TARGET_ACUTE_RECALL,

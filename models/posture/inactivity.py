@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.base import ModelError, Observation, StreamingDetector
+from models.state import State, StateReader
 
 _HOUR_MS = 3_600_000
 
@@ -78,3 +79,12 @@ class InactivityDetector(StreamingDetector):
         self._lying[h] += x.get("posture") == "lying"
         if self._moving(x) or self._last_move_ms is None:
             self._last_move_ms = ts
+
+    def state(self) -> State:
+        doc = {"last_move_ms": self._last_move_ms}
+        return doc, {"lying": self._lying.copy(), "seen": self._seen.copy()}
+
+    def load_state(self, state: StateReader) -> None:
+        self._last_move_ms = state.optional_number("last_move_ms")
+        self._lying = state.array("lying", np.float64, (24,))
+        self._seen = state.array("seen", np.float64, (24,))

@@ -14,12 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from careloop.wire.needs import Evidence
 from models.runtime.findings import Finding
+from models.state import State, StateReader, ragged
 from people.profile import CareProfile, Expectation
 
 _MIN = 60_000
 _DAY = 1440 * _MIN
+#: Fulfilling events remembered per expectation (the newest).
+_REMEMBERED = 8
 
 
 @dataclass(slots=True)
@@ -38,6 +43,32 @@ class CarePlanner:
     def __init__(self) -> None:
         self.progress: dict[int, list[_Progress]] = {}
 
+    def state(self) -> State:
+        """One row per resident and expectation, in order: the days already reminded about
+        and flagged, and the remembered fulfilling events."""
+        rows = [(slot, p) for slot in sorted(self.progress) for p in self.progress[slot]]
+        arrays = {
+            "slot": np.array([s for s, _ in rows], dtype=np.int64),
+            "reminded": np.array([p.reminded for _, p in rows], dtype=np.int64),
+            "missed": np.array([p.missed for _, p in rows], dtype=np.int64),
+            **ragged("done", [p.done for _, p in rows], np.int64),
+        }
+        return {}, arrays
+
+    def load_state(self, state: StateReader, residents: int) -> None:
+        """Take back :meth:`state` (``residents`` slots in the engine); all checked first."""
+        slots = state.indices("slot", residents, unique=False)
+        n = len(slots)
+        reminded = state.array("reminded", np.int64, (n,)).tolist()
+        missed = state.array("missed", np.int64, (n,)).tolist()
+        done = state.ragged("done", np.int64, n, _REMEMBERED)
+        progress: dict[int, list[_Progress]] = {}
+        for i, slot in enumerate(slots):
+            progress.setdefault(slot, []).append(
+                _Progress(done[i].tolist(), reminded[i], missed[i])
+            )
+        self.progress = progress
+
     def _of(self, slot: int, profile: CareProfile) -> list[_Progress]:
         got = self.progress.get(slot)
         if got is None or len(got) != len(profile.expectations):
@@ -49,7 +80,7 @@ class CarePlanner:
         for exp, prog in zip(profile.expectations, self._of(slot, profile), strict=True):
             if exp.event == event_type:
                 prog.done.append(ts)
-                del prog.done[:-8]
+                del prog.done[:-_REMEMBERED]
 
     def tick(self, slot: int, profile: CareProfile, now: int, first_seen: int) -> list[Finding]:
         """Reminders and misses due at ``now`` for one resident."""

@@ -19,6 +19,7 @@ from models.decline import AGGREGATES, DeclineDetector, care_day, daily_terms
 from models.runtime.columns import VitalsBatch
 from models.runtime.findings import Finding
 from models.runtime.table import Field
+from models.state import State, StateReader, nest, stack
 
 _MIN = 60_000
 #: CUSUM (baseline SDs accumulated over days) at which a decline becomes a need.
@@ -45,6 +46,31 @@ class DailyComponent:
     def __init__(self) -> None:
         self.detectors: dict[int, DeclineDetector] = {}
         self.raised: dict[int, int] = {}
+
+    def state(self) -> State:
+        """Every resident's DeclineDetector stacked (one row each), and the last need days."""
+        slots = sorted(self.detectors)
+        detectors = [self.detectors[s].state() for s in slots]
+        doc, arrays = nest({}, {"detector": stack(detectors, DeclineDetector().state())})
+        raised = sorted(self.raised.items())
+        arrays |= {
+            "slot": np.array(slots, dtype=np.int64),
+            "raised_slot": np.array([s for s, _ in raised], dtype=np.int64),
+            "raised_day": np.array([d for _, d in raised], dtype=np.int64),
+        }
+        return doc, arrays
+
+    def load_state(self, state: StateReader, residents: int) -> None:
+        """Take back :meth:`state` on a fresh component (``residents`` slots in the engine)."""
+        rows = state.scope("detector").rows()
+        detectors: dict[int, DeclineDetector] = {}
+        for slot, row in zip(state.indices("slot", residents, len(rows)), rows, strict=True):
+            detectors[slot] = det = DeclineDetector()
+            det.load_state(row)
+        raised = state.indices("raised_slot", residents)
+        days = state.array("raised_day", np.int64, (len(raised),)).tolist()
+        self.detectors = detectors
+        self.raised = dict(zip(raised, days, strict=True))
 
     def step(self, t: Any, b: VitalsBatch, offset_min: NDArray[np.int64]) -> list[Finding]:
         r, ts = b.resident, b.ts

@@ -16,15 +16,15 @@ in the same table and is scored on the timer tick; the shipped model file is loa
 default, and without a usable one the engine scores on its rules alone and says so in
 ``engine.risk.status``.
 
-:meth:`snapshot` writes the whole state (arrays + the few per-resident objects) to one file
-atomically; :meth:`restore` reads it back, so a restarted scorer keeps its baselines.
+:meth:`snapshot` writes the whole state to one file atomically; :meth:`restore` reads it back,
+so a restarted scorer keeps its baselines. The file is plain data (:mod:`models.state`: one
+JSON document and numeric arrays, every component's part nested under its name), so reading a
+snapshot cannot run code; a file of another format version is refused (StateError,
+``stale``), never half-read.
 """
 
 from __future__ import annotations
 
-import io
-import pickle
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +34,7 @@ import numpy as np
 
 from careloop.files import write_private
 from careloop.wire.needs import Evidence, NeedMessage
-from models.base import ModelError
+from models.base import ModelError, StateError
 from models.runtime import activity, daily, risk, vitals
 from models.runtime.activity import ActivityComponent
 from models.runtime.careplan import CarePlanner
@@ -48,11 +48,14 @@ from models.runtime.riskmodel import DEFAULT_PATH, RiskModel
 from models.runtime.speech import SpeechComponent
 from models.runtime.table import Field, Table
 from models.runtime.vitals import VitalsComponent
-from models.snapshots import safe_loads
+from models.runtime.voicetickets import TicketIntents
 from models.speech.intent import CareIntentClassifier
+from models.state import State, StateReader, dump, load, nest
 from people import CareProfile
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_FORMAT = "careloop-scorer-snapshot"
+#: Bump when any component's state changes shape or meaning (1 was a pickle: not read).
+SNAPSHOT_VERSION = 2
 #: Timers run at most this often in reading time (ms) when driven by readings alone.
 TICK_EVERY_MS = 10_000
 #: When each resident's devices last said anything (reading time, ms): retention forgets
@@ -93,6 +96,7 @@ class ScoringEngine:
         self.activity = ActivityComponent()
         self.daily = DailyComponent()
         self.speech = SpeechComponent(classifier)
+        self.tickets = TicketIntents(lambda: self.speech.classifier)
         self.planner = CarePlanner()
         self.fusion = Fusion(self.directory)
         self._offsets = np.zeros(0, dtype=np.int64)
@@ -183,7 +187,9 @@ class ScoringEngine:
     def score_utterance(self, slot: int, reading: Mapping[str, Any]) -> list[NeedMessage]:
         """One utterance reading (text only if it came with consent)."""
         self._heard(slot, int(reading["ts"]))
-        return self.fusion.fuse(self.speech.utterance(slot, reading))
+        findings = self.speech.utterance(slot, reading)
+        findings += self.tickets.utterance(slot, reading)  # requests, complaints, thanks
+        return self.fusion.fuse(findings)
 
     def device_status(self, slot: int, ts: int, state: str, reason: str | None) -> None:
         """A terminal's retained birth / last-will status."""
@@ -246,25 +252,27 @@ class ScoringEngine:
         """Bytes of learned state for all residents, as a snapshot stores it."""
         return len(self._snapshot_bytes())
 
+    def state(self) -> State:
+        """Everything learned, as plain data: residents by slot, the table's rows, each
+        component's part under its name (profiles are configuration, not state)."""
+        residents = self.directory.residents
+        doc = {
+            "now": self.now,
+            "readings": self.readings,
+            "sites": [r.site for r in residents],
+            "residents": [r.id for r in residents],
+        }
+        parts = {
+            "table": ({}, self.table.state(len(residents))),
+            "daily": self.daily.state(),
+            "speech": self.speech.state(),
+            "planner": self.planner.state(),
+            "fusion": self.fusion.state(),
+        }
+        return nest(doc, parts)
+
     def _snapshot_bytes(self) -> bytes:
-        rows = len(self.directory)
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as z:
-            arrays = io.BytesIO()
-            np.savez(arrays, **self.table.state(rows))  # type: ignore[arg-type]  # stub: **kwds: bool
-            z.writestr("arrays.npz", arrays.getvalue())
-            objects = {
-                "version": SNAPSHOT_VERSION,
-                "residents": [(r.site, r.id) for r in self.directory.residents],
-                "daily": (self.daily.detectors, self.daily.raised),
-                "speech": self.speech,
-                "planner": self.planner.progress,
-                "fusion": self.fusion,
-                "now": self.now,
-                "readings": self.readings,
-            }
-            z.writestr("objects.pickle", pickle.dumps(objects, protocol=pickle.HIGHEST_PROTOCOL))
-        return buf.getvalue()
+        return dump(SNAPSHOT_FORMAT, SNAPSHOT_VERSION, self.state())
 
     def snapshot(self, path: str | Path) -> int:
         """Write the state to ``path`` atomically (temp file, fsync, rename); returns bytes."""
@@ -274,27 +282,49 @@ class ScoringEngine:
         return len(data)
 
     def restore(self, path: str | Path) -> None:
-        """Load a snapshot written by :meth:`snapshot` (profiles stay as configured now)."""
+        """Load a snapshot written by :meth:`snapshot` (profiles stay as configured now).
+
+        Everything is read and checked before anything changes: a file that is not a
+        snapshot of this version raises StateError (a ModelError) and leaves the engine as it
+        was. Nothing in the file is ever executed.
+        """
+        where = f"unreadable snapshot {path}"
         try:
-            with zipfile.ZipFile(Path(path)) as z:
-                objects = safe_loads(z.read("objects.pickle"))
-                with np.load(io.BytesIO(z.read("arrays.npz"))) as npz:
-                    arrays = {k: npz[k] for k in npz.files}
-        except (OSError, zipfile.BadZipFile, KeyError, pickle.UnpicklingError, ValueError) as exc:
-            raise ModelError(f"unreadable snapshot {path}: {exc}") from exc
-        if objects.get("version") != SNAPSHOT_VERSION:
-            raise ModelError(f"snapshot {path} has version {objects.get('version')}")
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise StateError(where, f"{type(exc).__name__}: {exc}") from exc
+        state = load(data, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, where=where)
+        residents = _residents(state)
+        rows = len(residents)
+        now, readings = state.integer("now", lo=0), state.integer("readings", lo=0)
+        table = self.table.read_state(state.scope("table"), rows)
+        daily, speech, planner = DailyComponent(), SpeechComponent(), CarePlanner()
+        daily.load_state(state.scope("daily"), rows)
+        speech.load_state(state.scope("speech"), rows)
+        planner.load_state(state.scope("planner"), rows)
+        fusion = Fusion(self.directory)
+        fusion.load_state(state.scope("fusion"), residents)
+        # all checked: from here on nothing can fail
         self.directory.clear()
-        for site, rid in objects["residents"]:
+        for site, rid in residents:
             self.directory.slot(site, rid)
         self._grow()
-        self.table.load(arrays, len(self.directory))
-        self.daily.detectors, self.daily.raised = objects["daily"]
-        self.speech.voices = objects["speech"].voices
-        self.planner.progress = objects["planner"]
-        self.fusion.open = objects["fusion"].open
-        self.now = self._last_tick = objects["now"]
-        self.readings = objects["readings"]
+        self.table.load(table, rows)
+        self.daily, self.planner, self.fusion = daily, planner, fusion
+        self.speech.voices = speech.voices
+        self.now = self._last_tick = now
+        self.readings = readings
+
+
+def _residents(state: StateReader) -> list[tuple[str, str]]:
+    """``(site, resident)`` by slot, each once."""
+    sites, ids = state.texts("sites"), state.texts("residents")
+    if len(sites) != len(ids):
+        state.fail(f"{len(sites)} sites for {len(ids)} residents")
+    residents = list(zip(sites, ids, strict=True))
+    if len(set(residents)) != len(residents):
+        state.fail("a resident appears twice")
+    return residents
 
 
 def _rounds(batch: VitalsBatch) -> list[VitalsBatch]:

@@ -14,11 +14,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from pydantic import ValidationError
 
 from careloop.wire.needs import NEED_KINDS, TIER_RANK, Evidence, NeedMessage
 from models.runtime.findings import Finding
 from models.runtime.residents import Slots
+from models.state import State, StateReader
 
 _MIN = 60_000
 GROUP_MS = 15 * _MIN
@@ -50,11 +54,52 @@ class Fusion:
         self.directory = directory
         self.open: dict[tuple[int, str], OpenNeed] = {}
 
-    def __getstate__(self) -> dict[str, object]:
-        return {"open": self.open}
+    def state(self) -> State:
+        """The open needs, as JSON (their evidence as on the wire)."""
+        needs = [
+            {
+                "slot": slot,
+                "kind": need.kind,
+                "id": need.id,
+                "tier": need.tier,
+                "onset": need.onset,
+                "last": need.last,
+                "summary": need.summary,
+                "evidence": [e.model_dump(mode="json") for e in need.evidence],
+            }
+            for (slot, _), need in self.open.items()
+        ]
+        return {"open": needs}, {}
 
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.open = state["open"]  # type: ignore[assignment]
+    def load_state(self, state: StateReader, residents: Sequence[tuple[str, str]]) -> None:
+        """Take back :meth:`state`; ``residents`` are the snapshot's ``(site, id)`` by slot.
+        Each need must be one the wire contract accepts, so a doctored file cannot make a
+        later update fail to publish."""
+        open_needs: dict[tuple[int, str], OpenNeed] = {}
+        for r in state.records("open"):
+            slot = r.integer("slot", 0, len(residents) - 1)
+            need = OpenNeed(
+                id=r.text("id"),
+                kind=r.text("kind"),
+                tier=r.text("tier"),
+                onset=r.integer("onset"),
+                last=r.integer("last"),
+                summary=r.text("summary"),
+            )
+            site, resident = residents[slot]
+            try:
+                need.evidence = [Evidence.model_validate(e) for e in r.items("evidence")]
+                NeedMessage(
+                    id=need.id, site=site, resident=resident, kind=need.kind, tier=need.tier,
+                    ts=need.last, onset=need.onset, score=0.0, summary=need.summary,
+                    evidence=need.evidence,
+                )  # fmt: skip
+            except ValidationError as exc:
+                r.fail(f"{r.path[:-1]} is not a valid need: {exc.errors()[0]['msg']}")
+            if (slot, need.kind) in open_needs:
+                r.fail(f"two open {need.kind} needs for slot {slot}")
+            open_needs[(slot, need.kind)] = need
+        self.open = open_needs
 
     def fuse(self, findings: list[Finding]) -> list[NeedMessage]:
         out: list[NeedMessage] = []

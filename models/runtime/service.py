@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -50,7 +49,8 @@ from models.runtime.inbox import Inbox
 from models.runtime.intake import Intake
 from models.runtime.metrics import ScoreMetrics
 from models.runtime.outbox import NeedOutbox
-from models.runtime.retention import drop_corrupt, expire
+from models.runtime.retention import expire
+from models.runtime.setaside import drop_set_aside, set_aside
 from people import CareProfile, DeviceRegistry, Directory, Follower, PeopleError
 from people.retention import Retention, Sweep
 
@@ -236,12 +236,13 @@ class ScoreService:
                 engine.restore(self.snapshot_path)
                 self.restored = True
             except ModelError as exc:
-                # Scoring with fresh baselines beats not scoring at all: keep the bad file
-                # for a post-mortem and start empty.
-                aside = self.snapshot_path.with_name(self.snapshot_path.name + ".corrupt")
-                os.replace(self.snapshot_path, aside)
-                log.error(
-                    "snapshot unreadable; starting with empty state",
+                # Scoring with fresh baselines beats not scoring at all. Another version's
+                # snapshot (after an upgrade) is expected; a corrupt one needs a look.
+                aside, stale = set_aside(self.snapshot_path, exc)
+                what = "from another careloop version" if stale else "unreadable"
+                log.log(
+                    logging.WARNING if stale else logging.ERROR,
+                    f"snapshot {what}; starting with empty state",
                     extra=fields(error=str(exc)[:300], moved_to=str(aside)),
                 )
                 engine = ScoringEngine(config, profiles=profiles)
@@ -355,7 +356,7 @@ class ScoreService:
         removed = expire(self.engine, self.outbox, kept)
         if removed["residents"]:
             self._write_snapshot()
-        return removed | drop_corrupt(self.snapshot_path.parent, kept)
+        return removed | drop_set_aside(self.snapshot_path.parent, kept)
 
     async def _ticker(self) -> None:
         every = self.settings.score.tick_every

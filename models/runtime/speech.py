@@ -22,12 +22,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from careloop.wire.needs import Evidence
 from models.runtime.findings import Finding
 from models.speech.agitation import SpeechAgitationDetector
 from models.speech.artefact import default_intent_classifier
 from models.speech.assess import UtteranceAssessor
 from models.speech.intent import CareIntentClassifier
+from models.state import State, StateReader, nest, ragged, stack
 
 _MIN = 60_000
 HELP_P = 0.6
@@ -39,13 +42,15 @@ AGITATION_WINDOW_MS = 30 * _MIN
 AGITATION_COUNT = 2
 AGITATION_SCORE = 3.0
 COOLDOWN_MS = 6 * 60 * _MIN
+#: Times of low-mood and of agitated utterances remembered per resident (the newest).
+_REMEMBERED = 16
 
 
 @dataclass(slots=True)
 class _Voice:
     detector: SpeechAgitationDetector
-    mood: deque[int] = field(default_factory=lambda: deque(maxlen=16))
-    agitated: deque[int] = field(default_factory=lambda: deque(maxlen=16))
+    mood: deque[int] = field(default_factory=lambda: deque(maxlen=_REMEMBERED))
+    agitated: deque[int] = field(default_factory=lambda: deque(maxlen=_REMEMBERED))
     last_mood_need: int = 0
     last_agitation_need: int = 0
 
@@ -63,13 +68,44 @@ class SpeechComponent:
             self._classifier = default_intent_classifier()
         return self._classifier
 
-    def __getstate__(self) -> dict[str, Any]:
-        # the shared classifier is rebuilt from the packaged corpus, never snapshotted
-        return {"voices": self.voices}
+    def state(self) -> State:
+        """Every voice (one row each); the shared classifier is packaged, not state."""
+        slots = sorted(self.voices)
+        voices = [self.voices[s] for s in slots]
+        detectors = [v.detector.state() for v in voices]
+        doc, arrays = nest({}, {"detector": stack(detectors, SpeechAgitationDetector().state())})
+        arrays |= {
+            "slot": np.array(slots, dtype=np.int64),
+            "last_mood_need": np.array([v.last_mood_need for v in voices], dtype=np.int64),
+            "last_agitation_need": np.array(
+                [v.last_agitation_need for v in voices], dtype=np.int64
+            ),
+            **ragged("mood", [v.mood for v in voices], np.int64),
+            **ragged("agitated", [v.agitated for v in voices], np.int64),
+        }
+        return doc, arrays
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self._classifier = None
-        self.voices = state["voices"]
+    def load_state(self, state: StateReader, residents: int) -> None:
+        """Take back :meth:`state` (``residents`` slots in the engine); all checked first."""
+        rows = state.scope("detector").rows()
+        n = len(rows)
+        slots = state.indices("slot", residents, n)
+        mood = state.ragged("mood", np.int64, n, _REMEMBERED)
+        agitated = state.ragged("agitated", np.int64, n, _REMEMBERED)
+        last_mood = state.array("last_mood_need", np.int64, (n,)).tolist()
+        last_agitation = state.array("last_agitation_need", np.int64, (n,)).tolist()
+        voices: dict[int, _Voice] = {}
+        for i, slot in enumerate(slots):
+            detector = SpeechAgitationDetector()
+            detector.load_state(rows[i])
+            voices[slot] = _Voice(
+                detector,
+                deque(mood[i].tolist(), maxlen=_REMEMBERED),
+                deque(agitated[i].tolist(), maxlen=_REMEMBERED),
+                last_mood[i],
+                last_agitation[i],
+            )
+        self.voices = voices
 
     def utterance(self, slot: int, u: Mapping[str, Any]) -> list[Finding]:
         voice = self.voices.get(slot)

@@ -2,7 +2,7 @@
 
 A component declares its fields once (name, dtype, per-row shape, initial value); the table
 allocates them for every resident slot, grows them when new residents arrive, and snapshots
-and restores them as plain arrays (``numpy.savez``), so 10,000 residents' state is a few
+and restores them as plain arrays (:mod:`models.state`), so 10,000 residents' state is a few
 hundred kilobytes and no Python object per resident is needed on the hot path.
 """
 
@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from models.state import StateReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +70,13 @@ class Table:
         """The first ``rows`` rows of every array (for a snapshot)."""
         return {name: a[:rows] for name, a in self.arrays.items()}
 
+    def read_state(self, state: StateReader, rows: int) -> dict[str, NDArray[Any]]:
+        """Every field's ``rows`` rows from a snapshot, checked: each field present, of its
+        dtype and shape (StateError otherwise). Changes nothing; :meth:`load` applies them."""
+        return {f.name: state.array(f.name, f.dtype, (rows, *f.shape)) for f in self.fields}
+
     def load(self, state: Mapping[str, NDArray[Any]], rows: int) -> None:
-        """Restore rows written by :meth:`state`; fields the snapshot lacks keep their fill."""
+        """Restore rows checked by :meth:`read_state`."""
         self.ensure(rows)
         for f in self.fields:
-            saved = state.get(f.name)
-            if saved is None:
-                continue
-            if saved.shape[1:] != f.shape or len(saved) != rows:
-                raise ValueError(f"snapshot field {f.name} has shape {saved.shape}")
-            self.arrays[f.name][:rows] = saved
+            self.arrays[f.name][:rows] = state[f.name]

@@ -25,7 +25,10 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from models.base import ModelError, Observation, StreamingDetector
+from models.state import State, StateReader
 
 #: The only utterance fields the features-only path reads (see careloop.wire.measures).
 FEATURES: tuple[str, ...] = (
@@ -149,3 +152,28 @@ class SpeechAgitationDetector(StreamingDetector):
     def baseline(self) -> dict[str, tuple[float, float]]:
         """Current (mean, SD) per channel, for display and debugging."""
         return {c: (self._mean[c], math.sqrt(self._var[c])) for c in _CHANNELS}
+
+    # -- state ---------------------------------------------------------------------------
+    def state(self) -> State:
+        """Channels in :data:`_CHANNELS` order; the repeat memory padded to
+        ``repeat_window`` (so many residents' states stack into one array each)."""
+        repeats = np.zeros(self.repeat_window, dtype=np.bool_)
+        repeats[: len(self._repeats)] = list(self._repeats)
+        doc = {"n_seen": self.n_seen, "repeats_len": len(self._repeats)}
+        arrays = {
+            name: np.array([values[c] for c in _CHANNELS])
+            for name, values in (("mean", self._mean), ("var", self._var), ("weight", self._weight))
+        }
+        return doc, {**arrays, "repeats": repeats}
+
+    def load_state(self, state: StateReader) -> None:
+        n = len(_CHANNELS)
+        channels = {
+            name: dict(zip(_CHANNELS, state.array(name, np.float64, (n,)).tolist(), strict=True))
+            for name in ("mean", "var", "weight")
+        }
+        self._mean, self._var, self._weight = channels["mean"], channels["var"], channels["weight"]
+        used = state.integer("repeats_len", lo=0, hi=self.repeat_window)
+        repeats = state.array("repeats", np.bool_, (self.repeat_window,))
+        self._repeats = deque(repeats[:used].tolist(), maxlen=self.repeat_window)
+        self.n_seen = state.integer("n_seen", lo=0)

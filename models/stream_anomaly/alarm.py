@@ -18,6 +18,9 @@ from __future__ import annotations
 import math
 from collections import deque
 
+import numpy as np
+
+from models.state import State, StateReader, nest
 from models.stream_anomaly.memory import RollingQuantile
 
 
@@ -54,6 +57,13 @@ class Calibration:
             self._skipped += 1
         else:
             self._usual.add(d)
+
+    def state(self) -> State:
+        return nest({"skipped": self._skipped}, {"usual": self._usual.state()})
+
+    def load_state(self, state: StateReader) -> None:
+        self._skipped = state.integer("skipped", lo=0, hi=self.skip)
+        self._usual.load_state(state.scope("usual"))
 
 
 class AlarmDiscipline:
@@ -94,3 +104,20 @@ class AlarmDiscipline:
             self._alarm_until = self._step + self.refractory
             self._alarm_raw = reported
         self._step += 1
+
+    def state(self) -> State:
+        doc = {"step": self._step, "alarm_until": self._alarm_until}
+        arrays = {
+            "recent_step": np.array([s for s, _ in self._recent], dtype=np.int64),
+            "recent_raw": np.array([r for _, r in self._recent], dtype=np.float64),
+            "alarm_raw": np.array(self._alarm_raw, dtype=np.float64),
+        }
+        return doc, arrays
+
+    def load_state(self, state: StateReader) -> None:
+        steps = state.array("recent_step", np.int64, (None,))
+        raws = state.array("recent_raw", np.float64, (len(steps),))
+        self._step = state.integer("step", lo=0)
+        self._alarm_until = state.integer("alarm_until", lo=-1)
+        self._alarm_raw = float(state.array("alarm_raw", np.float64, ()))
+        self._recent = deque(zip(steps.tolist(), raws.tolist(), strict=True))

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from models.base import ModelError, Observation, StreamingDetector
+from models.state import State, StateReader
 
 
 class WindowedGaussian(StreamingDetector):
@@ -56,3 +57,26 @@ class WindowedGaussian(StreamingDetector):
         data = self._data[: self._n]
         self._mean = float(np.mean(data))
         self._std = float(np.std(data)) or 0.000001
+
+    def state(self) -> State:
+        arrays = {
+            "data": self._data[: self._n].copy(),
+            "buffer": np.array(self._buffer, dtype=np.float64),
+            "fit": np.array([self._mean, self._std]),
+        }
+        return {}, arrays
+
+    def load_state(self, state: StateReader) -> None:
+        data = state.array("data", np.float64, (None,))
+        buffer = state.array("buffer", np.float64, (None,))
+        if (
+            len(data) > self.window
+            or len(buffer) >= self.step
+            or (len(buffer) and len(data) < self.window)
+        ):
+            state.fail(f"window of {len(data)} values and {len(buffer)} pending do not fit")
+        self._n = len(data)
+        self._data = np.empty(self.window)
+        self._data[: self._n] = data
+        self._buffer = buffer.tolist()
+        self._mean, self._std = (float(v) for v in state.array("fit", np.float64, (2,)))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from models.state import State, StateReader, nest
 from models.stream_anomaly.memory import PatternMemory, Search
 
 _DAY_MS = 86_400_000.0
@@ -65,6 +66,16 @@ class _Ring:
             ring.push(float(v))
         return ring
 
+    def state(self) -> State:
+        # the buffer holds every value twice (see tail); one copy is enough to rebuild it
+        return {"pos": self.pos, "count": self.count}, {"values": self.buf[: self.size].copy()}
+
+    def load_state(self, state: StateReader) -> None:
+        values = state.array("values", np.float64, (self.size,))
+        self.buf = np.concatenate([values, values])
+        self.pos = state.integer("pos", lo=0, hi=self.size - 1)
+        self.count = state.integer("count", lo=0, hi=self.size)
+
 
 class _Length:
     """One window length: its prototypes and the windows waiting to be stored."""
@@ -91,6 +102,38 @@ class _Length:
         if len(self.pending) > self.length:  # no longer overlaps the current window
             old, hint = self.pending.popleft()
             self.memory.absorb(old, radius, hint)
+
+    def state(self) -> State:
+        """The memory, and the pending windows with the search each was scored by."""
+        pending = list(self.pending)
+        arrays = {
+            "pending": np.array([f for f, _ in pending], dtype=np.float64).reshape(-1, self.bins),
+            "pending_sq": np.array([(s.distance, s.sq) for _, s in pending]).reshape(-1, 2),
+            "pending_at": np.array(
+                [(s.nearest, s.size, s.replaced) for _, s in pending], dtype=np.int64
+            ).reshape(-1, 3),
+        }
+        doc, memory = nest({}, {"memory": self.memory.state()})
+        return doc, {**memory, **arrays}
+
+    def load_state(self, state: StateReader) -> None:
+        features = state.array("pending", np.float64, (None, self.bins))
+        n = len(features)
+        if n > self.length:
+            state.fail(f"{n} windows pending for a window length of {self.length}")
+        sq = state.array("pending_sq", np.float64, (n, 2)).tolist()
+        at = state.array("pending_at", np.int64, (n, 3))
+        self.memory.load_state(state.scope("memory"))
+        # each hint must be a search this memory could have answered (absorb indexes by it)
+        nearest, size, replaced = at[:, 0], at[:, 1], at[:, 2]
+        ok = (size >= 0) & (size <= len(self.memory)) & (nearest >= -1) & (nearest < size)
+        ok &= (replaced >= 0) & (replaced <= self.memory.replaced)
+        if not ok.all():
+            state.fail(f"{state.path}pending_at points outside the memory")
+        self.pending = deque(
+            (f, Search(d, k, q, size, replaced))
+            for f, (d, q), (k, size, replaced) in zip(features, sq, at.tolist(), strict=True)
+        )
 
 
 @dataclass(frozen=True)
@@ -192,3 +235,37 @@ class PatternChannels:
         self._lengths.append(_Length(day, self.bins, self.capacity, self.seed))
         if day > self._ring.size:
             self._ring = self._ring.grown(day)
+
+    # -- state ---------------------------------------------------------------------------
+    def state(self) -> State:
+        doc = {"lengths": list(self.lengths), "day": self._day, "origin": self._origin}
+        arrays = {
+            "range": np.array([self._lo, self._hi]),
+            "stamps": np.array(self._stamps, dtype=np.float64),
+        }
+        parts = {f"window{s.length}": s.state() for s in self._lengths}
+        doc, nested = nest(doc, {"ring": self._ring.state(), **parts})
+        return doc, {**nested, **arrays}
+
+    def load_state(self, state: StateReader) -> None:
+        """Lengths must be the parameters' scales, then the day window if one was found."""
+        lengths = state.integers("lengths")
+        base = [s.length for s in self._lengths]
+        day = state.optional_integer("day", lo=2 * self.bins, hi=_MAX_DAY_POINTS)
+        extra = [day] if day is not None and day not in base else []
+        if lengths != base + extra or (extra and not self.day_scale):
+            state.fail(f"window lengths {lengths!r:.80} do not fit scales {base} and day {day}")
+        stamps = state.array("stamps", np.float64, (None,))
+        if len(stamps) > _SPACING_SAMPLES + 1 or (
+            day is not None and len(stamps) <= _SPACING_SAMPLES
+        ):
+            state.fail(f"{len(stamps)} timestamps do not fit a day window of {day}")
+        self._lengths += [_Length(n, self.bins, self.capacity, self.seed) for n in extra]
+        for s in self._lengths:
+            s.load_state(state.scope(f"window{s.length}"))
+        self._ring = _Ring(max(self.lengths))
+        self._ring.load_state(state.scope("ring"))
+        self._lo, self._hi = state.array("range", np.float64, (2,)).tolist()
+        self._stamps = stamps.tolist()
+        self._origin = state.optional_number("origin")
+        self._day = day

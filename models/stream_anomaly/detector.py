@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Literal
 
 from models.base import ModelError, Observation, StreamingDetector
+from models.state import State, StateReader, nest
 from models.stream_anomaly.alarm import AlarmDiscipline, Calibration
 from models.stream_anomaly.channels import Measurement, PatternChannels
 
@@ -189,3 +190,19 @@ class MultiScaleNovelty(StreamingDetector):
         self._channels.learn(key[0], key[1], ev.measurement)
         for n in self._channels.lengths[len(self._calibrations) :]:  # the day window, once
             self._calibrations.append(self._calibration(n))
+
+    # -- state ---------------------------------------------------------------------------
+    def state(self) -> State:
+        """Channels, one calibration per window length, the alarm discipline (the cached
+        evaluation is not state: :meth:`learn_one` recomputes it if needed)."""
+        parts = {f"calibration{i}": c.state() for i, c in enumerate(self._calibrations)}
+        parts |= {"channels": self._channels.state(), "discipline": self._discipline.state()}
+        return nest({}, parts)
+
+    def load_state(self, state: StateReader) -> None:
+        self._channels.load_state(state.scope("channels"))
+        self._calibrations = [self._calibration(n) for n in self._channels.lengths]
+        for i, cal in enumerate(self._calibrations):
+            cal.load_state(state.scope(f"calibration{i}"))
+        self._discipline.load_state(state.scope("discipline"))
+        self._cached = None

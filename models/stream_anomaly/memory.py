@@ -16,6 +16,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from models.state import State, StateReader
+
 
 class Search(NamedTuple):
     """One search of a memory: what the window is scored by, and a hint to store it later."""
@@ -56,6 +58,11 @@ class PatternMemory:
 
     def __len__(self) -> int:
         return self._n
+
+    @property
+    def replaced(self) -> int:
+        """How many prototypes were replaced so far (a search's hint is stale after one)."""
+        return self._replaced
 
     def _sq_distances(self, f: NDArray[np.float64], lo: int = 0) -> NDArray[np.float64]:
         """``|r - f|^2 - |f|^2`` for prototypes ``lo:``, i.e. ``|r|^2 - 2 r.f``.
@@ -119,6 +126,36 @@ class PatternMemory:
         self._sq[k] = float(f @ f)
         self._count[k] = 1
 
+    def state(self) -> State:
+        """The prototypes in use and the generator's state (replacements stay as seeded)."""
+        n = self._n
+        doc = {"replaced": self._replaced, "rng": self._rng.bit_generator.state}
+        arrays = {
+            "rows": self._rows[:n].copy(),
+            "sq": self._sq[:n].copy(),
+            "count": self._count[:n].copy(),
+        }
+        return doc, arrays
+
+    def load_state(self, state: StateReader) -> None:
+        rows = state.array("rows", np.float64, (None, self._rows.shape[1]))
+        n = len(rows)
+        if n > self._capacity:
+            state.fail(f"{n} prototypes in a memory of capacity {self._capacity}")
+        size = max(self._rows.shape[0], n)
+        self._rows = np.empty((size, rows.shape[1]))
+        self._sq = np.empty(size)
+        self._count = np.zeros(size, dtype=np.int64)
+        self._rows[:n] = rows
+        self._sq[:n] = state.array("sq", np.float64, (n,))
+        self._count[:n] = state.array("count", np.int64, (n,))
+        self._n = n
+        self._replaced = state.integer("replaced", lo=0)
+        try:
+            self._rng.bit_generator.state = _generator_state(state, type(self._rng.bit_generator))
+        except (TypeError, ValueError, OverflowError) as exc:
+            state.fail(f"{state.path}rng: {exc}")
+
 
 class RollingQuantile:
     """Quantiles of the last ``size`` values, kept sorted (O(size) per update).
@@ -151,17 +188,33 @@ class RollingQuantile:
         """The lower empirical ``q``-quantile (a stored value, no interpolation)."""
         return self._sorted[int(q * (len(self._sorted) - 1))]
 
-    def __getstate__(self) -> dict[str, object]:
-        # array.array would pickle by naming the array module, which snapshots do not load.
-        return {
-            "size": self._size,
-            "head": self._head,
-            "ring": self._ring.tobytes(),
-            "sorted": self._sorted.tobytes(),
-        }
+    def state(self) -> State:
+        ring = np.frombuffer(self._ring, dtype=np.float64).copy()
+        return {"head": self._head}, {"ring": ring}
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self._size = int(state["size"])
-        self._head = int(state["head"])
-        self._ring = array("d", bytes(state["ring"]))
-        self._sorted = array("d", bytes(state["sorted"]))
+    def load_state(self, state: StateReader) -> None:
+        """The sorted copy is rebuilt from the ring, so the two cannot disagree."""
+        ring = state.array("ring", np.float64, (None,))
+        head = state.integer("head", lo=0, hi=max(self._size - 1, 0))
+        if len(ring) > self._size or (head and len(ring) < self._size):
+            state.fail(f"a ring of {len(ring)} (head {head}) in a window of {self._size}")
+        self._ring = array("d", ring.tobytes())
+        self._sorted = array("d", np.sort(ring).tobytes())
+        self._head = head
+
+
+def _generator_state(state: StateReader, kind: type) -> dict[str, Any]:
+    """A numpy bit generator's state as :meth:`PatternMemory.state` wrote it, checked: the
+    same kind of generator, integers where it has integers."""
+    rng = state.mapping("rng")
+    inner = rng.get("state")
+    ints = [rng.get("has_uint32"), rng.get("uinteger")]
+    if isinstance(inner, dict):
+        ints += [inner.get("state"), inner.get("inc")]
+    if (
+        rng.get("bit_generator") != kind.__name__
+        or not isinstance(inner, dict)
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in ints)
+    ):
+        state.fail(f"{state.path}rng is not a {kind.__name__} state")
+    return rng

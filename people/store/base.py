@@ -32,7 +32,9 @@ CREATE TABLE IF NOT EXISTS residents (
 CREATE TABLE IF NOT EXISTS consents (
     site TEXT NOT NULL, resident TEXT NOT NULL, store_utterance_text INTEGER NOT NULL,
     share_with_volunteers INTEGER NOT NULL, share_vitals_with_volunteers INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL, updated_by TEXT NOT NULL, PRIMARY KEY (site, resident)
+    updated_at INTEGER NOT NULL, updated_by TEXT NOT NULL,
+    share_reports_with_family INTEGER NOT NULL DEFAULT 0,
+    share_vitals_with_family INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (site, resident)
 );
 CREATE TABLE IF NOT EXISTS volunteers (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, sites TEXT NOT NULL, email TEXT, phone TEXT,
@@ -70,6 +72,8 @@ MIGRATIONS = (
     ("volunteers", "location", "TEXT"),
     ("volunteers", "assigned", "TEXT NOT NULL DEFAULT '[]'"),
     ("api_tokens", "expires_at", "INTEGER"),
+    ("consents", "share_reports_with_family", "INTEGER NOT NULL DEFAULT 0"),
+    ("consents", "share_vitals_with_family", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 #: Most rows one page of a list returns.

@@ -16,7 +16,8 @@ from people.store.base import MAX_LIMIT, DirectoryBase
 _COLS = "site, id, display_name, language, profile, created_at, location"
 _CONSENT_COLS = (
     "site, resident, store_utterance_text, share_with_volunteers, "
-    "share_vitals_with_volunteers, updated_at, updated_by"
+    "share_vitals_with_volunteers, updated_at, updated_by, share_reports_with_family, "
+    "share_vitals_with_family"
 )
 #: Which of a resident's devices says "help is on the way": a voice device, else a terminal.
 _SPEAKS = {"voice": 0, "terminal": 1}
@@ -31,8 +32,10 @@ def _resident(row: tuple[Any, ...]) -> Resident:
 
 
 def _consent(row: tuple[Any, ...]) -> Consent:
-    s, r, text, share, vitals, at, by = row
-    return Consent(s, r, bool(text), bool(share), bool(vitals), at, by)
+    s, r, text, share, vitals, at, by, family, family_vitals = row
+    return Consent(
+        s, r, bool(text), bool(share), bool(vitals), at, by, bool(family), bool(family_vitals)
+    )
 
 
 class Residents(DirectoryBase):
@@ -177,12 +180,14 @@ class Residents(DirectoryBase):
             ).fetchone():
                 raise NotFound("resident", f"{consent.site}/{consent.resident}")
             db.execute(
-                "INSERT OR REPLACE INTO consents VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO consents ({_CONSENT_COLS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     consent.site, consent.resident, int(consent.store_utterance_text),
                     int(consent.share_with_volunteers),
                     int(consent.share_vitals_with_volunteers), consent.updated_at,
-                    consent.updated_by,
+                    consent.updated_by, int(consent.share_reports_with_family),
+                    int(consent.share_vitals_with_family),
                 ),
             )  # fmt: skip
         return consent

@@ -60,8 +60,8 @@ class Tokens(DirectoryBase):
             scope = None
         elif not scope:
             raise PeopleError(f"a {role} token needs at least one site")
-        if role == "device" and (scope is None or len(scope) != 1):
-            raise PeopleError("a device token names exactly one site")
+        if role in ("device", "family") and (scope is None or len(scope) != 1):
+            raise PeopleError(f"a {role} token names exactly one site")
         if lifetime_ms is not None and lifetime_ms <= 0:
             raise PeopleError("a token's lifetime must be positive")
         raw = "clt_" + secrets.token_urlsafe(32)

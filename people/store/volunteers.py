@@ -10,7 +10,7 @@ from people.errors import Conflict, NotFound, PeopleError
 from people.model import Override, Rotation, Volunteer
 from people.store.base import MAX_LIMIT, DirectoryBase
 
-_VOL_COLS = (
+VOL_COLS = (
     "id, name, sites, email, phone, skills, languages, channels, coordinator, active, "
     "location, assigned"
 )
@@ -18,7 +18,7 @@ _ROT_COLS = "site, name, members, start_ms, shift_ms, timezone, hours"
 _OVR_COLS = "id, site, rotation, volunteer, start_ms, end_ms"
 
 
-def _volunteer(row: tuple[Any, ...]) -> Volunteer:
+def volunteer_of(row: tuple[Any, ...]) -> Volunteer:
     vid, name, sites, email, phone, skills, langs, channels, coord, active, loc, assigned = row
     return Volunteer(
         vid, name, tuple(json.loads(sites)), email, phone, tuple(json.loads(skills)),
@@ -47,7 +47,7 @@ class Volunteers(DirectoryBase):
         for site in v.sites:
             self._need_site(db, site)
         db.execute(
-            f"INSERT OR REPLACE INTO volunteers ({_VOL_COLS}) "
+            f"INSERT OR REPLACE INTO volunteers ({VOL_COLS}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 v.id, v.name, json.dumps(list(v.sites)), v.email, v.phone,
@@ -78,10 +78,10 @@ class Volunteers(DirectoryBase):
         return volunteer
 
     def volunteer(self, volunteer_id: str) -> Volunteer:
-        row = self.one(f"SELECT {_VOL_COLS} FROM volunteers WHERE id = ?", [volunteer_id])
+        row = self.one(f"SELECT {VOL_COLS} FROM volunteers WHERE id = ?", [volunteer_id])
         if row is None:
             raise NotFound("volunteer", volunteer_id)
-        return _volunteer(row)
+        return volunteer_of(row)
 
     def volunteers(
         self,
@@ -94,8 +94,8 @@ class Volunteers(DirectoryBase):
         where, args = self._scope("j.value", sites)
         if sites is not None:
             where = f"EXISTS (SELECT 1 FROM json_each(volunteers.sites) j WHERE {where})"
-        rows, total = self._page("volunteers", _VOL_COLS, where, args, "id", offset, limit)
-        return [_volunteer(r) for r in rows], total
+        rows, total = self._page("volunteers", VOL_COLS, where, args, "id", offset, limit)
+        return [volunteer_of(r) for r in rows], total
 
     def delete_volunteer(self, volunteer_id: str) -> None:
         """Remove a volunteer; Conflict while a rotation still names them."""
@@ -106,6 +106,9 @@ class Volunteers(DirectoryBase):
             db.execute("DELETE FROM rotation_overrides WHERE volunteer = ?", (volunteer_id,))
             if db.execute("DELETE FROM volunteers WHERE id = ?", (volunteer_id,)).rowcount == 0:
                 raise NotFound("volunteer", volunteer_id)
+            # Their own settings go with them: "not now", their apps' push subscriptions.
+            db.execute("DELETE FROM volunteer_away WHERE volunteer = ?", (volunteer_id,))
+            db.execute("DELETE FROM push_subscriptions WHERE volunteer = ?", (volunteer_id,))
 
     # -- rotations and overrides ----------------------------------------------------------
     def put_rotation(self, rotation: Rotation) -> Rotation:

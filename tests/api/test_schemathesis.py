@@ -18,6 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from tests.api.conftest import World
 
 SKIP = {"/api/v1/alerts/events"}
+#: 5xx answers a route documents for a deployment without the service it needs: sign-in to
+#: the volunteers' app by e-mail says 503 where no SMTP server is configured (as here).
+UNCONFIGURED = {("POST", "/api/v1/app/signin", 503)}
 
 
 def test_no_server_errors_on_any_operation(api: World) -> None:
@@ -42,7 +45,8 @@ def test_no_server_errors_on_any_operation(api: World) -> None:
         )
         def call(case: Any) -> None:
             response = case.call(base_url=api.base, headers=headers)
-            if response.status_code >= 500:
+            unconfigured = (case.method, case.operation.path, response.status_code)
+            if response.status_code >= 500 and unconfigured not in UNCONFIGURED:
                 failures.append(
                     (case.method, case.formatted_path, response.status_code, response.text[:200])
                 )

@@ -74,3 +74,25 @@ def test_dead_letters_keep_no_quoted_values_and_admins_see_no_words(api: World) 
     assert mine and "(words withheld)" in (mine[0]["payload_preview"] or "")
     assert WORDS not in json.dumps(items) and WORDS not in json.dumps(staff)
     assert all("9999" not in i["detail"] for i in staff if i["topic"] == topic)
+
+
+def test_the_status_page_forgets_an_erased_resident(api: World) -> None:
+    """Erasure reaches the status page's memory: the device and its latest values go."""
+    with DeviceRegistry(api.settings.paths.people) as registry:
+        registry.add([Device("voice-w3", api.site_a, "r1", "voice")])
+    _publish(api, "voice-w3", "r1", "utterance",
+             {"ts": T0, "language": "en", "speech_rate": 4.0, "energy_db": -20.0})  # fmt: skip
+
+    def devices(c: object) -> set[str]:
+        return {d["device"] for d in c.get("/status").json()["devices"]}  # type: ignore[attr-defined]
+
+    deadline = time.monotonic() + 10
+    with api.client("coord_a") as c:
+        while "voice-w3" not in devices(c):
+            assert time.monotonic() < deadline, "the device never showed on the status page"
+            time.sleep(0.1)
+        erased = c.post(f"/api/v1/residents/{api.site_a}/r1/erasure")
+        assert erased.status_code == 201, erased.text
+        while "voice-w3" in devices(c):
+            assert time.monotonic() < deadline, "the erased resident's device is still shown"
+            time.sleep(0.1)

@@ -24,6 +24,8 @@ KEYS = (
     "readings_per_s_wall",
     "state_bytes_per_resident",
     "table_row_bytes",
+    "snapshot_write_s",
+    "snapshot_restore_s",
     "naive",
     "naive_readings_per_s_per_core",
     "speedup_vs_naive",
@@ -51,6 +53,9 @@ def test_small_run_prints_one_json_object() -> None:
     assert report["warmup_readings"] == 300 * 30
     assert report["state_bytes_per_resident"] > 0
     assert report["table_row_bytes"] > 0
+    # the snapshot really was written and restored (its size is the state's; no speed claim)
+    assert round(report["state_bytes"] / 300, 1) == report["state_bytes_per_resident"]
+    assert report["snapshot_write_s"] >= 0 and report["snapshot_restore_s"] >= 0
     assert report["readings_per_s_per_core"] > 0 and report["readings_per_s_wall"] > 0
     assert report["naive"]["residents"] == 200
     assert report["naive"]["readings"] == 200 * 5

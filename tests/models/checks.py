@@ -8,7 +8,9 @@ and nobody edits a shared list. What is checked, for every model:
 * parameters round-trip (``get_params`` / ``clone`` or scikit-learn's ``clone``);
 * pickling keeps behaviour identical;
 * the same seed gives the same scores;
-* snapshot and restore mid-stream continue exactly as if uninterrupted (streaming);
+* snapshot and restore mid-stream continue exactly as if uninterrupted, and keep the
+  parameters and the whole state (the restored detector snapshots to the same bytes)
+  (streaming);
 * ``fit`` returns self and learned state lives in ``name_`` attributes (batch);
 * better than chance on a seeded, labelled stream or data set, which with careloop's one
   score direction means anomalies (or positives) score *higher*.
@@ -69,7 +71,10 @@ def stream_checks(case: Case) -> None:
     half = len(stream) // 2
     first = case.make(0)
     run_stream(first, stream[:half])
-    restored = type(first).restore(first.snapshot())
+    snapshot = first.snapshot()
+    restored = type(first).restore(snapshot)
+    assert restored.get_params() == params, "restore must keep the parameters"
+    assert restored.snapshot() == snapshot, "restore must keep the whole state"
     tail = [x for x in stream[half:]]
     assert run_stream(restored, tail) == scores[half:], "snapshot/restore must continue exactly"
     pickled = pickle.loads(pickle.dumps(first))

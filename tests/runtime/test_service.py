@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import urllib.request
 
+import pytest
+
 from devservers import free_port
+from models.runtime import ScoringEngine
 from models.runtime.config import site_partition
+from tests.helpers import state_files as sf
 from tests.runtime.conftest import T0, Device, S, score_settings
 
 
@@ -120,3 +125,42 @@ def test_unreadable_snapshot_is_moved_aside_and_scoring_goes_on(
     assert needs.wait(lambda n: n.site == site).kind == "sos"
     scorer.stop()  # a clean stop writes a good snapshot in its place
     assert scorer.service.counts["snapshots"] == 1 and bad.stat().st_size > 100
+
+
+@pytest.mark.parametrize(
+    ("make", "aside", "level"),
+    [
+        # what careloop wrote before issue 11 looks like this (here with the red team's pickle):
+        # never unpickled, set aside as another version's file, a warning
+        (lambda marker: sf.old_layout(sf.red_team_pickle(marker)), ".old", logging.WARNING),
+        # a current-format file with a pickled object array: corrupt, an error
+        (
+            lambda marker: sf.with_member(
+                ScoringEngine()._snapshot_bytes(), "evil.npy", sf.pickled_npy(marker)
+            ),
+            ".corrupt",
+            logging.ERROR,
+        ),
+    ],
+    ids=["older version", "doctored"],
+)
+def test_a_snapshot_that_is_not_read_runs_no_code_and_scoring_starts_fresh(
+    mosquitto, tmp_path, site, publisher, needs, start_scorer, caplog, make, aside, level
+):
+    marker = tmp_path / "ran"
+    path = tmp_path / "score" / f"{site}.snapshot"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(payload := make(marker))
+    with caplog.at_level(logging.WARNING, logger="models.runtime.service"):
+        try:
+            scorer = start_scorer(score_settings(mosquitto, tmp_path, sites=site))
+        finally:  # checked even if the scorer did not start
+            assert not marker.exists(), "reading the snapshot ran code"
+    assert not scorer.service.restored
+    assert path.with_name(path.name + aside).read_bytes() == payload
+    said = [r for r in caplog.records if "starting with empty state" in r.getMessage()]
+    assert [r.levelno for r in said] == [level]
+    Device(publisher, site, "r1", tmp_path / "people.sqlite3").send(
+        "event", {"ts": T0, "type": "sos_button"}
+    )
+    assert needs.wait(lambda n: n.site == site).kind == "sos"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
-from models.base import ModelError
+from models.base import ModelError, StateError
 from models.evaluation.scenarios import care_profile
 from models.runtime import ScoringEngine, encode_readings
 from simulators import Assignment, CareHome
+from tests.helpers import state_files as sf
 
 SITE = "snap-home"
 START = 1_767_600_000_000  # 2026-01-05 08:00 UTC
@@ -92,3 +95,143 @@ def test_corrupt_snapshot_raises_a_model_error(tmp_path):
     for path in (truncated, garbage, tmp_path / "missing.snapshot"):
         with pytest.raises(ModelError, match=f"unreadable snapshot {path}"):
             ScoringEngine().restore(path)
+
+
+# -- every part of the state, and files that are not snapshots of this version ---------------
+
+HOUR = 3_600_000
+NOON = START + 52 * HOUR  # day 2, 12:00: two care days closed before it
+
+
+def multi_day_engine() -> tuple[ScoringEngine, CareHome, dict]:
+    """Two days at two-minute readings (decline detectors, care-plan progress, voices),
+    then 40 minutes at ten-second readings with episodes still open at the end."""
+    n = 10
+    ids = [p.id for p in CareHome(n, seed=4, site=SITE, start_ms=START, scenarios="none").profiles]
+    days = CareHome(
+        n, seed=4, site=SITE, start_ms=START, interval_s=120.0,
+        scenarios=[Assignment(ids[0], "slow_decline", day=0)],
+    )  # fmt: skip
+    episodes = [
+        Assignment(ids[1], "hypoxia", start_ms=NOON + 600_000, end_ms=NOON + 3 * HOUR),
+        Assignment(ids[2], "agitation", start_ms=NOON + 900_000),
+        Assignment(ids[3], "low_mood_en", start_ms=NOON),
+        Assignment(ids[4], "sos_call", start_ms=NOON + 30 * 60_000),
+    ]
+    hour = CareHome(n, seed=4, site=SITE, start_ms=NOON, interval_s=10.0, scenarios=episodes)
+    profiles = {(SITE, p.id): care_profile(p) for p in hour.profiles}
+    engine = ScoringEngine(profiles=profiles)
+    feed(engine, days, 0, 52 * 30)
+    feed(engine, hour, 0, 240)
+    return engine, hour, profiles
+
+
+@pytest.fixture(scope="module")
+def populated(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, CareHome, dict]:
+    engine, hour, profiles = multi_day_engine()
+    path = tmp_path_factory.mktemp("populated") / "state.snapshot"
+    engine.snapshot(path)
+    return path.read_bytes(), hour, profiles
+
+
+def test_every_part_of_the_state_survives_a_restore(tmp_path):
+    original, hour, profiles = multi_day_engine()
+    voices = original.speech.voices.values()
+    assert original.daily.detectors and original.planner.progress
+    assert any(v.mood for v in voices) and any(v.agitated for v in voices)
+    assert {kind for _, kind in original.fusion.open} >= {"hypoxia", "agitation", "sos"}
+    path = tmp_path / "state.snapshot"
+    original.snapshot(path)
+
+    restored = ScoringEngine(profiles=profiles)
+    restored.restore(path)
+    restored.snapshot(tmp_path / "again.snapshot")
+    assert (tmp_path / "again.snapshot").read_bytes() == path.read_bytes()
+
+    a = feed(original, hour, 240, 360)
+    b = feed(restored, hour, 240, 360)
+    assert a and a == b
+    for later in (HOUR, 26 * HOUR):  # timers: the check-up window, expiry of open needs
+        a_tick, b_tick = original.tick(original.now + later), restored.tick(restored.now + later)
+        assert [n.model_dump() for n in a_tick] == [n.model_dump() for n in b_tick]
+    assert original._snapshot_bytes() == restored._snapshot_bytes()
+
+
+def _json(change):
+    return lambda data: sf.with_header(data, lambda doc: change(doc["state"]))
+
+
+def _replace_array(name, make):
+    return lambda data: sf.with_member(data, f"{name}.npy", sf.npy(make(sf.array(data, name))))
+
+
+def _first_table_field(data):
+    return next(n for n in sf.members(data) if n.startswith("table/"))
+
+
+ENGINE_CORRUPT = {
+    "truncated": lambda data: data[: len(data) // 3],
+    "table field missing": lambda data: sf.with_member(data, _first_table_field(data), None),
+    "table field of another dtype": lambda data: sf.with_member(
+        data,
+        _first_table_field(data),
+        sf.npy(sf.array(data, _first_table_field(data)[:-4]).astype(np.float16)),
+    ),
+    "fewer residents than table rows": _json(lambda s: (s["sites"].pop(), s["residents"].pop())),
+    "a resident twice": _json(lambda s: s["residents"].__setitem__(1, s["residents"][0])),
+    "a site that is not a string": _json(lambda s: s["sites"].__setitem__(0, 5)),
+    "now a string": _json(lambda s: s.__setitem__("now", "later")),
+    "readings negative": _json(lambda s: s.__setitem__("readings", -1)),
+    "no speech part": _json(lambda s: s.pop("speech")),
+    "a decline detector for a slot that does not exist": _replace_array(
+        "daily/slot", lambda a: a + 100
+    ),
+    "voices and their detectors differ in number": _replace_array("speech/slot", lambda a: a[:-1]),
+    "a detector count as floats": _replace_array(
+        "speech/detector/n_seen", lambda a: a.astype(np.float64)
+    ),
+    "care-plan lengths that do not add up": _replace_array("planner/done/lengths", lambda a: a + 1),
+    "an open need of an unknown kind": _json(
+        lambda s: s["fusion"]["open"][0].__setitem__("kind", "party")
+    ),
+    "an open need for a slot that does not exist": _json(
+        lambda s: s["fusion"]["open"][0].__setitem__("slot", 999)
+    ),
+    "an open need with an id the wire refuses": _json(
+        lambda s: s["fusion"]["open"][0].__setitem__("id", "has spaces")
+    ),
+    "malformed evidence": _json(
+        lambda s: s["fusion"]["open"][0].__setitem__("evidence", [{"what": 1}])
+    ),
+    "the same open need twice": _json(lambda s: s["fusion"]["open"].append(s["fusion"]["open"][0])),
+}
+
+
+@pytest.mark.parametrize("corrupt", ENGINE_CORRUPT.values(), ids=ENGINE_CORRUPT.keys())
+def test_a_corrupt_snapshot_is_refused_and_changes_nothing(tmp_path, populated, corrupt):
+    data, _, _ = populated
+    path = tmp_path / "bad.snapshot"
+    path.write_bytes(corrupt(data))
+    engine = ScoringEngine()
+    feed(engine, make_home(), 0, 5)
+    before = engine._snapshot_bytes()
+    with pytest.raises(StateError, match=f"^unreadable snapshot {path}: ") as e:
+        engine.restore(path)
+    assert not e.value.stale
+    assert engine._snapshot_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "old",
+    [
+        lambda data: sf.old_layout(pickle.dumps({"version": 1})),
+        lambda data: sf.with_header(data, lambda doc: doc.__setitem__("version", 1)),
+    ],
+    ids=["pickle-based (version 1)", "format version 1"],
+)
+def test_another_versions_snapshot_is_refused_as_stale(tmp_path, populated, old):
+    path = tmp_path / "old.snapshot"
+    path.write_bytes(old(populated[0]))
+    with pytest.raises(StateError, match=f"^unreadable snapshot {path}: ") as e:
+        ScoringEngine().restore(path)
+    assert e.value.stale

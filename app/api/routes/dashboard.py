@@ -3,6 +3,7 @@
 Pages::
 
     /login                          paste a token (or confirm a /login#token=... link)
+    /home                           every resident of the user's sites at a glance (coordinators)
     /board                          open alerts of the user's sites, live over server-sent events
     /residents/{site}/{resident}    vitals plotted over a chosen range, and the needs' explanations
     /sla                            time to accept and resolve per tier, deadlines missed
@@ -98,6 +99,20 @@ async def login_page() -> Response:
 async def public_page() -> Response:
     """The anonymised closed-loop board, open to anyone."""
     return _page("public.html")
+
+
+@router.get("/home")
+async def home_page(
+    request: Request, directory: DirectoryDep, token: CookieToken = None
+) -> Response:
+    """Every resident of the user's sites, live (admins and coordinators; volunteers, whom
+    the overview does not serve, go to their board)."""
+    principal = _staff(request, token, directory)
+    if principal is None:
+        return _to_login(request)
+    if principal.role == "volunteer":
+        return RedirectResponse("/board", status_code=303)
+    return _page("home.html")
 
 
 @router.get("/board")

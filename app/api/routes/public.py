@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
+from alerts.satisfaction import public_satisfaction
 from alerts.sla import SMALL_COUNT, public_board
 from app.api.deps import AlertStoreDep
 
@@ -65,3 +66,31 @@ async def public_closed_loop(
         store, days=days, today_ms=int(time.time() * 1000), site=site, k=SMALL_COUNT
     )
     return PublicBoard.model_validate(board)
+
+
+class PublicMonth(BaseModel):
+    """One site and whole month; ``None`` = withheld (a count of 1 to 4, or a mean over
+    fewer than 5 ratings)."""
+
+    site: str
+    month: str
+    ratings: int | None
+    satisfaction: float | None
+    complaints: int | None
+    suppressed: bool
+
+
+class PublicSatisfaction(BaseModel):
+    k: int
+    #: The current month, left out (watching it change would reveal single answers).
+    until_month: str
+    groups: list[PublicMonth]
+
+
+@router.get("/satisfaction")
+async def public_satisfaction_board(
+    store: AlertStoreDep, site: Annotated[str | None, Query(max_length=64)] = None
+) -> PublicSatisfaction:
+    """Satisfaction and complaints per site and whole month (anonymised like the board)."""
+    board = public_satisfaction(store, today_ms=int(time.time() * 1000), site=site, k=SMALL_COUNT)
+    return PublicSatisfaction.model_validate(board)

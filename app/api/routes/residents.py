@@ -99,6 +99,8 @@ class ConsentUpdate(BaseModel):
                     "store_utterance_text": False,
                     "share_with_volunteers": True,
                     "share_vitals_with_volunteers": True,
+                    "share_reports_with_family": True,
+                    "share_vitals_with_family": False,
                 }
             ]
         },
@@ -106,6 +108,10 @@ class ConsentUpdate(BaseModel):
     store_utterance_text: bool = False
     share_with_volunteers: bool = False
     share_vitals_with_volunteers: bool = False
+    #: Family contacts get the weekly report (name, care plan, satisfaction) ...
+    share_reports_with_family: bool = False
+    #: ... with vitals, activity and needs in it.
+    share_vitals_with_family: bool = False
 
 
 class ConsentPublic(ConsentUpdate):
@@ -118,6 +124,8 @@ class ConsentPublic(ConsentUpdate):
                     "store_utterance_text": False,
                     "share_with_volunteers": True,
                     "share_vitals_with_volunteers": False,
+                    "share_reports_with_family": True,
+                    "share_vitals_with_family": False,
                     "updated_at": 1767600000000,
                     "updated_by": "c-anna",
                 }
@@ -136,6 +144,8 @@ class ConsentPublic(ConsentUpdate):
             share_with_volunteers=c.share_with_volunteers,
             share_vitals_with_volunteers=c.share_vitals_with_volunteers,
             updated_at=c.updated_at, updated_by=c.updated_by,
+            share_reports_with_family=c.share_reports_with_family,
+            share_vitals_with_family=c.share_vitals_with_family,
         )  # fmt: skip
 
 
@@ -250,5 +260,6 @@ async def replace_consent(
     consent = Consent(
         site, resident, body.store_utterance_text, body.share_with_volunteers,
         body.share_vitals_with_volunteers, 0, f"{principal.role}:{principal.subject}",
+        body.share_reports_with_family, body.share_vitals_with_family,
     )  # fmt: skip
     return ConsentPublic.of(directory.set_consent(consent))

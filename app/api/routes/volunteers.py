@@ -23,7 +23,7 @@ from people import Volunteer
 router = APIRouter(prefix="/api/v1/volunteers", tags=["volunteers"], responses=PROBLEM_RESPONSES)
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-Channel = Annotated[str, Field(pattern=r"^(mqtt|email)$")]
+Channel = Annotated[str, Field(pattern=r"^(mqtt|email|push|sms)$")]
 _EXAMPLE: dict[str, Any] = {
     "id": "v-ming",
     "name": "Ming Zhou",
@@ -46,7 +46,7 @@ class VolunteerBase(BaseModel):
     sites: Annotated[list[Id], Field(min_length=1, max_length=50)]
     skills: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=50)] = []
     languages: Annotated[list[Annotated[str, Field(max_length=16)]], Field(max_length=20)] = []
-    channels: Annotated[list[Channel], Field(min_length=1, max_length=2)] = ["mqtt"]
+    channels: Annotated[list[Channel], Field(min_length=1, max_length=4)] = ["mqtt"]
     coordinator: bool = False
     active: bool = True
 
@@ -70,7 +70,7 @@ class VolunteerUpdate(BaseModel):
     languages: (
         Annotated[list[Annotated[str, Field(max_length=16)]], Field(max_length=20)] | None
     ) = None
-    channels: Annotated[list[Channel], Field(min_length=1, max_length=2)] | None = None
+    channels: Annotated[list[Channel], Field(min_length=1, max_length=4)] | None = None
     coordinator: bool | None = None
     active: bool | None = None
 
@@ -93,6 +93,8 @@ class VolunteerPublic(VolunteerBase):
 def _record(vid: str, body: VolunteerBase, sites: list[str]) -> Volunteer:
     if "email" in body.channels and not body.email:
         raise HTTPException(422, "the email channel needs an email address")
+    if "sms" in body.channels and not body.phone:
+        raise HTTPException(422, "the sms channel needs a phone number")
     return Volunteer(
         vid, body.name, tuple(dict.fromkeys(sites)), body.email, body.phone, tuple(body.skills),
         tuple(body.languages), tuple(body.channels), body.coordinator, body.active,

@@ -15,12 +15,7 @@
   const TERMINAL = new Set(["resolved", "expired", "cancelled"]);
   const TIER_RANK = { emergency: 0, important: 1, general: 2, emotional: 3 };
   /** Every audit action the stream may name (``event:`` lines); unknown ones still arrive as "message". */
-  const ACTIONS = [
-    "open", "merge", "update", "page", "accept", "decline", "resolve", "resolved", "cancelled",
-    "expired", "escalated", "step_timeout", "step_skipped", "chain_exhausted", "breach",
-    "handover_requested", "handover_declined", "handover_lapsed", "handover", "reply_rejected",
-    "resident_told", "resident_not_told", "cleared",
-  ];
+  const ACTIONS = careloop.ALERT_ACTIONS;
 
   const list = document.getElementById("alerts");
   const empty = document.getElementById("empty");

@@ -7,6 +7,13 @@
 
 const careloop = (() => {
   const SVG_NS = "http://www.w3.org/2000/svg";
+  /** Every audit action the alert stream names as an event type (EventSource listens to each). */
+  const ALERT_ACTIONS = [
+    "open", "merge", "update", "page", "accept", "decline", "resolve", "resolved", "cancelled",
+    "expired", "escalated", "step_timeout", "step_skipped", "chain_exhausted", "breach",
+    "handover_requested", "handover_declined", "handover_lapsed", "handover", "reply_rejected",
+    "resident_told", "resident_not_told", "cleared",
+  ];
 
   /** An element with attributes and children; strings become text nodes, never HTML. */
   function el(tag, attrs, ...children) {
@@ -156,5 +163,42 @@ const careloop = (() => {
     return me;
   }
 
-  return { el, svg, api, ApiError, whoami, duration, clock, words, status, header, loginUrl };
+  /**
+   * The catalog messages under ``prefixes`` in the user's language (their profile's, else
+   * the browser's), as a translate function: t(key, {placeholders}). Plural messages pick
+   * their form with Intl.PluralRules by ``count``. t.locale is the locale chosen.
+   */
+  async function messages(prefixes) {
+    const query = new URLSearchParams();
+    for (const p of prefixes) query.append("prefix", p);
+    const data = await api(`/api/v1/messages?${query}`, { anonymous: true });
+    const table = data.messages || {};
+    const plural = new Intl.PluralRules(data.locale);
+    const t = (key, params = {}) => {
+      let text = table[key];
+      if (text === undefined) return key;
+      if (typeof text === "object") text = text[plural.select(Number(params.count || 0))] || text.other;
+      return String(text).replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
+    };
+    t.locale = data.locale;
+    return t;
+  }
+
+  /** Fill [data-i18n] text, [data-i18n-placeholder] and [data-i18n-label] from ``t``. */
+  function localize(root, t) {
+    if (root === document) document.documentElement.lang = t.locale;
+    else root.setAttribute("lang", t.locale);
+    for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+    for (const node of root.querySelectorAll("[data-i18n-placeholder]")) {
+      node.setAttribute("placeholder", t(node.dataset.i18nPlaceholder));
+    }
+    for (const node of root.querySelectorAll("[data-i18n-label]")) {
+      node.setAttribute("aria-label", t(node.dataset.i18nLabel));
+    }
+  }
+
+  return {
+    el, svg, api, ApiError, whoami, duration, clock, words, status, header, loginUrl, messages,
+    localize, ALERT_ACTIONS,
+  };
 })();

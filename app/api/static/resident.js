@@ -34,6 +34,17 @@
     return err.reason || err.message;
   }
 
+  /** Links to the last whole week's report (the API picks the week and the language). */
+  async function reportLinks() {
+    document.getElementById("report-html").href = `${base}/report`;
+    document.getElementById("report-pdf").href = `${base}/report?format=pdf`;
+    try {
+      careloop.localize(document.getElementById("report-links"), await careloop.messages(["report.link."]));
+    } catch {
+      /* the English labels stay */
+    }
+  }
+
   async function profile() {
     document.getElementById("title").textContent = `Resident ${resident}`;
     document.title = `${resident} · careloop`;
@@ -140,6 +151,7 @@
 
   async function start() {
     await careloop.header();
+    reportLinks();
     await profile();
     rangeSel.addEventListener("change", vitals);
     document.getElementById("refresh").addEventListener("click", () => {

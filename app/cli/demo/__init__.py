@@ -123,7 +123,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         stack.enter_context(influx)
         influx.create_database(settings.influx.database)
         home = home_future.result()
-        token = seed_people(demo, home)
+        token, app_link = seed_people(demo, home)
         ports = {
             "ingest": children.port(9108),
             "score": children.port(9109),
@@ -134,7 +134,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             stack.enter_context(children.score(demo, ports["score"])),
         ]
         stack.callback(children.signal_all, procs)  # runs first on the way out
-        return run_until_stopped(lambda stop: _serve(args, demo, home, ports, t0, token, stop))
+        return run_until_stopped(
+            lambda stop: _serve(args, demo, home, ports, t0, token, app_link, stop)
+        )
     return 0
 
 
@@ -145,6 +147,7 @@ async def _serve(
     ports: dict[str, int],
     t0: float,
     token: str,
+    app_link: str,
     stop: asyncio.Event,
 ) -> int:
     from alerts import AlertService
@@ -175,7 +178,8 @@ async def _serve(
         async with asyncio.timeout(60):
             await started(server)
         url = f"http://127.0.0.1:{ports['http']}/login#token={token}"
-        print_banner(settings, ports, home, args.speed, time.monotonic() - t0, url)
+        app_url = f"http://127.0.0.1:{ports['http']}/app/#signin={app_link}"
+        print_banner(settings, ports, home, args.speed, time.monotonic() - t0, url, app_url)
         if not args.no_browser:
             open_browser(url)
         await stop.wait()

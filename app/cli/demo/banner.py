@@ -38,6 +38,7 @@ def print_banner(
     speed: float,
     startup_s: float,
     dashboard: str,
+    app: str,
 ) -> None:
     m, db = settings.mqtt, settings.influx.database
     port = settings.influx.url.rsplit(":", 1)[1]
@@ -55,6 +56,9 @@ careloop demo is running (started in {startup_s:.1f} s)
   dashboard           : {dashboard}
                         (signs in as the demo site's coordinator: the live alert board,
                          residents' vitals, SLA charts; public board: /public)
+  volunteer app       : {app}
+                        (the volunteers' phone app, signed in once as simulated volunteer
+                         v01, who ignores pages: answer them there; docs/app.md)
   simulated residents : {residents} at site {settings.site!r} (labels: {settings.data_dir}/sim/)
   MQTT broker         : mqtt://{m.host}:{m.port}  (anonymous, no TLS: demo only)
       watch it        : mosquitto_sub -h {m.host} -p {m.port} -t 'careloop/v1/#' -v

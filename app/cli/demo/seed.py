@@ -2,9 +2,10 @@
 
 The home (:func:`make_demo_home`) is the default scenario schedule plus the showcase (an
 SOS call and a fall in the first minutes). The people database gets the demo site, its
-residents with their care profiles and consents, their devices, the simulated volunteers
-and a coordinator token (:func:`seed_people`): everything the scorer, the alert service and
-the dashboard read, from one place.
+residents with their care profiles and consents, their devices, the simulated volunteers,
+a coordinator token and a one-time sign-in to the volunteers' app for v01
+(:func:`seed_people`): everything the scorer, the alert service and the dashboard read,
+from one place.
 """
 
 from __future__ import annotations
@@ -52,7 +53,12 @@ def showcase(profiles: list[Any], start_ms: int) -> list[Assignment]:
     ]
 
 
-def seed_people(settings: Settings, home: CareHome) -> str:
+#: The simulated volunteer whose app the banner's link signs in to: v01 ignores pages, so
+#: whoever opens the app is the one who answers them.
+APP_VOLUNTEER = "v01"
+
+
+def seed_people(settings: Settings, home: CareHome) -> tuple[str, str]:
     """The demo's people; returns a coordinator token (raw, shown once, in the banner).
 
     Residents consent to sharing with volunteers (they are simulated), so the board shows
@@ -88,10 +94,13 @@ def seed_people(settings: Settings, home: CareHome) -> str:
             "coordinator", "coordinator", [site], note="careloop demo dashboard",
             lifetime_ms=DEMO_TOKEN_MS,
         )  # fmt: skip
+        app_link = people.create_signin(  # one use, for the volunteers' app
+            APP_VOLUNTEER, lifetime_ms=DEMO_TOKEN_MS, max_recent=1_000, window_ms=60_000
+        ).link
     with DeviceRegistry(settings.paths.people) as registry:
         registry.add(
             Device(device, site, p.id, kind=role)
             for p in home.profiles
             for role, device in (("terminal", p.devices.terminal), ("voice", p.devices.voice))
         )
-    return token
+    return token, app_link
