@@ -187,8 +187,12 @@ class Generator:
     def rejected(
         self, family: Family, case: str, d: Draft, reason: str, body: bytes | None = None
     ) -> Payload:
-        """A payload both services must refuse with ``reason``."""
+        """A payload both services must refuse with ``reason`` (or, over the size limit,
+        for its size: the contract checks that before anything else, so a mutation that
+        also made the message too large, e.g. a huge string, gets that verdict)."""
         body = d.encode(self.rng) if body is None else body
+        if len(body) > MAX_PAYLOAD_BYTES:
+            reason = "too_large:payload"
         resident = d.body.get("resident")
         scorer = reason if d.topic_kind in SCORER_KINDS else UNSEEN
         return Payload(

@@ -1,7 +1,7 @@
-"""100 000 generated payloads (valid, mutated, hostile) through ingest and the scorer on a
-real broker and a real InfluxDB: nothing crashes, every good reading is stored, every bad
-message is dead-lettered with its reason, and the scorer's residents stay the registered
-ones that sent valid data.
+"""Generated payloads (valid, mutated, hostile) through ingest and the scorer on a real
+broker and a real InfluxDB (100 000 with ``-m fuzz``, 10 000 in every run): nothing crashes,
+every good reading is stored, every bad message is dead-lettered with its reason, and the
+scorer's residents stay the registered ones that sent valid data.
 
 Ingest runs as ``careloop ingest`` in a child process (metrics on a port of its own), the
 scorer in this process (its engine is read directly for the resident list). The broker is
@@ -44,16 +44,19 @@ from tests.fuzz.payloads import UNSEEN
 from tests.ingest.conftest import IngestProcess
 from tests.runtime.conftest import Scorer, score_settings
 
-#: The payload count is fixed (issue 11 asks for at least 100 000); the timeout leaves room
-#: for a machine shared with other test runs (a quiet one needs a fraction of it).
-pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(1800)]
+#: The full 100 000 payloads of issue 11 take about 9 minutes on a loaded 2-core machine, so
+#: they run with ``-m fuzz``; every default run (scripts/test, CI) sends the first 10 000 of
+#: the same corpus through the same checks. The timeout leaves room for a shared machine.
+pytestmark = pytest.mark.timeout(1800)
+SIZES = [
+    pytest.param(100_000, marks=pytest.mark.fuzz, id="100k"),
+    pytest.param(10_000, id="10k"),
+]
 
 SEED = int(os.environ.get("CARELOOP_FUZZ_SEED", "20261207"))
-TOTAL = 100_000
 QUEUE_LIMIT = 1_000_000
-#: Messages published before waiting for the scorer (it waits for each PUBACK of the needs
-#: it publishes at most ``publish_timeout``; behind tens of thousands of unread messages on
-#: a loaded machine, that answer comes too late and it reconnects).
+#: Messages published before waiting for the scorer, so the broker's queue for it (and the
+#: test's memory) stays small.
 CHUNK = 2_000
 #: The broker rewrites its whole database on every autosave (each second in the test
 #: config): with a backlog of a hundred thousand messages that is most of its time.
@@ -76,10 +79,11 @@ class Laps:
         return round(time.monotonic() - self.started, 1)
 
 
-def test_every_fuzz_payload_gets_its_verdict(tmp_path, influxdb, influx_db) -> None:
+@pytest.mark.parametrize("total", SIZES)
+def test_every_fuzz_payload_gets_its_verdict(total: int, tmp_path, influxdb, influx_db) -> None:
     laps = Laps()
     fleet = Fleet.build()
-    payloads = generate(SEED, TOTAL, fleet)
+    payloads = generate(SEED, total, fleet)
     expected = Expected.of(payloads)
     laps.lap("generate")
     warm_up = len(fleet.active)
@@ -98,7 +102,7 @@ def test_every_fuzz_payload_gets_its_verdict(tmp_path, influxdb, influx_db) -> N
     ) as broker:
         ingest = IngestProcess(
             broker, influxdb, influx_db, data, "--metrics-port", str(port),
-            "--max-dead-letters", str(TOTAL), "--client-id", ingest_id,
+            "--max-dead-letters", str(total), "--client-id", ingest_id,
         )  # fmt: skip
         scorer: Scorer | None = None
         try:
@@ -132,9 +136,9 @@ def test_every_fuzz_payload_gets_its_verdict(tmp_path, influxdb, influx_db) -> N
                 settle(lambda: service.counts["received"], lambda got: got >= want)
 
             sent = publish(broker, rest, "fuzz-publisher", chunk=CHUNK, caught_up=caught_up)
-            assert sent == TOTAL - warm_up
+            assert sent == total - warm_up
             laps.lap("publish")
-            target = (TOTAL, sum(expected.scorer_rejected.values()), sum(expected.scored.values()))
+            target = (total, sum(expected.scorer_rejected.values()), sum(expected.scored.values()))
             final = settle(progress, lambda p: p == target)
             laps.lap("ingest and score")
             written = "careloop_ingest_readings_written_total"
@@ -152,7 +156,7 @@ def test_every_fuzz_payload_gets_its_verdict(tmp_path, influxdb, influx_db) -> N
 
             # ingest: every message acknowledged, the good readings written, the bad ones
             # dead-lettered by reason, nothing left in the spool
-            assert final[0] == TOTAL
+            assert final[0] == total
             assert ingest_metrics.value(written) == expected.stored_readings
             assert ingest_metrics.value("careloop_ingest_spool_batches") == 0
             dead = ingest_metrics.by("careloop_ingest_rejected_total", "reason")
@@ -164,7 +168,7 @@ def test_every_fuzz_payload_gets_its_verdict(tmp_path, influxdb, influx_db) -> N
 
             # the scorer reached the same verdicts and holds only residents that sent
             # valid data: as many after all the hostile input as after the warm-up
-            assert service.counts["received"] == TOTAL - expected.unseen
+            assert service.counts["received"] == total - expected.unseen
             rejected = scorer_metrics.by("careloop_score_rejected_total", "reason")
             assert rejected == expected.scorer_rejected
             scored = scorer_metrics.by("careloop_score_readings_scored_total", "kind")
@@ -194,7 +198,7 @@ def test_every_fuzz_payload_gets_its_verdict(tmp_path, influxdb, influx_db) -> N
         assert seen[ingest_id] == 1 and seen[service.client_id] == 1, seen
 
     # every bad payload is a dead letter, one by one, with its reason and a description
-    letters, blank = dead_letters(paths.deadletters, TOTAL)
+    letters, blank = dead_letters(paths.deadletters, total)
     assert not blank
     assert letters == expected.letters
     laps.lap("stop and read dead letters")
@@ -220,7 +224,7 @@ def test_every_fuzz_payload_gets_its_verdict(tmp_path, influxdb, influx_db) -> N
     out.write_text(json.dumps(counts, indent=2))
     fam = expected.families
     print(
-        f"\nfuzz seed {SEED}: {TOTAL} payloads (valid {fam['valid']}, mutated "
+        f"\nfuzz seed {SEED}: {total} payloads (valid {fam['valid']}, mutated "
         f"{fam['mutated']}, hostile {fam['hostile']}); stored {expected.stored_messages} "
         f"messages / {expected.stored_readings} readings; dead-lettered "
         f"{sum(dead.values())} ({len(dead)} reasons); scorer rejected "

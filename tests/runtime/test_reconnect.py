@@ -1,12 +1,13 @@
-"""The scorer's connection cut again and again while readings stream in: every message the
-broker accepted is scored or refused, none is lost with a dropped connection.
+"""The scorer's MQTT session under a flood of readings: a late PUBACK does not end it, and
+a connection cut under it loses nothing and counts nothing twice.
 
-The scorer acknowledges a message only once it is in its inbox (MQTT v5 Receive Maximum
-and manual PUBACKs, careloop.mqtt.make_client): whatever the old connection had read but
-not handed on is delivered again to the next session. Before, paho acknowledged every
-message as it was read, so messages that arrived while a session was ending were
-acknowledged and then dropped with the old client: under the 100 000-payload fuzz run the
-scorer reconnected and never received them.
+Issue 11's 100 000-payload fuzz run never finished: the scorer waited at most
+``mqtt.publish_timeout`` for the PUBACK of a need and the SUBACKs of its resubscribe, which
+sat behind tens of thousands of readings in the socket (paho acknowledged each reading as
+it was read, so the broker kept up to 65 535 in flight); each time it ended the session,
+reconnected into the redelivered backlog, and stopped making progress. The scorer now
+waits for those answers on a live connection without a limit, acknowledges a reading only
+once it is in its inbox, and asks for at most ``inbox.RECEIVE_MAXIMUM`` in flight.
 """
 
 from __future__ import annotations
