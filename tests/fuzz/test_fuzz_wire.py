@@ -44,7 +44,7 @@ from tests.fuzz.payloads import UNSEEN
 from tests.ingest.conftest import IngestProcess
 from tests.runtime.conftest import Scorer, score_settings
 
-#: The full 100 000 payloads of issue 11 take about 9 minutes on a loaded 2-core machine, so
+#: The full 100 000 payloads of issue 11 take 4-9 minutes on a shared 2-core machine, so
 #: they run with ``-m fuzz``; every default run (scripts/test, CI) sends the first 10 000 of
 #: the same corpus through the same checks. The timeout leaves room for a shared machine.
 pytestmark = pytest.mark.timeout(1800)
