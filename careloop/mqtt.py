@@ -60,9 +60,12 @@ class ConfirmingClient(aiomqtt.Client):
     ingest re-subscribes a device's messages would otherwise vanish with a success code.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, manual_ack: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._reasons: dict[int, int] = {}
+        #: Whether received QoS 1 messages wait for :meth:`ack` (see :func:`make_client`).
+        self.manual_ack = manual_ack
+        self._client.manual_ack_set(manual_ack)
         paho_publish = self._client.publish
 
         def publish(*a: Any, **k: Any) -> Any:
@@ -87,6 +90,11 @@ class ConfirmingClient(aiomqtt.Client):
         after its TaskGroup had given up on it and a stop would hang. ``asyncio.timeout``
         never loses a cancellation. (aiomqtt 2.x's own ``_wait_for``, same contract: None =
         the client's timeout, ``math.inf`` = no timeout.)
+
+        ``asyncio.timeout`` expires by cancelling the task, so the MqttError is raised outside
+        the ``except``: its context chain must not hold that cancellation, or
+        :func:`run_forever` would take a late answer (a PUBACK behind a burst of messages) for
+        a stop and end the session for good instead of reconnecting.
         """
         if timeout is None:
             timeout = self.timeout
@@ -94,7 +102,29 @@ class ConfirmingClient(aiomqtt.Client):
             async with asyncio.timeout(None if timeout == math.inf else timeout):
                 return await fut
         except TimeoutError:
-            raise aiomqtt.MqttError("Operation timed out") from None
+            pass
+        raise aiomqtt.MqttError("Operation timed out")
+
+    def check_connected(self) -> None:
+        """Raise :class:`aiomqtt.MqttError` if the connection is gone.
+
+        aiomqtt's message iterator hands out what is still queued after the connection
+        dropped. With manual acknowledgements those messages can no longer be acknowledged
+        and the broker sends them again to the next session: a receiver that calls this
+        before taking each message leaves them to that session instead of taking them twice.
+        """
+        if self._disconnected.done():
+            raise aiomqtt.MqttError("Disconnected during message iteration")
+
+    def ack(self, message: aiomqtt.Message) -> None:
+        """Send the PUBACK of a received QoS 1 message (with ``manual_ack``; else a no-op).
+
+        Once acknowledged, the broker forgets the message: call this only after the message
+        is safely where the application keeps it. On a connection that is already gone the
+        PUBACK is never sent and the broker delivers the message again to the next session.
+        """
+        if self.manual_ack:
+            self._client.ack(message.mid, message.qos)
 
     async def publish_confirmed(
         self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
@@ -165,16 +195,28 @@ def make_client(
     will: aiomqtt.Will | None = None,
     persistent: bool = True,
     max_queued_incoming: int = 0,
+    receive_maximum: int = 0,
 ) -> ConfirmingClient:
     """An MQTT v5 client for ``identifier``, over TLS unless the broker is on loopback.
 
     ``persistent`` asks the broker to keep the session for :data:`SESSION_EXPIRY_S` so QoS 1
     messages for this client (commands, shared-subscription deliveries) wait for it across
     a disconnect.
+
+    ``receive_maximum`` (MQTT v5 Receive Maximum) turns on manual acknowledgements: received
+    QoS 1 messages are acknowledged only by :meth:`ConfirmingClient.ack`, and the broker has
+    at most that many unacknowledged messages on their way to this client. A message that was
+    received but never handed on is then not lost with the connection (the broker delivers
+    it again), a slow reader holds back the broker instead of growing a queue, and the
+    answers to this client's own publishes (PUBACKs) are never behind more than that many
+    messages in the socket. Without it (0), paho acknowledges each message as it is read and
+    the broker may have 65 535 in flight.
     """
     props = Properties(PacketTypes.CONNECT)
     if persistent:
         props.SessionExpiryInterval = SESSION_EXPIRY_S
+    if receive_maximum:
+        props.ReceiveMaximum = receive_maximum
     return ConfirmingClient(
         hostname=settings.host,
         port=settings.port,
@@ -189,6 +231,7 @@ def make_client(
         timeout=settings.publish_timeout,
         max_queued_incoming_messages=max_queued_incoming or None,
         tls_context=tls_context(settings),
+        manual_ack=receive_maximum > 0,
     )
 
 

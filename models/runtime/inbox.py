@@ -3,8 +3,9 @@
 The receive task (event loop) puts raw ``(topic, payload)`` pairs in; the scorer task takes
 them out as one batch every ``max_delay`` seconds, or sooner once ``max_batch`` are
 waiting. Messages of sites another partition owns are dropped before anything is decoded
-(a topic split), and the receive task pauses at ``MAX_QUEUED`` so memory stays bounded while
-the engine catches up.
+(a topic split). A message is acknowledged to the broker only once it is queued here, and
+the receive task pauses at ``MAX_QUEUED`` (acknowledging nothing, so the broker holds the
+rest back) while the engine catches up.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ from careloop.wire.control import CONTROL_PREFIX
 from models.runtime.config import site_partition
 from models.runtime.metrics import ScoreMetrics
 
+#: Unacknowledged messages the broker may have on their way to the scorer (MQTT v5 Receive
+#: Maximum; each is acknowledged once in the inbox). It bounds how far behind a flood of
+#: readings the PUBACK of a need the scorer publishes can be: with paho's automatic
+#: acknowledgements the broker kept tens of thousands in flight and, on a loaded machine, a
+#: PUBACK took longer than ``mqtt.publish_timeout`` to be read, ending the session.
+RECEIVE_MAXIMUM = 256
 #: Queued messages at which the receive task waits for the scorer (bounds memory).
 MAX_QUEUED = 50_000
 
@@ -79,18 +86,22 @@ class Inbox:
             self._full.set()
 
     async def receive(self, client: ConfirmingClient) -> None:
-        """Queue every message of ``client``'s session, pausing while the inbox is full."""
-        try:
-            async for message in client.messages:
-                self.take(message)
-                if len(self._queued) >= MAX_QUEUED:
-                    self._room.clear()
-                    await self._room.wait()
-        finally:
-            # aiomqtt acknowledged whatever it queued: keep it for the final scoring.
-            queue = client._queue  # aiomqtt 2.x keeps received messages here
-            while not queue.empty():
-                self.take(queue.get_nowait())
+        """Queue every message of ``client``'s session, acknowledging each once it is queued,
+        and pause while the inbox is full.
+
+        ``client`` acknowledges by hand (:func:`careloop.mqtt.make_client`'s
+        ``receive_maximum``): a message still in its queue when the connection drops was
+        never acknowledged, so the broker delivers it to the next session instead of it
+        being lost with this one; and while the inbox is full nothing is acknowledged, so
+        the broker holds the rest back.
+        """
+        async for message in client.messages:
+            client.check_connected()  # else the broker delivers it again: no double count
+            self.take(message)
+            client.ack(message)
+            if len(self._queued) >= MAX_QUEUED:
+                self._room.clear()
+                await self._room.wait()
 
     async def next_batch(self, max_delay: float) -> None:
         """Wait until something is queued and it is ``max_delay`` old, or the batch is full."""

@@ -3,9 +3,15 @@
 Each message is decoded with the wire contract, **checked against the device registry** (a
 device speaks only for the resident it is registered to, at its own site: the same check
 ingest makes, so a provisioned terminal can neither open nor clear another resident's
-needs, nor invent residents), refused if stamped too far ahead of this clock, and scored.
-Consecutive vitals become one VitalsBatch; an event, utterance or status first flushes the
-vitals before it, so a fall event and the readings after it are seen in arrival order.
+needs, nor invent residents), refused if it or any of its readings is stamped too far
+ahead of this clock (the envelope's ``ts`` is the device's send time, a reading's is its
+sensor's: either can be fast), and scored.
+Consecutive vitals become one VitalsBatch; an event, utterance or status of a resident with
+vitals waiting first flushes them, so a fall event and that resident's readings after it are
+seen in arrival order. Another resident's event does not: residents are scored
+independently, and a stream where events of many residents are interleaved with vitals
+would otherwise be cut into batches of a few readings each, every one paying the whole
+vectorised step (a flood of small events could slow the scorer tenfold).
 Bad messages are counted by reason and warned about at most every ``WARN_EVERY_S`` (topic
 and reason only, never the payload).
 """
@@ -77,6 +83,7 @@ class Intake:
         out: list[NeedMessage] = []
         slots: list[int] = []
         vitals: list[Mapping[str, Any]] = []
+        waiting: set[int] = set()  # slots with vitals in ``vitals``
         scored = {"vitals": 0, "event": 0, "utterance": 0, "status": 0}
 
         def flush() -> None:
@@ -84,6 +91,7 @@ class Intake:
                 out.extend(engine.score_vitals(encode_readings(slots, vitals)))
                 slots.clear()
                 vitals.clear()
+                waiting.clear()
 
         for topic, payload in items:
             if topic.startswith(CONTROL_PREFIX):
@@ -103,12 +111,13 @@ class Intake:
                 self.rejected(topic, verdict)
                 continue
             if isinstance(msg, StatusMessage):
-                flush()
                 slot = engine.slot(parsed.site, msg.resident)
+                if slot in waiting:
+                    flush()
                 engine.device_status(slot, msg.ts, msg.state, msg.reason)
                 scored["status"] += 1
                 continue
-            if self.skew_ms > 0 and msg.ts - time.time() * 1000.0 > self.skew_ms:
+            if self.skew_ms > 0 and self._too_far_ahead(msg):
                 self.rejected(topic, "too_far_ahead:ts")
                 continue
             slot = engine.slot(parsed.site, msg.resident)
@@ -119,10 +128,12 @@ class Intake:
                     slots.append(slot)
                     vitals.append(reading)
                     latest = max(latest, reading["ts"])
+                waiting.add(slot)
                 if len(vitals) >= self.limit:
                     flush()
             else:
-                flush()
+                if slot in waiting:
+                    flush()
                 for r in msg.readings:
                     reading = r.model_dump(exclude_none=True)
                     if isinstance(msg, EventMessage):
@@ -142,6 +153,13 @@ class Intake:
         self.metrics.residents.set(len(engine.directory))
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         return out
+
+    def _too_far_ahead(self, msg: VitalsMessage | EventMessage | UtteranceMessage) -> bool:
+        """Whether the message or one of its readings is stamped more than the allowed skew
+        ahead of this clock: the engine runs on the latest reading time, so one fast sensor
+        would otherwise make every other resident look silent."""
+        limit = time.time() * 1000.0 + self.skew_ms
+        return msg.ts > limit or any(r.__dict__["ts"] > limit for r in msg.readings)
 
     def reading_now(self) -> int:
         """The engine's idea of now: latest reading time + wall time since it arrived (ms)."""

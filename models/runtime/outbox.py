@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 from collections import deque
 from pathlib import Path
@@ -21,7 +22,8 @@ from pydantic import ValidationError
 
 from careloop.files import write_private
 from careloop.logs import fields
-from careloop.wire.needs import NeedMessage
+from careloop.mqtt import ConfirmingClient
+from careloop.wire.needs import NeedMessage, NeedTopic, encode_need
 from models.runtime.metrics import ScoreMetrics
 
 log = logging.getLogger(__name__)
@@ -134,3 +136,19 @@ class NeedOutbox:
                     return
             self.empty.set()
             await self._ready.wait()
+
+    async def publish(self, client: ConfirmingClient) -> None:
+        """Send the needs in order for as long as ``client``'s session lasts; a need leaves
+        the outbox only after its PUBACK (a reconnect sends it again).
+
+        The PUBACK is waited for without a time limit: behind a flood of readings in the
+        same socket it can take long on a busy machine, and giving up ended a healthy
+        session (and re-sent every message in flight). A dead connection is noticed by the
+        keepalive and the receive task, whose error ends the session and this wait.
+        """
+        while True:
+            await self.wait()
+            while (need := self.first()) is not None:
+                topic = str(NeedTopic(need.site, need.resident))
+                await client.publish(topic, encode_need(need), qos=1, timeout=math.inf)
+                self.acked(need)

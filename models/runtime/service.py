@@ -5,8 +5,9 @@
     score:mqtt      careloop.mqtt.run_forever (the one reconnect loop): a persistent session
                     (stable client id per partition, QoS 1) subscribed to the data kinds and
                     status of the sites this scorer owns. In the session, a receive task
-                    queues raw messages and a publish task sends needs from the outbox at
-                    QoS 1, removing each only after its PUBACK (a reconnect re-sends it).
+                    queues raw messages (acknowledging each once queued: models.runtime.inbox)
+                    and a publish task sends needs from the outbox at QoS 1, removing each
+                    only after its PUBACK (a reconnect re-sends it).
     score:scorer    every ``max_delay`` seconds (or sooner when full) scores what is queued
     score:ticker    ``engine.tick(now)`` every ``tick_every`` s, ``now`` = the latest reading
                     time plus the wall time since it arrived, so silence is noticed; also
@@ -27,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -36,7 +38,6 @@ from careloop.mqtt import Backoff, ConfirmingClient, make_client, run_forever
 from careloop.settings import Settings
 from careloop.wire import DATA_KINDS, WireError, subscription
 from careloop.wire.control import decode_erase, erase_subscription
-from careloop.wire.needs import NeedTopic, encode_need
 from models.base import ModelError
 from models.runtime.config import (
     default_client_id,
@@ -45,7 +46,7 @@ from models.runtime.config import (
     partition_label,
 )
 from models.runtime.engine import EngineConfig, ScoringEngine
-from models.runtime.inbox import Inbox
+from models.runtime.inbox import RECEIVE_MAXIMUM, Inbox
 from models.runtime.intake import Intake
 from models.runtime.metrics import ScoreMetrics
 from models.runtime.outbox import NeedOutbox
@@ -88,6 +89,8 @@ class ScoreService:
         )
         #: Set while subscribed (tests wait for it before publishing).
         self.connected = asyncio.Event()
+        #: The live connection while a session runs (None between sessions).
+        self.client: ConfirmingClient | None = None
         #: Whether the engine state came from a snapshot at start.
         self.restored = False
         self.engine: ScoringEngine | None = None
@@ -172,7 +175,9 @@ class ScoreService:
         self._tasks = [
             tg.create_task(
                 run_forever(
-                    lambda: make_client(mqtt, self.client_id, persistent=True),
+                    lambda: make_client(
+                        mqtt, self.client_id, persistent=True, receive_maximum=RECEIVE_MAXIMUM
+                    ),
                     self._session,
                     name=self.client_id,
                     backoff=Backoff(mqtt.backoff_initial, mqtt.backoff_max),
@@ -271,21 +276,16 @@ class ScoreService:
         return data + [erase_subscription(site) for site in sites]
 
     async def _session(self, client: ConfirmingClient) -> None:
-        for topic in self.subscriptions():
-            await client.subscribe(topic, qos=1)
+        for topic in self.subscriptions():  # no time limit: see NeedOutbox.publish
+            await client.subscribe(topic, qos=1, timeout=math.inf)
         self.connected.set()
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self.inbox.receive(client), name="score:receive")
-            tg.create_task(self._publish(client), name="score:publish")
-
-    async def _publish(self, client: ConfirmingClient) -> None:
-        """Send the outbox in order; a need leaves it only after its PUBACK."""
-        while True:
-            await self.outbox.wait()
-            while (need := self.outbox.first()) is not None:
-                topic = str(NeedTopic(need.site, need.resident))
-                await client.publish(topic, encode_need(need), qos=1)
-                self.outbox.acked(need)
+        self.client = client
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self.inbox.receive(client), name="score:receive")
+                tg.create_task(self.outbox.publish(client), name="score:publish")
+        finally:
+            self.client = None
 
     # -- scoring ----------------------------------------------------------------------------------
     async def _scorer(self) -> None:

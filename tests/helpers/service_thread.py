@@ -39,6 +39,11 @@ class ServiceThread:
             self._errors.put(exc)
             self._ready.set()
 
+    @property
+    def alive(self) -> bool:
+        """Whether the service is still running (it has not stopped or failed)."""
+        return self._thread.is_alive() and self._errors.empty()
+
     def stop(self, timeout: float = 20.0) -> None:
         """Exit the service (idempotent); raise what it raised, if anything."""
         if self._thread.is_alive():

@@ -69,6 +69,10 @@ class Scorer:
                 raise TimeoutError(f"scorer never got there; counts {self.service.counts}")
             time.sleep(0.02)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.alive
+
     def stop(self) -> None:
         self._thread.stop(20)
 

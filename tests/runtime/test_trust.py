@@ -3,6 +3,9 @@ device registry, as ingest does, before it can open, update or clear anyone's ne
 
 from __future__ import annotations
 
+import json
+import time
+
 from tests.runtime.conftest import T0, Device, S, score_settings
 
 
@@ -74,3 +77,29 @@ def test_unknown_devices_and_invented_residents_create_no_state(
     m = scorer.service.metrics
     assert m.value("careloop_score_rejected_total", reason="spoofed") == 300
     assert m.value("careloop_score_rejected_total", reason="unknown_device") == 20
+
+
+def test_readings_stamped_far_ahead_are_refused_even_in_a_message_stamped_now(
+    mosquitto, tmp_path, site, publisher, start_scorer
+):
+    # the scorer runs on reading time: one sensor a day fast would make everyone else look
+    # silent for a day, so its readings are refused whatever the envelope says
+    scorer = start_scorer(score_settings(mosquitto, tmp_path, sites=site))
+    anna = Device(publisher, site, "r1", tmp_path / "people.sqlite3")
+    now = int(time.time() * 1000)
+    ahead = now + 86_400_000
+    envelope = {"v": 1, "device": anna.device, "resident": "r1", "seq": 1, "ts": now}
+    sent_now_one_reading_ahead = {
+        **envelope,
+        "readings": [{"ts": now, "heart_rate": 72.0}, {"ts": ahead, "heart_rate": 72.0}],
+    }
+    all_ahead = {**envelope, "seq": 2, "ts": ahead, "readings": [{"ts": ahead, "steps": 3}]}
+    within_the_skew = {**envelope, "seq": 3, "readings": [{"ts": now + 60_000, "steps": 3}]}
+    for body in (sent_now_one_reading_ahead, all_ahead, within_the_skew):
+        anna.raw("vitals", json.dumps(body).encode())
+    scorer.wait_for(lambda s: s.counts["rejected"] + s.counts["readings"] >= 3)
+
+    svc = scorer.service
+    assert svc.metrics.value("careloop_score_rejected_total", reason="too_far_ahead:ts") == 2
+    assert svc.counts["readings"] == 1
+    assert svc.reading_now() < ahead  # the engine's clock did not jump a day
