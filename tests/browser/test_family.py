@@ -30,9 +30,7 @@ def zh(key: str, **kw: Any) -> str:
     return translate("zh-Hant", key, **kw)
 
 
-def test_a_family_member_complains_sees_the_answer_and_rates_it(
-    browser: Any, stack: Stack
-) -> None:
+def test_a_family_member_complains_sees_the_answer_and_rates_it(browser: Any, stack: Stack) -> None:
     site = stack.site
     stack.directory.set_consent(
         Consent(site, "r1", share_with_volunteers=True, share_vitals_with_volunteers=True,
@@ -80,7 +78,7 @@ def test_a_family_member_complains_sees_the_answer_and_rates_it(
         # The page reads its tickets again by itself: answered, with the note.
         expect(card).to_contain_text(zh("family.state_resolved"), timeout=20_000)
         expect(card.locator(".answer")).to_have_text(zh("family.answer", note=NOTE))
-        page.screenshot(path=str(DOCS_IMG / "family-zh-Hant.png"))
+        page.screenshot(path=str(DOCS_IMG / "family-zh-Hant.png"), full_page=True)
         card.get_by_role("button", name=zh("family.rate_n", score=4)).click()
         expect(page.locator("#status")).to_have_text(zh("family.rated_thanks"))
         expect(card.locator(".rated")).to_have_text(zh("family.rated", score=4))
