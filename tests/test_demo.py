@@ -83,6 +83,23 @@ def check_app(banner: str, base: str) -> None:
         assert again.status_code == 401  # one use
 
 
+def check_family(banner: str, base: str) -> None:
+    """The banner's family link signs in as the family of r001, whose weekly report is
+    produced from the demo's data."""
+    link = re.search(r"family page\s+: (\S+)/family/#token=(clt_\S+)", banner)
+    assert link and link.group(1) == base, banner
+    with httpx.Client(base_url=base, timeout=60, headers={"Origin": base}) as http:
+        assert http.get("/family/").status_code == 200
+        made = http.post("/api/v1/session", json={"token": link.group(2)})
+        assert made.status_code == 200 and made.json()["role"] == "family", made.text
+        me = http.get("/api/v1/family/me").json()
+        assert (me["resident"], me["report"], me["vitals"]) == ("r001", True, True)
+        report = http.get(f"/api/v1/residents/{me['site']}/r001/report", params={"lang": "en"})
+        assert report.status_code == 200, report.text
+        assert "Simulated resident 1" in report.text
+        assert http.get(f"/api/v1/residents/{me['site']}/r002/report").status_code == 404
+
+
 def check_dashboard(banner: str, http_port: int) -> tuple[str, str]:
     """The banner's first line is a sign-in link to the board; the board answers with it.
 
@@ -174,6 +191,7 @@ def test_demo_shows_20_residents_and_stops_cleanly(tmp_path):
         assert "r004 agitated_exchange at ~50 s" in banner, banner
         base, token = check_dashboard(banner, http_port)
         check_app(banner, base)
+        check_family(banner, base)
         servers = children_of(proc.pid)
         assert len(servers) == 4  # mosquitto, influxd, careloop ingest and careloop score
         needs = MqttTestClient("127.0.0.1", broker_port).connect()

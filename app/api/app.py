@@ -33,6 +33,7 @@ from app.api.routes import (
     dashboard,
     deadletters,
     devices,
+    family,
     health,
     home,
     privacy,
@@ -85,6 +86,7 @@ ROUTERS = [
     status.router,
     dashboard.router,
     app_pages.router,
+    family.router,
 ]
 
 DESCRIPTION = """careloop's HTTP API. Authenticate with `Authorization: Bearer <token>`

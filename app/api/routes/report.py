@@ -3,8 +3,10 @@
 ``GET /api/v1/residents/{site}/{resident}/report?week=YYYY-Www&lang=&format=html|pdf``.
 
 Access is the resident page's: staff of the site; volunteers only for a resident who shares
-with volunteers (else 404, as if there were none). What the page then carries is the
-resident's consent for this reader (:func:`app.reports.view`): a volunteer without
+with volunteers (else 404, as if there were none); a family token only for its own resident
+who shares reports with the family (``share_reports_with_family``, else 404). What the page
+then carries is the resident's consent for this reader (:func:`app.reports.view`): a
+family without ``share_vitals_with_family`` gets no vitals, activity or needs; a volunteer without
 ``share_vitals_with_volunteers`` gets the name, care plan and satisfaction and one sentence
 saying the rest is not shared. Every answer is an audit row.
 
@@ -18,11 +20,11 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from app.api.audit import audited
-from app.api.auth import MemberDep, Principal
+from app.api.auth import Principal, require
 from app.api.deps import DirectoryDep, InfluxDep, SettingsDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.routes.residents import visible_resident
@@ -50,11 +52,17 @@ Lang = Annotated[
     str | None, Query(max_length=35, description="en, zh-Hant, zh-Hans (default: yours)")
 ]
 Format = Annotated[Literal["html", "pdf"], Query(description="html (default) or pdf")]
+#: Staff, volunteers, and a family token for its own resident.
+ReaderDep = Annotated[Principal, Depends(require("admin", "coordinator", "volunteer", "family"))]
+
+
+#: The consent reader of each role that is not the site's staff.
+READERS: dict[str, Reader] = {"volunteer": "volunteer", "family": "family"}
 
 
 def reader_of(principal: Principal) -> Reader:
     """Whose consent applies: coordinators and admins are the site's staff."""
-    return "volunteer" if principal.role == "volunteer" else "staff"
+    return READERS.get(principal.role, "staff")
 
 
 def locale_for(
@@ -88,7 +96,7 @@ async def read_report(
     site: str,
     resident: str,
     request: Request,
-    principal: MemberDep,
+    principal: ReaderDep,
     directory: DirectoryDep,
     influx: InfluxDep,
     settings: SettingsDep,
@@ -98,6 +106,8 @@ async def read_report(
 ) -> Response:
     """One resident's weekly report (vitals against their usual band, activity, needs,
     care plan, satisfaction, summary) in the caller's language, as far as consent allows."""
+    if principal.role == "family" and resident != principal.subject:
+        raise HTTPException(404, "not found")  # another family's resident: as if none
     visible_resident(principal, directory, site, resident)
     try:
         subj = subject(directory, site, resident, week)

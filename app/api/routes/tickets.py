@@ -38,7 +38,7 @@ from app.api.problems import PROBLEM_RESPONSES
 from app.api.routes.alerts import REJECT_STATUS, _acting_volunteer, shown_to
 from careloop.wire.alerts import AlertReply
 from people import Directory, NotFound
-from people.consent import Disclosure
+from people.consent import Disclosure, disclosure
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=PROBLEM_RESPONSES)
 
@@ -146,10 +146,21 @@ class RatingLinkPublic(BaseModel):
     expires_ms: int
 
 
-def _shown(principal: Principal, directory: Directory, alert: Alert) -> Disclosure:
-    if principal.role == "family":  # their own resident's ticket: what it is about
-        return Disclosure(resident=True, identity=False, health=True, words=False)
-    return shown_to(principal, directory, alert)
+#: What a family sees of a ticket a family member raised: what they wrote and the answer.
+FAMILY_RAISED = Disclosure(resident=True, identity=False, health=True, words=False)
+
+
+def _shown(principal: Principal, directory: Directory, alert: Alert, store: Any) -> Disclosure:
+    """Staff and volunteers: :func:`shown_to`. A family: everything of a ticket a family
+    member raised; of one from the voice device or staff, what the resident lets their
+    family see (``share_vitals_with_family``)."""
+    if principal.role != "family":
+        return shown_to(principal, directory, alert)
+    reporter = tdb.ticket_info(store.db, alert.id).reporter or ""
+    if reporter.startswith("family:"):
+        return FAMILY_RAISED
+    shared = disclosure(directory.consent(alert.site, alert.resident), "family")
+    return Disclosure(resident=True, identity=False, health=shared.health, words=False)
 
 
 def _check_resident(principal: Principal, directory: Directory, site: str, resident: str) -> None:
@@ -210,7 +221,7 @@ async def create_ticket(
     finally:
         service.wake()
     audited(request, principal, "create_ticket", alert.site, alert.resident)
-    return TicketPublic.of(alert, _shown(principal, directory, alert), store)
+    return TicketPublic.of(alert, _shown(principal, directory, alert, store), store)
 
 
 def _stub(body: TicketCreate) -> Alert:
@@ -261,7 +272,7 @@ async def list_tickets(
     ]
     alerts = [a for a in (store.get(i) for i in ids) if a is not None]
     audited(request, principal, "list_tickets", site or "*", None)
-    items = [TicketPublic.of(a, _shown(principal, directory, a), store) for a in alerts]
+    items = [TicketPublic.of(a, _shown(principal, directory, a, store), store) for a in alerts]
     return Page.of(items, total, paging)
 
 
@@ -275,7 +286,7 @@ async def read_ticket(
 ) -> TicketPublic:
     alert = _visible(principal, store, ticket_id)
     audited(request, principal, "read_ticket", alert.site, alert.resident)
-    return TicketPublic.of(alert, _shown(principal, directory, alert), store)
+    return TicketPublic.of(alert, _shown(principal, directory, alert, store), store)
 
 
 async def _act(
@@ -307,7 +318,7 @@ async def _act(
         ) from exc
     finally:
         service.wake()
-    return TicketPublic.of(updated, _shown(principal, directory, updated), store)
+    return TicketPublic.of(updated, _shown(principal, directory, updated, store), store)
 
 
 @router.post("/{ticket_id}/accept")

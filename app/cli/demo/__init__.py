@@ -125,7 +125,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         stack.enter_context(influx)
         influx.create_database(settings.influx.database)
         home = home_future.result()
-        token, app_link = seed_people(demo, home)
+        token, app_link, family = seed_people(demo, home)
         ports = {
             "ingest": children.port(9108),
             "score": children.port(9109),
@@ -137,7 +137,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         ]
         stack.callback(children.signal_all, procs)  # runs first on the way out
         return run_until_stopped(
-            lambda stop: _serve(args, demo, home, ports, t0, token, app_link, stop)
+            lambda stop: _serve(args, demo, home, ports, t0, (token, app_link, family), stop)
         )
     return 0
 
@@ -148,8 +148,7 @@ async def _serve(
     home: CareHome,
     ports: dict[str, int],
     t0: float,
-    token: str,
-    app_link: str,
+    secrets: tuple[str, str, str],
     stop: asyncio.Event,
 ) -> int:
     from alerts import AlertService
@@ -179,9 +178,11 @@ async def _serve(
         )
         async with asyncio.timeout(60):
             await started(server)
-        url = f"http://127.0.0.1:{ports['http']}/login#token={token}"
-        app_url = f"http://127.0.0.1:{ports['http']}/app/#signin={app_link}"
-        print_banner(settings, ports, home, args.speed, time.monotonic() - t0, url, app_url)
+        token, app_link, family = secrets
+        base = f"http://127.0.0.1:{ports['http']}"
+        url = f"{base}/login#token={token}"
+        links = (url, f"{base}/app/#signin={app_link}", f"{base}/family/#token={family}")
+        print_banner(settings, ports, home, args.speed, time.monotonic() - t0, *links)
         if not args.no_browser:
             open_browser(url)
         await stop.wait()

@@ -39,6 +39,7 @@ def print_banner(
     startup_s: float,
     dashboard: str,
     app: str,
+    family: str,
 ) -> None:
     m, db = settings.mqtt, settings.influx.database
     port = settings.influx.url.rsplit(":", 1)[1]
@@ -59,6 +60,9 @@ careloop demo is running (started in {startup_s:.1f} s)
   volunteer app       : {app}
                         (the volunteers' phone app, signed in once as simulated volunteer
                          v01, who ignores pages: answer them there; docs/app.md)
+  family page         : {family}
+                        (as the family of {home.profiles[0].id}: weekly report, requests,
+                         complaints, thanks, ratings; docs/family.md)
   simulated residents : {residents} at site {settings.site!r} (labels: {settings.data_dir}/sim/)
   MQTT broker         : mqtt://{m.host}:{m.port}  (anonymous, no TLS: demo only)
       watch it        : mosquitto_sub -h {m.host} -p {m.port} -t 'careloop/v1/#' -v

@@ -72,8 +72,9 @@ def showcase(profiles: list[Any], start_ms: int) -> list[Assignment]:
 APP_VOLUNTEER = "v01"
 
 
-def seed_people(settings: Settings, home: CareHome) -> tuple[str, str]:
-    """The demo's people; returns a coordinator token (raw, shown once, in the banner).
+def seed_people(settings: Settings, home: CareHome) -> tuple[str, str, str]:
+    """The demo's people; returns a coordinator token (raw, shown once, in the banner), the
+    volunteer app's one-time sign-in and a family token for the first resident.
 
     Residents consent to sharing with volunteers (they are simulated), so the board shows
     the needs' explanations; their care profiles (the daily check-up) are what the scorer
@@ -100,6 +101,7 @@ def seed_people(settings: Settings, home: CareHome) -> tuple[str, str]:
             people.set_consent(
                 Consent(
                     site, p.id, share_with_volunteers=True, share_vitals_with_volunteers=True,
+                    share_reports_with_family=True, share_vitals_with_family=True,
                     updated_by="careloop-demo",
                 )
             )  # fmt: skip
@@ -111,10 +113,14 @@ def seed_people(settings: Settings, home: CareHome) -> tuple[str, str]:
         app_link = people.create_signin(  # one use, for the volunteers' app
             APP_VOLUNTEER, lifetime_ms=DEMO_TOKEN_MS, max_recent=1_000, window_ms=60_000
         ).link
+        family, _ = people.create_token(  # the family page of the first resident, for a day
+            "family", home.profiles[0].id, [site], note="careloop demo family page",
+            lifetime_ms=DEMO_TOKEN_MS,
+        )  # fmt: skip
     with DeviceRegistry(settings.paths.people) as registry:
         registry.add(
             Device(device, site, p.id, kind=role)
             for p in home.profiles
             for role, device in (("terminal", p.devices.terminal), ("voice", p.devices.voice))
         )
-    return token, app_link
+    return token, app_link, family
