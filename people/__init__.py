@@ -17,6 +17,7 @@ copy (docs/architecture.md). Public surface::
     Volunteer, Rotation, Override,
     TokenRecord, AuditRow, Role, ROLES
     CareProfile, Expectation          profile.py  a resident's care profile and plan
+    RuleThresholds                    thresholds.py  their own rule thresholds
     PeopleError, NotFound, Conflict,  errors.py
     RosterError
 """
@@ -51,6 +52,7 @@ from people.roster import (
     read_roster,
 )
 from people.store import MAX_LIMIT, Directory, hash_token
+from people.thresholds import RuleThresholds
 
 __all__ = [
     "CHANNELS",
@@ -75,6 +77,7 @@ __all__ = [
     "RosterError",
     "RosterFile",
     "Rotation",
+    "RuleThresholds",
     "Site",
     "TokenRecord",
     "Verdict",

@@ -1,5 +1,6 @@
 """A resident's care profile: what the runtime and the people who care need to know beyond
-the readings (language, local time, NEWS2 scale, the care plan's expectations).
+the readings (language, local time, NEWS2 scale, the care plan's expectations, and the rule
+thresholds set for this resident: :mod:`people.thresholds`).
 
 It is people data, owned here and stored with the resident (``PUT
 /api/v1/residents/{site}/{id}/care-profile``); the scorer's care planner
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from careloop.wire import EVENT_TYPES
 from careloop.wire.needs import Tier
+from people.thresholds import RuleThresholds
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -80,3 +82,5 @@ class CareProfile(BaseModel):
     #: NEWS2 SpO2 scale 2 only where a clinician set it (hypercapnic respiratory failure).
     spo2_scale: Literal[1, 2] = 1
     expectations: tuple[Expectation, ...] = ()
+    #: This resident's own rule thresholds where the scorer's defaults do not fit.
+    thresholds: RuleThresholds = RuleThresholds()

@@ -47,6 +47,7 @@ from models.runtime.risk import RiskComponent, resolve_model
 from models.runtime.riskmodel import DEFAULT_PATH, RiskModel
 from models.runtime.speech import SpeechComponent
 from models.runtime.table import Field, Table
+from models.runtime.thresholds import Thresholds
 from models.runtime.vitals import VitalsComponent
 from models.snapshots import safe_loads
 from models.speech.intent import CareIntentClassifier
@@ -88,9 +89,10 @@ class ScoringEngine:
         self.table = Table(
             vitals.fields() + activity.fields() + daily.fields() + risk.fields() + HEARD_FIELDS
         )
-        self.vitals = VitalsComponent(self.directory)
+        self.thresholds = Thresholds(self.directory)
+        self.vitals = VitalsComponent(self.directory, self.thresholds)
         self.risk = RiskComponent(*resolve_model(risk_model), self.vitals)
-        self.activity = ActivityComponent()
+        self.activity = ActivityComponent(self.thresholds)
         self.daily = DailyComponent()
         self.speech = SpeechComponent(classifier)
         self.planner = CarePlanner()

@@ -26,13 +26,16 @@ class Rule:
     grace_ms: int
 
 
-def persist_fields(rules: tuple[Rule, ...]) -> tuple[Field, ...]:
-    """Per resident: when each rule's current run began, when it last held, and if it fired."""
+def persist_fields(rules: tuple[Rule, ...], prefix: str = "run") -> tuple[Field, ...]:
+    """Per resident: when each rule's current run began, when it last held, and if it fired.
+
+    A family of rules added later keeps its own ``prefix``, so a snapshot written before it
+    existed still loads (its arrays keep their shape; the new ones start empty)."""
     n = len(rules)
     return (
-        Field("run_since", np.int64, (n,), 0),
-        Field("run_last", np.int64, (n,), 0),
-        Field("run_fired", np.bool_, (n,), False),
+        Field(f"{prefix}_since", np.int64, (n,), 0),
+        Field(f"{prefix}_last", np.int64, (n,), 0),
+        Field(f"{prefix}_fired", np.bool_, (n,), False),
     )
 
 
@@ -43,14 +46,16 @@ def advance(
     rows: NDArray[np.int64],
     ts: NDArray[np.int64],
     cond: NDArray[np.bool_],
+    prefix: str = "run",
 ) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
     """Advance rule ``k`` for resident ``rows`` at times ``ts``; returns (fires now, onset).
 
     ``rows`` must be distinct (one reading per resident per call).
     """
-    since = table["run_since"][rows, k]
-    last = table["run_last"][rows, k]
-    fired = table["run_fired"][rows, k]
+    since_a, last_a, fired_a = (table[f"{prefix}_{x}"] for x in ("since", "last", "fired"))
+    since = since_a[rows, k]
+    last = last_a[rows, k]
+    fired = fired_a[rows, k]
     broken = (since == 0) | (ts - last > rule.grace_ms)
     since = np.where(cond, np.where(broken, ts, since), since)
     fired = np.where(broken & cond, False, fired)
@@ -58,7 +63,7 @@ def advance(
     fire = cond & ~fired & (ts - since >= rule.hold_ms)
     fired = fired | fire
     expired = ~cond & (ts - last > rule.grace_ms)
-    table["run_since"][rows, k] = np.where(expired, 0, since)
-    table["run_last"][rows, k] = last
-    table["run_fired"][rows, k] = np.where(expired, False, fired)
+    since_a[rows, k] = np.where(expired, 0, since)
+    last_a[rows, k] = last
+    fired_a[rows, k] = np.where(expired, False, fired)
     return fire, since
