@@ -3,6 +3,14 @@
 A rule's condition must hold for ``hold_ms`` before it fires, so one noisy reading is not a
 need. Short gaps (up to ``grace_ms`` without the condition, e.g. one reading just under the
 threshold during a fever) do not restart the clock; a longer gap does, and re-arms the rule.
+
+**Confirmation.** Grace alone lets a condition that holds on one reading in three (a
+resident whose SpO2 flickers between 92 and 91 while asleep, a pulse that touches 120 on
+each flight of stairs) run for minutes and fire. A rule with ``min_share`` also needs the
+condition to have held for that share of the recent readings, weighted by time (an
+exponential average with a time constant of :data:`SHARE_TAU_MS`): a condition that holds
+on every reading passes within the hold time it already waits, so a real, sustained
+emergency is not paged later; a flickering one never does.
 """
 
 from __future__ import annotations
@@ -24,6 +32,12 @@ class Rule:
     tier: str
     hold_ms: int
     grace_ms: int
+    #: Share of the recent readings (time-weighted) the condition must hold on to fire.
+    min_share: float = 0.0
+
+
+#: Time constant of the "recent share" average: about the last minute of readings.
+SHARE_TAU_MS = 60_000.0
 
 
 def persist_fields(rules: tuple[Rule, ...], prefix: str = "run") -> tuple[Field, ...]:
@@ -36,6 +50,9 @@ def persist_fields(rules: tuple[Rule, ...], prefix: str = "run") -> tuple[Field,
         Field(f"{prefix}_since", np.int64, (n,), 0),
         Field(f"{prefix}_last", np.int64, (n,), 0),
         Field(f"{prefix}_fired", np.bool_, (n,), False),
+        # time-weighted share of recent readings the condition held on, and when last judged
+        Field(f"{prefix}_share", np.float32, (n,), 0.0),
+        Field(f"{prefix}_seen", np.int64, (n,), 0),
     )
 
 
@@ -61,6 +78,14 @@ def advance(
     fired = np.where(broken & cond, False, fired)
     last = np.where(cond, ts, last)
     fire = cond & ~fired & (ts - since >= rule.hold_ms)
+    if rule.min_share > 0:
+        share_a, seen_a = table[f"{prefix}_share"], table[f"{prefix}_seen"]
+        seen = seen_a[rows, k]
+        keep = np.where(seen > 0, np.exp(-(ts - seen) / SHARE_TAU_MS), 0.0)
+        share = keep * share_a[rows, k] + (1.0 - keep) * cond
+        share_a[rows, k] = share
+        seen_a[rows, k] = ts
+        fire &= share >= rule.min_share
     fired = fired | fire
     expired = ~cond & (ts - last > rule.grace_ms)
     since_a[rows, k] = np.where(expired, 0, since)

@@ -67,10 +67,13 @@ _BV_COLS = [COL[v] for v in _BV]
 _BI = BASELINE_INDEX
 _MIN_SCALE = MIN_SCALE
 _PRIOR_SCALE = np.array([v.prior_scale for v in BASELINE_VITALS], dtype=np.float32)
+#: Share of the last minute's readings an emergency's condition must hold on (persist.py):
+#: a sustained condition passes within its hold time, a flickering one never does.
+CONFIRM_SHARE = 0.8
 RULES: tuple[Rule, ...] = (
-    Rule("news2_high", "vitals_critical", "emergency", 2 * _MIN, 1 * _MIN),
+    Rule("news2_high", "vitals_critical", "emergency", 2 * _MIN, 1 * _MIN, CONFIRM_SHARE),
     Rule("news2_medium", "vitals_deteriorating", "important", 10 * _MIN, 2 * _MIN),
-    Rule("hypoxia", "hypoxia", "emergency", 2 * _MIN, 1 * _MIN),
+    Rule("hypoxia", "hypoxia", "emergency", 2 * _MIN, 1 * _MIN, CONFIRM_SHARE),
     Rule("bp_crisis", "hypertensive_crisis", "emergency", 0, 25 * _MIN),
     Rule("heart_rate", "heart_rate_abnormal", "important", 4 * _MIN, 1 * _MIN),
     Rule("fever", "fever", "important", 4 * _MIN, 8 * _MIN),
@@ -82,12 +85,20 @@ _R = {r.name: k for k, r in enumerate(RULES)}
 #: usual (new confusion always counts). Its own persistence arrays (prefix ``red``), so a
 #: snapshot from before it existed still loads.
 RED_RULES: tuple[Rule, ...] = (
-    Rule("news2_red", "vitals_red_score", "important", 2 * _MIN, 1 * _MIN),
+    Rule("news2_red", "vitals_red_score", "important", 2 * _MIN, 1 * _MIN, CONFIRM_SHARE),
 )
 RED_Z = 3.0
 #: (bit in the red mask, index on the baseline axis) of each red parameter with a baseline.
 _RED_BASE = [(k, _BI[p], p) for k, p in enumerate(PARAMETERS) if p in _BI]
 _CONSCIOUSNESS_BIT = 1 << PARAMETERS.index("consciousness")
+#: An SpO2 reading this many points below the resident's reading of at most
+#: ARTEFACT_WINDOW_MS before is held back as a probable artefact (a finger moved, the probe
+#: slipped): blood does not desaturate that fast. The next reading decides: as low again,
+#: it is a real drop and counts from then on (one reading later); back up, the dip was
+#: noise and never reached a rule, a chart or a baseline.
+ARTEFACT_DROP = 5.0
+ARTEFACT_WINDOW_MS = 30_000
+_SPO2 = COL["spo2"]
 
 
 def fields() -> tuple[Field, ...]:
@@ -100,6 +111,9 @@ def fields() -> tuple[Field, ...]:
         # the resident's usual NEWS2 aggregate (exponential mean over charted readings)
         Field("news_mean", np.float32, (), 0.0),
         Field("news_n", np.float32, (), 0.0),
+        # the last SpO2 as read (artefacts included) and when: the artefact filter's reference
+        Field("spo2_last", np.float32, (), np.nan),
+        Field("spo2_last_ts", np.int64, (), 0),
         *persist_fields(RULES),
         *persist_fields(RED_RULES, prefix="red"),
     )
@@ -116,6 +130,7 @@ class VitalsComponent:
 
     def step(self, table: Any, b: VitalsBatch, offset_min: NDArray[np.int64]) -> list[Finding]:
         r, ts = b.resident, b.ts
+        b = _without_spo2_artefacts(table, b)
         # 1. NEWS2 on the charted (carried) values
         new = b.x[:, _NEWS_COLS]
         present = ~np.isnan(new)
@@ -287,3 +302,21 @@ def _red_unusual(
         news[m] |= (all_day[:, 2] < WARMUP[name]) | (np.abs(z) >= RED_Z)
     out[rows] = news
     return out
+
+
+def _without_spo2_artefacts(table: Any, b: VitalsBatch) -> VitalsBatch:
+    """``b`` with every SpO2 reading that dropped :data:`ARTEFACT_DROP` points or more since
+    the resident's previous reading (within :data:`ARTEFACT_WINDOW_MS`) left out; ``b``
+    itself (no copy) when there is none, as almost always."""
+    r, ts = b.resident, b.ts
+    spo2 = b.x[:, _SPO2]
+    last, last_ts = table["spo2_last"][r], table["spo2_last_ts"][r]
+    has = ~np.isnan(spo2)
+    table["spo2_last"][r] = np.where(has, spo2, last)
+    table["spo2_last_ts"][r] = np.where(has, ts, last_ts)
+    artefact = has & (ts - last_ts <= ARTEFACT_WINDOW_MS) & (last - spo2 >= ARTEFACT_DROP)
+    if not artefact.any():
+        return b
+    x = b.x.copy()
+    x[artefact, _SPO2] = np.nan
+    return VitalsBatch(r, ts, x)
