@@ -194,7 +194,7 @@ def score(
     clean = residents - len(labelled)
     false = [n for n in raised if n.resident not in labelled]
     resident_days = max(clean * days, 1)
-    false_tiers = Counter(n.tier for n in false)
+    false_tiers: Counter[str] = Counter(n.tier for n in false)
     detected = sum(round(v["recall"] * v["n"]) for v in per.values())
     return {
         "residents": residents,

@@ -105,7 +105,7 @@ class Thresholds:
         v = self._values[name]
         if isinstance(v, float):
             return v
-        return v[rows]  # type: ignore[no-any-return]  # numpy stubs: indexing returns Any
+        return v[rows]
 
     def upto(self, name: str, rows: int) -> Value:
         """The threshold for slots ``0..rows-1`` (the timers' view of every resident)."""
