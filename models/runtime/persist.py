@@ -79,16 +79,34 @@ def advance(
     last = np.where(cond, ts, last)
     fire = cond & ~fired & (ts - since >= rule.hold_ms)
     if rule.min_share > 0:
-        share_a, seen_a = table[f"{prefix}_share"], table[f"{prefix}_seen"]
-        seen = seen_a[rows, k]
-        keep = np.where(seen > 0, np.exp(-(ts - seen) / SHARE_TAU_MS), 0.0)
-        share = keep * share_a[rows, k] + (1.0 - keep) * cond
-        share_a[rows, k] = share
-        seen_a[rows, k] = ts
-        fire &= share >= rule.min_share
+        # only residents in a run (few): the share is of the readings since it began
+        live = np.nonzero(since > 0)[0]
+        if len(live):
+            fire[live] &= _confirmed(table, prefix, k, rule, rows[live], ts[live], cond[live],
+                                     (broken & cond)[live])  # fmt: skip
     fired = fired | fire
     expired = ~cond & (ts - last > rule.grace_ms)
     since_a[rows, k] = np.where(expired, 0, since)
     last_a[rows, k] = last
     fired_a[rows, k] = np.where(expired, False, fired)
     return fire, since
+
+
+def _confirmed(
+    table: Table,
+    prefix: str,
+    k: int,
+    rule: Rule,
+    rows: NDArray[np.int64],
+    ts: NDArray[np.int64],
+    cond: NDArray[np.bool_],
+    start: NDArray[np.bool_],
+) -> NDArray[np.bool_]:
+    """Update the time-weighted share of readings the condition held on since the run began
+    (0 at its first reading) for residents ``rows``; True where it reaches ``min_share``."""
+    share_a, seen_a = table[f"{prefix}_share"], table[f"{prefix}_seen"]
+    keep = np.exp(-(ts - seen_a[rows, k]) / SHARE_TAU_MS)
+    share = np.where(start, 0.0, keep * share_a[rows, k] + (1.0 - keep) * cond)
+    share_a[rows, k] = share
+    seen_a[rows, k] = ts
+    return share >= rule.min_share

@@ -255,6 +255,8 @@ class VitalsComponent:
                     )
                 )  # fmt: skip
         for k, rule in enumerate(RED_RULES):
+            if not red.any() and not table["red_since"][:, k].any():
+                continue  # nobody red, no run to advance or expire (almost every round)
             fire, since = advance(table, k, rule, r, ts, red, prefix="red")
             for i in np.nonzero(fire)[0].tolist():
                 out.append(
