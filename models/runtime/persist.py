@@ -7,10 +7,11 @@ threshold during a fever) do not restart the clock; a longer gap does, and re-ar
 **Confirmation.** Grace alone lets a condition that holds on one reading in three (a
 resident whose SpO2 flickers between 92 and 91 while asleep, a pulse that touches 120 on
 each flight of stairs) run for minutes and fire. A rule with ``min_share`` also needs the
-condition to have held for that share of the recent readings, weighted by time (an
-exponential average with a time constant of :data:`SHARE_TAU_MS`): a condition that holds
-on every reading passes within the hold time it already waits, so a real, sustained
-emergency is not paged later; a flickering one never does.
+condition to have held on that share of the readings since the run began, weighted towards
+the last minute (an exponential average with a time constant of :data:`SHARE_TAU_MS`,
+starting at 0): a condition that holds on every reading passes within the hold time it
+already waits (0.865 after 2 min, whatever the reading rate), so a real, sustained
+emergency is not paged later; a flickering one never is.
 """
 
 from __future__ import annotations
