@@ -258,12 +258,21 @@ def news2_arrays(
     Same chart, same rounding and same "missing is missing" rule as :func:`news2` (a test
     checks them against each other); ``spo2_scale2`` marks rows on SpO2 scale 2.
     """
+    total, scored, red = news2_parts(columns, spo2_scale2)
+    return total, scored, red != 0
+
+
+def news2_parts(
+    columns: Mapping[str, NDArray[Any]], spo2_scale2: NDArray[np.bool_] | None = None
+) -> tuple[NDArray[np.int8], NDArray[np.int8], NDArray[np.uint8]]:
+    """:func:`news2_arrays` with the red score as bits: bit ``k`` is set where parameter
+    ``PARAMETERS[k]`` scored 3, so a rule can say *which* vital is red."""
     n = len(columns["heart_rate"])
     total = np.zeros(n, dtype=np.int8)
     scored = np.zeros(n, dtype=np.int8)
-    red = np.zeros(n, dtype=np.bool_)
+    red = np.zeros(n, dtype=np.uint8)
     oxygen = np.asarray(columns["supplemental_oxygen"], dtype=np.float64)
-    for name in PARAMETERS:
+    for bit, name in enumerate(PARAMETERS):
         raw = np.asarray(columns[name], dtype=np.float64)
         present = ~np.isnan(raw)
         if name == "consciousness":
@@ -282,5 +291,5 @@ def news2_arrays(
         s = np.where(present, s, 0).astype(np.int8)
         total += s
         scored += present
-        red |= s == 3
+        red |= (s == 3).astype(np.uint8) << np.uint8(bit)
     return total, scored, red

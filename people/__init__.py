@@ -20,6 +20,7 @@ copy (docs/architecture.md). Public surface::
     TooManySignIns                                sign-in
     CareProfile, Expectation,         profile.py  a resident's care profile and plan,
     FamilyContact                                 family contacts for reports
+    RuleThresholds                    thresholds.py  their own rule thresholds
     PeopleError, NotFound, Conflict,  errors.py
     RosterError
 """
@@ -62,6 +63,7 @@ from people.store import (
     TooManySignIns,
     hash_token,
 )
+from people.thresholds import RuleThresholds
 
 __all__ = [
     "CHANNELS",
@@ -89,6 +91,7 @@ __all__ = [
     "RosterError",
     "RosterFile",
     "Rotation",
+    "RuleThresholds",
     "SignIn",
     "Site",
     "TokenRecord",

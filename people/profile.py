@@ -1,5 +1,6 @@
 """A resident's care profile: what the runtime and the people who care need to know beyond
-the readings (language, local time, NEWS2 scale, the care plan's expectations).
+the readings (language, local time, NEWS2 scale, the care plan's expectations, and the rule
+thresholds set for this resident: :mod:`people.thresholds`).
 
 It is people data, owned here and stored with the resident (``PUT
 /api/v1/residents/{site}/{id}/care-profile``); the scorer's care planner
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from careloop.wire import EVENT_TYPES
 from careloop.wire.needs import Tier
+from people.thresholds import RuleThresholds
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _MIN_MS = 60_000
@@ -188,3 +190,5 @@ class CareProfile(BaseModel):
     #: of the site for this resident's alerts, when on call (a lonely elder hears a familiar
     #: voice).
     preferred_volunteers: Annotated[tuple[str, ...], Field(max_length=10)] = ()
+    #: This resident's own rule thresholds where the scorer's defaults do not fit.
+    thresholds: RuleThresholds = RuleThresholds()

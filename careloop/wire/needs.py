@@ -39,9 +39,11 @@ NeedState = Literal["open", "update", "cleared"]
 NeedKind = Literal[
     "sos",
     "fall",
+    "fall_check_in",
     "help_request",
     "vitals_critical",
     "vitals_deteriorating",
+    "vitals_red_score",
     "deterioration_risk",
     "hypoxia",
     "hypertensive_crisis",

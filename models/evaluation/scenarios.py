@@ -11,7 +11,10 @@ score`` would see it, and every need it publishes is matched to the labels:
   **lead** = end - first need (how long before the episode's end it was flagged);
 * **acute** scenarios (:data:`ACUTE`: the ones that begin at once, with a fall or an SOS)
   must be detected within 2 minutes of onset;
-* **false needs** are needs raised for residents with no scenario at all, per resident-day;
+* **recall** is the share of all labelled episodes detected;
+* **false needs** are needs raised for residents with no scenario at all, per resident-day,
+  in total and per tier (``false_needs_per_resident_day_by_tier``: false *emergencies* are
+  the pages that cost volunteers most);
   requests, complaints and thanks heard by the voice device (tickets) are counted apart
   (``tickets``), being asks rather than predictions.
 
@@ -30,7 +33,7 @@ from typing import Any
 import numpy as np
 from rich.progress import Progress
 
-from careloop.wire.needs import NeedMessage
+from careloop.wire.needs import TIERS, NeedMessage
 from models.runtime import CareProfile, Expectation, ScoringEngine, VitalsBatch
 from models.runtime.columns import FIELDS
 from simulators import CareHome
@@ -46,6 +49,10 @@ ACUTE_WITHIN_MS = 120_000
 GRACE_MS = 30 * 60_000
 TARGET_ACUTE_RECALL = 0.98
 TARGET_FALSE_PER_DAY = 0.1
+#: Every labelled episode found, and false emergencies (the pages that wear volunteers out
+#: most) at most one per thousand resident-days.
+TARGET_RECALL = 0.98
+TARGET_FALSE_EMERGENCY_PER_DAY = 0.001
 _DAY_MS = 86_400_000
 
 
@@ -196,6 +203,9 @@ def score(
     labelled = {lb.resident for lb in labels + cut}
     clean = residents - len(labelled)
     false = [n for n in raised if n.resident not in labelled]
+    resident_days = max(clean * days, 1)
+    false_tiers: Counter[str] = Counter(n.tier for n in false)
+    detected = sum(round(v["recall"] * v["n"]) for v in per.values())
     return {
         "residents": residents,
         "days": days,
@@ -204,7 +214,13 @@ def score(
         "scenarios": per,
         "acute_recall_2min": round(acute_hits / acute_total, 3) if acute_total else None,
         "acute_n": acute_total,
-        "false_needs_per_resident_day": round(len(false) / max(clean * days, 1), 4),
+        "recall": round(detected / len(labels), 3) if labels else None,
+        "false_needs_per_resident_day": round(len(false) / resident_days, 4),
+        # every tier, zeros included, so a run with no false emergencies says so
+        "false_needs_per_resident_day_by_tier": {
+            t: round(false_tiers[t] / resident_days, 4) for t in TIERS
+        },
+        "false_needs_by_tier": {t: false_tiers[t] for t in TIERS},
         "false_needs": dict(Counter(n.kind for n in false).most_common()),
         "clean_residents": clean,
         "needs_total": len(raised),
@@ -213,6 +229,8 @@ def score(
         "targets": {
             "acute_recall_2min": TARGET_ACUTE_RECALL,
             "false_needs_per_resident_day": TARGET_FALSE_PER_DAY,
+            "recall": TARGET_RECALL,
+            "false_emergency_needs_per_resident_day": TARGET_FALSE_EMERGENCY_PER_DAY,
         },
     }
 

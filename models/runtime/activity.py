@@ -6,8 +6,14 @@ All of it reads the movement fields of vitals readings (``steps``, ``activity``,
 :meth:`ActivityComponent.tick` because their evidence is an *absence* of readings:
 
 * **fall**: a ``fall_detected`` event opens a confirmation window; no steps, no upright
-  posture and no exertion for ``FALL_CONFIRM_MS`` afterwards makes it an emergency. Moving
-  again before that cancels it (and clears the need if it was raised).
+  posture and no exertion for the resident's ``fall_confirm_s`` afterwards makes it an
+  emergency. Moving again before that is a general check-in instead (and clears the
+  emergency if it was raised): :mod:`models.runtime.falls`.
+Every threshold a resident's care profile can set (night window, daytime, still-time limits,
+walking minutes, wake-up margin, fall confirmation) comes from
+:class:`~models.runtime.thresholds.Thresholds`, per resident; the constants below are the
+ones no profile changes.
+
 * **device silence**: no vitals from the resident's terminal for ``SILENT_MS``, or its last
   will saying ``offline``: the *device* needs a look (general), which is not the same as
   the *person* being inactive (readings keep coming, none of them moving).
@@ -22,26 +28,20 @@ from numpy.typing import NDArray
 
 from careloop.wire.needs import Evidence
 from models.runtime.columns import STANDING, WALKING, VitalsBatch
+from models.runtime.falls import fall_check_in, fall_cleared, fall_confirmed, hhmm, wandering
 from models.runtime.findings import Finding
 from models.runtime.table import Field
+from models.runtime.thresholds import Thresholds, in_window
 
 _MIN = 60_000
 _HOUR = 60 * _MIN
 _DAY = 24 * _HOUR
-FALL_CONFIRM_MS = 60_000
 SILENT_MS = 15 * _MIN
 OFFLINE_MS = 5 * _MIN
 #: Moving = a step, an upright posture, or this much exertion (MET).
 MOVING_MET = 2.0
-#: Out of bed and still this long in the day, or lying still out of bed this long.
-STILL_DAY_MS = 4 * _HOUR
-LYING_OUT_MS = 30 * _MIN
-#: Not out of bed by the usual time plus max(this, 4 SD of the usual time).
-LATE_MARGIN_MIN = 45.0
 WAKE_PRIOR_MIN = 7.5 * 60
-#: Night for wandering: 23:00 to 05:00 local; walking minutes (leaky, half-life 15 min).
-NIGHT_WALK_MIN = 12.0
-NIGHT_START_MIN, NIGHT_END_MIN = 23 * 60, 5 * 60
+#: Night walking minutes are leaky, with a half-life of 15 min.
 _WALK_DECAY_PER_MIN = 0.5 ** (1 / 15)
 
 #: Status codes kept per resident terminal.
@@ -77,6 +77,9 @@ def fields() -> tuple[Field, ...]:
 class ActivityComponent:
     """Per round of vitals readings; :meth:`tick` for the timers; events via :meth:`fall`."""
 
+    def __init__(self, thresholds: Thresholds) -> None:
+        self.thresholds = thresholds
+
     def step(self, t: Any, b: VitalsBatch, offset_min: NDArray[np.int64]) -> list[Finding]:
         r, ts = b.resident, b.ts
         steps, act, posture = b.col("steps"), b.col("activity"), b.col("posture")
@@ -89,6 +92,7 @@ class ActivityComponent:
         day = (local // _DAY).astype(np.int32)
         minute = ((local % _DAY) // _MIN).astype(np.float32)
         out: list[Finding] = []
+        th = self.thresholds
 
         first = t["first_seen"][r]
         t["first_seen"][r] = np.where(first == 0, ts, first)
@@ -104,12 +108,14 @@ class ActivityComponent:
         if pending.any():
             moved = pending & moving
             for i in np.nonzero(moved)[0].tolist():
-                slot = int(r[i])
+                slot, at, fell = int(r[i]), int(ts[i]), int(fall_ts[i])
                 if t["fall_raised"][slot]:
-                    out.append(self._fall_cleared(slot, int(ts[i]), int(fall_ts[i])))
+                    out.append(fall_cleared(slot, at, fell))
+                out.append(fall_check_in(slot, at, fell, float(t["fall_conf"][slot])))
                 t["fall_ts"][slot] = 0
                 t["fall_raised"][slot] = False
-            due = pending & ~moving & ~t["fall_raised"][r] & (ts - fall_ts >= FALL_CONFIRM_MS)
+            confirm = th.get("fall_confirm_s", r)
+            due = pending & ~moving & ~t["fall_raised"][r] & (ts - fall_ts >= confirm)
             for i in np.nonzero(due)[0].tolist():
                 out.append(self._fall_confirmed(t, int(r[i]), int(ts[i]), "no movement"))
 
@@ -138,7 +144,7 @@ class ActivityComponent:
             t["got_up_day"][rows] = day[new_up]
         # still in bed well past the usual time
         sd = np.sqrt(t["wake_var"][r])
-        late_at = t["wake_mean"][r] + np.maximum(LATE_MARGIN_MIN, 4 * sd)
+        late_at = t["wake_mean"][r] + np.maximum(th.get("late_margin_min", r), 4 * sd)
         late = (
             now_in
             & (t["wake_n"][r] >= 3)
@@ -159,7 +165,7 @@ class ActivityComponent:
                     int(ts[i]),
                     int(ts[i]) - int((minute[i] - usual) * _MIN),
                     float((minute[i] - usual) / max(float(sd[i]), 5.0)),
-                    f"Still in bed at {_hhmm(minute[i])}; usually up by {_hhmm(usual)} "
+                    f"Still in bed at {hhmm(minute[i])}; usually up by {hhmm(usual)} "
                     f"(± {float(sd[i]):.0f} min over {int(t['wake_n'][slot])} mornings).",
                     [
                         Evidence(
@@ -168,7 +174,7 @@ class ActivityComponent:
                             baseline=round(usual, 1),
                             baseline_scale=round(float(sd[i]), 1),
                             unit="min",
-                            rule="in bed later than usual wake time + max(45 min, 4 SD)",
+                            rule="in bed later than usual wake time + max(margin, 4 SD)",
                             ts=int(ts[i]),
                         )
                     ],
@@ -176,19 +182,21 @@ class ActivityComponent:
             )
 
         # -- night wandering: walking minutes out of bed at night (leaky) -------------------
-        night = _night(minute)
+        night = in_window(minute, th.get("night_start", r), th.get("night_end", r))
         walk_ts = t["walk_ts"][r]
         dt_min = np.where(walk_ts > 0, np.clip((ts - walk_ts) / _MIN, 0, 10), 0).astype(np.float32)
         walking = night & ~now_in & moving
         acc = t["night_walk"][r] * (_WALK_DECAY_PER_MIN**dt_min) + np.where(walking, dt_min, 0)
         t["night_walk"][r] = acc
         t["walk_ts"][r] = ts
-        wander = night & (acc >= NIGHT_WALK_MIN) & (ts - t["wander_raised"][r] > 6 * _HOUR)
+        wander = (
+            night & (acc >= th.get("night_walk_min", r)) & (ts - t["wander_raised"][r] > 6 * _HOUR)
+        )
         for i in np.nonzero(wander)[0].tolist():
             slot = int(r[i])
             t["wander_raised"][slot] = ts[i]
             out.append(
-                self._wandering(
+                wandering(
                     slot,
                     int(ts[i]),
                     f"about {float(acc[i]):.0f} min walking out of bed at night",
@@ -202,18 +210,18 @@ class ActivityComponent:
         lo_since = t["lying_out_since"][r]
         lo_since = np.where(lying_out, np.where(lo_since == 0, ts, lo_since), 0)
         t["lying_out_since"][r] = lo_since
-        daytime = (minute >= 8 * 60) & (minute < 21 * 60)
+        daytime = in_window(minute, th.get("day_start", r), th.get("day_end", r))
+        still_day, lying_out_ms = th.get("still_day_min", r), th.get("lying_out_min", r)
         # stillness counts from the later of the last movement and getting out of bed
         still_from = np.maximum(last_move, t["out_of_bed_since"][r])
         still_for = ts - still_from
-        still = (~now_in & daytime & (still_for >= STILL_DAY_MS)) | (
-            (lo_since > 0) & (ts - lo_since >= LYING_OUT_MS)
-        )
+        lying_long = (lo_since > 0) & (ts - lo_since >= lying_out_ms)
+        still = (~now_in & daytime & (still_for >= still_day)) | lying_long
         still_raised = t["still_raised"][r]
         t["still_raised"][r] = np.where(moving, False, still_raised | still)
         for i in np.nonzero(still & ~still_raised)[0].tolist():
             slot = int(r[i])
-            lying = bool(lo_since[i] > 0 and ts[i] - lo_since[i] >= LYING_OUT_MS)
+            lying = bool(lying_long[i])
             mins = int((ts[i] - (lo_since[i] if lying else still_from[i])) // _MIN)
             what = (
                 f"Lying still out of bed for {mins} min (no steps or movement; possible fall "
@@ -236,8 +244,8 @@ class ActivityComponent:
                             measure="last_movement",
                             value=float(mins),
                             unit="min",
-                            rule="lying out of bed >= 30 min, or out of bed and still >= 4 h "
-                            "between 08:00 and 21:00",
+                            rule="lying out of bed, or out of bed and still in the daytime, "
+                            "longer than the resident's limits (default 30 min, 4 h)",
                             ts=int(ts[i]),
                         )
                     ],
@@ -253,14 +261,15 @@ class ActivityComponent:
         t["fall_raised"][slot] = False
 
     def exit_door(self, t: Any, slot: int, ts: int, offset_min: int) -> list[Finding]:
-        """An exit door opening: wandering when it is at night."""
+        """An exit door opening: wandering when it is the resident's night."""
         minute = ((ts + offset_min * _MIN) % _DAY) // _MIN
-        if not _night(minute):
+        th = self.thresholds
+        if not in_window(minute, th.get("night_start", slot), th.get("night_end", slot)):
             return []
         if ts - int(t["wander_raised"][slot]) <= 6 * _HOUR:
             return []
         t["wander_raised"][slot] = ts
-        return [self._wandering(slot, ts, f"exit door opened at {_hhmm(minute)}", 3.0)]
+        return [wandering(slot, ts, f"exit door opened at {hhmm(minute)}", 3.0)]
 
     def status(self, t: Any, slot: int, ts: int, state: str, reason: str | None) -> None:
         """A terminal's birth or last will."""
@@ -275,11 +284,12 @@ class ActivityComponent:
         out: list[Finding] = []
         last = t["last_seen"][:rows]
         fall_ts = t["fall_ts"][:rows]
+        confirm = self.thresholds.upto("fall_confirm_s", rows)
         stale_fall = (
             (fall_ts > 0)
             & ~t["fall_raised"][:rows]
-            & (now - fall_ts >= 2 * FALL_CONFIRM_MS)
-            & (last < fall_ts + FALL_CONFIRM_MS)
+            & (now - fall_ts >= 2 * confirm)
+            & (last < fall_ts + confirm)
         )
         for slot in np.nonzero(stale_fall)[0].tolist():
             out.append(self._fall_confirmed(t, slot, now, "no readings since"))
@@ -319,69 +329,9 @@ class ActivityComponent:
             )
         return out
 
-    # -- findings -----------------------------------------------------------------------------
     def _fall_confirmed(self, t: Any, slot: int, ts: int, how: str) -> Finding:
         t["fall_raised"][slot] = True
-        fall_ts = int(t["fall_ts"][slot])
-        conf = float(t["fall_conf"][slot])
-        secs = (ts - fall_ts) // 1000
-        detector = f"confidence {conf:.2f}" if np.isfinite(conf) else "no confidence given"
-        return Finding(
-            slot,
-            "fall",
-            "emergency",
-            ts,
-            fall_ts,
-            conf if np.isfinite(conf) else 1.0,
-            f"Fall detected ({detector}) and {how} for {secs} s since: no steps, no upright "
-            "posture, no exertion.",
-            [
-                Evidence(
-                    measure="fall_detected",
-                    value=conf if np.isfinite(conf) else None,
-                    rule=f"fall event, then no movement for {FALL_CONFIRM_MS // 1000} s",
-                    ts=fall_ts,
-                )
-            ],
+        confirm = int(np.asarray(self.thresholds.get("fall_confirm_s", slot)))
+        return fall_confirmed(
+            slot, ts, int(t["fall_ts"][slot]), float(t["fall_conf"][slot]), how, confirm
         )
-
-    def _fall_cleared(self, slot: int, ts: int, fall_ts: int) -> Finding:
-        return Finding(
-            slot,
-            "fall",
-            "emergency",
-            ts,
-            fall_ts,
-            0.0,
-            "Moving again after the fall (steps or upright posture); still worth a check-in.",
-            cleared=True,
-        )
-
-    def _wandering(self, slot: int, ts: int, what: str, score: float) -> Finding:
-        return Finding(
-            slot,
-            "night_wandering",
-            "important",
-            ts,
-            ts,
-            score,
-            f"Up and about at night: {what}.",
-            [
-                Evidence(
-                    measure="night_activity",
-                    value=what[:60],
-                    rule="exit door at night, or >= 12 min walking out of bed 23:00-05:00",
-                    ts=ts,
-                )
-            ],
-        )
-
-
-def _night(minute: Any) -> Any:
-    """Whether a local minute of the day (or an array of them) is night: 23:00-05:00."""
-    return (minute >= NIGHT_START_MIN) | (minute < NIGHT_END_MIN)
-
-
-def _hhmm(minute: float) -> str:
-    m = int(minute) % 1440
-    return f"{m // 60:02d}:{m % 60:02d}"

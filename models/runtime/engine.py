@@ -47,6 +47,7 @@ from models.runtime.risk import RiskComponent, resolve_model
 from models.runtime.riskmodel import DEFAULT_PATH, RiskModel
 from models.runtime.speech import SpeechComponent
 from models.runtime.table import Field, Table
+from models.runtime.thresholds import Thresholds
 from models.runtime.vitals import VitalsComponent
 from models.runtime.voicetickets import TicketIntents
 from models.speech.intent import CareIntentClassifier
@@ -54,8 +55,9 @@ from models.state import State, StateReader, dump, load, nest
 from people import CareProfile
 
 SNAPSHOT_FORMAT = "careloop-scorer-snapshot"
-#: Bump when any component's state changes shape or meaning (1 was a pickle: not read).
-SNAPSHOT_VERSION = 2
+#: Bump when any component's state changes shape or meaning (1 was a pickle: not read;
+#: 3 added the red-score and confirmation fields).
+SNAPSHOT_VERSION = 3
 #: Timers run at most this often in reading time (ms) when driven by readings alone.
 TICK_EVERY_MS = 10_000
 #: When each resident's devices last said anything (reading time, ms): retention forgets
@@ -91,9 +93,10 @@ class ScoringEngine:
         self.table = Table(
             vitals.fields() + activity.fields() + daily.fields() + risk.fields() + HEARD_FIELDS
         )
-        self.vitals = VitalsComponent(self.directory)
+        self.thresholds = Thresholds(self.directory)
+        self.vitals = VitalsComponent(self.directory, self.thresholds)
         self.risk = RiskComponent(*resolve_model(risk_model), self.vitals)
-        self.activity = ActivityComponent()
+        self.activity = ActivityComponent(self.thresholds)
         self.daily = DailyComponent()
         self.speech = SpeechComponent(classifier)
         self.tickets = TicketIntents(lambda: self.speech.classifier)

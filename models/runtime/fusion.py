@@ -9,6 +9,9 @@
 * **Grouping across kinds**: a finding on a resident who already has an open *emergency*
   need within ``GROUP_MS`` (a fall, then a call for help a minute later) is added to that
   need's evidence as an update instead of becoming a second page.
+* **One vital-sign episode, one page**: a vital-sign finding no more urgent than an open
+  NEWS2 red-score need of the resident within ``GROUP_MS`` (a pulse of 140 is red at 2 min
+  and "out of range" at 4 min) joins that need the same way.
 * **Cooldown**: an open need is forgotten ``COOLDOWN_MS[tier]`` after its last finding; a
   new finding after that is a new episode with a new id.
 * **Cleared**: a rule saying its condition ended (moving again after a fall) publishes
@@ -40,6 +43,16 @@ _SOLO = {"care_plan_reminder", "missed_care_plan", "device_silent"}
 #: Kinds whose every further finding updates the open need (the speech component emits
 #: them only for clear signals, so these are a handful per episode).
 UPDATED = frozenset({"low_mood", "agitation"})
+#: Vital-sign kinds that join an open red-score need when no more urgent than it.
+_VITAL_KINDS = {
+    "heart_rate_abnormal",
+    "fever",
+    "vitals_deteriorating",
+    "deterioration_risk",
+    "hypoxia",
+    "hypertensive_crisis",
+    "vitals_critical",
+}
 
 
 @dataclass(slots=True)
@@ -139,7 +152,7 @@ class Fusion:
                 return self._message(f.slot, need, f, state="update")
             return None
         if f.kind not in _SOLO and not f.reminder:
-            host = self._emergency_host(f)
+            host = self._emergency_host(f) or self._red_host(f)
             if host is not None:
                 host.last = f.ts
                 host.evidence = (host.evidence + f.evidence)[-20:]
@@ -170,6 +183,17 @@ class Fusion:
                 and f.ts - need.last <= GROUP_MS
             ):
                 return need
+        return None
+
+    def _red_host(self, f: Finding) -> OpenNeed | None:
+        need = self.open.get((f.slot, "vitals_red_score"))
+        if (
+            need is not None
+            and f.kind in _VITAL_KINDS
+            and TIER_RANK[f.tier] >= TIER_RANK[need.tier]
+            and f.ts - need.last <= GROUP_MS
+        ):
+            return need
         return None
 
     def _message(self, slot: int, need: OpenNeed, f: Finding, *, state: str) -> NeedMessage:

@@ -42,7 +42,7 @@ from models.runtime.columns import VitalsBatch
 from models.runtime.findings import Finding
 from models.runtime.riskmodel import DEFAULT_PATH, RiskModel, default_risk_model, load_risk_model
 from models.runtime.table import Field
-from models.runtime.vitals import personal_usual
+from models.runtime.usual import personal_usual
 
 log = logging.getLogger(__name__)
 

@@ -20,15 +20,24 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from careloop.wire.needs import Evidence
 from models.baseline import VITALS as BASELINE_VITALS
 from models.baseline import huber_kappa, robust_update
-from models.news2 import PARAMETERS, news2_arrays
+from models.news2 import PARAMETERS, news2_parts
 from models.runtime.columns import COL, VitalsBatch
 from models.runtime.findings import Finding
 from models.runtime.persist import Rule, advance, persist_fields
 from models.runtime.residents import Slots
 from models.runtime.table import Field
+from models.runtime.thresholds import Thresholds
+from models.runtime.usual import (
+    BASELINE_INDEX,
+    BASELINE_NAMES,
+    BINS,
+    MIN_SCALE,
+    WARMUP,
+    usual,
+)
+from models.runtime.vitals_explain import explain
 
 _MIN = 60_000
 #: How long a charted value stands in for a new one (ms), per NEWS2 parameter.
@@ -44,17 +53,6 @@ MAX_AGE_MS: dict[str, int] = {
 _NEWS_COLS = [COL[p] for p in PARAMETERS]
 _NEWS_AGE = np.array([MAX_AGE_MS[p] for p in PARAMETERS], dtype=np.int64)
 
-BINS = 6
-#: Readings of a vital before its baseline judges anything; vitals charted rarely warm up
-#: on fewer readings (temperature every 5 min, blood pressure every 10 min).
-WARMUP: dict[str, int] = {
-    "heart_rate": 120,
-    "spo2": 120,
-    "respiration_rate": 120,
-    "systolic_bp": 12,
-    "diastolic_bp": 12,
-    "temperature": 24,
-}
 MEMORY = 2000
 #: Heart rate at rest this many SDs from the resident's usual for 15 min is a need too.
 PERSONAL_Z = 5.0
@@ -64,67 +62,43 @@ NEWS_ABOVE_USUAL = 2.0
 NEWS_Z = 2.5
 CLIP = 2.5
 _KAPPA = huber_kappa(CLIP)
-_BV = [v.name for v in BASELINE_VITALS]
+_BV = list(BASELINE_NAMES)
 _BV_COLS = [COL[v] for v in _BV]
-_BI = {name: i for i, name in enumerate(_BV)}
-_MIN_SCALE = np.array([v.min_scale for v in BASELINE_VITALS], dtype=np.float32)
+_BI = BASELINE_INDEX
+_MIN_SCALE = MIN_SCALE
 _PRIOR_SCALE = np.array([v.prior_scale for v in BASELINE_VITALS], dtype=np.float32)
-_UNITS = {
-    "heart_rate": "bpm",
-    "spo2": "%",
-    "respiration_rate": "/min",
-    "systolic_bp": "mmHg",
-    "diastolic_bp": "mmHg",
-    "temperature": "°C",
-}
-_NAMES = {
-    "heart_rate": "heart rate",
-    "spo2": "SpO2",
-    "respiration_rate": "breathing rate",
-    "systolic_bp": "systolic BP",
-    "diastolic_bp": "diastolic BP",
-    "temperature": "temperature",
-}
-
+#: Share of the last minute's readings an emergency's condition must hold on (persist.py):
+#: a sustained condition passes within its hold time, a flickering one never does.
+CONFIRM_SHARE = 0.8
 RULES: tuple[Rule, ...] = (
-    Rule("news2_high", "vitals_critical", "emergency", 2 * _MIN, 1 * _MIN),
+    Rule("news2_high", "vitals_critical", "emergency", 2 * _MIN, 1 * _MIN, CONFIRM_SHARE),
     Rule("news2_medium", "vitals_deteriorating", "important", 10 * _MIN, 2 * _MIN),
-    Rule("hypoxia", "hypoxia", "emergency", 2 * _MIN, 1 * _MIN),
+    Rule("hypoxia", "hypoxia", "emergency", 2 * _MIN, 1 * _MIN, CONFIRM_SHARE),
     Rule("bp_crisis", "hypertensive_crisis", "emergency", 0, 25 * _MIN),
     Rule("heart_rate", "heart_rate_abnormal", "important", 4 * _MIN, 1 * _MIN),
     Rule("fever", "fever", "important", 4 * _MIN, 8 * _MIN),
     Rule("heart_rate_personal", "heart_rate_abnormal", "important", 15 * _MIN, 1 * _MIN),
 )
 _R = {r.name: k for k, r in enumerate(RULES)}
-
-
-#: A young time-of-day bin leans on the all-day estimate with weight n / (n + this), as
-#: ``ResidentBaseline(bin_warmup=24)`` does.
-BIN_WARMUP = 24.0
-
-
-def usual(all_day: NDArray[np.float32], in_bin: NDArray[np.float32]) -> tuple[Any, Any]:
-    """(location, scale) a reading is judged against, from ``[loc, scale, n]`` of the
-    all-day estimate and of the time-of-day bin (last axis): the bin, shrunk towards the
-    all-day estimate while it is young. The rules' z-scores and the explanations' "usual"
-    both come from here."""
-    n = in_bin[..., 2]
-    w = n / (n + BIN_WARMUP)
-    young = n <= 0
-    loc = np.where(young, all_day[..., 0], w * in_bin[..., 0] + (1 - w) * all_day[..., 0])
-    scale = np.where(young, all_day[..., 1], w * in_bin[..., 1] + (1 - w) * all_day[..., 1])
-    return loc, scale
-
-
-def personal_usual(table: Any, slot: int, vital: str) -> tuple[float, float] | None:
-    """A resident's all-day usual ``(location, scale)`` of a baseline vital, once its baseline
-    has warmed up (:data:`WARMUP`); None before that or for a vital without a baseline.
-    Other components' explanations quote it ("usual 72 ± 6")."""
-    i = _BI.get(vital)
-    if i is None:
-        return None
-    loc, scale, n = (float(v) for v in table["base"][slot, :, i, BINS])
-    return (loc, scale) if n >= WARMUP[vital] else None
+#: NEWS2's single-parameter red score (RCP: "urgent ward-based response"): one of the seven
+#: parameters scores 3 and, where the vital has a baseline, is RED_Z SDs from the resident's
+#: usual (new confusion always counts). Its own persistence arrays (prefix ``red``), so a
+#: snapshot from before it existed still loads.
+RED_RULES: tuple[Rule, ...] = (
+    Rule("news2_red", "vitals_red_score", "important", 2 * _MIN, 1 * _MIN, CONFIRM_SHARE),
+)
+RED_Z = 3.0
+#: (bit in the red mask, index on the baseline axis) of each red parameter with a baseline.
+_RED_BASE = [(k, _BI[p], p) for k, p in enumerate(PARAMETERS) if p in _BI]
+_CONSCIOUSNESS_BIT = 1 << PARAMETERS.index("consciousness")
+#: An SpO2 reading this many points below the resident's reading of at most
+#: ARTEFACT_WINDOW_MS before is held back as a probable artefact (a finger moved, the probe
+#: slipped): blood does not desaturate that fast. The next reading decides: as low again,
+#: it is a real drop and counts from then on (one reading later); back up, the dip was
+#: noise and never reached a rule, a chart or a baseline.
+ARTEFACT_DROP = 5.0
+ARTEFACT_WINDOW_MS = 30_000
+_SPO2 = COL["spo2"]
 
 
 def fields() -> tuple[Field, ...]:
@@ -137,20 +111,26 @@ def fields() -> tuple[Field, ...]:
         # the resident's usual NEWS2 aggregate (exponential mean over charted readings)
         Field("news_mean", np.float32, (), 0.0),
         Field("news_n", np.float32, (), 0.0),
+        # the last SpO2 as read (artefacts included) and when: the artefact filter's reference
+        Field("spo2_last", np.float32, (), np.nan),
+        Field("spo2_last_ts", np.int64, (), 0),
         *persist_fields(RULES),
+        *persist_fields(RED_RULES, prefix="red"),
     )
 
 
 class VitalsComponent:
     """NEWS2 + baselines + vital rules over one round of readings (distinct residents)."""
 
-    def __init__(self, directory: Slots) -> None:
+    def __init__(self, directory: Slots, thresholds: Thresholds) -> None:
         self.directory = directory
+        self.thresholds = thresholds
         self._scale2_version = -1
         self._scale2_flags: NDArray[np.bool_] | None = None
 
     def step(self, table: Any, b: VitalsBatch, offset_min: NDArray[np.int64]) -> list[Finding]:
         r, ts = b.resident, b.ts
+        b = _without_spo2_artefacts(table, b)
         # 1. NEWS2 on the charted (carried) values
         new = b.x[:, _NEWS_COLS]
         present = ~np.isnan(new)
@@ -162,7 +142,7 @@ class VitalsComponent:
         charted = np.where(fresh, carry, np.nan)
         cols = {p: charted[:, k] for k, p in enumerate(PARAMETERS)}
         scale2 = self.scale2(r)
-        agg, scored, _red = news2_arrays(cols, scale2)
+        agg, scored, red_bits = news2_parts(cols, scale2)
         charted_enough = scored >= 5
         news_mean, news_n = table["news_mean"][r], table["news_n"][r]
         # a NEWS2 that is this resident's everyday score (chronic COPD, a slow pulse) is
@@ -174,11 +154,13 @@ class VitalsComponent:
         )
         table["news_n"][r] = news_n + charted_enough
 
-        # 2. baselines: z before learning, then learn
         minute = (ts // _MIN + offset_min) % 1440
         bins = (minute * BINS // 1440).astype(np.intp)
-        z = np.full((len(r), len(_BV)), np.nan, dtype=np.float32)
         base = table["base"]
+        red = _red_unusual(base, r, bins, charted, red_bits)
+
+        # 2. baselines: z before learning, then learn
+        z = np.full((len(r), len(_BV)), np.nan, dtype=np.float32)
         for i, c in enumerate(_BV_COLS):
             v = b.x[:, c]
             m = ~np.isnan(v)
@@ -220,6 +202,7 @@ class VitalsComponent:
         spo2 = b.col("spo2")
         sbp, dbp = b.col("systolic_bp"), b.col("diastolic_bp")
         temp = b.col("temperature")
+        th = self.thresholds
         with np.errstate(invalid="ignore"):
             # a changed NEWS2 must come with at least one vital unusual for this resident
             changed = (
@@ -231,12 +214,19 @@ class VitalsComponent:
             conds = {
                 "news2_high": (agg >= 7) & news_up,
                 "news2_medium": (agg >= 5) & news_up,
-                "hypoxia": (spo2 <= 91.4) & unusual("spo2", zc("spo2") <= -3.0),
-                "bp_crisis": ((sbp >= 180) | (dbp >= 120))
+                # SpO2 is charted in whole percent: 91.4 is written 91
+                "hypoxia": (spo2 < th.get("hypoxia_spo2", r) + 0.5)
+                & unusual("spo2", zc("spo2") <= -3.0),
+                "bp_crisis": (
+                    (sbp >= th.get("systolic_crisis", r)) | (dbp >= th.get("diastolic_crisis", r))
+                )
                 & unusual("systolic_bp", (zc("systolic_bp") >= 2.5) | (zc("diastolic_bp") >= 2.5)),
-                "heart_rate": ((hr >= 120) | (hr <= 45))
+                "heart_rate": (
+                    (hr >= th.get("heart_rate_high", r)) | (hr <= th.get("heart_rate_low", r))
+                )
                 & unusual("heart_rate", np.abs(zc("heart_rate")) >= 3.5),
-                "fever": (temp >= 37.8) & unusual("temperature", zc("temperature") >= 3.0),
+                "fever": (temp >= th.get("fever_c", r))
+                & unusual("temperature", zc("temperature") >= 3.0),
                 # 95 bpm at rest is news for a resident whose usual is 60, not for one at 95
                 "heart_rate_personal": (np.abs(zc("heart_rate")) >= PERSONAL_Z)
                 & (b.col("activity") < 1.5)
@@ -259,18 +249,22 @@ class VitalsComponent:
             for j in np.nonzero(fire)[0].tolist():
                 i = int(rows[j])
                 out.append(
-                    self._finding(
-                        table,
-                        rule,
-                        b,
-                        i,
-                        int(since[j]),
-                        z[i],
-                        int(agg[i]),
-                        int(scored[i]),
+                    explain(
+                        table, rule, b, i, int(since[j]), z[i], int(agg[i]), int(scored[i]),
                         int(bins[i]),
                     )
-                )
+                )  # fmt: skip
+        for k, rule in enumerate(RED_RULES):
+            if not red.any() and not table["red_since"][:, k].any():
+                continue  # nobody red, no run to advance or expire (almost every round)
+            fire, since = advance(table, k, rule, r, ts, red, prefix="red")
+            for i in np.nonzero(fire)[0].tolist():
+                out.append(
+                    explain(
+                        table, rule, b, i, int(since[i]), z[i], int(agg[i]), int(scored[i]),
+                        int(bins[i]), int(red_bits[i]),
+                    )
+                )  # fmt: skip
         return out
 
     def scale2(self, r: NDArray[np.int64]) -> NDArray[np.bool_] | None:
@@ -281,92 +275,50 @@ class VitalsComponent:
             self._scale2_version = self.directory.version
         return None if self._scale2_flags is None else self._scale2_flags[r]
 
-    def _finding(
-        self,
-        table: Any,
-        rule: Rule,
-        b: VitalsBatch,
-        i: int,
-        onset: int,
-        z: NDArray[np.float32],
-        agg: int,
-        scored: int,
-        b_idx: int,
-    ) -> Finding:
-        slot, ts = int(b.resident[i]), int(b.ts[i])
-        base = table["base"][slot]
-        carry = table["carry"][slot]
-        evidence: list[Evidence] = []
-        parts: list[str] = []
-        for name in _FOCUS[rule.name]:
-            c = COL[name]
-            value = float(b.x[i, c])
-            if np.isnan(value) and name in PARAMETERS:
-                value = float(carry[PARAMETERS.index(name)])
-            if np.isnan(value):
-                continue
-            bi = _BI[name]
-            n_all = float(base[2, bi, BINS])
-            loc_a, sc_a = usual(base[:, bi, BINS], base[:, bi, b_idx])
-            loc, sc = float(loc_a), float(sc_a)
-            known = n_all >= WARMUP[name]
-            unit = _UNITS[name]
-            evidence.append(
-                Evidence(
-                    measure=name,
-                    value=round(value, 1),
-                    unit=unit,
-                    baseline=round(loc, 1) if known else None,
-                    baseline_scale=round(sc, 2) if known else None,
-                    rule=_RULE_TEXT[rule.name],
-                    ts=ts,
-                )
-            )
-            usual_text = f" (usual at this time of day {loc:.1f} ± {sc:.1f})" if known else ""
-            parts.append(f"{_NAMES[name]} {value:.1f} {unit}{usual_text}")
-        minutes = max(0, (ts - onset) // _MIN)
-        lead = _LEAD[rule.name]
-        since = f" for {minutes} min" if minutes >= 1 else ""
-        news = f" NEWS2 {agg} ({scored} of 7 parameters charted)." if scored >= 5 else ""
-        summary = f"{lead}{since}: " + "; ".join(parts) + "." + news
-        score = (
-            float(agg)
-            if rule.name.startswith("news2")
-            else float(np.nanmax(np.abs(z)))
-            if np.isfinite(z).any()
-            else 1.0
-        )
-        return Finding(
-            slot, rule.kind, rule.tier, ts, onset, max(score, 0.0), summary[:600], evidence
-        )
+
+def _red_unusual(
+    base: NDArray[np.float32],
+    r: NDArray[np.int64],
+    bins: NDArray[np.intp],
+    charted: NDArray[np.float32],
+    red_bits: NDArray[np.uint8],
+) -> NDArray[np.bool_]:
+    """Rows whose NEWS2 red score is news for this resident: a red parameter that is
+    :data:`RED_Z` SDs from their usual at this time of day, or whose baseline is still warming
+    up (the chart decides), or new confusion. A resident whose everyday pulse is 38 is not
+    red news every reading. Rows without a red score cost nothing (most of them)."""
+    out = np.zeros(len(r), dtype=np.bool_)
+    rows = np.nonzero(red_bits)[0]
+    if len(rows) == 0:
+        return out
+    bits = red_bits[rows]
+    news = (bits & _CONSCIOUSNESS_BIT) != 0
+    for k, i, name in _RED_BASE:
+        m = ((bits >> k) & 1) == 1
+        if not m.any():
+            continue
+        rr, bb = r[rows[m]], bins[rows[m]]
+        all_day = base[rr, :, i, BINS]
+        loc, sc = usual(all_day, base[rr, :, i, bb])
+        z = (charted[rows[m], k] - loc) / np.maximum(sc, _MIN_SCALE[i])
+        news[m] |= (all_day[:, 2] < WARMUP[name]) | (np.abs(z) >= RED_Z)
+    out[rows] = news
+    return out
 
 
-_RULE_TEXT = {
-    "news2_high": "NEWS2 >= 7, >= 2 over usual, a vital >= 2.5 SD off usual, held 2 min",
-    "news2_medium": "NEWS2 >= 5, >= 2 over usual, a vital >= 2.5 SD off usual, held 10 min",
-    "hypoxia": "SpO2 <= 91 % and >= 3 SD below the resident's usual, held 2 min",
-    "bp_crisis": "BP >= 180 systolic or >= 120 diastolic and unusual for the resident",
-    "heart_rate": "heart rate >= 120 or <= 45 bpm and >= 3.5 SD from usual, held 4 min",
-    "fever": "temperature >= 37.8 °C and >= 3 SD above usual on two readings",
-    "heart_rate_personal": "heart rate at rest >= 5 SD from the resident's usual for 15 min",
-}
-_LEAD = {
-    "news2_high": "NEWS2 high (7 or more)",
-    "news2_medium": "NEWS2 medium (5-6), vital signs deteriorating",
-    "hypoxia": "Low oxygen saturation",
-    "bp_crisis": "Very high blood pressure",
-    "heart_rate": "Heart rate out of range",
-    "fever": "Fever",
-    "heart_rate_personal": "Heart rate far from this resident's usual, at rest",
-}
-
-#: The vitals an explanation names, per rule.
-_FOCUS: dict[str, tuple[str, ...]] = {
-    "news2_high": ("heart_rate", "respiration_rate", "spo2", "temperature", "systolic_bp"),
-    "news2_medium": ("heart_rate", "respiration_rate", "spo2", "temperature", "systolic_bp"),
-    "hypoxia": ("spo2", "respiration_rate", "heart_rate"),
-    "bp_crisis": ("systolic_bp", "diastolic_bp", "heart_rate"),
-    "heart_rate": ("heart_rate",),
-    "heart_rate_personal": ("heart_rate",),
-    "fever": ("temperature", "heart_rate", "respiration_rate"),
-}
+def _without_spo2_artefacts(table: Any, b: VitalsBatch) -> VitalsBatch:
+    """``b`` with every SpO2 reading that dropped :data:`ARTEFACT_DROP` points or more since
+    the resident's previous reading (within :data:`ARTEFACT_WINDOW_MS`) left out; ``b``
+    itself (no copy) when there is none, as almost always."""
+    r, ts = b.resident, b.ts
+    spo2 = b.x[:, _SPO2]
+    last, last_ts = table["spo2_last"][r], table["spo2_last_ts"][r]
+    has = ~np.isnan(spo2)
+    table["spo2_last"][r] = np.where(has, spo2, last)
+    table["spo2_last_ts"][r] = np.where(has, ts, last_ts)
+    artefact = has & (ts - last_ts <= ARTEFACT_WINDOW_MS) & (last - spo2 >= ARTEFACT_DROP)
+    if not artefact.any():
+        return b
+    x = b.x.copy()
+    x[artefact, _SPO2] = np.nan
+    return VitalsBatch(r, ts, x)

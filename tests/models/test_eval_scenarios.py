@@ -39,6 +39,7 @@ def test_score_counts_delay_acute_window_false_needs_and_cut_labels() -> None:
         _need("r1", T0 - 5 * MIN),  # before its label: neither a hit nor a false need
         _need("r9", T0 + 5 * MIN, "hypoxia"),  # a resident with no scenario: false
         _need("r9", T0 + 6 * MIN, "sos"),
+        _need("r8", T0 + 7 * MIN, "device_silent", "general"),
     ]
     s = score(labels, needs, residents=10, days=2, span_end=T0 + 24 * 60 * MIN)
     assert s["labels"] == 3 and s["labels_cut_by_end_of_run"] == 1
@@ -49,8 +50,15 @@ def test_score_counts_delay_acute_window_false_needs_and_cut_labels() -> None:
     assert s["missed"] == ["fever_onset:r3"]
     # residents r5..r10 have no label (r4's label was cut but r4 still had a scenario)
     assert s["clean_residents"] == 6
-    assert s["false_needs"] == {"hypoxia": 1, "sos": 1}
-    assert s["false_needs_per_resident_day"] == round(2 / (6 * 2), 4)
+    assert s["false_needs"] == {"hypoxia": 1, "sos": 1, "device_silent": 1}
+    assert s["false_needs_per_resident_day"] == round(3 / (6 * 2), 4)
+    # per tier, every tier named (a zero says "none", not "not measured")
+    assert s["false_needs_by_tier"] == {
+        "emergency": 2, "important": 0, "general": 1, "emotional": 0
+    }  # fmt: skip
+    by_tier = s["false_needs_per_resident_day_by_tier"]
+    assert by_tier["emergency"] == round(2 / 12, 4) and by_tier["important"] == 0.0
+    assert s["recall"] == round(2 / 3, 3)  # r1 and r2 found, r3 missed
 
 
 def test_a_small_simulated_home_finds_its_emergencies_in_time(tmp_path) -> None:

@@ -72,17 +72,26 @@ def test_fall_is_confirmed_only_by_stillness_afterwards(engine: ScoringEngine) -
     after = _feed(engine, slot, [_still(fall_at + 60 * S), _still(fall_at + 65 * S)])
     assert _opened(after) == [("fall", "emergency", "open")]
     assert "no movement for 60 s" in after[0].summary
-    # getting up afterwards clears it
+    # getting up afterwards clears the emergency and leaves a check-in in its place
     cleared = _feed(engine, slot, [_walking(fall_at + 70 * S)])
-    assert _opened(cleared) == [("fall", "emergency", "cleared")]
+    assert _opened(cleared) == [
+        ("fall", "emergency", "cleared"),
+        ("fall_check_in", "general", "open"),
+    ]
     assert cleared[0].id == after[0].id
 
 
-def test_a_fall_followed_by_walking_raises_nothing(engine: ScoringEngine) -> None:
+def test_a_fall_then_getting_up_raises_a_general_check_in(engine: ScoringEngine) -> None:
     slot = engine.slot(SITE, "r001")
     engine.score_event(slot, {"ts": T0, "type": "fall_detected", "confidence": 0.8})
-    needs = _feed(engine, slot, [_walking(T0 + k * 5 * S) for k in range(1, 40)])
-    assert needs == []
+    still = _feed(engine, slot, [_still(T0 + k * 5 * S) for k in range(1, 4)])
+    assert still == []  # 15 s on the floor: no emergency yet
+    needs = _feed(engine, slot, [_walking(T0 + k * 5 * S) for k in range(4, 40)])
+    assert _opened(needs) == [("fall_check_in", "general", "open")]
+    assert needs[0].onset == T0 and needs[0].ts == T0 + 20 * S
+    assert "fell and got up" in needs[0].summary and "20 s later" in needs[0].summary
+    # it is one check-in, not one per step afterwards; no emergency was ever raised
+    assert not any(n.kind == "fall" for n in needs)
 
 
 def test_help_after_a_fall_joins_the_fall_need_instead_of_a_second_page(
@@ -201,4 +210,9 @@ def test_one_need_per_episode_however_long_it_lasts(engine: ScoringEngine) -> No
     assert _feed(engine, slot, warm) == []
     t = T0 + 200 * MIN
     needs = _feed(engine, slot, [_resting(t + k * 30 * S, 140.0) for k in range(120)])
-    assert [(n.kind, n.state) for n in needs] == [("heart_rate_abnormal", "open")]
+    # 140 bpm is NEWS2 red (urgent) at 2 min; the out-of-range rule at 4 min and the
+    # "far from usual at rest" rule at 15 min join that need: one page, with their evidence
+    assert [(n.kind, n.state) for n in needs] == [("vitals_red_score", "open")] + [
+        ("vitals_red_score", "update")
+    ] * (len(needs) - 1)
+    assert len({n.id for n in needs}) == 1 and "Heart rate out of range" in needs[1].summary
