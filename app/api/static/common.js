@@ -141,12 +141,13 @@ const careloop = (() => {
     box.dataset.kind = kind;
   }
 
-  /** Fill the header's "signed in as" line and wire the log-out button. */
-  async function header() {
+  /** Fill the header's "signed in as" line (words from ``t`` if given) and wire the log-out button. */
+  async function header(t = null) {
     const me = await whoami();
     const who = document.getElementById("who");
     if (who && me) {
-      const sites = me.sites === null || me.sites === undefined ? "all sites" : [].concat(me.sites).join(", ");
+      const all = t ? t("dash.every_site") : "all sites";
+      const sites = me.sites === null || me.sites === undefined ? all : [].concat(me.sites).join(", ");
       who.textContent = `${me.subject || "?"} · ${me.role} · ${sites}`;
     }
     const out = document.getElementById("logout");
@@ -167,11 +168,14 @@ const careloop = (() => {
    * The catalog messages under ``prefixes`` in the user's language (their profile's, else
    * the browser's), as a translate function: t(key, {placeholders}). Plural messages pick
    * their form with Intl.PluralRules by ``count``. t.locale is the locale chosen.
+   * ``signedOut`` reads the anonymous route instead (login and public board).
    */
-  async function messages(prefixes) {
+  async function messages(prefixes, { signedOut = false } = {}) {
     const query = new URLSearchParams();
     for (const p of prefixes) query.append("prefix", p);
-    const data = await api(`/api/v1/messages?${query}`, { anonymous: true });
+    // Pages shown before sign-in read the anonymous route (login., public., dash., tier.).
+    const path = signedOut ? "/api/v1/public/messages" : "/api/v1/messages";
+    const data = await api(`${path}?${query}`, { anonymous: true });
     const table = data.messages || {};
     const plural = new Intl.PluralRules(data.locale);
     const t = (key, params = {}) => {
