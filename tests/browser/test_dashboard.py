@@ -15,6 +15,7 @@ import time
 import httpx
 import pytest
 
+from careloop.i18n import translate
 from careloop.wire.needs import Evidence, NeedMessage
 from tests.browser.conftest import DOCS_IMG, Stack
 
@@ -27,7 +28,9 @@ FALL_SUMMARY = (
 )
 HR_SUMMARY = "Heart rate 124 bpm at rest for 15 min: usual at this time of day 71 ± 5 (5 SD above)."
 #: A countdown as the board shows it, e.g. "(4:59 left)".
-_LEFT = re.compile(r"\(\d+:\d\d left\)")
+#: The board's language for v01 and c01 (their profiles speak zh first): Traditional Chinese.
+LANG = "zh-Hant"
+_LEFT = re.compile(re.escape(translate(LANG, "board.left", time="TIME")).replace("TIME", r"\d+:\d\d"))
 #: The SpO2 chart's accessible description names its lowest reading (the dip written below).
 _SPO2_LABEL = re.compile(r"SpO2 from .*lowest 88\.5")
 HYPOXIA_SUMMARY = (
@@ -94,7 +97,7 @@ def test_board_shows_a_new_alert_live_and_the_volunteer_accepts_it(browser, stac
     try:
         expect(page.locator("#live")).to_have_attribute("data-state", "live", timeout=10_000)
         expect(page.locator("#who")).to_contain_text("v01")
-        expect(page.get_by_label("Acting as volunteer")).to_be_hidden()  # acts as themself
+        expect(page.get_by_label(translate(LANG, "board.acting_as"))).to_be_hidden()  # acts as themself
         expect(page.locator("li.alert")).to_have_count(0)
         page.evaluate("window.__sameDocument = true")  # gone if the page reloads
 
@@ -103,7 +106,7 @@ def test_board_shows_a_new_alert_live_and_the_volunteer_accepts_it(browser, stac
             evidence=[Evidence(measure="fall_detected", value=True, rule="fall, then still 60 s")],
         )  # fmt: skip
         stack.publish_need(fall)
-        card = page.locator("li.alert", has_text="fall")
+        card = page.locator("li.alert", has_text=translate(LANG, "need.fall"))
         expect(card).to_have_count(1, timeout=10_000)
         assert page.evaluate("window.__sameDocument === true"), "the board reloaded"
         expect(card).to_have_attribute("data-tier", "emergency")
@@ -111,7 +114,7 @@ def test_board_shows_a_new_alert_live_and_the_volunteer_accepts_it(browser, stac
         expect(card.get_by_role("link", name="r1")).to_have_attribute(
             "href", f"/residents/{stack.site}/r1"
         )
-        expect(card.locator(".owner")).to_have_text("nobody yet")
+        expect(card.locator(".owner")).to_have_text(translate(LANG, "board.nobody"))
         # the respond deadline counts down in the browser
         countdown = card.locator(".countdown").first
         expect(countdown).to_have_text(_LEFT, timeout=5_000)
@@ -124,12 +127,12 @@ def test_board_shows_a_new_alert_live_and_the_volunteer_accepts_it(browser, stac
         # the emergency sorts first
         expect(page.locator("li.alert").first).to_have_attribute("data-tier", "emergency")
 
-        card.get_by_role("button", name="Accept").click()
+        card.get_by_role("button", name=translate(LANG, "board.action.accept")).click()
         expect(card.locator(".owner")).to_have_text("v01", timeout=10_000)
-        expect(card.locator(".state")).to_have_text("accepted")
-        expect(card.get_by_role("button", name="Resolve")).to_be_visible()
-        expect(card.get_by_role("button", name="Accept")).to_have_count(0)
-        expect(card).to_contain_text("Resolve by")
+        expect(card.locator(".state")).to_have_text(translate(LANG, "board.alert_state.accepted"))
+        expect(card.get_by_role("button", name=translate(LANG, "board.action.resolve"))).to_be_visible()
+        expect(card.get_by_role("button", name=translate(LANG, "board.action.accept"))).to_have_count(0)
+        expect(card).to_contain_text(translate(LANG, "board.resolve_by"))
         owned = [a for a in api_alerts(stack) if a["resident"] == "r1" and a["kind"] == "fall"]
         assert [(a["state"], a["owner"]) for a in owned] == [("accepted", "v01")]
         assert page.evaluate("window.__sameDocument === true"), "the board reloaded"
@@ -217,7 +220,7 @@ def test_text_from_the_wire_is_shown_as_text(browser, stack: Stack) -> None:
     stack.publish_need(need(stack, "r1", "agitation", "emotional", hostile))
     context, page, errors = sign_in(browser, stack, "coordinator")
     try:
-        card = page.locator("li.alert", has_text="agitation")
+        card = page.locator("li.alert", has_text=translate(LANG, "need.agitation"))
         expect(card.locator(".summary")).to_have_text(hostile, timeout=10_000)
         assert card.locator("img, b").count() == 0
         assert page.evaluate("window.__pwned === undefined")

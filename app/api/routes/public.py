@@ -12,20 +12,14 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from alerts.satisfaction import public_satisfaction
 from alerts.sla import SMALL_COUNT, public_board
 from app.api.deps import AlertStoreDep
-from app.api.routes.app_session import Messages
-from careloop.i18n import catalog, resolve_locale
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"])
-
-#: The only catalog domains an anonymous caller may read: the pages shown before sign-in
-#: (the login page, the public board and its navigation). Nothing here names a resident.
-ANONYMOUS_DOMAINS = ("public.", "login.", "tier.", "dash.", "home.nav.", "home.skip")
 
 
 class PublicGroup(BaseModel):
@@ -100,23 +94,3 @@ async def public_satisfaction_board(
     """Satisfaction and complaints per site and whole month (anonymised like the board)."""
     board = public_satisfaction(store, today_ms=int(time.time() * 1000), site=site, k=SMALL_COUNT)
     return PublicSatisfaction.model_validate(board)
-
-
-@router.get("/messages")
-async def public_messages(
-    request: Request,
-    prefix: Annotated[
-        list[str], Query(min_length=1, max_length=20, description="key prefixes, e.g. login.")
-    ],
-    lang: Annotated[str | None, Query(max_length=35)] = None,
-) -> Messages:
-    """The words of the pages shown before sign-in (the login page needs them before there is
-    a session): ``lang`` if given, else the browser's ``Accept-Language``, else English. Only
-    keys under :data:`ANONYMOUS_DOMAINS` are served; any other prefix is refused with a 422."""
-    outside = [p for p in prefix if not p.startswith(ANONYMOUS_DOMAINS)]
-    if outside:
-        raise HTTPException(422, f"prefix not served without sign-in: {outside[0][:40]}")
-    locale = resolve_locale(lang, request.headers.get("accept-language"))
-    wanted = tuple(prefix)
-    table = {k: v for k, v in catalog(locale).items() if k.startswith(wanted)}
-    return Messages(locale=locale, messages=table)

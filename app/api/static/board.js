@@ -25,7 +25,7 @@
   const actingAs = document.getElementById("acting-as");
 
   let me = null;
-  /** The page's words (board., dash., tier., need., tickets.state.); keys until they arrive. */
+  /** The page's words (board., dash., tier., need.); keys until they arrive. */
   let t = (key) => key;
   /** A catalog word for an API id, or the id in words if the catalog has none. */
   const word = (domain, id) => {
@@ -34,7 +34,7 @@
   };
   const tierWord = (tier) => (tier ? word("tier", tier) : "?");
   const kindWord = (kind) => (kind ? word("need", kind) : t("board.not_shared"));
-  const stateWord = (state) => word("tickets.state", state);
+  const stateWord = (state) => word("board.alert_state", state);
   /** id -> the alert as last rendered (JSON), to re-render only what changed. */
   const shown = new Map();
   let reloadTimer = null;
@@ -250,7 +250,7 @@
   async function start() {
     try {
       t = await careloop.messages(["board.", "dash.", "home.nav.", "home.skip", "home.logout", "home.live",
-        "home.reconnecting", "tier.", "need.", "tickets.state."]);
+        "home.reconnecting", "tier.", "need."]);
       careloop.localize(document, t);
       document.title = `${t("board.title")} · careloop`;
     } catch (err) {

@@ -168,14 +168,12 @@ const careloop = (() => {
    * The catalog messages under ``prefixes`` in the user's language (their profile's, else
    * the browser's), as a translate function: t(key, {placeholders}). Plural messages pick
    * their form with Intl.PluralRules by ``count``. t.locale is the locale chosen.
-   * ``signedOut`` reads the anonymous route instead (login and public board).
+   * Signed-out callers get them too, in the browser's language (login and public board).
    */
-  async function messages(prefixes, { signedOut = false } = {}) {
+  async function messages(prefixes) {
     const query = new URLSearchParams();
     for (const p of prefixes) query.append("prefix", p);
-    // Pages shown before sign-in read the anonymous route (login., public., dash., tier.).
-    const path = signedOut ? "/api/v1/public/messages" : "/api/v1/messages";
-    const data = await api(`${path}?${query}`, { anonymous: true });
+    const data = await api(`/api/v1/messages?${query}`, { anonymous: true });
     const table = data.messages || {};
     const plural = new Intl.PluralRules(data.locale);
     const t = (key, params = {}) => {
