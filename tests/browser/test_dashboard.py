@@ -27,10 +27,12 @@ FALL_SUMMARY = (
     "activity 1.0 MET."
 )
 HR_SUMMARY = "Heart rate 124 bpm at rest for 15 min: usual at this time of day 71 ± 5 (5 SD above)."
-#: A countdown as the board shows it, e.g. "(4:59 left)".
 #: The board's language for v01 and c01 (their profiles speak zh first): Traditional Chinese.
 LANG = "zh-Hant"
-_LEFT = re.compile(re.escape(translate(LANG, "board.left", time="TIME")).replace("TIME", r"\d+:\d\d"))
+#: A countdown as the board shows it, e.g. "(剩 4:59)".
+_LEFT = re.compile(
+    re.escape(translate(LANG, "board.left", time="TIME")).replace("TIME", r"\d+:\d\d")
+)
 #: The SpO2 chart's accessible description names its lowest reading (the dip written below).
 _SPO2_LABEL = re.compile(r"SpO2 from .*lowest 88\.5")
 HYPOXIA_SUMMARY = (
@@ -97,7 +99,9 @@ def test_board_shows_a_new_alert_live_and_the_volunteer_accepts_it(browser, stac
     try:
         expect(page.locator("#live")).to_have_attribute("data-state", "live", timeout=10_000)
         expect(page.locator("#who")).to_contain_text("v01")
-        expect(page.get_by_label(translate(LANG, "board.acting_as"))).to_be_hidden()  # acts as themself
+        expect(
+            page.get_by_label(translate(LANG, "board.acting_as"))
+        ).to_be_hidden()  # acts as themself
         expect(page.locator("li.alert")).to_have_count(0)
         page.evaluate("window.__sameDocument = true")  # gone if the page reloads
 
@@ -130,8 +134,12 @@ def test_board_shows_a_new_alert_live_and_the_volunteer_accepts_it(browser, stac
         card.get_by_role("button", name=translate(LANG, "board.action.accept")).click()
         expect(card.locator(".owner")).to_have_text("v01", timeout=10_000)
         expect(card.locator(".state")).to_have_text(translate(LANG, "board.alert_state.accepted"))
-        expect(card.get_by_role("button", name=translate(LANG, "board.action.resolve"))).to_be_visible()
-        expect(card.get_by_role("button", name=translate(LANG, "board.action.accept"))).to_have_count(0)
+        expect(
+            card.get_by_role("button", name=translate(LANG, "board.action.resolve"))
+        ).to_be_visible()
+        expect(
+            card.get_by_role("button", name=translate(LANG, "board.action.accept"))
+        ).to_have_count(0)
         expect(card).to_contain_text(translate(LANG, "board.resolve_by"))
         owned = [a for a in api_alerts(stack) if a["resident"] == "r1" and a["kind"] == "fall"]
         assert [(a["state"], a["owner"]) for a in owned] == [("accepted", "v01")]

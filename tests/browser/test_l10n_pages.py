@@ -1,8 +1,8 @@
 """The alert board and the SLA page speak the coordinator's language (c01's profile speaks zh
 first: Traditional Chinese), and the signed-out pages (sign-in, public board) speak the
-browser's (GET /api/v1/messages answers anonymous callers by Accept-Language). Checked in headless Chromium: headings and
-labels come from the catalogs and none of the English labels the pages used to hard-code is
-left visible."""
+browser's (GET /api/v1/messages answers anonymous callers by Accept-Language). Checked in
+headless Chromium: headings and labels come from the catalogs and none of the English labels
+the pages used to hard-code is left visible."""
 
 from __future__ import annotations
 

@@ -96,7 +96,9 @@ def test_a_token_link_never_replaces_a_session_unasked(browser, stack: Stack) ->
         # signed in, the page speaks the coordinator's language (zh first: Traditional Chinese)
         zh = "zh-Hant"
         who = translate(zh, "login.who", role="coordinator", subject="c01", sites=stack.site)
-        expect(page.locator("#confirm-current")).to_have_text(translate(zh, "login.current", who=who))
+        expect(page.locator("#confirm-current")).to_have_text(
+            translate(zh, "login.current", who=who)
+        )
         page.wait_for_timeout(300)
         assert session_of(page)["subject"] == "c01"
         page.get_by_role("button", name=translate(zh, "login.cancel")).click()
