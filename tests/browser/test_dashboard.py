@@ -34,7 +34,20 @@ _LEFT = re.compile(
     re.escape(translate(LANG, "board.left", time="TIME")).replace("TIME", r"\d+:\d\d")
 )
 #: The SpO2 chart's accessible description names its lowest reading (the dip written below).
-_SPO2_LABEL = re.compile(r"SpO2 from .*lowest 88\.5")
+_SPO2_LABEL = re.compile(
+    re.escape(translate(LANG, "vital.spo2"))
+    + ".*".join(
+        re.escape(part)
+        for part in translate(
+            LANG,
+            "chart.desc",
+            **{k: "\x01" for k in ("title", "from", "to", "count", "hi")},
+            lo="88.5",
+            latest="\x01",
+            unit="\x01",
+        ).split("\x01")
+    )
+)
 HYPOXIA_SUMMARY = (
     "Low oxygen saturation for 2 min: SpO2 88.4 % (usual at this time of day 96.9 ± 0.9); "
     "breathing rate 21.3 /min (usual at this time of day 15.1 ± 1.2)."
@@ -205,14 +218,17 @@ def test_resident_page_plots_vitals_and_explains_needs(browser, stack: Stack) ->
             assert d.count("L") >= 50, (i, d[:80])  # an hour at 30 s: a real line, not a dot
         spo2 = page.locator("figure.chart[data-plot='spo2']")
         expect(spo2.locator("svg")).to_have_attribute("aria-label", _SPO2_LABEL)
-        explanation = page.locator("li.need", has_text="hypoxia")
+        explanation = page.locator("li.need", has_text=translate(LANG, "need.hypoxia"))
         expect(explanation.locator(".summary")).to_have_text(HYPOXIA_SUMMARY, timeout=10_000)
 
         # a shorter range redraws from the API
-        page.get_by_label("Time range").select_option("900")
-        expect(page.locator("#status")).to_contain_text("Vitals from", timeout=10_000)
-        page.get_by_label("Time range").select_option("3600")
-        expect(page.locator("#status")).to_contain_text("Vitals from", timeout=10_000)
+        vitals_from = translate(LANG, "resident.vitals_range", **{"from": "\x01", "to": "\x01"})
+        time_range = page.get_by_label(translate(LANG, "resident.range"))
+        time_range.select_option("900")
+        status = page.locator("#status")
+        expect(status).to_contain_text(vitals_from.split("\x01")[0], timeout=10_000)
+        time_range.select_option("3600")
+        expect(status).to_contain_text(vitals_from.split("\x01")[0], timeout=10_000)
 
         page.screenshot(
             path=str(DOCS_IMG / "dashboard_resident.png"), full_page=True, animations="disabled"
