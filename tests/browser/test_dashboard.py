@@ -15,6 +15,7 @@ import time
 import httpx
 import pytest
 
+from careloop.i18n import translate
 from careloop.wire.needs import Evidence, NeedMessage
 from tests.browser.conftest import DOCS_IMG, Stack
 
@@ -26,10 +27,27 @@ FALL_SUMMARY = (
     "activity 1.0 MET."
 )
 HR_SUMMARY = "Heart rate 124 bpm at rest for 15 min: usual at this time of day 71 ± 5 (5 SD above)."
-#: A countdown as the board shows it, e.g. "(4:59 left)".
-_LEFT = re.compile(r"\(\d+:\d\d left\)")
+#: The board's language for v01 and c01 (their profiles speak zh first): Traditional Chinese.
+LANG = "zh-Hant"
+#: A countdown as the board shows it, e.g. "(剩 4:59)".
+_LEFT = re.compile(
+    re.escape(translate(LANG, "board.left", time="TIME")).replace("TIME", r"\d+:\d\d")
+)
 #: The SpO2 chart's accessible description names its lowest reading (the dip written below).
-_SPO2_LABEL = re.compile(r"SpO2 from .*lowest 88\.5")
+_SPO2_LABEL = re.compile(
+    re.escape(translate(LANG, "vital.spo2"))
+    + ".*".join(
+        re.escape(part)
+        for part in translate(
+            LANG,
+            "chart.desc",
+            **{k: "\x01" for k in ("title", "from", "to", "count", "hi")},
+            lo="88.5",
+            latest="\x01",
+            unit="\x01",
+        ).split("\x01")
+    )
+)
 HYPOXIA_SUMMARY = (
     "Low oxygen saturation for 2 min: SpO2 88.4 % (usual at this time of day 96.9 ± 0.9); "
     "breathing rate 21.3 /min (usual at this time of day 15.1 ± 1.2)."
@@ -94,7 +112,9 @@ def test_board_shows_a_new_alert_live_and_the_volunteer_accepts_it(browser, stac
     try:
         expect(page.locator("#live")).to_have_attribute("data-state", "live", timeout=10_000)
         expect(page.locator("#who")).to_contain_text("v01")
-        expect(page.get_by_label("Acting as volunteer")).to_be_hidden()  # acts as themself
+        expect(
+            page.get_by_label(translate(LANG, "board.acting_as"))
+        ).to_be_hidden()  # acts as themself
         expect(page.locator("li.alert")).to_have_count(0)
         page.evaluate("window.__sameDocument = true")  # gone if the page reloads
 
@@ -103,7 +123,7 @@ def test_board_shows_a_new_alert_live_and_the_volunteer_accepts_it(browser, stac
             evidence=[Evidence(measure="fall_detected", value=True, rule="fall, then still 60 s")],
         )  # fmt: skip
         stack.publish_need(fall)
-        card = page.locator("li.alert", has_text="fall")
+        card = page.locator("li.alert", has_text=translate(LANG, "need.fall"))
         expect(card).to_have_count(1, timeout=10_000)
         assert page.evaluate("window.__sameDocument === true"), "the board reloaded"
         expect(card).to_have_attribute("data-tier", "emergency")
@@ -111,7 +131,7 @@ def test_board_shows_a_new_alert_live_and_the_volunteer_accepts_it(browser, stac
         expect(card.get_by_role("link", name="r1")).to_have_attribute(
             "href", f"/residents/{stack.site}/r1"
         )
-        expect(card.locator(".owner")).to_have_text("nobody yet")
+        expect(card.locator(".owner")).to_have_text(translate(LANG, "board.nobody"))
         # the respond deadline counts down in the browser
         countdown = card.locator(".countdown").first
         expect(countdown).to_have_text(_LEFT, timeout=5_000)
@@ -124,12 +144,16 @@ def test_board_shows_a_new_alert_live_and_the_volunteer_accepts_it(browser, stac
         # the emergency sorts first
         expect(page.locator("li.alert").first).to_have_attribute("data-tier", "emergency")
 
-        card.get_by_role("button", name="Accept").click()
+        card.get_by_role("button", name=translate(LANG, "board.action.accept")).click()
         expect(card.locator(".owner")).to_have_text("v01", timeout=10_000)
-        expect(card.locator(".state")).to_have_text("accepted")
-        expect(card.get_by_role("button", name="Resolve")).to_be_visible()
-        expect(card.get_by_role("button", name="Accept")).to_have_count(0)
-        expect(card).to_contain_text("Resolve by")
+        expect(card.locator(".state")).to_have_text(translate(LANG, "board.alert_state.accepted"))
+        expect(
+            card.get_by_role("button", name=translate(LANG, "board.action.resolve"))
+        ).to_be_visible()
+        expect(
+            card.get_by_role("button", name=translate(LANG, "board.action.accept"))
+        ).to_have_count(0)
+        expect(card).to_contain_text(translate(LANG, "board.resolve_by"))
         owned = [a for a in api_alerts(stack) if a["resident"] == "r1" and a["kind"] == "fall"]
         assert [(a["state"], a["owner"]) for a in owned] == [("accepted", "v01")]
         assert page.evaluate("window.__sameDocument === true"), "the board reloaded"
@@ -194,14 +218,17 @@ def test_resident_page_plots_vitals_and_explains_needs(browser, stack: Stack) ->
             assert d.count("L") >= 50, (i, d[:80])  # an hour at 30 s: a real line, not a dot
         spo2 = page.locator("figure.chart[data-plot='spo2']")
         expect(spo2.locator("svg")).to_have_attribute("aria-label", _SPO2_LABEL)
-        explanation = page.locator("li.need", has_text="hypoxia")
+        explanation = page.locator("li.need", has_text=translate(LANG, "need.hypoxia"))
         expect(explanation.locator(".summary")).to_have_text(HYPOXIA_SUMMARY, timeout=10_000)
 
         # a shorter range redraws from the API
-        page.get_by_label("Time range").select_option("900")
-        expect(page.locator("#status")).to_contain_text("Vitals from", timeout=10_000)
-        page.get_by_label("Time range").select_option("3600")
-        expect(page.locator("#status")).to_contain_text("Vitals from", timeout=10_000)
+        vitals_from = translate(LANG, "resident.vitals_range", **{"from": "\x01", "to": "\x01"})
+        time_range = page.get_by_label(translate(LANG, "resident.range"))
+        time_range.select_option("900")
+        status = page.locator("#status")
+        expect(status).to_contain_text(vitals_from.split("\x01")[0], timeout=10_000)
+        time_range.select_option("3600")
+        expect(status).to_contain_text(vitals_from.split("\x01")[0], timeout=10_000)
 
         page.screenshot(
             path=str(DOCS_IMG / "dashboard_resident.png"), full_page=True, animations="disabled"
@@ -217,7 +244,7 @@ def test_text_from_the_wire_is_shown_as_text(browser, stack: Stack) -> None:
     stack.publish_need(need(stack, "r1", "agitation", "emotional", hostile))
     context, page, errors = sign_in(browser, stack, "coordinator")
     try:
-        card = page.locator("li.alert", has_text="agitation")
+        card = page.locator("li.alert", has_text=translate(LANG, "need.agitation"))
         expect(card.locator(".summary")).to_have_text(hostile, timeout=10_000)
         assert card.locator("img, b").count() == 0
         assert page.evaluate("window.__pwned === undefined")

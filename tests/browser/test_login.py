@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
+from careloop.i18n import translate
 from tests.browser.conftest import Stack
 
 pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
@@ -92,14 +93,16 @@ def test_a_token_link_never_replaces_a_session_unasked(browser, stack: Stack) ->
         sign_in_with_form(page, stack, "coordinator", None)
         page.wait_for_url(f"{stack.url}/board", timeout=10_000)
         page.goto(f"{stack.url}/login#token={stack.tokens['volunteer']}")
+        # signed in, the page speaks the coordinator's language (zh first: Traditional Chinese)
+        zh = "zh-Hant"
+        who = translate(zh, "login.who", role="coordinator", subject="c01", sites=stack.site)
         expect(page.locator("#confirm-current")).to_have_text(
-            f"You are signed in as coordinator c01 ({stack.site}); signing in replaces that "
-            "session."
+            translate(zh, "login.current", who=who)
         )
         page.wait_for_timeout(300)
         assert session_of(page)["subject"] == "c01"
-        page.get_by_role("button", name="Cancel").click()
-        expect(page.locator("#status")).to_have_text("Not signed in with the link.")
+        page.get_by_role("button", name=translate(zh, "login.cancel")).click()
+        expect(page.locator("#status")).to_have_text(translate(zh, "login.declined"))
         expect(page.locator("#confirm")).to_be_hidden()
         assert session_of(page)["subject"] == "c01"  # the coordinator is still signed in
     finally:
@@ -127,7 +130,8 @@ def test_logging_out_from_the_board_works(browser, stack: Stack) -> None:
         page.wait_for_url(f"{stack.url}/board", timeout=10_000)
         # the button is wired once the header knows who is signed in
         expect(page.locator("#who")).to_contain_text("v01", timeout=10_000)
-        page.get_by_role("button", name="Log out").click()
+        # the board speaks v01's language (zh first in the profile): Traditional Chinese
+        page.get_by_role("button", name=translate("zh-Hant", "home.logout")).click()
         page.wait_for_url(f"{stack.url}/login", timeout=10_000)
         assert session_of(page)["role"] == "public"
     finally:

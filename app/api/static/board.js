@@ -25,6 +25,16 @@
   const actingAs = document.getElementById("acting-as");
 
   let me = null;
+  /** The page's words (board., dash., tier., need.); keys until they arrive. */
+  let t = (key) => key;
+  /** A catalog word for an API id, or the id in words if the catalog has none. */
+  const word = (domain, id) => {
+    const said = t(`${domain}.${id}`);
+    return said === `${domain}.${id}` ? words(id) : said;
+  };
+  const tierWord = (tier) => (tier ? word("tier", tier) : "?");
+  const kindWord = (kind) => (kind ? word("need", kind) : t("board.not_shared"));
+  const stateWord = (state) => word("board.alert_state", state);
   /** id -> the alert as last rendered (JSON), to re-render only what changed. */
   const shown = new Map();
   let reloadTimer = null;
@@ -56,12 +66,12 @@
     for (const node of list.querySelectorAll(".countdown")) {
       const due = Number(node.dataset.due);
       if (node.dataset.met) {
-        node.textContent = "(met)";
+        node.textContent = t("board.met");
         node.className = "countdown met";
         continue;
       }
       const left = (due - now) / 1000;
-      node.textContent = left >= 0 ? `(${duration(left)} left)` : `(overdue by ${duration(-left)})`;
+      node.textContent = left >= 0 ? t("board.left", { time: duration(left) }) : t("board.overdue", { time: duration(-left) });
       node.className = left >= 0 ? "countdown" : "countdown late";
     }
   }
@@ -79,13 +89,14 @@
   async function act(alert, action, extra = {}) {
     const body = { ...extra };
     if (me && me.role !== "volunteer" && actingAs.value.trim()) body.volunteer = actingAs.value.trim();
-    status(`Sending ${words(action)} for ${alert.resident || alert.id}…`);
+    const who = alert.resident || alert.id;
+    const name = t(`board.action.${action}`);
+    status(t("board.sending", { action: name, who }));
     try {
       await api(`/api/v1/alerts/${encodeURIComponent(alert.id)}/${action}`, { method: "POST", body });
-      const done = { accept: "Accepted", decline: "Declined", resolve: "Resolved", handover: "Hand-over requested" };
-      status(`${done[action]}: ${alert.kind ? words(alert.kind) : "the need"} for ${alert.resident || alert.id}.`);
+      status(t(`board.done.${action}`, { kind: alert.kind ? kindWord(alert.kind) : t("board.the_need"), who }));
     } catch (err) {
-      status(`Could not ${words(action)}: ${words(err.reason || err.message)}`, "error");
+      status(t("board.failed", { action: name, reason: words(err.reason || err.message) }), "error");
     }
     scheduleReload(0);
   }
@@ -93,18 +104,18 @@
   function buttons(a) {
     if (!canAct() || TERMINAL.has(a.state)) return null;
     const who = actor();
-    const box = el("div", { class: "actions", role: "group", "aria-label": `Actions for ${a.resident || a.id}` });
+    const box = el("div", { class: "actions", role: "group", "aria-label": t("board.actions_for", { who: a.resident || a.id }) });
     if (UNOWNED.has(a.state) || (a.handover_to && a.handover_to === who)) {
       box.append(
-        el("button", { type: "button", class: "primary", dataset: { action: "accept" }, onclick: () => act(a, "accept") }, "Accept"),
-        el("button", { type: "button", dataset: { action: "decline" }, onclick: () => act(a, "decline") }, "Decline"));
+        el("button", { type: "button", class: "primary", dataset: { action: "accept" }, onclick: () => act(a, "accept") }, t("board.action.accept")),
+        el("button", { type: "button", dataset: { action: "decline" }, onclick: () => act(a, "decline") }, t("board.action.decline")));
     }
     if (a.state === "accepted" && (a.owner === who || (me && me.role !== "volunteer"))) {
       const inputId = `handover-${a.id}`;
-      const to = el("input", { id: inputId, autocomplete: "off", spellcheck: "false", placeholder: "volunteer id" });
+      const to = el("input", { id: inputId, autocomplete: "off", spellcheck: "false", placeholder: t("board.volunteer_id") });
       box.append(
-        el("button", { type: "button", class: "primary", dataset: { action: "resolve" }, onclick: () => act(a, "resolve") }, "Resolve"),
-        el("label", { for: inputId }, "Hand over to"),
+        el("button", { type: "button", class: "primary", dataset: { action: "resolve" }, onclick: () => act(a, "resolve") }, t("board.action.resolve")),
+        el("label", { for: inputId }, t("board.handover_to")),
         to,
         el("button", {
           type: "button",
@@ -112,13 +123,13 @@
           onclick: () => {
             const target = to.value.trim();
             if (!target) {
-              status("Name the volunteer to hand over to.", "error");
+              status(t("board.name_volunteer"), "error");
               to.focus();
               return;
             }
             act(a, "handover", { to: target });
           },
-        }, "Hand over"));
+        }, t("board.action.handover")));
     }
     return box.childElementCount ? box : null;
   }
@@ -127,7 +138,7 @@
     const accepted = a.state === "accepted" || a.accepted_ms;
     const owner = a.owner
       ? el("dd", { class: "owner" }, a.owner)
-      : el("dd", { class: "owner muted" }, "nobody yet");
+      : el("dd", { class: "owner muted" }, t("board.nobody"));
     const residentLink = a.site && a.resident
       ? el("a", { href: `/residents/${encodeURIComponent(a.site)}/${encodeURIComponent(a.resident)}` }, a.resident)
       : (a.resident || "");
@@ -138,20 +149,20 @@
       "aria-labelledby": `alert-${a.id}-h`,
     },
       el("h3", { id: `alert-${a.id}-h` },
-        el("span", { class: "tier", dataset: { tier: a.tier || "" } }, a.tier || "?"),
-        el("span", { class: "kind" }, a.kind ? words(a.kind) : "a need (not shared)"),
+        el("span", { class: "tier", dataset: { tier: a.tier || "" } }, tierWord(a.tier)),
+        el("span", { class: "kind" }, kindWord(a.kind)),
         el("span", {}, "· ", residentLink),
         a.site ? el("span", { class: "muted" }, a.site) : null),
       a.summary
         ? el("p", { class: "summary" }, a.summary)
-        : el("p", { class: "summary muted" }, "Details are not shared with volunteers for this resident."),
+        : el("p", { class: "summary muted" }, t("board.summary_hidden")),
       el("dl", { class: "facts" },
-        el("div", {}, el("dt", {}, "State"), el("dd", { class: "state", dataset: { state: a.state } }, words(a.state))),
-        el("div", {}, el("dt", {}, "Owner"), owner),
-        a.handover_to ? el("div", {}, el("dt", {}, "Handing over to"), el("dd", {}, a.handover_to)) : null,
-        a.opened_ms ? el("div", {}, el("dt", {}, "Opened"), el("dd", {}, el("time", { datetime: new Date(a.opened_ms).toISOString() }, clock(a.opened_ms)))) : null,
-        countdown("Respond by", respondDue(a), Boolean(accepted)),
-        accepted ? countdown("Resolve by", resolveDue(a), false) : null),
+        el("div", {}, el("dt", {}, t("board.state")), el("dd", { class: "state", dataset: { state: a.state } }, stateWord(a.state))),
+        el("div", {}, el("dt", {}, t("board.owner")), owner),
+        a.handover_to ? el("div", {}, el("dt", {}, t("board.handing_over")), el("dd", {}, a.handover_to)) : null,
+        a.opened_ms ? el("div", {}, el("dt", {}, t("board.opened")), el("dd", {}, el("time", { datetime: new Date(a.opened_ms).toISOString() }, clock(a.opened_ms)))) : null,
+        countdown(t("board.respond_by"), respondDue(a), Boolean(accepted)),
+        accepted ? countdown(t("board.resolve_by"), resolveDue(a), false) : null),
       buttons(a));
     return item;
   }
@@ -202,9 +213,9 @@
       render(items);
       loadedOnce = true;
       const more = (data.total || 0) > items.length && (data.total || 0) > (data.per_page || 100);
-      if (more) status(`Showing the first ${items.length} of ${data.total} alerts.`);
+      if (more) status(t("board.showing", { shown: items.length, total: data.total }));
     } catch (err) {
-      if (err.status !== 401) status(`Could not load alerts: ${err.message}`, "error");
+      if (err.status !== 401) status(t("board.error", { reason: err.message }), "error");
     } finally {
       loading = false;
       if (again) {
@@ -226,18 +237,30 @@
     for (const action of ACTIONS) source.addEventListener(action, onEvent);
     source.onopen = () => {
       live.dataset.state = "live";
-      live.textContent = "live";
+      live.textContent = t("home.live");
       scheduleReload(0); // catch up on anything missed while disconnected
     };
     source.onerror = () => {
       // EventSource reconnects by itself; say so instead of failing silently.
       live.dataset.state = "down";
-      live.textContent = "reconnecting…";
+      live.textContent = t("home.reconnecting");
     };
   }
 
   async function start() {
-    me = await careloop.header();
+    try {
+      t = await careloop.messages(["board.", "dash.", "home.nav.", "home.skip", "home.logout", "home.live",
+        "home.reconnecting", "tier.", "need."]);
+      careloop.localize(document, t);
+      document.title = `${t("board.title")} · careloop`;
+    } catch (err) {
+      if (err.status === 401) {
+        location.assign(careloop.loginUrl());
+        return;
+      }
+      status(err.message, "error"); // the English already in the page stays
+    }
+    me = await careloop.header(t);
     if (!me || me.role === "public") {
       location.assign(careloop.loginUrl());
       return;

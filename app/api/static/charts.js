@@ -19,12 +19,24 @@ const charts = (() => {
     return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1).replace(/\.0$/, "") : v.toFixed(2).replace(/0$/, "");
   }
 
+  /** The chart words in English, for pages that pass no ``say``. */
+  const ENGLISH = {
+    "chart.desc": "{title} from {from} to {to}: {count} readings, lowest {lo}, highest {hi}, latest {latest} {unit}.",
+    "chart.desc_empty": "{title}: no readings from {from} to {to}.",
+    "chart.latest": "latest {value}",
+    "chart.none": "no readings",
+  };
+  function english(key, params = {}) {
+    return ENGLISH[key].replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
+  }
+
   /**
    * A line chart of one or more series sharing a y axis.
    * lines: [{label, color, points: [[ts_ms, value], ...]}]; range: [start_ms, end_ms].
    * A gap longer than ``gapMs`` breaks the line instead of drawing across missing data.
+   * ``say`` is the page's translate function (chart.* keys); without it the words are English.
    */
-  function lineChart({ title, unit, lines, range, gapMs, band }) {
+  function lineChart({ title, unit, lines, range, gapMs, band, say = english }) {
     const W = 600, H = 190, L = 44, R = 12, T = 10, B = 26;
     const values = lines.flatMap((l) => l.points.map((p) => p[1])).filter((v) => typeof v === "number");
     const [t0, t1] = range;
@@ -47,10 +59,10 @@ const charts = (() => {
       const last = l.points.at(-1);
       return last ? `${lines.length > 1 ? l.label + " " : ""}${fmt(last[1])}` : null;
     }).filter(Boolean).join(" / ");
-    const range_s = `${clock(t0, true)} to ${clock(t1, true)}`;
+    const span_s = { title, from: clock(t0, true), to: clock(t1, true) };
     const desc = values.length
-      ? `${title} from ${range_s}: ${values.length} readings, lowest ${fmt(Math.min(...values))}, highest ${fmt(Math.max(...values))}, latest ${latest} ${unit}.`
-      : `${title}: no readings from ${range_s}.`;
+      ? say("chart.desc", { ...span_s, count: values.length, lo: fmt(Math.min(...values)), hi: fmt(Math.max(...values)), latest, unit })
+      : say("chart.desc_empty", span_s);
 
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": desc, preserveAspectRatio: "xMidYMid meet" },
       svg("title", {}, desc));
@@ -93,7 +105,7 @@ const charts = (() => {
         root.append(svg("circle", { class: "dot", cx: r[0][0].toFixed(1), cy: r[0][1].toFixed(1), r: 2.5, fill: line.color }));
       }
     }
-    const caption = el("figcaption", {}, el("span", {}, `${title} (${unit})`), el("span", { class: "latest" }, latest ? `latest ${latest}` : "no readings"));
+    const caption = el("figcaption", {}, el("span", {}, `${title} (${unit})`), el("span", { class: "latest" }, latest ? say("chart.latest", { value: latest }) : say("chart.none")));
     return el("figure", { class: "chart" }, caption, root);
   }
 

@@ -141,12 +141,13 @@ const careloop = (() => {
     box.dataset.kind = kind;
   }
 
-  /** Fill the header's "signed in as" line and wire the log-out button. */
-  async function header() {
+  /** Fill the header's "signed in as" line (words from ``t`` if given) and wire the log-out button. */
+  async function header(t = null) {
     const me = await whoami();
     const who = document.getElementById("who");
     if (who && me) {
-      const sites = me.sites === null || me.sites === undefined ? "all sites" : [].concat(me.sites).join(", ");
+      const all = t ? t("dash.every_site") : "all sites";
+      const sites = me.sites === null || me.sites === undefined ? all : [].concat(me.sites).join(", ");
       who.textContent = `${me.subject || "?"} · ${me.role} · ${sites}`;
     }
     const out = document.getElementById("logout");
@@ -167,6 +168,7 @@ const careloop = (() => {
    * The catalog messages under ``prefixes`` in the user's language (their profile's, else
    * the browser's), as a translate function: t(key, {placeholders}). Plural messages pick
    * their form with Intl.PluralRules by ``count``. t.locale is the locale chosen.
+   * Signed-out callers get them too, in the browser's language (login and public board).
    */
   async function messages(prefixes) {
     const query = new URLSearchParams();

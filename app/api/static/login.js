@@ -12,6 +12,8 @@
 
 (() => {
   const { api, status, whoami } = careloop;
+  /** The page's words (login., dash.), the browser's language when signed out. */
+  let t = (key) => key;
 
   /**
    * Where to go after signing in: ?next= only if it is a path of this origin. The URL
@@ -34,7 +36,7 @@
   }
 
   async function signIn(token) {
-    status("Signing in…");
+    status(t("login.signing_in"));
     try {
       await api("/api/v1/session", { method: "POST", body: { token }, anonymous: true });
     } catch (err) {
@@ -45,19 +47,19 @@
   }
 
   function refusal(err) {
-    if (err.status === 401 || err.status === 403) return "That token was not accepted.";
-    if (err.status === 429) return "Too many failed attempts from here; wait a minute and try again.";
-    return `Sign-in failed: ${err.message}`;
+    if (err.status === 401 || err.status === 403) return t("login.refused");
+    if (err.status === 429) return t("login.too_many");
+    return t("login.failed", { reason: err.message });
   }
 
   function describe(who) {
-    const sites = who.sites === null || who.sites === undefined ? "all sites" : [].concat(who.sites).join(", ");
-    return `${who.role} ${who.subject} (${sites})`;
+    const sites = who.sites === null || who.sites === undefined ? t("dash.every_site") : [].concat(who.sites).join(", ");
+    return t("login.who", { role: who.role, subject: who.subject, sites });
   }
 
   /** A token from a link: show whose it is, and sign in only on "Sign in". */
   async function confirmLink(token) {
-    status("Checking the link…");
+    status(t("login.checking"));
     let who;
     try {
       who = await api("/api/v1/session", { anonymous: true, headers: { Authorization: `Bearer ${token}` } });
@@ -68,23 +70,23 @@
     }
     const current = await whoami();
     const box = document.getElementById("confirm");
-    document.getElementById("confirm-question").textContent = `Sign in as ${describe(who)}?`;
+    document.getElementById("confirm-question").textContent = t("login.question", { who: describe(who) });
     const note = document.getElementById("confirm-current");
     if (current && current.role !== "public") {
-      note.textContent = `You are signed in as ${describe(current)}; signing in replaces that session.`;
+      note.textContent = t("login.current", { who: describe(current) });
       note.hidden = false;
     }
     status("");
     box.hidden = false;
     const yes = document.getElementById("confirm-yes");
-    yes.textContent = `Sign in as ${who.role} ${who.subject}`;
+    yes.textContent = t("login.as", { role: who.role, subject: who.subject });
     yes.addEventListener("click", () => {
       box.hidden = true;
       signIn(token);
     }, { once: true });
     document.getElementById("confirm-no").addEventListener("click", () => {
       box.hidden = true;
-      status("Not signed in with the link.");
+      status(t("login.declined"));
       form.elements.token.focus();
     }, { once: true });
     yes.focus();
@@ -98,12 +100,21 @@
     if (token) signIn(token);
   });
 
-  const fragment = new URLSearchParams(location.hash.slice(1));
-  const token = fragment.get("token");
-  if (token) {
-    history.replaceState(null, "", location.pathname + location.search);
-    confirmLink(token);
-  } else {
-    form.elements.token.focus();
+  async function start() {
+    // The fragment leaves the address bar before anything else happens, words included.
+    const fragment = new URLSearchParams(location.hash.slice(1));
+    const token = fragment.get("token");
+    if (token) history.replaceState(null, "", location.pathname + location.search);
+    try {
+      t = await careloop.messages(["login.", "dash."]);
+      careloop.localize(document, t);
+      document.title = `${t("login.page_title")} · careloop`;
+    } catch (err) {
+      status(err.message, "error"); // the English already in the page stays
+    }
+    if (token) confirmLink(token);
+    else form.elements.token.focus();
   }
+
+  start();
 })();

@@ -7,18 +7,26 @@
   const { el, api, clock, words, status } = careloop;
 
   /** What is plotted, in order; blood pressure draws both pressures on one chart. */
+  /** Titles and line labels are catalog keys. */
   const PLOTS = [
-    { title: "Heart rate", unit: "bpm", lines: [{ key: "heart_rate", label: "heart rate", color: "#c4161c" }] },
-    { title: "SpO2", unit: "%", lines: [{ key: "spo2", label: "SpO2", color: "#0b5cad" }] },
-    { title: "Respiration", unit: "/min", lines: [{ key: "respiration_rate", label: "respiration", color: "#1a7f37" }] },
-    { title: "Temperature", unit: "°C", lines: [{ key: "temperature", label: "temperature", color: "#c15c00" }] },
+    { title: "vital.heart_rate", unit: "bpm", lines: [{ key: "heart_rate", label: "vital.heart_rate", color: "#c4161c" }] },
+    { title: "vital.spo2", unit: "%", lines: [{ key: "spo2", label: "vital.spo2", color: "#0b5cad" }] },
+    { title: "vital.respiration_rate", unit: "/min", lines: [{ key: "respiration_rate", label: "vital.respiration_rate", color: "#1a7f37" }] },
+    { title: "vital.temperature", unit: "°C", lines: [{ key: "temperature", label: "vital.temperature", color: "#c15c00" }] },
     {
-      title: "Blood pressure", unit: "mmHg", lines: [
-        { key: "systolic_bp", label: "systolic", color: "#7c3aed" },
-        { key: "diastolic_bp", label: "diastolic", color: "#b48ef5" },
+      title: "resident.plot.bp", unit: "mmHg", lines: [
+        { key: "systolic_bp", label: "resident.systolic", color: "#7c3aed" },
+        { key: "diastolic_bp", label: "resident.diastolic", color: "#b48ef5" },
       ],
     },
   ];
+  /** The page's words (resident., chart., vital., tier., need., board.alert_state.); keys until they arrive. */
+  let t = (key) => key;
+  /** A catalog word for an API id, or the id in words if the catalog has none. */
+  const word = (domain, id) => {
+    const said = t(`${domain}.${id}`);
+    return said === `${domain}.${id}` ? words(id) : said;
+  };
   const FIELDS = PLOTS.flatMap((p) => p.lines.map((l) => l.key));
 
   const parts = location.pathname.split("/").filter(Boolean); // ["residents", site, resident]
@@ -29,34 +37,30 @@
   const chartsBox = document.getElementById("charts");
 
   function reason(err) {
-    if (err.status === 403) return "you may not see this (the resident's consent or your role)";
-    if (err.status === 404) return "not found";
+    if (err.status === 403) return t("resident.forbidden");
+    if (err.status === 404) return t("resident.not_found");
     return err.reason || err.message;
   }
 
   /** Links to the last whole week's report (the API picks the week and the language). */
-  async function reportLinks() {
+  function reportLinks() {
     document.getElementById("report-html").href = `${base}/report`;
     document.getElementById("report-pdf").href = `${base}/report?format=pdf`;
-    try {
-      careloop.localize(document.getElementById("report-links"), await careloop.messages(["report.link."]));
-    } catch {
-      /* the English labels stay */
-    }
+
   }
 
   async function profile() {
-    document.getElementById("title").textContent = `Resident ${resident}`;
+    document.getElementById("title").textContent = t("resident.title", { id: resident });
     document.title = `${resident} · careloop`;
     try {
       const r = await api(base);
       const name = r.display_name || r.name;
       if (name) document.getElementById("title").textContent = `${name} (${resident})`;
-      const facts = [`site ${site}`];
-      if (r.language) facts.push(`language ${r.language}`);
+      const facts = [t("resident.site", { site })];
+      if (r.language) facts.push(t("resident.language", { language: r.language }));
       document.getElementById("profile").textContent = facts.join(" · ");
     } catch (err) {
-      document.getElementById("profile").textContent = `site ${site} (profile: ${reason(err)})`;
+      document.getElementById("profile").textContent = t("resident.profile_error", { site, reason: reason(err) });
     }
   }
 
@@ -72,12 +76,12 @@
     const step = every(seconds);
     const query = new URLSearchParams({ start: String(start), end: String(end), fields: FIELDS.join(",") });
     if (seconds > 3600) query.set("every", String(step)); // up to an hour: every reading
-    status("Loading vitals…");
+    status(t("resident.loading"));
     let data;
     try {
       data = await api(`${base}/vitals?${query}`);
     } catch (err) {
-      status(`Could not load vitals: ${reason(err)}`, "error");
+      status(t("resident.vitals_error", { reason: reason(err) }), "error");
       return;
     }
     const series = data.series || {};
@@ -87,16 +91,17 @@
     const first = firsts.length ? Math.min(...firsts) : start;
     const from = first > start ? Math.max(start, first - (end - first) * 0.03) : start;
     const figures = PLOTS.map((p) => charts.lineChart({
-      title: p.title,
+      title: t(p.title),
+      say: t,
       unit: p.unit,
       range: [from, end],
       gapMs: Math.max(step * 1000 * 3, 60000),
-      lines: p.lines.map((l) => ({ ...l, points: series[l.key] || [] })),
+      lines: p.lines.map((l) => ({ ...l, label: t(l.label), points: series[l.key] || [] })),
     }));
     figures.forEach((f, i) => (f.dataset.plot = PLOTS[i].lines[0].key));
     chartsBox.replaceChildren(...figures);
     const n = FIELDS.reduce((acc, f) => acc + (series[f] || []).length, 0);
-    status(n ? `Vitals from ${clock(from, true)} to ${clock(end, true)}.` : "No vitals in this time range.");
+    status(n ? t("resident.vitals_range", { from: clock(from, true), to: clock(end, true) }) : t("resident.no_vitals"));
   }
 
   function evidenceTable(evidence) {
@@ -107,18 +112,18 @@
         ? `${charts.fmt(e.baseline)}${typeof e.baseline_scale === "number" ? " ± " + charts.fmt(e.baseline_scale) : ""}`
         : "";
       return el("tr", {},
-        el("td", {}, words(e.measure)),
+        el("td", {}, word("vital", e.measure)),
         el("td", { class: "num" }, value, e.unit ? ` ${e.unit}` : ""),
         el("td", { class: "num" }, usual),
         el("td", {}, e.rule || ""),
         el("td", {}, e.ts ? clock(e.ts) : ""));
     });
     return el("table", {},
-      el("caption", {}, "Evidence"),
+      el("caption", {}, t("resident.evidence")),
       el("thead", {}, el("tr", {},
-        el("th", { scope: "col" }, "Measure"), el("th", { scope: "col", class: "num" }, "Value"),
-        el("th", { scope: "col", class: "num" }, "Usual"), el("th", { scope: "col" }, "Rule"),
-        el("th", { scope: "col" }, "When"))),
+        el("th", { scope: "col" }, t("resident.col.measure")), el("th", { scope: "col", class: "num" }, t("resident.col.value")),
+        el("th", { scope: "col", class: "num" }, t("resident.col.usual")), el("th", { scope: "col" }, t("resident.col.rule")),
+        el("th", { scope: "col" }, t("resident.col.when")))),
       el("tbody", {}, rows));
   }
 
@@ -128,7 +133,7 @@
     try {
       data = await api(`${base}/needs`);
     } catch (err) {
-      box.replaceChildren(el("li", { class: "empty" }, `Could not load needs: ${reason(err)}`));
+      box.replaceChildren(el("li", { class: "empty" }, t("resident.needs_error", { reason: reason(err) })));
       return;
     }
     const items = Array.isArray(data) ? data : data.items || data.needs || [];
@@ -138,19 +143,30 @@
       const state = n.state || n.alert_state;
       return el("li", { class: "need", dataset: { tier: n.tier || "" } },
         el("h3", {},
-          el("span", { class: "tier", dataset: { tier: n.tier || "" } }, n.tier || "?"), " ",
-          words(n.kind),
+          el("span", { class: "tier", dataset: { tier: n.tier || "" } }, n.tier ? word("tier", n.tier) : "?"), " ",
+          el("span", { class: "kind", dataset: { kind: n.kind || "" } }, word("need", n.kind)),
           when ? el("span", { class: "muted" }, " · ", el("time", { datetime: new Date(when).toISOString() }, clock(when, true))) : null,
-          state ? el("span", { class: "muted" }, ` · ${words(state)}`) : null,
-          n.owner ? el("span", { class: "muted" }, ` · owned by ${n.owner}`) : null),
+          state ? el("span", { class: "muted" }, ` · ${word("board.alert_state", state)}`) : null,
+          n.owner ? el("span", { class: "muted" }, ` · ${t("resident.owned_by", { owner: n.owner })}`) : null),
         el("p", { class: "summary" }, n.explanation || n.summary || ""),
         Array.isArray(n.facts) && n.facts.length ? evidenceTable(n.facts) : null,
-        n.evidence > 1 ? el("p", { class: "muted" }, `${n.evidence} findings merged into this need.`) : null);
+        n.evidence > 1 ? el("p", { class: "muted" }, t("resident.merged", { count: n.evidence })) : null);
     }));
   }
 
   async function start() {
-    await careloop.header();
+    try {
+      t = await careloop.messages(["resident.", "chart.", "vital.", "tier.", "need.", "board.alert_state.",
+        "report.link.", "home.nav.", "home.skip", "home.logout", "dash."]);
+      careloop.localize(document, t);
+    } catch (err) {
+      if (err.status === 401) {
+        location.assign(careloop.loginUrl());
+        return;
+      }
+      status(err.message, "error"); // the English already in the page stays
+    }
+    await careloop.header(t);
     reportLinks();
     await profile();
     rangeSel.addEventListener("change", vitals);
