@@ -49,7 +49,6 @@ from models.runtime.speech import SpeechComponent
 from models.runtime.table import Field, Table
 from models.runtime.thresholds import Thresholds
 from models.runtime.vitals import VitalsComponent
-from models.runtime.voicetickets import TicketIntents
 from models.speech.intent import CareIntentClassifier
 from models.state import State, StateReader, dump, load, nest
 from people import CareProfile
@@ -99,7 +98,6 @@ class ScoringEngine:
         self.activity = ActivityComponent(self.thresholds)
         self.daily = DailyComponent()
         self.speech = SpeechComponent(classifier)
-        self.tickets = TicketIntents(lambda: self.speech.classifier)
         self.planner = CarePlanner()
         self.fusion = Fusion(self.directory)
         self._offsets = np.zeros(0, dtype=np.int64)
@@ -191,7 +189,6 @@ class ScoringEngine:
         """One utterance reading (text only if it came with consent)."""
         self._heard(slot, int(reading["ts"]))
         findings = self.speech.utterance(slot, reading)
-        findings += self.tickets.utterance(slot, reading)  # requests, complaints, thanks
         profile = self.directory.residents[slot].profile
         if profile.expectations:  # "吃過藥了" after a reminder fulfils the care plan
             self.planner.confirm(slot, profile, reading.get("text"), int(reading["ts"]))

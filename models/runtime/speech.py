@@ -37,6 +37,7 @@ import numpy as np
 from careloop.logs import fields
 from careloop.wire.needs import Evidence
 from models.runtime.findings import Finding
+from models.runtime.voicetickets import ticket_findings
 from models.speech.agitation import SpeechAgitationDetector
 from models.speech.artefact import default_intent_classifier
 from models.speech.assess import UtteranceAssessment, UtteranceAssessor
@@ -178,6 +179,7 @@ class SpeechComponent:
                     ],
                 )
             )
+        out += ticket_findings(slot, ts, a)  # requests, complaints, thanks
         mood = self._mood(slot, voice, ts, a, z)
         if mood is not None:
             out.append(mood)

@@ -14,26 +14,20 @@ praise      general      no page: credited to the volunteer who last helped
 
 "Clear" is ``TICKET_P``: the intent's probability must reach it, so that a short answer to
 the satisfaction question ("還可以", "bad"), which the classifier reads as a weak request or
-complaint, opens nothing. Text the model cannot read (another language, recogniser noise,
-garbled words: :mod:`models.speech.gate`) opens nothing either; the speech component counts
-and logs why. Fusion keeps one need per resident and kind open (a second
-request within its cooldown is merged, not paged again). Summaries never quote the words.
+complaint, opens nothing. The utterance is read once, by the speech component
+(:class:`~models.runtime.speech.SpeechComponent`), which also decides whether the text is
+readable at all (another language, recogniser noise, garbled words: :mod:`models.speech.gate`
+make it neutral) and counts why not; this module only turns that one assessment into a
+ticket finding, so the two can never disagree about what was said. Fusion keeps one need per
+resident and kind open (a second request within its cooldown is merged, not paged again).
+Summaries never quote the words.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Mapping
-from typing import Any
-
-from careloop.logs import fields
 from careloop.wire.needs import Evidence
-from models.base import ModelError
 from models.runtime.findings import Finding
-from models.speech.gate import model_words, unreadable
-from models.speech.intent import CareIntentClassifier
-
-log = logging.getLogger(__name__)
+from models.speech.assess import UtteranceAssessment
 
 #: Lowest probability of the intent that opens a ticket.
 TICKET_P = 0.6
@@ -50,39 +44,23 @@ TICKET_INTENTS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class TicketIntents:
-    """Utterance text -> request / complaint / praise findings; holds no state of its own."""
+def ticket_findings(slot: int, ts: int, a: UtteranceAssessment) -> list[Finding]:
+    """The request / complaint / praise finding one assessed utterance opens, if any.
 
-    def __init__(self, classifier: Callable[[], CareIntentClassifier]) -> None:
-        #: Shared with the speech component, built on first use.
-        self._classifier = classifier
-        self._words: frozenset[str] | None = None
-
-    def utterance(self, slot: int, u: Mapping[str, Any]) -> list[Finding]:
-        """One utterance reading; text only where the resident consented to it."""
-        text = u.get("text")
-        if not isinstance(text, str) or not text.strip():
-            return []  # no consent to words (or nothing heard): no ticket from voice
-        try:
-            classifier = self._classifier()
-            if self._words is None:
-                self._words = model_words(classifier)
-            if unreadable(text, u.get("language"), self._words) is not None:
-                return []  # neutral; the speech component logs the reason
-            a = classifier.assess(text, u.get("language"))
-        except ModelError as exc:
-            log.info("utterance not read for tickets", extra=fields(reason=str(exc)[:80]))
-            return []
-        spec = TICKET_INTENTS.get(a.intent)
-        p = a.intent_proba.get(a.intent, 0.0)
-        if spec is None or p < TICKET_P:
-            return []
-        kind, tier, summary = spec
-        ts = int(u["ts"])
-        evidence = Evidence(
-            measure="utterance_intent",
-            value=a.intent,
-            rule=f"intent {a.intent} with p >= {TICKET_P}",
-            ts=ts,
-        )
-        return [Finding(slot, kind, tier, ts, ts, p, summary.format(p=p), [evidence])]
+    Only an assessment of the words themselves counts (``source == "text"``): acoustic
+    features alone (no text consent) never open a ticket.
+    """
+    if a.source != "text" or a.intent is None:
+        return []
+    spec = TICKET_INTENTS.get(a.intent)
+    p = a.intent_proba.get(a.intent, 0.0)
+    if spec is None or p < TICKET_P:
+        return []
+    kind, tier, summary = spec
+    evidence = Evidence(
+        measure="utterance_intent",
+        value=a.intent,
+        rule=f"intent {a.intent} with p >= {TICKET_P}",
+        ts=ts,
+    )
+    return [Finding(slot, kind, tier, ts, ts, p, summary.format(p=p), [evidence])]
