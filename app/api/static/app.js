@@ -8,7 +8,6 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  let M = {};
   let locale = "en";
   let me = null;
   let colleagues = [];
@@ -16,54 +15,12 @@
   let reloadTimer = null;
   const drafts = new Map(); // "note-<alert>" / "to-<alert>" -> what was typed or picked
 
-  /** A catalog message with {placeholders} filled in; a plural table is chosen by `count`. */
-  function t(key, params = {}) {
-    let text = M[key] === undefined ? key : M[key];
-    if (typeof text === "object") text = text[new Intl.PluralRules(locale).select(Number(params.count || 0))] || text.other;
-    return String(text).replace(/\{(\w+)\}/g, (_, name) => (name in params ? params[name] : `{${name}}`));
-  }
+  // Shared with the dashboard (common.js). These pages sign in their own way, so a 401 is
+  // theirs to handle: every call is "anonymous" (no jump to the dashboard's login page).
+  const { el, status } = careloop;
+  const api = (path, options = {}) => careloop.api(path, { ...options, anonymous: true });
+  let t = careloop.translator({}, "en");
 
-  function el(tag, attrs = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs)) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else if (key === "dataset") Object.assign(node.dataset, value);
-      else node.setAttribute(key, value === true ? "" : String(value));
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
-  class ApiError extends Error {
-    constructor(status, body) {
-      super(`HTTP ${status}`);
-      this.status = status;
-      this.body = body || {};
-    }
-  }
-
-  async function api(path, { method = "GET", body } = {}) {
-    const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    const resp = await fetch(path, init);
-    if (resp.status === 204) return null;
-    const data = await resp.json().catch(() => null);
-    if (!resp.ok) throw new ApiError(resp.status, data);
-    return data;
-  }
-
-  function status(text, kind = "info") {
-    const node = $("status");
-    node.textContent = text || "";
-    node.dataset.kind = kind;
-  }
 
   function time(ms) {
     if (!ms) return "";
@@ -80,7 +37,7 @@
 
   async function loadMessages() {
     const data = await api("/api/v1/app/messages");
-    M = data.messages;
+    t = careloop.translator(data.messages, data.locale);
     locale = data.locale;
     document.documentElement.lang = locale;
     document.title = t("app.title");
@@ -210,8 +167,8 @@
       drafts.delete(`note-${alert.id}`);
       drafts.delete(`to-${alert.id}`);
     } catch (err) {
-      const reason = err.body && (err.body.reason || (err.body.detail && err.body.detail.reason));
-      status(M[`app.refused_${reason}`] ? t(`app.refused_${reason}`) : t("app.error"), "error");
+      const reason = err.problem && (err.problem.reason || (err.problem.detail && err.problem.detail.reason));
+      status(t.has(`app.refused_${reason}`) ? t(`app.refused_${reason}`) : t("app.error"), "error");
     }
     await loadAlerts();
   }

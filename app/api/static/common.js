@@ -1,4 +1,4 @@
-// careloop dashboard: helpers every page shares. Plain ES2020, no build step, no CDN.
+// careloop dashboard, volunteers' app and family page: helpers every page shares. Plain ES2020, no build step, no CDN.
 //
 // Safety rule for every page: data from the API only ever reaches the page as text
 // (textContent, attribute values set through the DOM), never as HTML, so a summary or a
@@ -165,25 +165,33 @@ const careloop = (() => {
   }
 
   /**
-   * The catalog messages under ``prefixes`` in the user's language (their profile's, else
-   * the browser's), as a translate function: t(key, {placeholders}). Plural messages pick
-   * their form with Intl.PluralRules by ``count``. t.locale is the locale chosen.
-   * Signed-out callers get them too, in the browser's language (login and public board).
+   * A translate function over one catalog table: t(key, {placeholders}); a plural message
+   * picks its form with Intl.PluralRules by ``count``; an unknown key reads as itself.
+   * t.locale is the table's locale and t.has(key) says whether the table holds ``key``.
    */
-  async function messages(prefixes) {
-    const query = new URLSearchParams();
-    for (const p of prefixes) query.append("prefix", p);
-    const data = await api(`/api/v1/messages?${query}`, { anonymous: true });
-    const table = data.messages || {};
-    const plural = new Intl.PluralRules(data.locale);
+  function translator(table, locale) {
+    const plural = new Intl.PluralRules(locale);
     const t = (key, params = {}) => {
       let text = table[key];
       if (text === undefined) return key;
       if (typeof text === "object") text = text[plural.select(Number(params.count || 0))] || text.other;
       return String(text).replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
     };
-    t.locale = data.locale;
+    t.locale = locale;
+    t.has = (key) => table[key] !== undefined;
     return t;
+  }
+
+  /**
+   * The catalog messages under ``prefixes`` in the user's language (their profile's, else
+   * the browser's), as a translate function (see ``translator``).
+   * Signed-out callers get them too, in the browser's language (login and public board).
+   */
+  async function messages(prefixes) {
+    const query = new URLSearchParams();
+    for (const p of prefixes) query.append("prefix", p);
+    const data = await api(`/api/v1/messages?${query}`, { anonymous: true });
+    return translator(data.messages || {}, data.locale);
   }
 
   /** Fill [data-i18n] text, [data-i18n-placeholder] and [data-i18n-label] from ``t``. */
@@ -201,6 +209,6 @@ const careloop = (() => {
 
   return {
     el, svg, api, ApiError, whoami, duration, clock, words, status, header, loginUrl, messages,
-    localize, ALERT_ACTIONS,
+    translator, localize, ALERT_ACTIONS,
   };
 })();

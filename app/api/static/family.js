@@ -12,56 +12,16 @@
   const STATE = { open: "open", notified: "open", escalated: "open", accepted: "accepted",
                   resolved: "resolved", expired: "closed", cancelled: "closed" };
   const lang = new URLSearchParams(location.search).get("lang");
-  let M = {};
   let locale = "en";
   let me = null;
   let timer = null;
 
-  function t(key, params = {}) {
-    const text = M[key] === undefined ? key : M[key];
-    return String(text).replace(/\{(\w+)\}/g, (_, name) => (name in params ? params[name] : `{${name}}`));
-  }
+  // Shared with the dashboard (common.js). These pages sign in their own way, so a 401 is
+  // theirs to handle: every call is "anonymous" (no jump to the dashboard's login page).
+  const { el, status } = careloop;
+  const api = (path, options = {}) => careloop.api(path, { ...options, anonymous: true });
+  let t = careloop.translator({}, "en");
 
-  function el(tag, attrs = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs)) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else if (key === "dataset") Object.assign(node.dataset, value);
-      else node.setAttribute(key, value === true ? "" : String(value));
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
-  class ApiError extends Error {
-    constructor(status, body) {
-      super(`HTTP ${status}`);
-      this.status = status;
-      this.body = body || {};
-    }
-  }
-
-  async function api(path, { method = "GET", body } = {}) {
-    const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    const resp = await fetch(path, init);
-    if (resp.status === 204) return null;
-    const data = await resp.json().catch(() => null);
-    if (!resp.ok) throw new ApiError(resp.status, data);
-    return data;
-  }
-
-  function status(text, kind = "info") {
-    $("status").textContent = text || "";
-    $("status").dataset.kind = kind;
-  }
 
   function when(ms) {
     if (!ms) return "";
@@ -71,7 +31,7 @@
   async function loadMessages() {
     const query = lang ? `?lang=${encodeURIComponent(lang)}` : "";
     const data = await api(`/api/v1/family/messages${query}`);
-    M = data.messages;
+    t = careloop.translator(data.messages, data.locale);
     locale = data.locale;
     document.documentElement.lang = locale;
     document.title = t("family.title");

@@ -4,8 +4,8 @@
 // always fetched live.
 "use strict";
 
-const SHELL = "careloop-app-v1";
-const FILES = ["/app/", "/static/app.js", "/static/app.css", "/app/icon-192.png"];
+const SHELL = "careloop-app-v2";
+const FILES = ["/app/", "/static/common.js", "/static/app.js", "/static/app.css", "/app/icon-192.png"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(SHELL).then((cache) => cache.addAll(FILES)).then(() => self.skipWaiting()));
