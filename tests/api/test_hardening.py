@@ -214,3 +214,20 @@ def test_an_erasure_failure_answers_503_without_internals(
     assert logged, "the failure was not logged"
     assert logged[0].__dict__["fields"]["step"] == "cannot list retention policies"
     assert "Fern" not in "\n".join(f"{x.getMessage()} {x.__dict__}" for x in caplog.records)
+
+
+@pytest.mark.parametrize("path", ["/home", "/board", "/sla", "/tickets"])
+def test_every_staff_page_has_the_one_header_with_its_own_link_current(
+    api: World, path: str
+) -> None:
+    """The staff pages share one header file; each marks its own link, and only that one."""
+    with api.browser_client("coord_a") as c:
+        page = c.get(path)
+    assert page.status_code == 200
+    html = page.text
+    assert "<!--#staff-header-->" not in html
+    assert html.count('<header class="top">') == 1
+    assert html.count('id="logout"') == 1
+    assert html.count('aria-current="page"') == 1
+    assert f'<a href="{path}" aria-current="page"' in html
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")

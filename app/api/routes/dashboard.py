@@ -17,17 +17,22 @@ check the cookie so that a signed-out visitor lands on the login page instead of
 board, and a resident page outside the user's sites is a 404 like its API. Every page is
 sent with a Content-Security-Policy that allows only this origin's scripts, so even a
 summary that slipped past the scripts' text-only rendering could not run code.
+
+The staff pages share one header (``static/staff-header.html``: brand, navigation, who is
+signed in, log out), put where a page says ``<!--#staff-header-->`` with the page's own link
+marked ``aria-current``; so a new page or link is added in one place.
 """
 
 from __future__ import annotations
 
 import mimetypes
+from functools import cache
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Cookie, HTTPException, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from app.api.auth import COOKIE_NAME, Principal, authenticate, check_site
 from app.api.deps import DirectoryDep
@@ -60,9 +65,27 @@ SECURITY_HEADERS = {
 CookieToken = Annotated[str | None, Cookie(alias=COOKIE_NAME)]
 
 
-def _page(name: str) -> Response:
-    """One of the static HTML pages, with the security headers."""
-    return FileResponse(STATIC_DIR / name, media_type="text/html", headers=SECURITY_HEADERS)
+#: Where a staff page wants the shared header.
+STAFF_HEADER = "<!--#staff-header-->"
+
+
+@cache
+def _html(name: str, current: str | None) -> str:
+    """The page ``name`` with the shared staff header in place, ``current`` marked."""
+    text = (STATIC_DIR / name).read_text(encoding="utf-8")
+    if STAFF_HEADER in text:
+        header = (STATIC_DIR / "staff-header.html").read_text(encoding="utf-8")
+        if current is not None:
+            link = f'<a href="{current}"'
+            header = header.replace(link, f'{link} aria-current="page"', 1)
+        text = text.replace(STAFF_HEADER, header.rstrip("\n"), 1)
+    return text
+
+
+def _page(name: str, current: str | None = None) -> Response:
+    """One of the static HTML pages, with the security headers; ``current`` is the path
+    of the navigation link that names this page (marked for screen readers and styles)."""
+    return HTMLResponse(_html(name, current), headers=SECURITY_HEADERS)
 
 
 def _to_login(request: Request) -> RedirectResponse:
@@ -113,7 +136,7 @@ async def home_page(
         return _to_login(request)
     if principal.role == "volunteer":
         return RedirectResponse("/board", status_code=303)
-    return _page("home.html")
+    return _page("home.html", "/home")
 
 
 @router.get("/board")
@@ -123,7 +146,7 @@ async def board_page(
     """The live alert board of the signed-in user's sites."""
     if _staff(request, token, directory) is None:
         return _to_login(request)
-    return _page("board.html")
+    return _page("board.html", "/board")
 
 
 @router.get("/sla")
@@ -133,7 +156,7 @@ async def sla_page(
     """SLA charts per tier."""
     if _staff(request, token, directory) is None:
         return _to_login(request)
-    return _page("sla.html")
+    return _page("sla.html", "/sla")
 
 
 @router.get("/tickets")
@@ -144,7 +167,7 @@ async def tickets_page(
     resolve (staff and volunteers; the API decides what each may see and do)."""
     if _staff(request, token, directory) is None:
         return _to_login(request)
-    return _page("tickets.html")
+    return _page("tickets.html", "/tickets")
 
 
 @router.get("/residents/{site}/{resident}")
