@@ -1,18 +1,20 @@
 """The coordinators' home page in headless Chromium against the real stack: residents listed
 with their latest vitals against the usual band, search filters, a column sorts, and a need
-published on MQTT shows in its resident's row without a reload. Labels come from the
-catalogs in the coordinator's language (c01 speaks zh first: Traditional Chinese). The
-screenshot docs/img/dashboard-home.png is taken here."""
+published on MQTT shows in its resident's row without a reload; the care-plan section lists
+what is overdue (once per resident and plan, with how often it was missed) and due soon.
+Labels come from the catalogs in the coordinator's language (c01 speaks zh first: Traditional
+Chinese). The screenshot docs/img/dashboard-home.png is taken here."""
 
 from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from careloop.i18n import translate
-from people import Resident
+from people import CareProfile, Expectation, Resident
 from tests.browser.conftest import DOCS_IMG, Stack
 from tests.browser.test_dashboard import need, sign_in
 
@@ -122,6 +124,38 @@ def test_volunteers_are_sent_to_their_board(browser, stack: Stack) -> None:
     try:
         page.goto(f"{stack.url}/home")
         expect(page).to_have_url(re.compile(r"/board$"))
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_the_care_plan_section_lists_overdue_and_due_soon(browser, stack: Stack) -> None:
+    """r1 never took the daily pills (overdue, missed every day since the plan started);
+    r2's 90-day check-up opens in three days (due soon, shown once). Profiles read times in
+    UTC (offset 0), so today's 00:00-00:01 window has closed unless it is 00:01 now."""
+    now = datetime.now(UTC)
+    today = now.date()
+    missed = 3 + int(now.hour > 0 or now.minute >= 1)
+    pills = Expectation(name="morning pills", event="medication_taken", at="00:00",
+                        window_min=1, start=today - timedelta(days=3))  # fmt: skip
+    checkup = Expectation(name="diabetes check-up", event="checkup_done", at="09:00", every_days=90,
+                          window_days=14, start=today + timedelta(days=3))  # fmt: skip
+    stack.directory.set_care_profile(stack.site, "r1", CareProfile(expectations=(pills,)))
+    stack.directory.set_care_profile(stack.site, "r2", CareProfile(expectations=(checkup,)))
+    context, page, errors = sign_in(browser, stack, "coordinator", then="/home")
+    try:
+        expect(page.locator("#plan-title")).to_have_text(translate(LANG, "home.careplan.title"))
+        late = page.locator("#plan-overdue li")
+        expect(late).to_have_count(1, timeout=10_000)
+        expect(late.first).to_have_attribute("data-resident", f"{stack.site}/r1")
+        expect(late.first).to_contain_text("morning pills")
+        expect(late.first).to_contain_text(translate(LANG, "home.careplan.missed", count=missed))
+        soon = page.locator("#plan-due li")
+        expect(soon.filter(has_text="diabetes check-up")).to_have_count(1)
+        checkup_row = soon.filter(has_text="diabetes check-up").first
+        expect(checkup_row).to_have_attribute("data-resident", f"{stack.site}/r2")
+        expect(checkup_row).to_have_attribute("data-state", "upcoming")
+        expect(soon.filter(has_text="morning pills")).to_have_count(1)  # the next one only
         assert errors == []
     finally:
         context.close()

@@ -155,6 +155,7 @@
       known = new Map(fresh.map((r) => [key(r), r.needs_open]));
       items = fresh;
       draw();
+      window.dispatchEvent(new CustomEvent("careloop:overview", { detail: items }));
       const when = new Date(data.generated_ms).toLocaleTimeString(t.locale);
       document.getElementById("updated").textContent = t("home.updated", { time: when });
     } catch (err) {
