@@ -45,8 +45,9 @@ class FamilyEmail:
     nid: str
 
 
-def _evidence(alert: Alert) -> tuple[str, int] | None:
-    """(event, when the occurrence's window opened) from a miss's evidence, if it has it."""
+def missed_at(alert: Alert) -> tuple[str, int] | None:
+    """(event, when the occurrence's window opened) from a miss's evidence, if it has it
+    (the family page names the item with it too)."""
     try:
         facts = json.loads(alert.facts)
         first = facts[0]
@@ -61,7 +62,7 @@ def missed_item(roster: Roster, alert: Alert) -> Expectation | None:
     if alert.kind != "missed_care_plan":
         return None
     person = roster.resident(alert.site, alert.resident)
-    found = _evidence(alert)
+    found = missed_at(alert)
     if person is None or found is None:
         return None
     return person.profile.expectation_at(*found)
@@ -84,7 +85,7 @@ def family_emails(roster: Roster, alert: Alert, base_url: str = "") -> list[Fami
     if person is None or not person.profile.family:
         return "no_family_contact"
     item = missed_item(roster, alert)
-    found = _evidence(alert)
+    found = missed_at(alert)
     opens = found[1] if found is not None else alert.opened_ms
     out = []
     for contact in person.profile.family:
