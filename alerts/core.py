@@ -4,7 +4,8 @@ paging and escalation along the tier's chain.
 :class:`EngineCore` holds what every entry point of :class:`~alerts.engine.AlertEngine` uses:
 the store, policy, roster and clock, :meth:`EngineCore._change` (one transaction, listeners
 told only after the commit), the audit, queuing notifications on each volunteer's channels,
-and moving an alert along its escalation chain (volunteers, coordinator, webhook).
+and moving an alert along its escalation chain (family, volunteers, coordinator, webhook; the
+family step and a care plan's own chain live in :mod:`alerts.family`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from alerts.clock import Clock
+from alerts.family import family_emails, plan_chain
 from alerts.links import DEFAULT_LIFETIME_MS, LinkSigner
 from alerts.model import UNOWNED, Alert
 from alerts.notify import (
@@ -104,7 +107,11 @@ class EngineCore:
         self._entries.append(entry)
 
     def rule(self, alert: Alert) -> TierRule:
-        return self.policy.rule(alert.site, alert.tier, alert.kind)
+        """The policy's rule for the alert, with the care plan's own chain for a miss whose
+        plan names one."""
+        rule = self.policy.rule(alert.site, alert.tier, alert.kind)
+        chain = plan_chain(self.roster, alert)
+        return rule if chain is None else replace(rule, chain=chain)
 
     def _notify(
         self,
@@ -182,6 +189,18 @@ class EngineCore:
         while alert.step + 1 < len(rule.chain):
             alert.step += 1
             step = rule.chain[alert.step]
+            if step == "family":
+                told = family_emails(self.roster, alert, self.base_url)
+                if isinstance(told, str):
+                    self._audit(alert, "system", "step_skipped", "timer", reason=told)
+                    continue
+                for mail in told:
+                    self.store.enqueue(alert.id, "email", mail.to, mail.body, mail.nid, now)
+                self.outbox_dirty = True
+                self._audit(alert, "system", "family_told", "email", contacts=len(told))
+                self._transition(alert, "family", why)
+                self.store.set_timer(alert.id, "step", now + rule.step_ms)
+                return True
             if step == "webhook":
                 url = self.policy.webhook(alert.site)
                 if url is None:

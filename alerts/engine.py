@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 
+from alerts.errors import ReplyRejected
 from alerts.model import UNOWNED, Alert
 from alerts.notify import SAY_ON_OPEN
 from alerts.reminders import Reminders
@@ -136,6 +137,29 @@ class AlertEngine(Reminders, Tickets):
             self.store.set_timer(alert.id, "resolve", max(due, now))
             self._notify(alert, alert.owner, "update", deadline=due)
         self.store.save(alert)
+
+    # -- the family ---------------------------------------------------------------------------
+    def family_handles(self, site: str, resident: str, alert_id: str, who: str) -> Alert:
+        """A family member answered a missed care-plan item with "I'll handle it" (the family
+        page): the care team is stood down, the alert closed as ``cancelled`` with the
+        reason ``family_handles`` (whoever was paged is told), ``who`` in the audit.
+
+        Raises :class:`~alerts.errors.ReplyRejected`: ``unknown_alert`` (not a miss of this
+        resident the family was told of), ``already_owned`` (someone of the team took it),
+        ``not_allowed`` (closed already)."""
+        with self._change():
+            alert = self.store.get(alert_id)
+            told = alert is not None and any(
+                e.action == "family_told" for e in self.store.audit_log(alert_id)
+            )
+            if alert is None or (alert.site, alert.resident) != (site, resident) or not told:
+                raise ReplyRejected("unknown_alert")
+            if alert.closed:
+                raise ReplyRejected("not_allowed", "closed")
+            if alert.state not in UNOWNED:
+                raise ReplyRejected("already_owned")
+            self._close(alert, "cancelled", who, "http", reason="family_handles")
+        return alert
 
     # -- timers -------------------------------------------------------------------------------
     def fire_due(self, limit: int = 500) -> int:

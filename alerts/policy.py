@@ -12,13 +12,16 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 from alerts.errors import PolicyError
 from careloop.units import duration_ms
 from careloop.wire.needs import NEED_KINDS, TIERS
+from people.profile import EscalationStep
 
-ChainStep = Literal["volunteers", "coordinator", "webhook"]
+#: A step of an escalation chain: "family", "volunteers", "coordinator", "webhook". The names
+#: are people's (a care plan's own chain, :attr:`people.Expectation.escalate`, uses them too).
+ChainStep = EscalationStep
 CHAIN_STEPS: tuple[str, ...] = get_args(ChainStep)
 DEFAULT_POLICY = Path(__file__).with_name("policy.toml")
 

@@ -12,8 +12,9 @@ The answer: words read by :func:`careloop.i18n.confirm.is_confirmation` ("吃過
 "I took it", "done") or the event the plan names (``medication_taken``, ``checkup_done``)
 from the resident's own device close the waiting reminder as ``confirmed`` and the device
 says thanks. The scorer reads the same words and counts the occurrence as done; when no
-answer comes, it raises ``missed_care_plan``, an alert paged along its tier's chain like
-any other (volunteers or family, then the coordinator).
+answer comes, it raises ``missed_care_plan``, an alert escalated per the plan
+(:mod:`alerts.family`: the expectation's own chain, else by default the family, then the
+coordinator).
 
 Appointments (people data, :class:`people.Appointment`) are said the day before and an
 hour before (``APPOINTMENT_LEADS``): once each, and only the latest one due when the

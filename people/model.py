@@ -118,6 +118,10 @@ class Consent:
     share_reports_with_family: bool = False
     #: ... and in it vitals, activity, time in bed and needs (only with the flag above).
     share_vitals_with_family: bool = False
+    #: The family contacts are e-mailed when a care-plan item was missed and nobody
+    #: confirmed it (the resident's name, the item and when; docs/careplan.md), where the
+    #: escalation chain names ``family``. Independent of the weekly report.
+    notify_family: bool = False
 
 
 @dataclass(frozen=True, slots=True)

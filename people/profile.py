@@ -28,6 +28,11 @@ _MIN_MS = 60_000
 _DAY_MIN = 24 * 60
 #: The longest period a plan may name (ten years: a yearly flu shot is every_days=365).
 MAX_PERIOD_DAYS = 3660
+#: The steps an escalation chain knows: the resident's family contacts (e-mail, as their
+#: consent ``notify_family`` allows), the next on-call volunteers, the site's coordinators,
+#: the site's emergency webhook. The alert policy's chains (``alerts/policy.py``) use the
+#: same names, so a care plan's own chain is checked here, where it is written.
+EscalationStep = Literal["family", "volunteers", "coordinator", "webhook"]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -69,6 +74,9 @@ class Expectation(BaseModel):
     #: site's zone (the API refuses another); times are read in the profile's offset.
     zone: Annotated[str, Field(max_length=64)] | None = None
     tier: Tier = "general"
+    #: Who is told, in order, when an occurrence is missed (``["family", "coordinator"]``);
+    #: None: the alert policy's chain for ``missed_care_plan`` (docs/careplan.md).
+    escalate: Annotated[tuple[EscalationStep, ...], Field(min_length=1, max_length=8)] | None = None
 
     @field_validator("event")
     @classmethod
@@ -93,6 +101,15 @@ class Expectation(BaseModel):
                 ZoneInfo(value)
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("escalate")
+    @classmethod
+    def _once_each(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        # volunteers may be paged in several waves; everyone else is told once
+        for step in ("family", "coordinator", "webhook"):
+            if value is not None and value.count(step) > 1:
+                raise ValueError(f"{step!r} is named more than once")
         return value
 
     @model_validator(mode="after")
@@ -160,7 +177,9 @@ _EPOCH = date(1970, 1, 1).toordinal()
 
 class FamilyContact(BaseModel):
     """Someone in the resident's family who gets the weekly report by e-mail, in their own
-    language, as far as the resident's consent allows (``share_reports_with_family``)."""
+    language, as far as the resident's consent allows (``share_reports_with_family``), and
+    is told of a missed care-plan item where the plan's chain names ``family``
+    (``notify_family``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -192,3 +211,15 @@ class CareProfile(BaseModel):
     preferred_volunteers: Annotated[tuple[str, ...], Field(max_length=10)] = ()
     #: This resident's own rule thresholds where the scorer's defaults do not fit.
     thresholds: RuleThresholds = RuleThresholds()
+
+    def expectation_at(self, event: str, opens_ms: int) -> Expectation | None:
+        """The plan's expectation whose occurrence for ``event`` opened at ``opens_ms`` (the
+        time a ``missed_care_plan`` need's evidence carries): same event, same local opening
+        time, due that day. How the alert service finds a miss's own escalation without the
+        need naming it; None when the plan changed since."""
+        local = opens_ms + self.utc_offset_min * _MIN_MS
+        day, minute = divmod(local // _MIN_MS, _DAY_MIN)
+        for exp in self.expectations:
+            if exp.event == event and exp.open_min == minute and exp.occurs_on(day):
+                return exp
+        return None

@@ -34,6 +34,7 @@ from app.api.routes import (
     deadletters,
     devices,
     family,
+    family_missed,
     health,
     home,
     privacy,
@@ -87,6 +88,7 @@ ROUTERS = [
     dashboard.router,
     app_pages.router,
     family.router,
+    family_missed.router,
 ]
 
 DESCRIPTION = """careloop's HTTP API. Authenticate with `Authorization: Bearer <token>`

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS consents (
     share_with_volunteers INTEGER NOT NULL, share_vitals_with_volunteers INTEGER NOT NULL,
     updated_at INTEGER NOT NULL, updated_by TEXT NOT NULL,
     share_reports_with_family INTEGER NOT NULL DEFAULT 0,
-    share_vitals_with_family INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (site, resident)
+    share_vitals_with_family INTEGER NOT NULL DEFAULT 0,
+    notify_family INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (site, resident)
 );
 CREATE TABLE IF NOT EXISTS volunteers (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, sites TEXT NOT NULL, email TEXT, phone TEXT,
@@ -74,6 +75,7 @@ MIGRATIONS = (
     ("api_tokens", "expires_at", "INTEGER"),
     ("consents", "share_reports_with_family", "INTEGER NOT NULL DEFAULT 0"),
     ("consents", "share_vitals_with_family", "INTEGER NOT NULL DEFAULT 0"),
+    ("consents", "notify_family", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 #: Most rows one page of a list returns.

@@ -17,7 +17,7 @@ _COLS = "site, id, display_name, language, profile, created_at, location"
 _CONSENT_COLS = (
     "site, resident, store_utterance_text, share_with_volunteers, "
     "share_vitals_with_volunteers, updated_at, updated_by, share_reports_with_family, "
-    "share_vitals_with_family"
+    "share_vitals_with_family, notify_family"
 )
 #: Which of a resident's devices says "help is on the way": a voice device, else a terminal.
 _SPEAKS = {"voice": 0, "terminal": 1}
@@ -32,10 +32,11 @@ def _resident(row: tuple[Any, ...]) -> Resident:
 
 
 def _consent(row: tuple[Any, ...]) -> Consent:
-    s, r, text, share, vitals, at, by, family, family_vitals = row
+    s, r, text, share, vitals, at, by, family, family_vitals, notify = row
     return Consent(
-        s, r, bool(text), bool(share), bool(vitals), at, by, bool(family), bool(family_vitals)
-    )
+        s, r, bool(text), bool(share), bool(vitals), at, by, bool(family), bool(family_vitals),
+        bool(notify),
+    )  # fmt: skip
 
 
 class Residents(DirectoryBase):
@@ -187,13 +188,13 @@ class Residents(DirectoryBase):
                 raise NotFound("resident", f"{consent.site}/{consent.resident}")
             db.execute(
                 f"INSERT OR REPLACE INTO consents ({_CONSENT_COLS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     consent.site, consent.resident, int(consent.store_utterance_text),
                     int(consent.share_with_volunteers),
                     int(consent.share_vitals_with_volunteers), consent.updated_at,
                     consent.updated_by, int(consent.share_reports_with_family),
-                    int(consent.share_vitals_with_family),
+                    int(consent.share_vitals_with_family), int(consent.notify_family),
                 ),
             )  # fmt: skip
         return consent

@@ -109,3 +109,33 @@ def test_appointments_of_another_site_are_not_found(api) -> None:
         r = c.post(f"/api/v1/residents/{api.site_a}/r1/appointments",
                    json={"at": "2099-01-01T10:00:00+08:00", "place": "clinic"})  # fmt: skip
     assert r.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("escalate", "reason"),
+    [
+        (["family", "neighbours"], "'family', 'volunteers', 'coordinator' or 'webhook'"),
+        (["family", "coordinator", "family"], "'family' is named more than once"),
+        ([], "at least 1 item"),
+    ],
+)
+def test_a_bad_escalation_is_refused_with_its_reason(api, escalate, reason) -> None:
+    with api.client("coord_a") as c:
+        r = c.put(f"/api/v1/residents/{api.site_a}/r2/care-profile",
+                  json={"expectations": [{**CHECKUP, "escalate": escalate}]})  # fmt: skip
+    assert r.status_code == 422 and reason in r.text
+    assert api.directory.resident(api.site_a, "r2").profile.expectations == ()  # nothing lost
+
+
+def test_a_plans_escalation_and_the_family_consent_are_kept(api, restore_profile) -> None:
+    url = f"/api/v1/residents/{api.site_a}/r2"
+    chain = ["family", "volunteers", "volunteers", "coordinator"]
+    with api.client("coord_a") as c:
+        r = c.put(f"{url}/care-profile", json={"expectations": [{**CHECKUP, "escalate": chain}]})
+        assert r.status_code == 200 and r.json()["expectations"][0]["escalate"] == chain
+        assert c.get(f"{url}/consents").json()["notify_family"] is False  # off unless agreed
+        put = c.put(f"{url}/consents", json={"notify_family": True})
+        assert put.status_code == 200 and put.json()["notify_family"] is True
+        assert c.get(f"{url}/consents").json()["notify_family"] is True
+        c.put(f"{url}/consents", json={})
+    assert api.directory.consent(api.site_a, "r2").notify_family is False

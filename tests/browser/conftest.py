@@ -131,6 +131,8 @@ class Stack:
     tokens: dict[str, str]
     mqtt: MqttTestClient
     published: list[NeedMessage] = field(default_factory=list)
+    #: The API's in-process alert service (to make it follow the people database now).
+    alerts: Any = None
 
     def publish_need(self, need: NeedMessage) -> None:
         """A care need on its real topic, as ``careloop score`` publishes it."""
@@ -216,6 +218,7 @@ def stack(
             directory=directory,
             tokens=tokens,
             mqtt=mqtt,
+            alerts=service,
         )
     finally:
         mqtt.close()

@@ -9,13 +9,15 @@ docs/family.md is taken here (docs/img/family-zh-Hant.png with CARELOOP_SCREENSH
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
 import pytest
 
 from careloop.i18n import translate
-from people import Consent
+from careloop.wire.needs import Evidence, NeedMessage
+from people import CareProfile, Consent, Expectation, FamilyContact
 from tests.browser.conftest import DOCS_IMG, Stack
 
 pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
@@ -112,5 +114,43 @@ def test_a_visitor_without_a_token_is_asked_for_one_in_their_language(
         page.locator("#token-form button").click()
         expect(page.locator("#status")).to_have_text(translate("zh-Hans", "family.signin_failed"))
         expect(page.locator("#home")).to_be_hidden()
+    finally:
+        context.close()
+
+
+def test_a_son_sees_his_fathers_missed_pills_and_says_he_will_handle_them(
+    browser: Any, stack: Stack
+) -> None:
+    """A missed care-plan item the family was e-mailed about shows on the family page, in
+    English; "I'll handle it" stands the care team down (alerts/family.py)."""
+    site = stack.site
+    pills = Expectation(name="evening pills", event="medication_taken", at="20:00")
+    profile = CareProfile(expectations=(pills,), family=(FamilyContact(email="son@example.org"),))
+    stack.directory.set_care_profile(site, "r2", profile)
+    stack.directory.set_consent(Consent(site, "r2", notify_family=True, updated_by="test"))
+    assert stack.alerts.follow_people(force=True)
+    opens = int(time.time() * 1000) // 86_400_000 * 86_400_000 + 20 * 3_600_000
+    stack.publish_need(
+        NeedMessage(
+            id=f"r2:missed_care_plan:{opens}", site=site, resident="r2", kind="missed_care_plan",
+            tier="general", state="open", ts=opens + 3_600_000, onset=opens, score=1.0,
+            summary="Missed: evening pills", language="en",
+            evidence=[Evidence(measure="medication_taken", value=False, rule="plan", ts=opens)],
+        )
+    )  # fmt: skip
+    token = stack.directory.create_token("family", "r2", [site])[0]
+    context = browser.new_context(viewport=PHONE, is_mobile=True, locale="en-GB")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{stack.url}/family/#token={token}")
+        card = page.locator("#missed li").first
+        expect(card).to_contain_text("evening pills", timeout=20_000)  # read again every 10 s
+        card.get_by_role("button", name=translate("en", "family.missed_handle")).click()
+        expect(page.locator("#status")).to_have_text(translate("en", "family.missed_handled"))
+        expect(card.locator(".rated")).to_have_text(translate("en", "family.missed_handled"))
+        assert card.get_by_role("button").count() == 0
+        assert errors == []
     finally:
         context.close()

@@ -101,6 +101,7 @@ class ConsentUpdate(BaseModel):
                     "share_vitals_with_volunteers": True,
                     "share_reports_with_family": True,
                     "share_vitals_with_family": False,
+                    "notify_family": True,
                 }
             ]
         },
@@ -112,6 +113,8 @@ class ConsentUpdate(BaseModel):
     share_reports_with_family: bool = False
     #: ... with vitals, activity and needs in it.
     share_vitals_with_family: bool = False
+    #: Family contacts are e-mailed when a care-plan item was missed (docs/careplan.md).
+    notify_family: bool = False
 
 
 class ConsentPublic(ConsentUpdate):
@@ -126,6 +129,7 @@ class ConsentPublic(ConsentUpdate):
                     "share_vitals_with_volunteers": False,
                     "share_reports_with_family": True,
                     "share_vitals_with_family": False,
+                    "notify_family": True,
                     "updated_at": 1767600000000,
                     "updated_by": "c-anna",
                 }
@@ -145,7 +149,7 @@ class ConsentPublic(ConsentUpdate):
             share_vitals_with_volunteers=c.share_vitals_with_volunteers,
             updated_at=c.updated_at, updated_by=c.updated_by,
             share_reports_with_family=c.share_reports_with_family,
-            share_vitals_with_family=c.share_vitals_with_family,
+            share_vitals_with_family=c.share_vitals_with_family, notify_family=c.notify_family,
         )  # fmt: skip
 
 
@@ -273,6 +277,6 @@ async def replace_consent(
     consent = Consent(
         site, resident, body.store_utterance_text, body.share_with_volunteers,
         body.share_vitals_with_volunteers, 0, f"{principal.role}:{principal.subject}",
-        body.share_reports_with_family, body.share_vitals_with_family,
+        body.share_reports_with_family, body.share_vitals_with_family, body.notify_family,
     )  # fmt: skip
     return ConsentPublic.of(directory.set_consent(consent))

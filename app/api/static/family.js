@@ -1,5 +1,6 @@
-// careloop family page: a resident's family reads the weekly report, sends a request,
-// complaint or thanks, follows their tickets to an answer and rates it. Plain ES2020, no
+// careloop family page: a resident's family reads the weekly report, sees a missed care-plan
+// item they were told of (and may answer "I'll handle it"), sends a request, complaint or
+// thanks, follows their tickets to an answer and rates it. Plain ES2020, no
 // build step, no CDN.
 //
 // Every word comes from the message catalogs (GET /api/v1/family/messages, in ?lang= or the
@@ -86,6 +87,40 @@
     $("report-pdf").href = `${base}?format=pdf&lang=${encodeURIComponent(locale)}`;
   }
 
+  // -- missed care-plan items the family was told of (alerts/family.py) --------------------
+  async function handle(item) {
+    try {
+      await api(`/api/v1/family/missed/${encodeURIComponent(item.id)}/handle`, { method: "POST" });
+      status(t("family.missed_handled"), "ok");
+    } catch (err) {
+      status(t("family.error"), "error");
+    }
+    await loadMissed();
+  }
+
+  function missedCard(item) {
+    const what = t("family.missed_item", { item: item.item || t("family.missed_unnamed"),
+                                           when: when(item.due_ms) });
+    let action = null;
+    if (item.open) {
+      action = el("button", { type: "button", class: "primary", onclick: () => handle(item) },
+                  t("family.missed_handle"));
+    } else if (item.handled) {
+      action = el("p", { class: "rated" }, t("family.missed_handled"));
+    }
+    return el("li", { class: "card", dataset: { id: item.id } }, el("p", {}, what), action);
+  }
+
+  async function loadMissed() {
+    try {
+      const list = await api("/api/v1/family/missed");
+      $("missed").replaceChildren(...list.items.map(missedCard));
+      $("missed-card").hidden = list.items.length === 0;
+    } catch (err) {
+      if (err.status === 401) return showSignIn();
+    }
+  }
+
   // -- tickets -------------------------------------------------------------------------------
   function ratingOf(ticket) {
     const mine = ticket.ratings.find((r) => r.rater === "family" && r.score);
@@ -138,7 +173,7 @@
     }
   }
 
-  $("refresh").addEventListener("click", loadTickets);
+  $("refresh").addEventListener("click", () => { loadMissed(); loadTickets(); });
 
   $("ticket-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -172,9 +207,9 @@
     $("home").hidden = false;
     $("hello").textContent = me.name ? t("family.hello", { name: me.name }) : t("family.hello_private");
     showReport();
-    await loadTickets();
+    await Promise.all([loadMissed(), loadTickets()]);
     clearInterval(timer);
-    timer = setInterval(() => { if (!document.hidden) loadTickets(); }, REFRESH_MS);
+    timer = setInterval(() => { if (!document.hidden) { loadMissed(); loadTickets(); } }, REFRESH_MS);
   }
 
   async function main() {

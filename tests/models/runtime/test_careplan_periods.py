@@ -86,6 +86,24 @@ def test_a_missed_checkup_without_any_answer_is_flagged_once(engine) -> None:
     assert _plan(engine.tick(OPENS + 14 * DAY + 2 * MIN)) == []
 
 
+def test_a_miss_names_its_expectation_for_the_alert_service() -> None:
+    """The alert service finds the plan's own escalation from a miss's evidence (event and
+    opening time): the evening pills, not the morning ones of the same event."""
+    pills = [
+        Expectation(name=name, event="medication_taken", at=at, window_min=60, escalate=chain)
+        for name, at, chain in (("morning", "08:00", None), ("evening", "20:00", ("family",)))
+    ]
+    profile = CareProfile(utc_offset_min=480, expectations=tuple(pills))
+    engine = ScoringEngine(profiles={(SITE, "r001"): profile})
+    _feed(engine, engine.slot(SITE, "r001"), [_walking(T0)])  # 16:00 in Taipei
+    missed = [n for n in engine.tick(T0 + 6 * 60 * MIN) if n.kind == "missed_care_plan"]
+    assert len(missed) == 1  # 20:00-21:00 Taipei closed; 08:00 was before first seen
+    evidence = missed[0].evidence[0]
+    found = profile.expectation_at(evidence.measure, evidence.ts)
+    assert found is not None and (found.name, found.escalate) == ("evening", ("family",))
+    assert profile.expectation_at("checkup_done", evidence.ts) is None
+
+
 def test_yearly_and_old_daily_plans_are_valid() -> None:
     flu = Expectation(name="flu shot", event="checkup_done", at="10:00", every_days=365,
                       window_days=30, start=date(2026, 10, 1))  # fmt: skip
