@@ -25,16 +25,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from alerts import reminderdb
+from alerts.claims import Channel, Claims
 from alerts.errors import StoreError
 from alerts.history import _ALERT_COLUMNS, AlertHistory
 from alerts.model import Alert
 from alerts.reminderdb import REMINDER_SCHEMA
-from alerts.schema import NEEDS_SEEN, OLD_ROSTER, SCHEMA, AuditEntry, Delivery
+from alerts.schema import NEEDS_SEEN, OLD_ROSTER, SCHEMA, AuditEntry
 from alerts.ticketdb import TICKET_SCHEMA
 from alerts.ticketdb import erase_resident as erase_ticket_data
 from careloop.store import SqliteStore
-
-Channel = Literal["mqtt", "webhook", "email", "push", "sms"]
 
 
 def new_id(prefix: str) -> str:
@@ -42,7 +41,7 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
-class AlertStore(AlertHistory, SqliteStore):
+class AlertStore(AlertHistory, Claims, SqliteStore):
     """The SQLite store; ``synchronous='full'`` also survives power loss, ``'normal'`` a
     process crash (WAL). Used from the service's event-loop thread; ``tx()`` nests."""
 
@@ -57,6 +56,10 @@ class AlertStore(AlertHistory, SqliteStore):
             columns = {row[1] for row in db.execute("PRAGMA table_info(alerts)")}
             if "facts" not in columns:  # a store written before alerts kept their evidence
                 db.execute("ALTER TABLE alerts ADD COLUMN facts TEXT NOT NULL DEFAULT '[]'")
+            shape = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
+            if "lease_until" not in shape:  # written before outbox rows were leased
+                db.execute("ALTER TABLE deliveries ADD COLUMN lease_until INTEGER")
+                db.execute("ALTER TABLE deliveries ADD COLUMN leased_by TEXT")
             seen = {row[1] for row in db.execute("PRAGMA table_info(needs_seen)")}
             if "site" not in seen:  # keyed without the site before: an idempotence log only
                 db.execute("DROP TABLE needs_seen")
@@ -243,37 +246,6 @@ class AlertStore(AlertHistory, SqliteStore):
             (nid, alert, channel, target, payload, now_ms, now_ms),
         )
 
-    def pending(self, channel: Channel, now_ms: int, limit: int = 200) -> list[Delivery]:
-        rows = self.db.execute(
-            "SELECT id, nid, alert, channel, target, payload, attempts FROM deliveries "
-            "WHERE state = 'pending' AND channel = ? AND due_ms <= ? ORDER BY id LIMIT ?",
-            (channel, now_ms, limit),
-        ).fetchall()
-        return [Delivery(*r) for r in rows]
-
-    def next_delivery_due(self, channel: Channel) -> int | None:
-        row = self.db.execute(
-            "SELECT min(due_ms) FROM deliveries WHERE state = 'pending' AND channel = ?",
-            (channel,),
-        ).fetchone()
-        return None if row[0] is None else int(row[0])
-
-    def mark_sent(self, ids: list[int], now_ms: int) -> None:
-        with self.tx() as db:
-            db.executemany(
-                "UPDATE deliveries SET state = 'sent', sent_ms = ?, attempts = attempts + 1 "
-                "WHERE id = ?",
-                [(now_ms, i) for i in ids],
-            )
-
-    def retry_later(self, delivery: int, due_ms: int, error: str, *, give_up: bool) -> None:
-        with self.tx() as db:
-            db.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, due_ms = ?, last_error = ?, "
-                "state = ? WHERE id = ?",
-                (due_ms, error[:300], "failed" if give_up else "pending", delivery),
-            )
-
     def deliveries(self, alert: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT id, nid, alert, channel, target, state, attempts, last_error FROM deliveries"
         rows = self.db.execute(
@@ -282,14 +254,6 @@ class AlertStore(AlertHistory, SqliteStore):
         ).fetchall()
         keys = ("id", "nid", "alert", "channel", "target", "state", "attempts", "last_error")
         return [dict(zip(keys, r, strict=True)) for r in rows]
-
-    # -- idempotence ----------------------------------------------------------------------------
-    def first_sight_of_need(self, site: str, need_id: str, state: str, ts_ms: int) -> bool:
-        """Record a need message; False if this exact one was seen before (redelivery)."""
-        cur = self.db.execute(
-            "INSERT OR IGNORE INTO needs_seen VALUES (?, ?, ?, ?)", (site, need_id, state, ts_ms)
-        )
-        return cur.rowcount == 1
 
     def erase_resident(self, site: str, resident: str) -> dict[str, int]:
         """Delete a resident's alerts and everything about them here; rows per table.
@@ -337,18 +301,6 @@ class AlertStore(AlertHistory, SqliteStore):
                 for table, n in removed.items():
                     out[table] = out.get(table, 0) + n
         return out
-
-    def reply_seen(self, nonce: str) -> bool:
-        row = self.db.execute("SELECT 1 FROM replies WHERE nonce = ?", (nonce,)).fetchone()
-        return row is not None
-
-    def record_reply(
-        self, nonce: str, volunteer: str, alert: str, ts_ms: int, outcome: str
-    ) -> None:
-        self.db.execute(
-            "INSERT OR IGNORE INTO replies VALUES (?, ?, ?, ?, ?)",
-            (nonce, volunteer, alert, ts_ms, outcome),
-        )
 
 
 def _delete_alerts(db: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
