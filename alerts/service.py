@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from alerts import senders
+from alerts.actions import configure
 from alerts.clock import Clock, OffsetFileClock, SystemClock, wall_ms
 from alerts.core import EngineCore
 from alerts.devicemsg import device_answers
 from alerts.engine import AlertEngine
 from alerts.errors import AlertsError, ReplyRejected
 from alerts.events import EventHub, event_dict
-from alerts.links import LinkSigner
 from alerts.metrics import AlertMetrics
 from alerts.model import Alert
 from alerts.policy import Policy
@@ -61,6 +61,9 @@ ANSWER_KINDS = ("utterance", "event")
 ANSWER_SUFFIXES = tuple(f"/{k}" for k in ANSWER_KINDS)
 #: Most MQTT notifications published concurrently (each awaits its PUBACK).
 PUBLISH_WINDOW = 200
+#: Seconds between looks at the MQTT outbox for rows queued by other writers (API
+#: processes) or left by a dead replica whose lease lapsed.
+OUTBOX_POLL_S = 0.25
 
 
 class AlertService:
@@ -145,12 +148,8 @@ class AlertService:
             clock=lambda: self.clock.now_ms() / 1000,
         )
         roster = follower.value
-        engine = self._engine = AlertEngine(store, policy, roster, self.clock)
-        paths = self.settings.paths
-        engine.links = LinkSigner.load(paths.link_key)
-        engine.base_url = self.settings.api.base_url()
-        engine.reach = frozenset(
-            ch for ch, on in (("push", cfg.push), ("sms", bool(cfg.sms_url))) if on
+        engine = self._engine = configure(
+            AlertEngine(store, policy, roster, self.clock), self.settings
         )
         engine.listeners.append(self.metrics.on_commit)
         engine.listeners.append(self._publish_events)
@@ -299,12 +298,17 @@ class AlertService:
                 self.metrics.sent.labels("mqtt").inc(len(rows))
                 continue
             wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), 1.0)
+            with contextlib.suppress(TimeoutError):  # rows of other writers: within a poll
+                await asyncio.wait_for(wake.wait(), OUTBOX_POLL_S)
 
     def wake(self) -> None:
         """Send what the engine queued after a change made another way (the ticket API)."""
         self._kick()
+
+    def outbox_waiting(self) -> None:
+        """Another writer of the store (the API's actions) queued notifications: send now."""
+        for event in self._wake.values():
+            event.set()
 
     def _kick(self) -> None:
         if self._engine is not None and self._engine.outbox_dirty:

@@ -155,12 +155,26 @@ class AlertStore(AlertHistory, Claims, SqliteStore):
             sql += " AND alert = ?"
             args.append(alert)
         rows = self.db.execute(sql + " ORDER BY id", args).fetchall()
-        return [
-            AuditEntry(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9] or "{}")
-            )
-            for r in rows
-        ]
+        return [_entry(r) for r in rows]
+
+    def last_audit_id(self) -> int:
+        row = self.db.execute("SELECT max(id) FROM audit").fetchone()
+        return int(row[0] or 0)
+
+    def audit_rows(self, ids: list[int]) -> list[AuditEntry]:
+        """The audit rows of these ids that exist (an events feed filling a gap)."""
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(f"SELECT * FROM audit WHERE id IN ({marks}) ORDER BY id", ids)
+        return [_entry(r) for r in rows.fetchall()]
+
+    def tiers(self, alerts: set[str]) -> dict[str, str]:
+        """alert -> tier, for those that exist."""
+        if not alerts:
+            return {}
+        ids = sorted(alerts)
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(f"SELECT id, tier FROM alerts WHERE id IN ({marks})", ids)
+        return {a: t for a, t in rows.fetchall()}
 
     # -- pages --------------------------------------------------------------------------------
     def add_page(self, alert: Alert, volunteer: str, step: int, role: str, now_ms: int) -> None:
@@ -301,6 +315,12 @@ class AlertStore(AlertHistory, Claims, SqliteStore):
                 for table, n in removed.items():
                     out[table] = out.get(table, 0) + n
         return out
+
+
+def _entry(r: tuple[Any, ...]) -> AuditEntry:
+    return AuditEntry(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9] or "{}")
+    )
 
 
 def _delete_alerts(db: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
