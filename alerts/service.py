@@ -148,6 +148,7 @@ class AlertService:
             clock=lambda: self.clock.now_ms() / 1000,
         )
         roster = follower.value
+        store.lease_to = (self.client_id, round(cfg.lease * 1000))  # see _publish
         engine = self._engine = configure(
             AlertEngine(store, policy, roster, self.clock), self.settings
         )

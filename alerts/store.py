@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from alerts import reminderdb
 from alerts.claims import Channel, Claims
+from alerts.clock import wall_ms
 from alerts.errors import StoreError
 from alerts.history import _ALERT_COLUMNS, AlertHistory
 from alerts.model import Alert
@@ -47,6 +48,9 @@ class AlertStore(AlertHistory, Claims, SqliteStore):
 
     error = StoreError
     label = "alert store"
+    #: (replica name, lease ms) of the alert service sending this store's MQTT rows; None
+    #: where nothing in this process sends (the API's actions).
+    lease_to: tuple[str, int] | None = None
 
     def __init__(self, path: Path, *, synchronous: Literal["full", "normal"] = "full") -> None:
         super().__init__(
@@ -254,10 +258,15 @@ class AlertStore(AlertHistory, Claims, SqliteStore):
     def enqueue(
         self, alert: str, channel: Channel, target: str, payload: bytes, nid: str, now_ms: int
     ) -> None:
+        """Queue a notification. An MQTT row is born leased to this store's sender
+        (:attr:`lease_to`), so publishing it costs no second transaction."""
+        owner, until = None, None
+        if channel == "mqtt" and self.lease_to is not None:
+            owner, until = self.lease_to[0], wall_ms() + self.lease_to[1]
         self.db.execute(
-            "INSERT INTO deliveries (nid, alert, channel, target, payload, due_ms, created_ms) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (nid, alert, channel, target, payload, now_ms, now_ms),
+            "INSERT INTO deliveries (nid, alert, channel, target, payload, due_ms, created_ms, "
+            "leased_by, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (nid, alert, channel, target, payload, now_ms, now_ms, owner, until),
         )
 
     def deliveries(self, alert: str | None = None) -> list[dict[str, Any]]:
