@@ -92,8 +92,12 @@ def test_partitions_split_sites_between_scorers(
     scorers = {
         k: start_scorer(
             score_settings(
-                mosquitto, tmp_path / f"p{k}", registry=people, sites="+",
-                partition=f"{k}/2", subscribe=subscribe,
+                mosquitto,
+                tmp_path / f"p{k}",
+                registry=people,
+                sites="+",
+                partition=f"{k}/2",
+                subscribe=subscribe,
             )
         )  # fmt: skip
         for k in (0, 1)
