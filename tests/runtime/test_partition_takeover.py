@@ -144,7 +144,7 @@ def test_kill_9_of_one_partition_mid_stream_is_taken_over_from_its_snapshot(
         for proc in procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for k, proc in procs.items():
+        for proc in procs.values():
             proc.wait(20)
         needs.close()
     assert procs[1].returncode == 0 and procs[0].returncode == 0, logs[0].read_text()

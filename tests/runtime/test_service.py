@@ -99,10 +99,10 @@ def test_partitions_split_sites_between_scorers(
                 partition=f"{k}/2",
                 subscribe=subscribe,
             )
-        )  # fmt: skip
+        )
         for k in (0, 1)
     }
-    for k, dev in devices.items():
+    for dev in devices.values():
         dev.send("event", {"ts": T0, "type": "sos_button"})
         dev.vitals(T0 + S)
     for k, site in sites.items():
