@@ -61,7 +61,9 @@ class ScoreMetrics(ServiceMetrics):
         self.residents = Gauge("careloop_score_residents", "Resident slots held", registry=r)
         self.outbox = Gauge("careloop_score_outbox", "Needs waiting for a PUBACK", registry=r)
         self.connected = Gauge(
-            "careloop_score_connected", "1 while connected to the broker", registry=r
+            "careloop_score_connected",
+            "1 while connected and subscribed (ready to score)",
+            registry=r,
         )
         self.snapshot_bytes = Gauge(
             "careloop_score_snapshot_bytes", "Size of the last state snapshot", registry=r

@@ -153,7 +153,7 @@ class ScoreService:
         await self._tg.__aenter__()
         self._start_tasks(self._tg)
         engine = self.engine
-        assert engine is not None
+        assert engine is not None and self._profiles is not None
         log.info(
             "score started",
             extra=fields(
@@ -176,8 +176,8 @@ class ScoreService:
         cfg, mqtt = self.settings.score, self.settings.mqtt
 
         def on_state(up: bool) -> None:
-            self.metrics.connected.set(1 if up else 0)
-            if not up:
+            if not up:  # up is set once subscribed (_session): then the scorer is ready
+                self.metrics.connected.set(0)
                 self.connected.clear()
 
         self._tasks = [
@@ -278,6 +278,7 @@ class ScoreService:
         if self._own is not None:
             await self._own.follow(client, self._in_engine, new_session=True)
         self.connected.set()
+        self.metrics.connected.set(1)
         self.client = client
         try:
             async with asyncio.TaskGroup() as tg:
@@ -392,8 +393,7 @@ class ScoreService:
         every = self.settings.score.stats_interval
         while True:
             await asyncio.sleep(every)
-            engine = self.engine
-            residents = len(engine.directory) if engine is not None else 0
+            residents = len(self.engine.directory) if self.engine is not None else 0
             log.info(
                 "score stats",
                 extra=fields(**self.counts, residents=residents, outbox=len(self.outbox)),
