@@ -234,6 +234,12 @@ class ScoreSettings(_Section):
     sites: str = ""
     #: ``K/N``: with ``sites="+"``, keep the sites whose ``crc32(site) % N == K``.
     partition: str = "0/1"
+    #: How a partition of several (``N > 1``) gets its sites' messages: ``sites`` = one
+    #: subscription per owned site, following the people database (each partition receives
+    #: only its own readings); ``all`` = every partition subscribes to every site and drops
+    #: the others' messages (N times the broker traffic: the measured alternative,
+    #: docs/scale-scorers.md).
+    subscribe: Literal["sites", "all"] = "sites"
     #: Seconds between state snapshots (``DATA_DIR/score/<partition>.snapshot``); 0 = only
     #: at a clean shutdown. What a kill -9 loses is what came since the last one.
     snapshot_every: float = Field(60.0, ge=0)
