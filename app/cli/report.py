@@ -60,7 +60,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise ReportError("nothing to do: give --pdf FILE, --html FILE and/or --email")
     paths = settings.paths
     began = time.perf_counter()
-    with Directory(paths.people) as directory, connect(settings.influx) as influx:
+    with (
+        Directory(paths.people, url=settings.store_url) as directory,
+        connect(settings.influx) as influx,
+    ):
         subj = subject(directory, settings.site, args.resident, args.week)
         print(
             f"report {subj.site.id}/{subj.resident.id} {subj.week.label}: reading", file=sys.stderr
