@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS devices (
     device TEXT PRIMARY KEY, site TEXT NOT NULL, resident TEXT NOT NULL, kind TEXT,
     registered_at INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS devices_resident ON devices (site, resident);
 CREATE TABLE IF NOT EXISTS api_tokens (
     id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, role TEXT NOT NULL, subject TEXT NOT NULL,
     sites TEXT, created_at INTEGER NOT NULL, revoked_at INTEGER, note TEXT NOT NULL
