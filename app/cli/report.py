@@ -68,7 +68,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"report {subj.site.id}/{subj.resident.id} {subj.week.label}: reading", file=sys.stderr
         )
-        figs = gather(lambda q: influx.query(q, epoch="ms"), subj, paths.alerts)
+        figs = gather(lambda q: influx.query(q, epoch="ms"), subj, paths.alerts, settings.store_url)
         locale = resolve_locale(args.lang or subj.resident.language)
         if args.pdf or args.html:
             html = render_html(report_view(directory, subj, figs, args.reader, locale))
