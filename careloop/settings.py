@@ -32,6 +32,7 @@ from careloop.apisettings import ApiSettings
 from careloop.connections import PLACEHOLDERS as _PLACEHOLDERS
 from careloop.connections import InfluxSettings, MqttSettings
 from careloop.connections import Section as _Section
+from careloop.db import check_url
 from careloop.errors import SettingsError
 from careloop.paths import Paths
 from careloop.tls import refuse_http, refuse_plaintext, smtp_defaults
@@ -306,6 +307,10 @@ class Settings(BaseSettings):
 
     site: str = "demo-home"
     data_dir: Path = Path("var")
+    #: Where the relational state lives (people, alerts and audit, tokens, registry, dead
+    #: letters, tickets): "" = SQLite files under ``data_dir`` (the default, no server), or
+    #: ``postgresql://user@host/db`` (docs/database.md). A secret: it may hold a password.
+    database_url: SecretStr = SecretStr("")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     mqtt: MqttSettings = MqttSettings()
@@ -322,6 +327,17 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_site(cls, value: str) -> str:
         return check_id(value, "site")
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_database_url(cls, value: SecretStr) -> SecretStr:
+        check_url(value.get_secret_value())
+        return value
+
+    @property
+    def store_url(self) -> str:
+        """The relational stores' URL ("" = SQLite files), for the stores' ``url=``."""
+        return self.database_url.get_secret_value()
 
     @property
     def paths(self) -> Paths:

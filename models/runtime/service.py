@@ -120,8 +120,8 @@ class ScoreService:
         self.outbox.bind(asyncio.get_running_loop())
         cfg = self.settings.score
         try:
-            self._people = Directory(self.settings.paths.people)
-            self._registry = DeviceRegistry(self.settings.paths.people)
+            self._people = Directory(self.settings.paths.people, url=self.settings.store_url)
+            self._registry = DeviceRegistry(self.settings.paths.people, url=self._people.url)
             self._registry.refresh(force=True)
             self._profiles = Follower(
                 self._people,
@@ -250,6 +250,7 @@ class ScoreService:
         self.sweep = Sweep(
             self.settings.paths.people,
             {"score": self._expire},
+            url=self.settings.store_url,
             every=self.settings.people.retention_every,
             clock=lambda: self.reading_now() / 1000,
         )
