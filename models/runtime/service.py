@@ -248,12 +248,9 @@ class ScoreService:
         )
         self.engine = engine
         self.sweep = Sweep(
-            self.settings.paths.people,
-            {"score": self._expire},
-            url=self.settings.store_url,
-            every=self.settings.people.retention_every,
-            clock=lambda: self.reading_now() / 1000,
-        )
+            self.settings.paths.people, {"score": self._expire}, url=self.settings.store_url,
+            every=self.settings.people.retention_every, clock=lambda: self.reading_now() / 1000,
+        )  # fmt: skip
         cfg = self.settings.score
         self.intake = Intake(
             engine, self._registry, self.metrics, self.counts,
