@@ -68,7 +68,9 @@ class AlertActions:
             directory, lambda d: read_roster(d, sites), every=settings.people.follow_every,
             name="roster",
         )  # fmt: skip
-        self.store = AlertStore(settings.paths.alerts, synchronous=cfg.synchronous)
+        self.store = AlertStore(
+            settings.paths.alerts, url=settings.store_url, synchronous=cfg.synchronous
+        )
         try:
             engine = AlertEngine(
                 self.store, policy or Policy.load(cfg.policy), self._roster.value, self.clock

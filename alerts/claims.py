@@ -21,10 +21,10 @@ A mixin of :class:`alerts.store.AlertStore`.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING, Any, Literal
 
 from alerts.schema import Delivery
+from careloop.db import Connection
 
 Channel = Literal["mqtt", "webhook", "email", "push", "sms"]
 
@@ -33,13 +33,13 @@ class Claims:
     """Claims over the ``needs_seen``, ``replies``, ``timers`` and ``deliveries`` tables."""
 
     @property
-    def db(self) -> sqlite3.Connection:
+    def db(self) -> Connection:
         raise NotImplementedError  # the store's connection
 
-    if TYPE_CHECKING:  # the store's write transaction (careloop.store.SqliteStore.tx)
+    if TYPE_CHECKING:  # the store's write transaction (careloop.store.Store.tx)
         from contextlib import _GeneratorContextManager
 
-        def tx(self) -> _GeneratorContextManager[sqlite3.Connection]: ...
+        def tx(self) -> _GeneratorContextManager[Connection]: ...
 
     # -- one-time events ------------------------------------------------------------------------
     def first_sight_of_need(self, site: str, need_id: str, state: str, ts_ms: int) -> bool:

@@ -110,17 +110,18 @@ class Ingestor:
         try:
             self._client = IngestClient(self.client_id, self._on_publish)
             configure_paho(self._client, self.settings.mqtt)  # credentials and TLS
-            self._registry = DeviceRegistry(self.people_path, durable=not cfg.auto_register)
+            url = self.settings.store_url
+            self._registry = DeviceRegistry(
+                self.people_path, url=url, durable=not cfg.auto_register
+            )
             self._registry.refresh(force=True)
-            self._consent = ConsentCache(self.people_path)
+            self._consent = ConsentCache(self.people_path, url=url)
             self._dead = DeadLetterStore(self.deadletters_path, max_rows=cfg.max_dead_letters)
             self._spool = Spool(self.spool_path, max_bytes=cfg.max_spool_bytes)
         except BaseException:
             self._close_stores()
             raise
-        sweep = dead_letter_sweep(
-            self.people_path, self._dead, self.settings.people.retention_every
-        )
+        sweep = dead_letter_sweep(self.settings, self._dead)
         self._sink = Sink(
             self._influx, self._spool, self._dead, self.metrics, housekeeping=sweep.maybe_run
         )

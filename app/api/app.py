@@ -117,7 +117,10 @@ def create_app(
     ``directory``: the configured people database, already open (tests seed it first); it
     must be ``settings.paths.people``, the file the alert service and scorers read.
     """
-    if directory is not None and directory.path.resolve() != settings.paths.people.resolve():
+    if directory is not None and (
+        directory.path.resolve() != settings.paths.people.resolve()
+        or directory.url != settings.store_url
+    ):
         raise ValueError("create_app: the directory is not the configured people database")
 
     @asynccontextmanager
@@ -125,7 +128,9 @@ def create_app(
         async with AsyncExitStack() as stack:
             state = app.state
             if directory is None:
-                state.directory = stack.enter_context(Directory(settings.paths.people))
+                state.directory = stack.enter_context(
+                    Directory(settings.paths.people, url=settings.store_url)
+                )
             else:
                 state.directory = directory
             state.reads_sweep = reads_sweep(settings, state.directory)
@@ -147,7 +152,9 @@ def create_app(
                     )
                 )
             )  # fmt: skip
-            state.alert_store = stack.enter_context(AlertStore(settings.paths.alerts))
+            state.alert_store = stack.enter_context(
+                AlertStore(settings.paths.alerts, url=settings.store_url)
+            )
             yield
 
     app = FastAPI(
