@@ -73,7 +73,7 @@ def _roster(path: Path, site: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def _start(mosquitto, tmp_path: Path, site: str, name: str) -> subprocess.Popen[bytes]:
+def _start(mosquitto, tmp_path: Path, site: str, name: str, url: str) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable, "-m", "app", "alerts",
         "--site", site, "--data-dir", str(tmp_path / "data"),
@@ -84,17 +84,20 @@ def _start(mosquitto, tmp_path: Path, site: str, name: str) -> subprocess.Popen[
         "--log-format", "json",
     ]  # fmt: skip
     log = (tmp_path / f"alerts-{name}.log").open("ab")
-    return subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ})
+    env = {**os.environ, "CARELOOP_DATABASE_URL": url}  # "" = SQLite files
+    return subprocess.Popen(cmd, stdout=log, stderr=log, env=env)
 
 
 def test_kill9_of_replicas_mid_run_misses_nothing_and_doubles_nothing(
-    mosquitto, tmp_path, site, apps
+    mosquitto, tmp_path, site, apps, database_url
 ):
     """Three replicas: ``a`` is killed while falls are arriving, ``b`` in the middle of
     escalating them all; ``c`` finishes both jobs."""
     _roster(tmp_path / "roster.toml", site)
     write_offset(tmp_path / "offset", 0)
-    procs = {name: _start(mosquitto, tmp_path, site, name) for name in ("a", "b", "c")}
+    procs = {
+        name: _start(mosquitto, tmp_path, site, name, database_url) for name in ("a", "b", "c")
+    }
 
     def kill9(name: str) -> None:
         procs[name].send_signal(signal.SIGKILL)
@@ -129,7 +132,7 @@ def test_kill9_of_replicas_mid_run_misses_nothing_and_doubles_nothing(
                 proc.terminate()
                 proc.wait(10)
 
-    store = AlertStore(tmp_path / "data" / "alerts" / "alerts.sqlite3")
+    store = AlertStore(tmp_path / "data" / "alerts" / "alerts.sqlite3", url=database_url)
     try:
         alerts = [x for x in store.alerts() if x.kind == "fall"]
         assert len(alerts) == falls  # nothing missed: every fall opened once

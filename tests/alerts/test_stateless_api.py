@@ -21,7 +21,13 @@ from people import Directory
 from tests.alerts.conftest import make_roster, need, write_roster
 
 
-def _api(mosquitto, tmp_path: Path, site: str, name: str) -> tuple[subprocess.Popen[bytes], str]:
+def _env(url: str) -> dict[str, str]:
+    return {**os.environ, "CARELOOP_DATABASE_URL": url}  # "" = SQLite files
+
+
+def _api(
+    mosquitto, tmp_path: Path, site: str, name: str, url: str
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     cmd = [
         sys.executable, "-m", "app", "api", "--no-alerts", "--port", str(port),
@@ -30,7 +36,7 @@ def _api(mosquitto, tmp_path: Path, site: str, name: str) -> tuple[subprocess.Po
         "--log-level", "WARNING",
     ]  # fmt: skip
     log = (tmp_path / f"api-{name}.log").open("ab")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ})
+    proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=_env(url))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -45,7 +51,7 @@ def _api(mosquitto, tmp_path: Path, site: str, name: str) -> tuple[subprocess.Po
         time.sleep(0.2)
 
 
-def _alerts(mosquitto, tmp_path: Path, site: str) -> subprocess.Popen[bytes]:
+def _alerts(mosquitto, tmp_path: Path, site: str, url: str) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable, "-m", "app", "alerts", "--site", site,
         "--data-dir", str(tmp_path / "data"), "--mqtt-host", mosquitto.host,
@@ -53,7 +59,7 @@ def _alerts(mosquitto, tmp_path: Path, site: str) -> subprocess.Popen[bytes]:
         "--tick-interval", "0.05",
     ]  # fmt: skip
     log = (tmp_path / "alerts.log").open("ab")
-    return subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ})
+    return subprocess.Popen(cmd, stdout=log, stderr=log, env=_env(url))
 
 
 class Events:
@@ -87,19 +93,21 @@ class Events:
 
 
 def test_two_api_processes_without_an_alert_service_serve_one_volunteer(
-    mosquitto, tmp_path, site, apps
+    mosquitto, tmp_path, site, apps, database_url
 ):
     from careloop.settings import load_settings
 
-    settings = load_settings(site=site, data_dir=str(tmp_path / "data"))
+    settings = load_settings(site=site, data_dir=str(tmp_path / "data"), database_url=database_url)
     write_roster(settings, make_roster(site))
-    with Directory(settings.paths.people) as people:
+    with Directory(settings.paths.people, url=database_url) as people:
         coordinator = people.create_token("coordinator", "c01", [site])[0]
     procs = []
     try:
-        (p1, url1), (p2, url2) = (_api(mosquitto, tmp_path, site, n) for n in ("1", "2"))
+        (p1, url1), (p2, url2) = (
+            _api(mosquitto, tmp_path, site, n, database_url) for n in ("1", "2")
+        )
         procs += [p1, p2]
-        procs.append(_alerts(mosquitto, tmp_path, site))
+        procs.append(_alerts(mosquitto, tmp_path, site, database_url))
         board = Events(url2, coordinator)  # watched on the other process
         time.sleep(0.5)
         message = need(site, kind="fall", tier="emergency", ts=int(time.time() * 1000))
@@ -111,7 +119,7 @@ def test_two_api_processes_without_an_alert_service_serve_one_volunteer(
         paged = apps.wait(lambda x: x.type == "page", n=3)
         alert_id = paged[0].alert
         volunteer = paged[0].volunteer
-        with Directory(settings.paths.people) as people:  # the paged volunteer signs in
+        with Directory(settings.paths.people, url=database_url) as people:  # they sign in
             token = people.create_token("volunteer", volunteer, [site])[0]
 
         auth = {"Authorization": f"Bearer {token}"}
