@@ -1,8 +1,9 @@
 """``careloop bench alerts``: from a reading's publish to the volunteer's MQTT notification.
 
 Method: a private Mosquitto and ``replicas`` real ``careloop alerts`` subprocesses on one
-alert store (SQLite, ``synchronous=full``; docs/scale-alerts.md), a roster of ``volunteers``
-at one site. A load thread publishes every resident's vitals once a second
+alert store (SQLite, ``synchronous=full``, or with ``database="postgresql"`` a private
+PostgreSQL 15 with fsync on, started here; docs/scale-alerts.md), a roster of
+``volunteers`` at one site. A load thread publishes every resident's vitals once a second
 (:mod:`bench.alerts_fleet`; ``batch`` readings per message as edge agents send them), so the
 broker carries the whole fleet's traffic while alerts work. Needs are injected at random
 (Poisson, ``need_rate`` per second) for residents chosen at random: the bench publishes the
@@ -39,7 +40,10 @@ from bench.alerts_fleet import SITE, fleet, reading
 from bench.alerts_watch import PageWatch
 from careloop.wire.alerts import alert_subscription
 from careloop.wire.needs import NeedMessage, NeedTopic, encode_need
-from devservers import Mosquitto
+from devservers import Mosquitto, PostgreSQL
+
+#: The benchmark's PostgreSQL commits as durably as the SQLite store's ``synchronous=full``.
+PG_DURABLE = "fsync = on\nfull_page_writes = on\nsynchronous_commit = on"
 
 #: Kinds injected, with their tier (as the scorer would raise them).
 KINDS = (
@@ -73,17 +77,18 @@ class AlertBenchOptions:
             raise ValueError("need at least 3 volunteers")
         if not 1 <= self.replicas <= 8 or not 1 <= self.batch <= 500:
             raise ValueError("replicas must be 1-8 and batch 1-500")
-        if self.database != "sqlite":
-            raise ValueError(f"database {self.database!r}: only sqlite is available")
+        if self.database not in ("sqlite", "postgresql"):
+            raise ValueError(f"database {self.database!r}: sqlite or postgresql")
 
 
-def _people(data_dir: Path, residents: int) -> None:
+def _people(data_dir: Path, residents: int, url: str) -> None:
     """The residents needs are raised for, consenting to share with volunteers, so their
     pages name them (the bench matches each page to its need by the resident's id)."""
     from careloop.settings import load_settings
     from people import Consent, Directory, Resident, Site
 
-    with Directory(load_settings(data_dir=str(data_dir)).paths.people) as people, people.tx():
+    settings = load_settings(data_dir=str(data_dir), database_url=url)
+    with Directory(settings.paths.people, url=url) as people, people.tx():
         people.add_site(Site(SITE, "alert benchmark"))
         for rid in ("warmup", *(f"r{i:05d}" for i in range(residents))):
             people.add_resident(Resident(SITE, rid, rid))
@@ -123,10 +128,15 @@ def run_alerts_bench(
         work = options.work_dir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         with Mosquitto(work / "mosquitto") as broker:
-            return _run(options, broker, work, progress)
+            if options.database == "sqlite":
+                return _run(options, broker, work, progress, "")
+            # Durable like the SQLite store (synchronous=full): fsync on, unlike test servers.
+            with PostgreSQL(work / "postgres", extra_conf=PG_DURABLE) as pg:
+                progress(f"PostgreSQL on port {pg.port}")
+                return _run(options, broker, work, progress, pg.create_database("careloop"))
 
 
-def _start(options: AlertBenchOptions, broker: Mosquitto, work: Path, k: int) -> Replica:
+def _start(options: AlertBenchOptions, broker: Mosquitto, work: Path, k: int, url: str) -> Replica:
     cmd = [
         sys.executable, "-m", "app", "alerts", "--site", SITE,
         "--data-dir", str(work / "data"), "--mqtt-host", broker.host,
@@ -136,7 +146,8 @@ def _start(options: AlertBenchOptions, broker: Mosquitto, work: Path, k: int) ->
     ]  # fmt: skip
     log = work / f"alerts-{k}.log"
     with log.open("ab") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=out, env={**os.environ})
+        env = {**os.environ, "CARELOOP_DATABASE_URL": url}  # "" = SQLite files
+        proc = subprocess.Popen(cmd, stdout=out, stderr=out, env=env)
     return Replica(proc, log)
 
 
@@ -159,13 +170,14 @@ class Replica:
 
 
 def _run(
-    options: AlertBenchOptions, broker: Mosquitto, work: Path, progress: Callable[[str], None]
-) -> dict[str, Any]:
+    options: AlertBenchOptions, broker: Mosquitto, work: Path, progress: Callable[[str], None],
+    url: str,
+) -> dict[str, Any]:  # fmt: skip
     rng = random.Random(options.seed)
     progress(f"writing {options.residents} residents to the people database")
-    _people(work / "data", options.residents)
+    _people(work / "data", options.residents, url)
     _roster(work / "roster.toml", options.volunteers)
-    replicas = [_start(options, broker, work, k) for k in range(options.replicas)]
+    replicas = [_start(options, broker, work, k, url) for k in range(options.replicas)]
     watch = PageWatch(SITE)
     app = _client(broker, "bench-volunteers")
     app.on_message = watch.on_message
@@ -268,8 +280,9 @@ def _run(
         "seconds": round(elapsed, 2),
         "volunteers": options.volunteers,
         "lease_s": options.lease,
-        "method": "reading publish -> need (QoS 1) -> careloop alerts x replicas (one SQLite "
-        "store, full sync) -> first page received on a volunteer topic (QoS 1)",
+        "method": f"reading publish -> need (QoS 1) -> careloop alerts x replicas (one "
+        f"{'SQLite store, full sync' if not url else 'PostgreSQL 15 database, fsync on'}) -> "
+        "first page received on a volunteer topic (QoS 1)",
     }
 
 

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 
 def test_bench_alerts_json_smoke(tmp_path):
     out = subprocess.run(
@@ -20,13 +22,16 @@ def test_bench_alerts_json_smoke(tmp_path):
     assert 0 < report["p50_ms"] <= report["p99_ms"]
 
 
-def test_bench_alerts_two_replicas_one_killed(tmp_path):
-    """Two replicas on one store, one killed with SIGKILL half-way: the bench's own verdict
-    (nothing missed, nothing paged twice) and the fields the issue asks for."""
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_bench_alerts_two_replicas_one_killed(tmp_path, database):
+    """Two replicas on one store (a SQLite file, or the PostgreSQL the bench starts), one
+    killed with SIGKILL half-way: the bench's own verdict (nothing missed, nothing paged
+    twice) and the fields the issue asks for."""
     out = subprocess.run(
         [sys.executable, "-m", "app", "bench", "alerts", "--json", "--residents", "300",
          "--seconds", "4", "--need-rate", "5", "--volunteers", "12", "--replicas", "2",
-         "--lease", "1", "--batch", "5", "--work-dir", str(tmp_path)],
+         "--lease", "1", "--batch", "5", "--database", database,
+         "--work-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
@@ -36,3 +41,4 @@ def test_bench_alerts_two_replicas_one_killed(tmp_path):
     assert (report["replicas"], report["missed"], report["doubled"]) == (2, 0, 0)
     assert report["failover_ms"] is not None and report["failover_ms"] >= 0
     assert report["in_flight_at_kill"] >= 0 and report["readings_per_message"] == 5
+    assert report["database"] == database
