@@ -98,8 +98,8 @@ class Claims:
         """Lease up to ``limit`` due rows of ``channel`` that nobody holds (or whose lease
         lapsed) to ``owner`` until ``wall_ms + lease_ms``, oldest first; for MQTT, first the
         rows already leased to ``owner`` when queued (a read only: the hot path costs no
-        transaction). With nothing to lease the update changes no row, and SQLite commits it
-        without writing.
+        transaction). With nothing to lease it only reads (on PostgreSQL every
+        write transaction takes the schema's lock and commits).
 
         ``now_ms`` is the service's clock (due times), ``wall_ms`` the machine's (leases are
         about live processes, not simulated time). The outer conditions repeat the inner
@@ -115,6 +115,13 @@ class Claims:
             ).fetchall()
         if own:  # the hot path: what we just queued; others' rows on the next call
             return [Delivery(*r) for r in own]
+        free = self.db.execute(  # idle is a read: no write transaction, no commit
+            "SELECT 1 FROM deliveries WHERE state = 'pending' AND channel = ? AND due_ms <= ? "
+            "AND (lease_until IS NULL OR lease_until < ?) LIMIT 1",
+            (channel, now_ms, wall_ms),
+        ).fetchone()
+        if free is None:
+            return []
         with self.tx():
             rows = self.db.execute(
                 "UPDATE deliveries SET lease_until = ?, leased_by = ? WHERE id IN ("
