@@ -47,7 +47,13 @@ from careloop.logs import fields
 from careloop.mqtt import Backoff, ConfirmingClient, make_client, payload_bytes, run_forever
 from careloop.settings import Settings
 from careloop.wire import WireError, subscription
-from careloop.wire.alerts import AlertReply, alert_subscription, decode_reply
+from careloop.wire.alerts import (
+    ALERT_PREFIX,
+    WAKE_SUBSCRIPTION,
+    AlertReply,
+    alert_subscription,
+    decode_reply,
+)
 from careloop.wire.needs import NEED_PREFIX, decode_need, need_subscription
 from people import Directory, Follower, Roster, import_roster, load_roster_file, read_roster
 from people.retention import Sweep
@@ -234,6 +240,7 @@ class AlertService:
         await client.subscribe(alert_subscription("reply", self.site_filter), qos=1)
         for kind in ANSWER_KINDS:  # answers to the satisfaction question (alerts/tickets.py)
             await client.subscribe(subscription(self.site_filter, kind=kind), qos=1)
+        await client.subscribe(WAKE_SUBSCRIPTION, qos=0)  # API processes queued notifications
         self.connected.set()
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._receive(client), name="alerts:receive")
@@ -246,6 +253,9 @@ class AlertService:
             try:
                 if topic.startswith(NEED_PREFIX + "/"):
                     self._on_need(topic, payload)
+                elif topic.startswith(ALERT_PREFIX) and topic.split("/")[4:5] == ["wake"]:
+                    self.metrics.wakes.inc()
+                    self.outbox_waiting()
                 elif topic.endswith(ANSWER_SUFFIXES):
                     self._on_answer(topic, payload)
                 else:

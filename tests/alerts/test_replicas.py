@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from alerts import AlertStore, write_offset
-from tests.alerts.conftest import need
+from tests.alerts.conftest import T0, need
 
 
 def _actions(store: AlertStore, alert: str) -> Counter[str]:
@@ -149,3 +149,32 @@ def test_kill9_of_replicas_mid_run_misses_nothing_and_doubles_nothing(
         assert senders["c"] > 0 and senders["a"] + senders["b"] > 0, senders  # work was shared
     finally:
         store.close()
+
+
+def test_an_api_process_action_nudges_the_services_over_mqtt(start_service, apps, site):
+    """Actions taken with no alert service in the process (alerts/actions.py) queue their
+    notifications in the store and publish a nudge on MQTT; both replicas hear it, one
+    sends each notification."""
+    from alerts.actions import AlertActions, WakeSender
+    from careloop.wire.alerts import AlertReply
+
+    a, b = start_service(), start_service()
+    apps.publish_need(need(site, kind="fall", tier="emergency"))
+    paged = apps.wait(lambda x: x.type == "page", n=3)
+    with a.people() as people:
+        actions = AlertActions(a.settings, people, clock=a.clock, on_outbox=WakeSender(a.settings))
+        try:
+            reply = AlertReply(nonce="http-1", alert=paged[0].alert, action="accept", ts=T0)
+            alert = actions.reply(site, paged[0].volunteer, reply, "http")
+        finally:
+            actions.close()
+    assert alert.owner == paged[0].volunteer
+    apps.wait(lambda x: x.type == "accepted")
+    apps.wait(lambda x: x.type == "taken", n=2)
+    apps.drain(0.5)
+    assert len([x for x in apps.seen if x.type in ("accepted", "taken")]) == 3
+    deadline = time.monotonic() + 5
+    wakes = "careloop_alerts_outbox_wakes_total"
+    while not all(r.service.metrics.value(wakes) >= 1 for r in (a, b)):
+        assert time.monotonic() < deadline, "a replica heard no nudge"
+        time.sleep(0.05)
