@@ -34,15 +34,13 @@ from typing import Any
 from alerts import senders
 from alerts.actions import configure
 from alerts.clock import Clock, OffsetFileClock, SystemClock, wall_ms
-from alerts.core import EngineCore
 from alerts.devicemsg import device_answers
 from alerts.engine import AlertEngine
 from alerts.errors import AlertsError, ReplyRejected
-from alerts.events import EventHub, event_dict
 from alerts.metrics import AlertMetrics
 from alerts.model import Alert
 from alerts.policy import Policy
-from alerts.store import AlertStore, AuditEntry, Channel
+from alerts.store import AlertStore, Channel
 from careloop.logs import fields
 from careloop.mqtt import Backoff, ConfirmingClient, make_client, payload_bytes, run_forever
 from careloop.settings import Settings
@@ -92,7 +90,6 @@ class AlertService:
         self.clock: Clock = clock or SystemClock()
         self._policy = policy
         self.metrics = AlertMetrics()
-        self.events = EventHub()
         self.connected = asyncio.Event()
         self.metrics_port: int | None = None
         #: Ticker rounds so far (tests wait for a round after moving the clock).
@@ -160,7 +157,6 @@ class AlertService:
             AlertEngine(store, policy, roster, self.clock), self.settings
         )
         engine.listeners.append(self.metrics.on_commit)
-        engine.listeners.append(self._publish_events)
         if cfg.metrics_port:
             try:
                 self.metrics_port = self.metrics.serve(cfg.metrics_port, cfg.metrics_host)
@@ -359,13 +355,6 @@ class AlertService:
             channel, self.settings, self.store, self.clock, self.metrics, self._wake[channel],
             self.client_id,
         )  # fmt: skip
-
-    def _publish_events(self, entries: list[AuditEntry], engine: EngineCore) -> None:
-        if not self.events.listeners:
-            return
-        for entry in entries:
-            alert = engine.store.get(entry.alert)
-            self.events.publish(event_dict(entry, alert.tier if alert else None))
 
     def follow_people(self, *, force: bool = False) -> bool:
         """Read the roster again if the people database changed; True if it did.
