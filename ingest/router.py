@@ -141,6 +141,31 @@ class ShardRouter:
                 except InfluxError as exc:
                     _could_not_create(sink.shard, exc)
 
+    def readiness(self, *, broker: bool) -> dict[str, bool]:
+        """What ingest's ``/readyz`` checks: the broker, and InfluxDB, each shard by name
+        when there are several (``influxdb:<shard>``); a shard that is down does not stop
+        the others, its points wait in its spool, but it is named."""
+        shards = self.reachable()
+        checks = {"broker": broker, "influxdb": all(shards.values())}
+        if len(shards) > 1:
+            checks.update({f"influxdb:{name}": up for name, up in shards.items()})
+        return checks
+
+    def reachable(self) -> dict[str, bool]:
+        """Each shard's ``/ping`` right now (a shard that is down says so at once, even
+        while nothing is being written); a ping that answers also sets ``shard_up``."""
+        out: dict[str, bool] = {}
+        for name, sink in self.sinks.items():
+            with sink.open_client() as client:
+                try:
+                    client.ping()
+                    out[name] = True
+                except InfluxError:
+                    out[name] = False
+            if not out[name]:
+                self.metrics.shard_up.labels(name).set(0)
+        return out
+
     def refresh_policies(self) -> None:
         for sink in self.sinks.values():
             sink.refresh_policies()

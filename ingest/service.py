@@ -132,6 +132,8 @@ class Ingestor:
             self._sink.create_database()
         self._sink.refresh_policies()
         if cfg.metrics_port:
+            sink = self._sink  # /readyz: the broker, and each InfluxDB shard by name
+            self.metrics.readiness = lambda: sink.readiness(broker=self.connected)
             try:
                 self.metrics_port = self.metrics.serve(cfg.metrics_port, cfg.metrics_host)
             except OSError as exc:
