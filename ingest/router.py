@@ -153,7 +153,7 @@ class ShardRouter:
 
     def reachable(self) -> dict[str, bool]:
         """Each shard's ``/ping`` right now (a shard that is down says so at once, even
-        while nothing is being written); a ping that answers also sets ``shard_up``."""
+        while nothing is being written); ``shard_up`` follows the answer."""
         out: dict[str, bool] = {}
         for name, sink in self.sinks.items():
             with sink.open_client() as client:
@@ -162,8 +162,7 @@ class ShardRouter:
                     out[name] = True
                 except InfluxError:
                     out[name] = False
-            if not out[name]:
-                self.metrics.shard_up.labels(name).set(0)
+            self.metrics.shard_up.labels(name).set(out[name])
         return out
 
     def refresh_policies(self) -> None:

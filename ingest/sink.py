@@ -87,7 +87,12 @@ class Sink:
         #: Set whenever a batch enters the spool, so the replay thread wakes up.
         self.spooled = threading.Event()
         self.metrics.spool_limit.set(spool.max_bytes)
-        self.metrics.shard_up.labels(shard).set(1)
+        # This shard's series, looked up once (the write path updates them per batch).
+        self._up = metrics.shard_up.labels(shard)
+        self._written = metrics.shard_written.labels(shard)
+        self._spool_bytes = metrics.shard_spool_bytes.labels(shard)
+        self._waiting = metrics.shard_waiting.labels(shard)
+        self._up.set(1)
         self._update_spool_metrics()
 
     def open_client(self) -> InfluxClient:
@@ -137,7 +142,7 @@ class Sink:
             )
         refused = sum(len(unit[0]) for unit, _ in rejected)
         self.metrics.readings_written.inc(lines - refused)
-        self.metrics.shard_written.labels(self.shard).inc(lines - refused)
+        self._written.inc(lines - refused)
         if oldest_ts is not None:
             self._observe_lag(oldest_ts)
 
@@ -242,8 +247,8 @@ class Sink:
     def _update_spool_metrics(self) -> None:
         self.metrics.spool_bytes.set(self.spool.nbytes)
         self.metrics.spool_batches.set(len(self.spool))
-        self.metrics.shard_spool_bytes.labels(self.shard).set(self.spool.nbytes)
-        self.metrics.shard_waiting.labels(self.shard).set(self.spool.readings)
+        self._spool_bytes.set(self.spool.nbytes)
+        self._waiting.set(self.spool.readings)
 
     @property
     def down(self) -> bool:
@@ -252,7 +257,7 @@ class Sink:
 
     def note_down(self, exc: InfluxUnavailable) -> None:
         """The shard did not take a request: say so once (log, ``shard_up`` 0)."""
-        self.metrics.shard_up.labels(self.shard).set(0)
+        self._up.set(0)
         if not self._down:
             self._down = True
             log.warning(
@@ -261,7 +266,7 @@ class Sink:
             )
 
     def _note_up(self) -> None:
-        self.metrics.shard_up.labels(self.shard).set(1)
+        self._up.set(1)
         if self._down:
             self._down = False
             log.info(
