@@ -135,3 +135,27 @@ def test_a_shard_without_the_database_has_no_points_and_a_down_one_is_named(
     missing = fresh.model_copy(update={"database": f"none_{uuid.uuid4().hex[:6]}"})
     with connect_sharded(missing) as client, pytest.raises(InfluxRejected, match="not found"):
         client.query(q)
+
+
+def test_the_map_from_command_line_flags():
+    from app.cli import build_parser
+    from app.cli.common import settings_from_args
+
+    parser = build_parser()
+    args = parser.parse_args(
+        ["ingest", "--influx-shard", "north=https://influx-2.example:8086",
+         "--influx-shard", "south=https://influx-3.example:8086",
+         "--influx-site", "rose-court=north", "--influx-site", "elm-house=south"]
+    )  # fmt: skip
+    influx = settings_from_args(args).influx
+    assert influx.shards == {
+        "north": "https://influx-2.example:8086",
+        "south": "https://influx-3.example:8086",
+    }
+    assert influx.sites == {"rose-court": "north", "elm-house": "south"}
+    bad = parser.parse_args(["ingest", "--influx-site", "rose-court"])
+    with pytest.raises(SettingsError, match="expected SITE=SHARD, got 'rose-court'"):
+        settings_from_args(bad)
+    unknown = parser.parse_args(["ingest", "--influx-site", "rose-court=west"])
+    with pytest.raises(SettingsError, match="unknown shard 'west'"):
+        settings_from_args(unknown)
