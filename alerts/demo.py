@@ -10,7 +10,7 @@ ignore and decline, so the first step of every chain is seen to fail and escalat
 Wiring (what ``careloop demo`` does)::
 
     settings = ...  # the demo's Settings (site, data_dir, mqtt)
-    with Directory(settings.paths.people) as people:
+    with Directory(settings.paths.people, url=settings.store_url) as people:
         import_roster(people, demo_roster(site))  # volunteers are people data
     async with (
         AlertService(settings, policy=demo_policy()),

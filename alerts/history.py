@@ -7,11 +7,11 @@ these are views for people, not the state machine's own reads and writes.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import fields
 from typing import Any
 
 from alerts.model import Alert
+from careloop.db import Connection
 
 _ALERT_COLUMNS = tuple(f.name for f in fields(Alert))
 _BOOLS = {"respond_breached", "resolve_breached"}
@@ -21,10 +21,10 @@ class AlertHistory:
     """Queries over the ``alerts``, ``pages`` and ``audit`` tables of an open store."""
 
     @property
-    def db(self) -> sqlite3.Connection:
+    def db(self) -> Connection:
         raise NotImplementedError  # the store's connection
 
-    def _alert(self, row: sqlite3.Row | tuple[Any, ...] | None) -> Alert | None:
+    def _alert(self, row: tuple[Any, ...] | None) -> Alert | None:
         if row is None:
             return None
         values = dict(zip(_ALERT_COLUMNS, row, strict=True))

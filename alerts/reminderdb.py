@@ -11,8 +11,9 @@ a device it is ``not_said``. Audit rows are keyed by the reminder's id like an a
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
+
+from careloop.db import Connection
 
 REMINDER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS reminders (
@@ -44,13 +45,13 @@ class Reminder:
 _COLS = "id, key, site, resident, source, event, device, said_ms, due_ms, state, closed_ms"
 
 
-def seen(db: sqlite3.Connection, site: str, key: str) -> bool:
+def seen(db: Connection, site: str, key: str) -> bool:
     """Whether this reminder was already recorded (said or not)."""
     row = db.execute("SELECT 1 FROM reminders WHERE site = ? AND key = ?", (site, key))
     return row.fetchone() is not None
 
 
-def add(db: sqlite3.Connection, r: Reminder) -> None:
+def add(db: Connection, r: Reminder) -> None:
     db.execute(
         f"INSERT INTO reminders ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (r.id, r.key, r.site, r.resident, r.source, r.event, r.device, r.said_ms, r.due_ms,
@@ -58,7 +59,7 @@ def add(db: sqlite3.Connection, r: Reminder) -> None:
     )  # fmt: skip
 
 
-def waiting(db: sqlite3.Connection, site: str, resident: str, now_ms: int) -> list[Reminder]:
+def waiting(db: Connection, site: str, resident: str, now_ms: int) -> list[Reminder]:
     """Care-plan reminders of the resident still waiting for an answer, newest first."""
     rows = db.execute(
         f"SELECT {_COLS} FROM reminders WHERE site = ? AND resident = ? AND state = 'waiting' "
@@ -68,19 +69,19 @@ def waiting(db: sqlite3.Connection, site: str, resident: str, now_ms: int) -> li
     return [Reminder(*r) for r in rows]
 
 
-def close(db: sqlite3.Connection, reminder_id: str, state: str, now_ms: int) -> None:
+def close(db: Connection, reminder_id: str, state: str, now_ms: int) -> None:
     db.execute(
         "UPDATE reminders SET state = ?, closed_ms = ? WHERE id = ?", (state, now_ms, reminder_id)
     )
 
 
-def by_key(db: sqlite3.Connection, site: str, key: str) -> Reminder | None:
+def by_key(db: Connection, site: str, key: str) -> Reminder | None:
     row = db.execute(f"SELECT {_COLS} FROM reminders WHERE site = ? AND key = ?", (site, key))
     got = row.fetchone()
     return Reminder(*got) if got else None
 
 
-def of_resident(db: sqlite3.Connection, site: str, resident: str) -> list[Reminder]:
+def of_resident(db: Connection, site: str, resident: str) -> list[Reminder]:
     rows = db.execute(
         f"SELECT {_COLS} FROM reminders WHERE site = ? AND resident = ? ORDER BY said_ms",
         (site, resident),
@@ -88,19 +89,19 @@ def of_resident(db: sqlite3.Connection, site: str, resident: str) -> list[Remind
     return [Reminder(*r) for r in rows]
 
 
-def erase_resident(db: sqlite3.Connection, site: str, resident: str) -> dict[str, int]:
+def erase_resident(db: Connection, site: str, resident: str) -> dict[str, int]:
     """Erasure: the resident's reminders with their audit rows and queued commands."""
     ids = [r.id for r in of_resident(db, site, resident)]
     return _delete(db, ids)
 
 
-def purge(db: sqlite3.Connection, site: str, cutoff_ms: int) -> dict[str, int]:
+def purge(db: Connection, site: str, cutoff_ms: int) -> dict[str, int]:
     """Retention: reminders said before the site's cutoff, with their audit and commands."""
     rows = db.execute("SELECT id FROM reminders WHERE site = ? AND said_ms < ?", (site, cutoff_ms))
     return _delete(db, [r[0] for r in rows])
 
 
-def _delete(db: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
+def _delete(db: Connection, ids: list[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for table, column in (("audit", "alert"), ("deliveries", "alert"), ("reminders", "id")):
         n = 0

@@ -30,8 +30,8 @@ def _month(ms: int) -> str:
 
 def _site_clause(sites: frozenset[str] | None) -> tuple[str, list[str]]:
     if sites is None:
-        return "1", []
-    return (f"site IN ({','.join('?' * len(sites))})" if sites else "0"), sorted(sites)
+        return "1 = 1", []
+    return (f"site IN ({','.join('?' * len(sites))})" if sites else "1 = 0"), sorted(sites)
 
 
 def _mean(values: list[int]) -> float | None:

@@ -118,7 +118,7 @@ class AlertService:
         policy = self._policy or Policy.load(cfg.policy)
         if cfg.webhook_secret is None and _names_webhook(policy):
             raise AlertsError("the policy names an emergency webhook: set alerts.webhook_secret")
-        people = Directory(self.settings.paths.people)
+        people = Directory(self.settings.paths.people, url=self.settings.store_url)
         try:
             if cfg.roster:  # a roster file is an input to the people database, not a copy
                 import_roster(people, load_roster_file(cfg.roster))
@@ -129,7 +129,7 @@ class AlertService:
                 every=self.settings.people.follow_every,
                 name="roster",
             )
-            store = AlertStore(self.db_path, synchronous=cfg.synchronous)
+            store = AlertStore(self.db_path, url=people.url, synchronous=cfg.synchronous)
         except BaseException:
             people.close()
             raise
@@ -141,6 +141,7 @@ class AlertService:
         self.sweep = Sweep(
             self.settings.paths.people,
             {"alerts": lambda kept: store.purge(kept.cutoffs)},
+            url=people.url,
             every=self.settings.people.retention_every,
             clock=lambda: self.clock.now_ms() / 1000,
         )

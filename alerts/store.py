@@ -18,7 +18,6 @@ The store is used from the service's event loop thread only (calls are short).
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,7 +31,9 @@ from alerts.reminderdb import REMINDER_SCHEMA
 from alerts.schema import NEEDS_SEEN, OLD_ROSTER, SCHEMA, AuditEntry, Delivery
 from alerts.ticketdb import TICKET_SCHEMA
 from alerts.ticketdb import erase_resident as erase_ticket_data
-from careloop.store import SqliteStore
+from careloop.db import Connection
+from careloop.db.migrate import Migrations
+from careloop.store import Store
 
 Channel = Literal["mqtt", "webhook", "email", "push", "sms"]
 
@@ -42,17 +43,30 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
-class AlertStore(AlertHistory, SqliteStore):
+class AlertStore(AlertHistory, Store):
     """The SQLite store; ``synchronous='full'`` also survives power loss, ``'normal'`` a
     process crash (WAL). Used from the service's event-loop thread; ``tx()`` nests."""
 
     error = StoreError
     label = "alert store"
+    pg_schema = "alerts"
+    migrations = Migrations("alerts", "alerts")
 
-    def __init__(self, path: Path, *, synchronous: Literal["full", "normal"] = "full") -> None:
+    def __init__(
+        self, path: Path, *, url: str = "", synchronous: Literal["full", "normal"] = "full"
+    ) -> None:
         super().__init__(
-            path, SCHEMA + NEEDS_SEEN + TICKET_SCHEMA + REMINDER_SCHEMA, synchronous=synchronous
+            path,
+            SCHEMA + NEEDS_SEEN + TICKET_SCHEMA + REMINDER_SCHEMA,
+            url=url,
+            synchronous=synchronous,
         )
+        if self.dialect == "sqlite":
+            self._upgrade_file()
+
+    def _upgrade_file(self) -> None:
+        """Bring a SQLite file written by an older version to today's tables (PostgreSQL
+        has versioned migrations instead: alerts/migrations)."""
         with self.tx() as db:
             columns = {row[1] for row in db.execute("PRAGMA table_info(alerts)")}
             if "facts" not in columns:  # a store written before alerts kept their evidence
@@ -60,7 +74,7 @@ class AlertStore(AlertHistory, SqliteStore):
             seen = {row[1] for row in db.execute("PRAGMA table_info(needs_seen)")}
             if "site" not in seen:  # keyed without the site before: an idempotence log only
                 db.execute("DROP TABLE needs_seen")
-                db.executescript(NEEDS_SEEN)
+                db.execute(NEEDS_SEEN)
             for table in OLD_ROSTER:
                 shape = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
                 if "body" in shape or shape == {
@@ -73,7 +87,7 @@ class AlertStore(AlertHistory, SqliteStore):
                     db.execute(f"DROP TABLE {table}")
 
     @property
-    def db(self) -> sqlite3.Connection:
+    def db(self) -> Connection:
         """The connection, for the short single-threaded statements below."""
         return self._db
 
@@ -137,11 +151,11 @@ class AlertStore(AlertHistory, SqliteStore):
         body = json.dumps(detail or {}, separators=(",", ":"), sort_keys=True)
         cur = self.db.execute(
             "INSERT INTO audit (alert, ts_ms, actor, action, from_state, to_state, channel, "
-            "reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (alert, ts_ms, actor, action, from_state, to_state, channel, reason, body),
         )
         return AuditEntry(
-            int(cur.lastrowid or 0), alert, ts_ms, actor, action, from_state, to_state,
+            int(cur.fetchone()[0]), alert, ts_ms, actor, action, from_state, to_state,
             channel, reason, detail or {},
         )  # fmt: skip
 
@@ -287,7 +301,8 @@ class AlertStore(AlertHistory, SqliteStore):
     def first_sight_of_need(self, site: str, need_id: str, state: str, ts_ms: int) -> bool:
         """Record a need message; False if this exact one was seen before (redelivery)."""
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO needs_seen VALUES (?, ?, ?, ?)", (site, need_id, state, ts_ms)
+            "INSERT INTO needs_seen VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (site, need_id, state, ts_ms),
         )
         return cur.rowcount == 1
 
@@ -346,14 +361,16 @@ class AlertStore(AlertHistory, SqliteStore):
         self, nonce: str, volunteer: str, alert: str, ts_ms: int, outcome: str
     ) -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO replies VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO replies VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (nonce, volunteer, alert, ts_ms, outcome),
         )
 
 
-def _delete_alerts(db: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
+def _delete_alerts(db: Connection, ids: list[str]) -> dict[str, int]:
     """Delete alerts ``ids`` and every row keyed by them; rows per table."""
     out: dict[str, int] = {}
+    if not ids:  # ``IN ()`` is SQLite's only
+        return {t: 0 for t in ("audit", "pages", "timers", "deliveries", "replies", "alerts")}
     marks = ",".join("?" * len(ids))
     for table in ("audit", "pages", "timers", "deliveries", "replies"):
         out[table] = db.execute(f"DELETE FROM {table} WHERE alert IN ({marks})", ids).rowcount

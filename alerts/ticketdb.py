@@ -14,9 +14,10 @@ consent; logs never carry them.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
+
+from careloop.db import Connection, upsert
 
 TICKET_SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -48,6 +49,10 @@ CREATE TABLE IF NOT EXISTS rating_links (
     issued_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, used_ms INTEGER
 );
 """
+
+_ASK_UPSERT = upsert(
+    "rating_asks", "alert, site, resident, device, asked_ms, due_ms, attempts, state", "alert"
+)
 
 #: Ticket kinds (alerts that are tickets) and every kind the ticket API takes.
 TICKET_KINDS = ("request", "complaint")
@@ -83,18 +88,18 @@ def link_hash(link: str) -> str:
 
 
 def add_ticket(
-    db: sqlite3.Connection, alert: str, source: str, reporter: str | None, now_ms: int,
+    db: Connection, alert: str, source: str, reporter: str | None, now_ms: int,
     note: str | None,
 ) -> None:  # fmt: skip
     """The ticket row of a new alert; a report merged into an open ticket keeps the first."""
     db.execute(
-        "INSERT OR IGNORE INTO tickets (alert, source, reporter, created_ms, note) "
-        "VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO tickets (alert, source, reporter, created_ms, note) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (alert, source, reporter, now_ms, note),
     )
 
 
-def set_resolution(db: sqlite3.Connection, alert: str, note: str) -> None:
+def set_resolution(db: Connection, alert: str, note: str) -> None:
     """The owner's note when resolving (what was done; the report back)."""
     cur = db.execute("UPDATE tickets SET resolution = ? WHERE alert = ?", (note, alert))
     if cur.rowcount == 0:  # a voice ticket: its row starts with the resolution
@@ -105,7 +110,7 @@ def set_resolution(db: sqlite3.Connection, alert: str, note: str) -> None:
         )
 
 
-def ticket_info(db: sqlite3.Connection, alert: str) -> TicketInfo:
+def ticket_info(db: Connection, alert: str) -> TicketInfo:
     row = db.execute(
         "SELECT source, reporter, note, resolution FROM tickets WHERE alert = ?", (alert,)
     ).fetchone()
@@ -113,19 +118,19 @@ def ticket_info(db: sqlite3.Connection, alert: str) -> TicketInfo:
 
 
 def add_praise(
-    db: sqlite3.Connection, *, site: str, resident: str, volunteer: str | None,
+    db: Connection, *, site: str, resident: str, volunteer: str | None,
     team: str | None, source: str, reporter: str | None, now_ms: int, credited_by: str,
 ) -> int:  # fmt: skip
     """Record one thanks; returns its id. ``credited_by``: ``named`` or ``last_helper``."""
     cur = db.execute(
         "INSERT INTO praise (site, resident, volunteer, team, source, reporter, ts_ms, "
-        "credited_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "credited_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (site, resident, volunteer, team, source, reporter, now_ms, credited_by),
     )
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchone()[0])
 
 
-def praise_counts(db: sqlite3.Connection, volunteer: str) -> dict[str, Any]:
+def praise_counts(db: Connection, volunteer: str) -> dict[str, Any]:
     """How often ``volunteer`` was thanked: in all, and by how the credit was decided."""
     rows = db.execute(
         "SELECT credited_by, count(*), max(ts_ms) FROM praise WHERE volunteer = ? "
@@ -137,7 +142,7 @@ def praise_counts(db: sqlite3.Connection, volunteer: str) -> dict[str, Any]:
     return {"volunteer": volunteer, "praise": sum(by.values()), "by": by, "last_ms": last}
 
 
-def praise_of(db: sqlite3.Connection, volunteer: str, limit: int = 20) -> list[dict[str, Any]]:
+def praise_of(db: Connection, volunteer: str, limit: int = 20) -> list[dict[str, Any]]:
     """The latest thanks credited to ``volunteer``, newest first: when, whose (site and
     resident: the caller decides whether the reader may see who), how it came (``source``:
     voice, family, volunteer, coordinator) and how it was credited."""
@@ -150,7 +155,7 @@ def praise_of(db: sqlite3.Connection, volunteer: str, limit: int = 20) -> list[d
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
-def last_helper(db: sqlite3.Connection, site: str, resident: str) -> str | None:
+def last_helper(db: Connection, site: str, resident: str) -> str | None:
     """The volunteer who most recently owned an alert of ``resident`` (accepted it)."""
     row = db.execute(
         "SELECT owner FROM alerts WHERE site = ? AND resident = ? AND owner IS NOT NULL "
@@ -162,7 +167,7 @@ def last_helper(db: sqlite3.Connection, site: str, resident: str) -> str | None:
 
 # -- satisfaction questions ---------------------------------------------------------------------
 def open_ask(
-    db: sqlite3.Connection, alert: str, site: str, resident: str, device: str, now_ms: int,
+    db: Connection, alert: str, site: str, resident: str, device: str, now_ms: int,
     due_ms: int,
 ) -> None:  # fmt: skip
     """A question asked; an older question of the resident still waiting lapses (no answer):
@@ -173,12 +178,12 @@ def open_ask(
         (site, resident),
     )
     db.execute(
-        "INSERT OR REPLACE INTO rating_asks VALUES (?, ?, ?, ?, ?, ?, 1, 'asking')",
-        (alert, site, resident, device, now_ms, due_ms),
+        _ASK_UPSERT,
+        (alert, site, resident, device, now_ms, due_ms, 1, "asking"),
     )
 
 
-def waiting_ask(db: sqlite3.Connection, site: str, resident: str, now_ms: int) -> RatingAsk | None:
+def waiting_ask(db: Connection, site: str, resident: str, now_ms: int) -> RatingAsk | None:
     row = db.execute(
         "SELECT * FROM rating_asks WHERE site = ? AND resident = ? AND state = 'asking' "
         "AND due_ms > ? ORDER BY asked_ms DESC LIMIT 1",
@@ -187,7 +192,7 @@ def waiting_ask(db: sqlite3.Connection, site: str, resident: str, now_ms: int) -
     return None if row is None else RatingAsk(*row)
 
 
-def due_asks(db: sqlite3.Connection, now_ms: int) -> list[RatingAsk]:
+def due_asks(db: Connection, now_ms: int) -> list[RatingAsk]:
     rows = db.execute(
         "SELECT * FROM rating_asks WHERE state = 'asking' AND due_ms <= ? LIMIT 200", (now_ms,)
     ).fetchall()
@@ -195,7 +200,7 @@ def due_asks(db: sqlite3.Connection, now_ms: int) -> list[RatingAsk]:
 
 
 def update_ask(
-    db: sqlite3.Connection, alert: str, *, state: str, attempts: int | None = None,
+    db: Connection, alert: str, *, state: str, attempts: int | None = None,
     due_ms: int | None = None,
 ) -> None:  # fmt: skip
     db.execute(
@@ -206,21 +211,22 @@ def update_ask(
 
 
 def add_rating(
-    db: sqlite3.Connection, *, alert: str, site: str, resident: str, kind: str, tier: str,
+    db: Connection, *, alert: str, site: str, resident: str, kind: str, tier: str,
     volunteer: str | None, rater_role: str, rater: str, score: int | None, words: str | None,
     via: str, now_ms: int,
 ) -> bool:  # fmt: skip
     """Store one answer; False if this rater already answered about this alert."""
     cur = db.execute(
-        "INSERT OR IGNORE INTO ratings (alert, site, resident, kind, tier, volunteer, "
-        "rater_role, rater, score, words, via, ts_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO ratings (alert, site, resident, kind, tier, volunteer, rater_role, rater, "
+        "score, words, via, ts_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
         (alert, site, resident, kind, tier, volunteer, rater_role, rater, score, words, via,
          now_ms),
     )  # fmt: skip
     return cur.rowcount == 1
 
 
-def ratings_of(db: sqlite3.Connection, alert: str) -> list[dict[str, Any]]:
+def ratings_of(db: Connection, alert: str) -> list[dict[str, Any]]:
     """Every answer about one alert (no words: those stay in the store for staff review)."""
     rows = db.execute(
         "SELECT rater_role, score, via, ts_ms FROM ratings WHERE alert = ? ORDER BY id", (alert,)
@@ -230,7 +236,7 @@ def ratings_of(db: sqlite3.Connection, alert: str) -> list[dict[str, Any]]:
 
 # -- one-time links for families ------------------------------------------------------------------
 def add_link(
-    db: sqlite3.Connection, link: str, alert: str, issued_by: str, now_ms: int, expires_ms: int
+    db: Connection, link: str, alert: str, issued_by: str, now_ms: int, expires_ms: int
 ) -> None:
     db.execute(
         "INSERT INTO rating_links VALUES (?, ?, ?, ?, ?, NULL)",
@@ -238,7 +244,7 @@ def add_link(
     )
 
 
-def use_link(db: sqlite3.Connection, link: str, now_ms: int) -> tuple[str | None, str]:
+def use_link(db: Connection, link: str, now_ms: int) -> tuple[str | None, str]:
     """Spend a link: ``(alert, "ok")``, or ``(None | alert, why not)`` with why among
     ``unknown``, ``expired``, ``used``."""
     row = db.execute(
@@ -255,7 +261,7 @@ def use_link(db: sqlite3.Connection, link: str, now_ms: int) -> tuple[str | None
     return alert, "ok"
 
 
-def erase_resident(db: sqlite3.Connection, site: str, resident: str) -> dict[str, int]:
+def erase_resident(db: Connection, site: str, resident: str) -> dict[str, int]:
     """Erasure: the resident's praise, questions and ratings (tickets go with their alerts)."""
     out: dict[str, int] = {}
     for table in ("praise", "rating_asks", "ratings"):

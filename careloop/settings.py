@@ -32,6 +32,7 @@ from careloop.apisettings import ApiSettings
 from careloop.connections import PLACEHOLDERS as _PLACEHOLDERS
 from careloop.connections import InfluxSettings, MqttSettings
 from careloop.connections import Section as _Section
+from careloop.db import check_url
 from careloop.errors import SettingsError
 from careloop.paths import Paths
 from careloop.tls import refuse_http, refuse_plaintext, smtp_defaults
@@ -234,6 +235,12 @@ class ScoreSettings(_Section):
     sites: str = ""
     #: ``K/N``: with ``sites="+"``, keep the sites whose ``crc32(site) % N == K``.
     partition: str = "0/1"
+    #: How a partition of several (``N > 1``) gets its sites' messages: ``sites`` = one
+    #: subscription per owned site, following the people database (each partition receives
+    #: only its own readings); ``all`` = every partition subscribes to every site and drops
+    #: the others' messages (N times the broker traffic: the measured alternative,
+    #: docs/scale-scorers.md).
+    subscribe: Literal["sites", "all"] = "sites"
     #: Seconds between state snapshots (``DATA_DIR/score/<partition>.snapshot``); 0 = only
     #: at a clean shutdown. What a kill -9 loses is what came since the last one.
     snapshot_every: float = Field(60.0, ge=0)
@@ -300,6 +307,10 @@ class Settings(BaseSettings):
 
     site: str = "demo-home"
     data_dir: Path = Path("var")
+    #: Where the relational state lives (people, alerts and audit, tokens, registry, dead
+    #: letters, tickets): "" = SQLite files under ``data_dir`` (the default, no server), or
+    #: ``postgresql://user@host/db`` (docs/database.md). A secret: it may hold a password.
+    database_url: SecretStr = SecretStr("")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     mqtt: MqttSettings = MqttSettings()
@@ -316,6 +327,17 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_site(cls, value: str) -> str:
         return check_id(value, "site")
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_database_url(cls, value: SecretStr) -> SecretStr:
+        check_url(value.get_secret_value())
+        return value
+
+    @property
+    def store_url(self) -> str:
+        """The relational stores' URL ("" = SQLite files), for the stores' ``url=``."""
+        return self.database_url.get_secret_value()
 
     @property
     def paths(self) -> Paths:

@@ -1,4 +1,4 @@
-"""The one way careloop keeps embedded state: SQLite files opened alike, behind one base class.
+"""The one way careloop keeps relational state: SQLite files (the default) or PostgreSQL.
 
 Every store (edge outbox, people and devices, dead letters, alert store, provisioning,
 erasure receipts) is a file shared by threads and sometimes processes: autocommit mode with
@@ -6,11 +6,16 @@ explicit ``BEGIN IMMEDIATE`` transactions, WAL so readers never block the writer
 timeout instead of "database is locked", and ``synchronous=FULL`` where a power cut must not
 lose a commit (``NORMAL`` survives a process crash only).
 
-:class:`SqliteStore` holds what each store used to write for itself: one connection behind a
+:class:`Store` holds what each store used to write for itself: one connection behind a
 lock, write transactions that nest (an inner ``tx()`` joins the outer one), reads under the
-same lock, a change counter other processes' commits move too (:meth:`SqliteStore.version`),
-and the translation of ``sqlite3``/``OSError`` into the owning package's error class at this
-one boundary. Subclasses name that class in :attr:`SqliteStore.error` and add their queries.
+same lock, a change counter other processes' commits move too (:meth:`Store.version`), and
+the translation of ``sqlite3``/``OSError`` into the owning package's error class at this one
+boundary. Subclasses name that class in :attr:`Store.error` and add their queries.
+
+Given a ``postgresql://`` URL (the ``database_url`` setting) the same store keeps its tables
+in a PostgreSQL schema instead (:mod:`careloop.db`): the queries are the same, the schema
+comes from versioned migrations applied here, and a write transaction takes the schema's
+advisory lock, so writers queue as they do on a SQLite file (docs/database.md).
 """
 
 from __future__ import annotations
@@ -18,12 +23,17 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
+from careloop.db import Connection, is_postgres, redact
 from careloop.errors import CareloopError
 from careloop.files import open_private
+
+if TYPE_CHECKING:
+    from careloop.db.migrate import Migrations
+    from careloop.db.postgres import PgConnection
 
 Synchronous = Literal["full", "normal"]
 
@@ -40,7 +50,7 @@ def open_database(
 
     ``synchronous=None`` leaves the file's setting alone (a reader of another store's file);
     ``private`` creates the file readable by its owner only (it holds personal data or
-    secrets). Raises ``sqlite3.Error`` or ``OSError``: :class:`SqliteStore` translates them.
+    secrets). Raises ``sqlite3.Error`` or ``OSError``: :class:`Store` translates them.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     if private:
@@ -59,33 +69,49 @@ def open_database(
     return db
 
 
-class SqliteStore:
-    """Base of every embedded store: one file, one connection, one lock; thread-safe.
+class Store:
+    """Base of every relational store: one connection, one lock; thread-safe.
 
-    ``synchronous``: "full" (survives power loss), "normal" (a process crash), None (leave
-    the file's setting: a second reader of another store's file). ``private``: the file is
-    created 0600 (personal data, secrets). Use as a context manager or call :meth:`close`.
+    SQLite (``url`` empty): the file ``path``, with ``schema`` applied. ``synchronous``:
+    "full" (survives power loss), "normal" (a process crash), None (leave the file's setting:
+    a second reader of another store's file). ``private``: the file is created 0600.
+
+    PostgreSQL (``url`` ``postgresql://...``): the tables live in schema :attr:`pg_schema`,
+    brought to the newest version of :attr:`migrations` before the store is used; ``path``,
+    ``schema`` and ``synchronous`` are not used (the server owns durability).
+
+    Use as a context manager or call :meth:`close`.
     """
 
     #: The owning package's error (a CareloopError taking one message) raised on failures.
     error: ClassVar[type[CareloopError]] = CareloopError
     #: What the store is called in error messages ("alert store", "directory", ...).
     label: ClassVar[str] = "store"
+    #: PostgreSQL: the schema holding the tables, and the migrations that make them.
+    pg_schema: ClassVar[str] = ""
+    migrations: ClassVar[Migrations | None] = None
 
     def __init__(
         self,
         path: Path,
         schema: str = "",
         *,
+        url: str = "",
         synchronous: Synchronous | None = "full",
         busy_timeout_ms: int = 5000,
         private: bool = True,
     ) -> None:
         self.path = Path(path)
+        self.url = url
         self._lock = threading.RLock()
         self._depth = 0
         self._writes = 0
         self._closed = False
+        self._pg: PgConnection | None = None
+        self._db: Connection
+        if is_postgres(url):
+            self._db = self._pg = self._open_postgres(url)
+            return
         try:
             self._db = open_database(
                 self.path,
@@ -97,17 +123,47 @@ class SqliteStore:
         except (sqlite3.Error, OSError) as exc:
             raise self.error(f"cannot open {self.label} {self.path}: {exc}") from exc
 
+    def _open_postgres(self, url: str) -> PgConnection:
+        from careloop.db.migrate import MigrationError, migrate
+        from careloop.db.postgres import PgConnection
+
+        if not self.pg_schema or self.migrations is None:
+            raise self.error(f"the {self.label} cannot live on PostgreSQL yet")
+        try:
+            db = PgConnection(url, self.pg_schema)
+        except sqlite3.Error as exc:
+            raise self.error(f"cannot open {self.label} at {redact(url)}: {exc}") from exc
+        try:
+            migrate(db, self.migrations)
+        except (MigrationError, sqlite3.Error) as exc:
+            db.close()
+            raise self.error(f"cannot open {self.label} at {redact(url)}: {exc}") from exc
+        return db
+
+    @property
+    def dialect(self) -> Literal["sqlite", "postgresql"]:
+        """Which backend holds the tables, for the few statements that differ."""
+        return "sqlite" if self._pg is None else "postgresql"
+
+    @property
+    def where(self) -> str:
+        """The file, or the server and schema (no password), for messages."""
+        return str(self.path) if self._pg is None else f"{redact(self.url)} {self.pg_schema}"
+
     # -- transactions and reads ---------------------------------------------------------------
     @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``); nesting joins it.
+    def tx(self) -> Iterator[Connection]:
+        """One write transaction; nesting joins it.
 
-        The lock is held throughout, so no other thread's statement lands inside it; any
-        exception rolls it back, and sqlite errors become :attr:`error`.
+        SQLite: ``BEGIN IMMEDIATE``. PostgreSQL: ``BEGIN`` and the schema's advisory
+        transaction lock, so writers of every process queue as on a file, and the change
+        counter is bumped with the commit. The lock is held throughout, so no other thread's
+        statement lands inside it; any exception rolls it back, and database errors become
+        :attr:`error`.
         """
         with self._lock:
             if self._closed:
-                raise self.error(f"{self.label} {self.path} is closed")
+                raise self.error(f"{self.label} {self.where} is closed")
             if self._depth:
                 self._depth += 1
                 try:
@@ -116,37 +172,59 @@ class SqliteStore:
                     self._depth -= 1
                 return
             try:
-                self._db.execute("BEGIN IMMEDIATE")
+                self._begin()
             except sqlite3.Error as exc:
-                raise self.error(f"cannot write {self.label} {self.path}: {exc}") from exc
+                raise self.error(f"cannot write {self.label} {self.where}: {exc}") from exc
             self._depth = 1
             try:
                 yield self._db
             except BaseException as exc:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 if isinstance(exc, sqlite3.Error):
-                    raise self.error(f"cannot write {self.label} {self.path}: {exc}") from exc
+                    raise self.error(f"cannot write {self.label} {self.where}: {exc}") from exc
                 raise
             else:
                 try:
-                    self._db.execute("COMMIT")
+                    self._commit()
                 except sqlite3.Error as exc:
-                    self._db.execute("ROLLBACK")
+                    self._rollback()
                     raise self.error(f"commit to {self.label} failed: {exc}") from exc
                 self._writes += 1
             finally:
                 self._depth = 0
 
+    def _begin(self) -> None:
+        if self._pg is None:
+            self._db.execute("BEGIN IMMEDIATE")
+            return
+        from careloop.db.migrate import LOCK_SPACE, schema_key
+
+        key = schema_key(self.pg_schema) ^ 1  # not the migration lock of the schema
+        self._pg.script(f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_SPACE}, {key})")
+
+    def _commit(self) -> None:
+        if self._pg is None:
+            self._db.execute("COMMIT")
+        else:
+            self._pg.script("UPDATE careloop_changes SET n = n + 1 WHERE id = 1; COMMIT")
+
+    def _rollback(self) -> None:
+        if self._pg is None:
+            self._db.execute("ROLLBACK")
+        elif self._pg.in_transaction:
+            with suppress(sqlite3.Error):  # a dropped connection has nothing to roll back
+                self._pg.script("ROLLBACK")
+
     @contextmanager
-    def reading(self) -> Iterator[sqlite3.Connection]:
+    def reading(self) -> Iterator[Connection]:
         """Several reads under the lock (no write of another thread lands between them)."""
         try:
             with self._lock:
                 if self._closed:
-                    raise self.error(f"{self.label} {self.path} is closed")
+                    raise self.error(f"{self.label} {self.where} is closed")
                 yield self._db
         except sqlite3.Error as exc:
-            raise self.error(f"cannot read {self.label} {self.path}: {exc}") from exc
+            raise self.error(f"cannot read {self.label} {self.where}: {exc}") from exc
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Every row of one read statement."""
@@ -159,17 +237,27 @@ class SqliteStore:
         return found[0] if found else None
 
     def version(self) -> int:
-        """Grows whenever any process commits to the file (``data_version``) or we do.
+        """Grows whenever any process commits (or we do).
 
         Readers that cache what they read (the alert service's roster, the scorer's care
         profiles, ingest's device table) compare it to notice changes made anywhere.
         """
-        row = self.one("PRAGMA data_version")
-        assert row is not None
-        return int(row[0]) + self._writes
+        with self.reading() as db:
+            return self.data_version(db)
+
+    def data_version(self, db: Connection) -> int:
+        """:meth:`version` read on ``db`` (the caller holds :meth:`reading`).
+
+        SQLite: ``PRAGMA data_version`` (other connections' commits; microseconds, no disk
+        read) plus our own commits. PostgreSQL: the schema's change counter, bumped by every
+        write transaction of every process.
+        """
+        if self._pg is None:
+            return int(db.execute("PRAGMA data_version").fetchone()[0]) + self._writes
+        return int(db.execute("SELECT n FROM careloop_changes WHERE id = 1").fetchone()[0])
 
     def ping(self) -> None:
-        """Raise :attr:`error` unless the file answers a query."""
+        """Raise :attr:`error` unless the database answers a query."""
         self.rows("SELECT 1")
 
     # -- lifecycle ----------------------------------------------------------------------------

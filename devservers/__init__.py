@@ -11,6 +11,7 @@ Public surface::
     Mosquitto                 mosquitto.py  a private broker (passwords, ACLs, a TLS
                                             listener optional)
     InfluxDB                  influxdb.py   a private InfluxDB 1.x (https, auth optional)
+    PostgreSQL                postgresql.py a private PostgreSQL 15 (loopback, trust auth)
     ServerError, ServerTls,   base.py       what they share
     free_port, tie_to_parent
     careloop_command          here          argv that runs ``careloop`` in a child process
@@ -23,6 +24,7 @@ import sys
 from devservers.base import ServerError, ServerTls, free_port, tie_to_parent
 from devservers.influxdb import InfluxDB
 from devservers.mosquitto import Mosquitto
+from devservers.postgresql import PostgreSQL
 
 
 def careloop_command(*args: str) -> list[str]:
@@ -33,6 +35,7 @@ def careloop_command(*args: str) -> list[str]:
 __all__ = [
     "InfluxDB",
     "Mosquitto",
+    "PostgreSQL",
     "ServerError",
     "ServerTls",
     "careloop_command",

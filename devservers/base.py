@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from careloop.errors import CareloopError
 
@@ -156,6 +156,8 @@ class _ChildServer:
     log_name: ClassVar[str]
     config_name: ClassVar[str]
     default_start_timeout: ClassVar[float] = 15.0
+    #: What asks the server to stop gracefully (PostgreSQL's fast shutdown is SIGINT).
+    stop_signal: ClassVar[signal.Signals] = signal.SIGTERM
 
     def __init__(
         self, data_dir: Path, *, port: int | None, host: str, extra_conf: str, binary: str
@@ -182,6 +184,10 @@ class _ChildServer:
 
     def _child_env(self) -> dict[str, str]:
         return dict(os.environ)
+
+    def _child_user(self) -> dict[str, Any]:
+        """Extra ``Popen`` arguments: ``user``/``group`` for a server that refuses root."""
+        return {}
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -238,6 +244,7 @@ class _ChildServer:
                 # stops servers in order (a broker that died first would lose in-flight acks).
                 start_new_session=True,
                 preexec_fn=tie_to_parent(),
+                **self._child_user(),
             )
         atexit.register(self.stop)
         self._wait_ready(self.default_start_timeout if timeout is None else timeout)
@@ -246,7 +253,7 @@ class _ChildServer:
         """Stop gracefully (SIGTERM, so state is saved), SIGKILL after ``timeout``; idempotent."""
         proc = self._proc
         if proc is not None and proc.poll() is None:
-            proc.terminate()
+            proc.send_signal(self.stop_signal)
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:

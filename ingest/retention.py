@@ -21,10 +21,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from types import MappingProxyType
 
 from careloop.influx import InfluxClient
+from careloop.settings import Settings
 from careloop.shards import site_of_line
 from ingest.deadletters import DeadLetterStore
 from people.retention import Retention, Sweep
@@ -85,10 +85,12 @@ class SitePolicies:
             self._checked = time.monotonic()
 
 
-def dead_letter_sweep(people: Path, dead: DeadLetterStore, every: float) -> Sweep:
-    """The sweep that applies each site's retention to the dead letters."""
+def dead_letter_sweep(settings: Settings, dead: DeadLetterStore) -> Sweep:
+    """The sweep that applies each site's retention to the dead letters (every
+    ``people.retention_every`` seconds, from the people database of ``settings``)."""
 
     def purge(kept: Retention) -> dict[str, int]:
         return {"deadletters": dead.purge(kept.cutoffs, sites=kept.sites, others=kept.strictest)}
 
-    return Sweep(people, {"ingest": purge}, every=every)
+    every = settings.people.retention_every
+    return Sweep(settings.paths.people, {"ingest": purge}, url=settings.store_url, every=every)

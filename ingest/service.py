@@ -108,13 +108,14 @@ class Ingestor:
         try:
             self._client = IngestClient(self.client_id, self._on_publish)
             configure_paho(self._client, self.settings.mqtt)  # credentials and TLS
-            self._registry = DeviceRegistry(self.people_path, durable=not cfg.auto_register)
-            self._registry.refresh(force=True)
-            self._consent = ConsentCache(self.people_path)
-            self._dead = DeadLetterStore(self.deadletters_path, max_rows=cfg.max_dead_letters)
-            sweep = dead_letter_sweep(
-                self.people_path, self._dead, self.settings.people.retention_every
+            url = self.settings.store_url
+            self._registry = DeviceRegistry(
+                self.people_path, url=url, durable=not cfg.auto_register
             )
+            self._registry.refresh(force=True)
+            self._consent = ConsentCache(self.people_path, url=url)
+            self._dead = DeadLetterStore(self.deadletters_path, max_rows=cfg.max_dead_letters)
+            sweep = dead_letter_sweep(self.settings, self._dead)
             self._sink = ShardRouter.open(
                 self.settings,
                 safe_name(self.client_id),

@@ -23,20 +23,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from careloop.store import SqliteStore
+from careloop.store import Store
 from people.errors import PeopleError
 from people.model import Consent
-from people.store.base import SCHEMA
+from people.store.base import MIGRATIONS, SCHEMA
 
 
-class ConsentCache(SqliteStore):
+class ConsentCache(Store):
     """``allows_text(site, resident)``, cached per resident; thread-safe."""
 
     error = PeopleError
     label = "consents"
+    pg_schema = "people"
+    migrations = MIGRATIONS
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA, synchronous=None)
+    def __init__(self, path: Path, *, url: str = "") -> None:
+        super().__init__(path, SCHEMA, url=url, synchronous=None)
         self._allowed: dict[tuple[str, str], bool] = {}
         self._version: int | None = None
 
@@ -49,7 +51,7 @@ class ConsentCache(SqliteStore):
         key = (site, resident)
         try:
             with self.reading() as db:
-                version = int(db.execute("PRAGMA data_version").fetchone()[0])
+                version = self.data_version(db)
                 if version != self._version:
                     self._allowed.clear()
                     self._version = version

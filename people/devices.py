@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from careloop.store import SqliteStore
+from careloop.db import upsert
+from careloop.store import Store
 from people.errors import PeopleError
 from people.model import valid_id
+from people.store.base import MIGRATIONS as PEOPLE_MIGRATIONS
 from people.store.base import SCHEMA
 
 Verdict = Literal["ok", "unknown_device", "spoofed"]
@@ -42,14 +44,16 @@ class Device:
             valid_id(getattr(self, field), field)
 
 
-class DeviceRegistry(SqliteStore):
+class DeviceRegistry(Store):
     """The ``devices`` table of the people database, with an in-memory map for checks."""
 
     error = PeopleError
     label: ClassVar[str] = "device registry"
+    pg_schema = "people"
+    migrations = PEOPLE_MIGRATIONS
 
-    def __init__(self, path: Path, *, durable: bool = True) -> None:
-        super().__init__(path, SCHEMA, synchronous="full" if durable else "normal")
+    def __init__(self, path: Path, *, url: str = "", durable: bool = True) -> None:
+        super().__init__(path, SCHEMA, url=url, synchronous="full" if durable else "normal")
         self._cache: dict[str, tuple[str, str]] = {}
         self._version: int | None = None
         self._checked = 0.0
@@ -62,14 +66,15 @@ class DeviceRegistry(SqliteStore):
             (d.device, d.site, d.resident, d.kind, d.registered_at or int(time.time() * 1000))
             for d in devices
         ]
-        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        cols = "device, site, resident, kind, registered_at"
+        sql = (
+            upsert("devices", cols, "device")
+            if replace
+            else f"INSERT INTO devices ({cols}) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+        )
         with self.tx() as db:
             before = db.total_changes
-            db.executemany(
-                f"{verb} INTO devices (device, site, resident, kind, registered_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                rows,
-            )
+            db.executemany(sql, rows)
             written = db.total_changes - before
         if replace:  # our own commits do not change our data_version: update the cache here
             for d in devices:
@@ -136,7 +141,7 @@ class DeviceRegistry(SqliteStore):
     def refresh(self, *, force: bool = False) -> bool:
         """Reload the map if the file changed since the last load; True if it reloaded."""
         with self.reading() as db:
-            version = int(db.execute("PRAGMA data_version").fetchone()[0])
+            version = self.data_version(db)
             if version == self._version and not force:
                 return False
             rows = db.execute("SELECT device, site, resident FROM devices").fetchall()

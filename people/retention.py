@@ -67,10 +67,12 @@ class Sweep:
         people: Path,
         purges: Mapping[str, Purge],
         *,
+        url: str = "",
         every: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.people = Path(people)
+        self.url = url
         self.purges = dict(purges)
         self.every = every
         self.clock = clock
@@ -86,7 +88,7 @@ class Sweep:
         """Sweep now; returns rows removed per ``<store>.<table>`` in this sweep."""
         self._last = self.clock()
         try:
-            with Directory(self.people, synchronous=None) as directory:
+            with Directory(self.people, url=self.url, synchronous=None) as directory:
                 kept = retention(directory, int(self._last * 1000))
         except PeopleError as exc:
             log.warning("retention not applied", extra=fields(error=str(exc)[:200]))

@@ -250,7 +250,7 @@ def import_roster(directory: Directory, roster: RosterFile) -> dict[str, int]:
     for rotation, volunteer, start, end in roster.overrides:
         directory.add_override(rotation, volunteer, start, end)
     if roster.devices:
-        with DeviceRegistry(directory.path) as registry:
+        with DeviceRegistry(directory.path, url=directory.url) as registry:
             registry.add(Device(dev, site, res, kind="voice") for site, res, dev in roster.devices)
     return {
         "sites": len(roster.sites - known),

@@ -1,4 +1,5 @@
-"""Shared fixtures: real mosquitto and influxd servers, and per-test names to isolate data.
+"""Shared fixtures: real mosquitto, influxd and PostgreSQL servers, and per-test names to
+isolate data.
 
 Session-scoped servers keep the suite fast (one start each); tests isolate themselves by
 database name and topic root instead. A test that stops, kills or restarts a server must use
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from devservers import InfluxDB, Mosquitto
+from devservers import InfluxDB, Mosquitto, PostgreSQL
 
 
 @pytest.fixture(scope="session")
@@ -57,3 +58,31 @@ def influx_db(influxdb: InfluxDB) -> Iterator[str]:
 def unique_topic_root() -> str:
     """A unique string (``t`` + 8 hex digits) to build per-test site ids and topics from."""
     return f"t{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgreSQL]:
+    """One PostgreSQL shared by the whole session; tests use a database of their own."""
+    with PostgreSQL(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture
+def private_postgres(tmp_path: Path) -> Iterator[PostgreSQL]:
+    """A PostgreSQL of this test's own, free to be stopped, killed and restarted."""
+    with PostgreSQL(tmp_path / "postgres") as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The ``database_url`` setting, once per backend: "" (SQLite files, the default) and
+    a fresh database on the session's PostgreSQL, dropped afterwards."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    server: PostgreSQL = request.getfixturevalue("postgres")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    url = server.create_database(name)
+    yield url
+    server.drop_database(name)

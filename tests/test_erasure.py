@@ -259,3 +259,43 @@ def test_an_erase_command_the_broker_refuses_gives_no_receipt(world, tmp_path):
             listener.close()
     assert heard.id == receipt["id"] and stores.receipts.get(receipt["id"]) == receipt
     assert rows(stores.receipts.path, "SELECT count(*) FROM erasure_receipts") == 1
+
+
+def test_erasure_reaches_the_stores_on_postgresql(tmp_path, influxdb, influx_db, postgres):
+    """With ``database_url`` naming PostgreSQL, the directory, the device registry and the
+    alert store live there (no SQLite file at all): erasure must reach them there."""
+    url = postgres.create_database(f"erase_{int(time.time() * 1000)}")
+    registry, alerts_path = tmp_path / "people.sqlite3", tmp_path / "alerts" / "alerts.sqlite3"
+    directory = Directory(registry, url=url)
+    prov = Provisioner(registry, password_file=tmp_path / "passwd", acl_file=tmp_path / "acl",
+                       url=url)  # fmt: skip
+    directory.add_site(Site(S, S))
+    now = int(time.time() * 1000)
+    with AlertStore(alerts_path, url=url) as store:
+        for n, (resident, device) in enumerate((("r1", "d1"), ("r2", "d2"))):
+            directory.add_resident(Resident(S, resident, f"Name of {resident}"))
+            prov.create_device(device, S, resident)
+            alert = Alert(f"a-{n}", S, resident, "fall", "urgent", "open",
+                          f"{resident}:fall:{now}", now, device=device)  # fmt: skip
+            with store.tx():
+                store.save(alert, new=True)
+                store.audit(alert.id, now, "system", "open", channel="mqtt")
+    writer = InfluxClient(influxdb.url, influx_db)
+    receipts = ReceiptStore(registry)
+    stores = Stores(writer, directory, prov, tmp_path / "ingest" / "dead.sqlite3", alerts_path,
+                    receipts, database_url=url)  # fmt: skip
+    try:
+        receipt = Eraser(stores).erase(S, "r1", subject="c-ann", role="coordinator")
+        assert receipt["stores"]["alerts"]["alerts"] == 1
+        with AlertStore(alerts_path, url=url) as store:
+            assert [a.resident for a in store.alerts()] == ["r2"]
+            assert [e.alert for e in store.audit_log()] == ["a-1"]
+        assert [d.device for d in prov.registry.devices()] == ["d2"]
+        assert directory.find_resident(S, "r1") is None
+        assert not alerts_path.exists()  # nothing was written to a SQLite alert store
+    finally:
+        receipts.close()
+        writer.close()
+        prov.close()
+        directory.close()
+        postgres.drop_database(url.rsplit("/", 1)[1])

@@ -28,11 +28,13 @@ FOLLOW_S = 0.2  # how often the services look for changes (the default is 1 s)
 
 
 def test_scorer_and_standalone_alerts_follow_changes_made_through_the_api(
-    mosquitto, tmp_path: Path, unique_topic_root: str
+    mosquitto, tmp_path: Path, unique_topic_root: str, database_url: str
 ):
     site = unique_topic_root
+    url = database_url  # SQLite files, then PostgreSQL: the change counter of each
     settings = load_settings(
         site=site,
+        database_url=url,
         data_dir=str(tmp_path / "data"),
         mqtt={"host": mosquitto.host, "port": mosquitto.port, "backoff_initial": 0.1,
               "backoff_max": 1},
@@ -41,13 +43,13 @@ def test_scorer_and_standalone_alerts_follow_changes_made_through_the_api(
                "stats_interval": 0},
     )  # fmt: skip
     people_db = settings.paths.people
-    with Directory(people_db) as people:
+    with Directory(people_db, url=url) as people:
         people.add_site(Site(site, "Follow Home"))
         for rid in ("r1", "r2"):
             people.add_resident(Resident(site, rid, f"Resident {rid}", "zh"))
         people.add_volunteer(Volunteer("v1", "Vera One", (site,)))
         admin = people.create_token("admin", "root", None)[0]
-    with DeviceRegistry(people_db) as registry:
+    with DeviceRegistry(people_db, url=url) as registry:
         registry.add([Device("term-r1", site, "r1", "terminal")])
 
     server, thread, port = serve_in_thread(create_app(settings, alert_service=False))
@@ -63,7 +65,10 @@ def test_scorer_and_standalone_alerts_follow_changes_made_through_the_api(
             "--mqtt-host", mosquitto.host, "--mqtt-port", str(mosquitto.port),
             "--client-id", f"alerts-{site}", "--tick-interval", "0.05",
         ),
-        env={**_env(), "CARELOOP_PEOPLE__FOLLOW_EVERY": str(FOLLOW_S)},
+        env={
+            **_env(), "CARELOOP_PEOPLE__FOLLOW_EVERY": str(FOLLOW_S),
+            "CARELOOP_DATABASE_URL": url,
+        },
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         text=True,

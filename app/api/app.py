@@ -112,7 +112,10 @@ def create_app(
     ``directory``: the configured people database, already open (tests seed it first); it
     must be ``settings.paths.people``, the file the alert service and scorers read.
     """
-    if directory is not None and directory.path.resolve() != settings.paths.people.resolve():
+    if directory is not None and (
+        directory.path.resolve() != settings.paths.people.resolve()
+        or directory.url != settings.store_url
+    ):
         raise ValueError("create_app: the directory is not the configured people database")
 
     @asynccontextmanager
@@ -120,7 +123,9 @@ def create_app(
         async with AsyncExitStack() as stack:
             state = app.state
             if directory is None:
-                state.directory = stack.enter_context(Directory(settings.paths.people))
+                state.directory = stack.enter_context(
+                    Directory(settings.paths.people, url=settings.store_url)
+                )
             else:
                 state.directory = directory
             state.reads_sweep = reads_sweep(settings, state.directory)
@@ -132,7 +137,9 @@ def create_app(
             if alert_service is not False:
                 service = alert_service if isinstance(alert_service, AlertService) else None
                 state.alerts = await stack.enter_async_context(service or AlertService(settings))
-            state.alert_store = stack.enter_context(AlertStore(settings.paths.alerts))
+            state.alert_store = stack.enter_context(
+                AlertStore(settings.paths.alerts, url=settings.store_url)
+            )
             yield
 
     app = FastAPI(

@@ -42,4 +42,9 @@ def reads_sweep(settings: Settings, directory: Directory) -> Sweep:
     def purge(kept: Retention) -> dict[str, int]:
         return {"audit_reads": directory.purge_reads(kept.cutoffs)}
 
-    return Sweep(settings.paths.people, {"api": purge}, every=settings.people.retention_every)
+    return Sweep(
+        settings.paths.people,
+        {"api": purge},
+        url=settings.store_url,
+        every=settings.people.retention_every,
+    )

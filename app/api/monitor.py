@@ -66,7 +66,7 @@ class DeviceMonitor:
             raise RuntimeError("DeviceMonitor is not reentrant")
         mqtt = self.settings.mqtt
         ident = f"monitor-{uuid.uuid4().hex[:8]}"
-        self._registry = DeviceRegistry(self.settings.paths.people)
+        self._registry = DeviceRegistry(self.settings.paths.people, url=self.settings.store_url)
 
         def on_state(up: bool) -> None:
             self.connected = up

@@ -123,7 +123,7 @@ def _check(settings: Settings) -> int:
 def _view(args: argparse.Namespace, settings: Settings) -> int:
     from alerts import AlertStore, closed_loop, summary
 
-    store = AlertStore(settings.paths.alerts)
+    store = AlertStore(settings.paths.alerts, url=settings.store_url)
     try:
         if args.action == "audit":
             entries = store.audit_log(args.alert)

@@ -80,8 +80,19 @@ def register(sub: Any) -> argparse.ArgumentParser:
         help="ingest: about how long each phase runs (10); score: simulated seconds timed (120)",
     )
     p.add_argument(
-        "--residents", type=int, default=10_000, help="score: simulated residents (10000)"
+        "--residents",
+        type=int,
+        help="score: simulated residents (10000; with --partitions 1000)",
     )
+    p.add_argument(
+        "--partitions",
+        type=int,
+        metavar="N",
+        help="score: run careloop score processes on a broker instead, one vs N partitions "
+        "(and N partitions each subscribed to every site); readings/s, CPU per reading and "
+        "broker-to-scorer bytes per partition (bench/partition_bench.py)",
+    )
+    p.add_argument("--site-count", type=int, default=8, help="score --partitions: sites (8)")
     p.add_argument(
         "--warmup", type=int, default=300, help="score: simulated seconds scored untimed (300)"
     )
@@ -197,12 +208,43 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if ok else 1
 
 
+def _run_partitions(args: argparse.Namespace) -> int:
+    """``careloop bench score --partitions N``: scorer processes on a broker, 1 vs N."""
+    from bench.partition_bench import PartitionBenchOptions, run_partition_bench
+
+    try:
+        options = PartitionBenchOptions(
+            partitions=args.partitions,
+            sites=args.site_count,
+            residents=args.residents or 1000,
+            seconds=int(args.seconds) if args.seconds is not None else 60,
+            work_dir=args.work_dir,
+        )
+    except ValueError as exc:
+        raise SettingsError("bench", str(exc)) from exc
+    report = run_partition_bench(
+        options, lambda text: print(f"bench: {text}", file=sys.stderr, flush=True)
+    )
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    for name, layout in report["layouts"].items():
+        print(
+            f"{name:<8} {layout['readings_per_s']:>8} readings/s  "
+            f"{layout['scorer_cpu_us_per_reading']:>7} CPU us/reading  "
+            f"bytes per partition {[p['received_bytes'] for p in layout['per_partition']]}"
+        )
+    return 0
+
+
 def _run_score(args: argparse.Namespace) -> int:
+    if args.partitions is not None:
+        return _run_partitions(args)
     from bench.score_bench import ScoreOptions, run_score_bench
 
     try:
         options = ScoreOptions(
-            residents=args.residents,
+            residents=args.residents or 10_000,
             seconds=int(args.seconds) if args.seconds is not None else 120,
             warmup=args.warmup,
             naive_residents=args.naive_residents,
@@ -253,7 +295,7 @@ def _run_alerts(args: argparse.Namespace) -> int:
 
     try:
         options = AlertBenchOptions(
-            residents=args.residents,
+            residents=args.residents or 10_000,
             seconds=args.seconds if args.seconds is not None else 30.0,
             need_rate=args.need_rate,
             volunteers=args.volunteers or 200,

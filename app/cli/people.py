@@ -30,7 +30,7 @@ def register(sub: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from people import Directory, import_roster, load_roster_file
 
-    with Directory(settings.paths.people) as people:
+    with Directory(settings.paths.people, url=settings.store_url) as people:
         if args.action == "import":
             if args.file is None:
                 raise SettingsError("file", "people import needs a roster FILE")

@@ -33,7 +33,7 @@ def register(sub: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from people import Device, DeviceRegistry, read_devices
 
-    with DeviceRegistry(settings.paths.people) as registry:
+    with DeviceRegistry(settings.paths.people, url=settings.store_url) as registry:
         if args.action == "add":
             if not args.device or not args.resident:
                 raise SettingsError("device", "registry add needs --device and --resident")

@@ -60,13 +60,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise ReportError("nothing to do: give --pdf FILE, --html FILE and/or --email")
     paths = settings.paths
     began = time.perf_counter()
-    with Directory(paths.people) as directory, connect_sharded(settings.influx) as influx:
+    with (
+        Directory(paths.people, url=settings.store_url) as directory,
+        connect_sharded(settings.influx) as influx,
+    ):
         subj = subject(directory, settings.site, args.resident, args.week)
         print(
             f"report {subj.site.id}/{subj.resident.id} {subj.week.label}: reading", file=sys.stderr
         )
         site = subj.site.id
-        figs = gather(lambda q: influx.query(q, epoch="ms", sites=[site]), subj, paths.alerts)
+        figs = gather(
+            lambda q: influx.query(q, epoch="ms", sites=[site]),
+            subj,
+            paths.alerts,
+            settings.store_url,
+        )
         locale = resolve_locale(args.lang or subj.resident.language)
         if args.pdf or args.html:
             html = render_html(report_view(directory, subj, figs, args.reader, locale))

@@ -18,7 +18,8 @@ def register(sub: Any) -> argparse.ArgumentParser:
         "(baselines, open needs, timers) in numpy arrays, and publish care needs on "
         "careloop/needs/v1/<site>/<resident> for careloop alerts. Own sites either by name "
         "(--sites a,b; default the --site) or by partition of every site (--partition K/N "
-        "keeps the sites with crc32(site) % N == K; run one process per K). State is "
+        "keeps the sites with crc32(site) % N == K, subscribing to each of them as the people "
+        "database names them; run one process per K). State is "
         "snapshotted to DATA_DIR/score/<partition>.snapshot every --snapshot-every seconds "
         "and at shutdown, and restored at start. Logs ids and counts, never payloads.",
     )
@@ -42,6 +43,13 @@ def register(sub: Any) -> argparse.ArgumentParser:
         metavar="K/N",
         action=_Partition,
         help="score every site whose crc32(site) %% N == K (implies --all-sites)",
+    )
+    g.add_argument(
+        "--subscribe",
+        dest="score__subscribe",
+        choices=["sites", "all"],
+        help="with --partition K/N, N > 1: subscribe per owned site, following the people "
+        "database (sites, the default), or to every site dropping the others' messages (all)",
     )
     g.add_argument(
         "--client-id",

@@ -44,7 +44,7 @@ def register(sub: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from people import Directory, PeopleError
 
-    with Directory(settings.paths.people) as directory:
+    with Directory(settings.paths.people, url=settings.store_url) as directory:
         if args.action == "create":
             if not args.role or not args.subject:
                 raise PeopleError("create needs --role and --subject")

@@ -86,6 +86,8 @@ class Stores:
     #: Publishes (topic, payload) at QoS 1 and returns once the broker acknowledged it;
     #: None = no broker (the receipt says the scorer state was not reached).
     control: Callable[[str, bytes], None] | None = None
+    #: The ``database_url`` setting: "" = the alert store is the file ``alerts``.
+    database_url: str = ""
 
 
 class Eraser:
@@ -206,11 +208,11 @@ class Eraser:
         return {"rows": n}
 
     def _alerts(self, site: str, resident: str) -> dict[str, Any]:
-        path = self.stores.alerts
-        if path is None or not Path(path).exists():
+        path, url = self.stores.alerts, self.stores.database_url
+        if path is None or (not url and not Path(path).exists()):
             return {"alerts": 0, "note": "no alert store"}
         try:
-            with AlertStore(Path(path)) as store:
+            with AlertStore(Path(path), url=url) as store:
                 return dict(store.erase_resident(site, resident))
         except AlertsError as exc:
             raise PrivacyError(f"alert store erasure failed: {exc}") from exc

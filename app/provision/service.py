@@ -98,6 +98,7 @@ class Provisioner:
         acl_file: Path,
         reload: Callable[[], object] | None = None,
         clock: Callable[[], int] | None = None,
+        url: str = "",
     ) -> None:
         self.path = Path(path)
         self.password_file = Path(password_file)
@@ -109,7 +110,7 @@ class Provisioner:
             self._db = open_database(self.path, _SCHEMA, synchronous=None, private=True)
         except (sqlite3.Error, OSError) as exc:
             raise ProvisionError(f"cannot open {self.path}: {exc}") from exc
-        self.registry = DeviceRegistry(self.path)
+        self.registry = DeviceRegistry(self.path, url=url)  # where ingest looks devices up
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Provisioner:
@@ -121,6 +122,7 @@ class Provisioner:
             password_file=paths.password_file,
             acl_file=paths.acl_file,
             reload=None if pid_file is None else (lambda: signal_broker(pid_file)),
+            url=settings.store_url,
         )
 
     def close(self) -> None:

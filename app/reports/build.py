@@ -48,14 +48,14 @@ def subject(directory: Directory, site: str, resident: str, week: str | None,
     return Subject(s, r, parse_week(week, zone(s.timezone), now))
 
 
-def compute(subj: Subject, readings: Readings, alert_db: Path) -> Figures:
+def compute(subj: Subject, readings: Readings, alert_db: Path, url: str = "") -> Figures:
     """The figures; the needs and satisfaction come from the alert store (none when there is
-    no alert store yet)."""
+    no alert store yet; ``url``: the ``database_url`` setting)."""
     week = subj.week
     alerts: list[Alert] = []
     rated: Satisfaction | None = None
-    if alert_db.exists():
-        with AlertStore(alert_db) as store:
+    if url or alert_db.exists():
+        with AlertStore(alert_db, url=url) as store:
             alerts = store.resident_alerts(
                 subj.site.id, subj.resident.id, week.start_ms, week.end_ms
             )
@@ -64,10 +64,12 @@ def compute(subj: Subject, readings: Readings, alert_db: Path) -> Figures:
     return figures(week, readings, alerts, subj.resident.profile, rated)
 
 
-def gather(ask: Callable[[str], dict[str, Any]], subj: Subject, alert_db: Path) -> Figures:
+def gather(
+    ask: Callable[[str], dict[str, Any]], subj: Subject, alert_db: Path, url: str = ""
+) -> Figures:
     """The figures, reading InfluxDB through ``ask`` (the kernel's client's ``query``)."""
     readings = read(ask, subj.site.id, subj.resident.id, subj.week)
-    return compute(subj, readings, alert_db)
+    return compute(subj, readings, alert_db, url)
 
 
 def view(directory: Directory, subj: Subject, figs: Figures, reader: Reader, locale: str,

@@ -73,6 +73,8 @@ class Inbox:
     def take(self, message: Any) -> None:
         """Queue one received message (or count it skipped: another partition's)."""
         topic = message.topic.value
+        payload = payload_bytes(message)
+        self.metrics.received_bytes.inc(len(topic) + len(payload))
         if not self.owns(topic):
             self.counts["skipped"] += 1
             self.metrics.skipped.inc()
@@ -80,8 +82,9 @@ class Inbox:
         if not self._queued:
             self._since = time.monotonic()
             self._work.set()
-        self._queued.append((topic, payload_bytes(message)))
+        self._queued.append((topic, payload))
         self.counts["received"] += 1
+        self.metrics.received.inc()
         if len(self._queued) >= self.max_batch:
             self._full.set()
 

@@ -27,6 +27,16 @@ class ScoreMetrics(ServiceMetrics):
             "Messages of sites another partition owns (dropped before decoding)",
             registry=r,
         )
+        self.received_bytes = Counter(
+            "careloop_score_received_bytes",
+            "Topic and payload bytes of every message the broker sent (owned or skipped)",
+            registry=r,
+        )
+        self.sites = Gauge(
+            "careloop_score_sites_subscribed",
+            "Sites a partition of several is subscribed to (0: one filter for all sites)",
+            registry=r,
+        )
         self.scored = Counter(
             "careloop_score_readings_scored", "Readings scored, by kind", ["kind"], registry=r
         )
@@ -51,7 +61,9 @@ class ScoreMetrics(ServiceMetrics):
         self.residents = Gauge("careloop_score_residents", "Resident slots held", registry=r)
         self.outbox = Gauge("careloop_score_outbox", "Needs waiting for a PUBACK", registry=r)
         self.connected = Gauge(
-            "careloop_score_connected", "1 while connected to the broker", registry=r
+            "careloop_score_connected",
+            "1 while connected and subscribed (ready to score)",
+            registry=r,
         )
         self.snapshot_bytes = Gauge(
             "careloop_score_snapshot_bytes", "Size of the last state snapshot", registry=r

@@ -13,6 +13,7 @@
                     time plus the wall time since it arrived, so silence is noticed; also
                     follows care-profile changes in the people database
     score:snapshot  the engine's state to ``DATA_DIR/score/<partition>.snapshot``
+    score:sites     a partition of several: subscribes each site it owns, as people change
     score:stats     a summary log line (counts only)
 
 All engine work (decoding and the registry check in :mod:`models.runtime.intake`, slot
@@ -28,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -36,8 +36,8 @@ from typing import Any, TypeVar
 from careloop.logs import fields
 from careloop.mqtt import Backoff, ConfirmingClient, make_client, run_forever
 from careloop.settings import Settings
-from careloop.wire import DATA_KINDS, WireError, subscription
-from careloop.wire.control import decode_erase, erase_subscription
+from careloop.wire import DATA_KINDS, WireError
+from careloop.wire.control import decode_erase
 from models.base import ModelError
 from models.runtime.config import (
     default_client_id,
@@ -51,7 +51,8 @@ from models.runtime.intake import Intake
 from models.runtime.metrics import ScoreMetrics
 from models.runtime.outbox import NeedOutbox
 from models.runtime.retention import expire
-from models.runtime.setaside import drop_set_aside, set_aside
+from models.runtime.setaside import drop_set_aside, restore_or_fresh
+from models.runtime.sitesubs import PartitionSites, site_filters, subscribe
 from people import CareProfile, DeviceRegistry, Directory, Follower, PeopleError
 from people.retention import Retention, Sweep
 
@@ -76,6 +77,8 @@ class ScoreService:
         self.sites = owned_sites(settings)
         self.partition = parse_partition(cfg.partition)
         self.label = partition_label(settings)
+        #: A partition of several: the sites it subscribes to (set when entered).
+        self._own: PartitionSites | None = None
         self.client_id = cfg.client_id or default_client_id(settings)
         self.snapshot_path = settings.paths.score / f"{self.label}.snapshot"
         self.metrics = ScoreMetrics()
@@ -117,8 +120,8 @@ class ScoreService:
         self.outbox.bind(asyncio.get_running_loop())
         cfg = self.settings.score
         try:
-            self._people = Directory(self.settings.paths.people)
-            self._registry = DeviceRegistry(self.settings.paths.people)
+            self._people = Directory(self.settings.paths.people, url=self.settings.store_url)
+            self._registry = DeviceRegistry(self.settings.paths.people, url=self._people.url)
             self._registry.refresh(force=True)
             self._profiles = Follower(
                 self._people,
@@ -126,6 +129,11 @@ class ScoreService:
                 every=self.settings.people.follow_every,
                 name="care profiles",
             )
+            if self.sites is None and self.partition[1] > 1 and cfg.subscribe == "sites":
+                self._own = PartitionSites(
+                    self._people, self.partition, SCORED_KINDS,
+                    every=self.settings.people.follow_every, metrics=self.metrics,
+                )  # fmt: skip
         except PeopleError as exc:
             self._close_people()
             raise ModelError(f"cannot read the people database: {exc}") from exc
@@ -145,7 +153,7 @@ class ScoreService:
         await self._tg.__aenter__()
         self._start_tasks(self._tg)
         engine = self.engine
-        assert engine is not None
+        assert engine is not None and self._profiles is not None
         log.info(
             "score started",
             extra=fields(
@@ -168,8 +176,8 @@ class ScoreService:
         cfg, mqtt = self.settings.score, self.settings.mqtt
 
         def on_state(up: bool) -> None:
-            self.metrics.connected.set(1 if up else 0)
-            if not up:
+            if not up:  # up is set once subscribed (_session): then the scorer is ready
+                self.metrics.connected.set(0)
                 self.connected.clear()
 
         self._tasks = [
@@ -235,29 +243,14 @@ class ScoreService:
         # The ticker runs the engine's timers (every tick_every s, on reading time plus the
         # wall time since): the engine need not also tick from each batch's reading time.
         config = EngineConfig(auto_tick=False)
-        engine = ScoringEngine(config, profiles=profiles)
-        if self.snapshot_path.exists():
-            try:
-                engine.restore(self.snapshot_path)
-                self.restored = True
-            except ModelError as exc:
-                # Scoring with fresh baselines beats not scoring at all. Another version's
-                # snapshot (after an upgrade) is expected; a corrupt one needs a look.
-                aside, stale = set_aside(self.snapshot_path, exc)
-                what = "from another careloop version" if stale else "unreadable"
-                log.log(
-                    logging.WARNING if stale else logging.ERROR,
-                    f"snapshot {what}; starting with empty state",
-                    extra=fields(error=str(exc)[:300], moved_to=str(aside)),
-                )
-                engine = ScoringEngine(config, profiles=profiles)
+        engine, self.restored = restore_or_fresh(
+            self.snapshot_path, lambda: ScoringEngine(config, profiles=profiles)
+        )
         self.engine = engine
         self.sweep = Sweep(
-            self.settings.paths.people,
-            {"score": self._expire},
-            every=self.settings.people.retention_every,
-            clock=lambda: self.reading_now() / 1000,
-        )
+            self.settings.paths.people, {"score": self._expire}, url=self.settings.store_url,
+            every=self.settings.people.retention_every, clock=lambda: self.reading_now() / 1000,
+        )  # fmt: skip
         cfg = self.settings.score
         self.intake = Intake(
             engine, self._registry, self.metrics, self.counts,
@@ -265,25 +258,32 @@ class ScoreService:
             on_erase=self._erase,
         )  # fmt: skip
         self.metrics.residents.set(len(engine.directory))
+        if self._own is not None:  # a restored resident's erase command must still arrive
+            self._own.add(r.site for r in engine.directory.residents)
         self.metrics.risk_model.set(1 if engine.risk.enabled else 0)
         self.outbox.load()
 
     # -- MQTT -------------------------------------------------------------------------------------
     def subscriptions(self) -> list[str]:
-        """The topic filters: one per kind and owned site, or one per kind for ``+``."""
-        sites = self.sites or ("+",)
-        data = [subscription(site=site, kind=kind) for site in sites for kind in SCORED_KINDS]
-        return data + [erase_subscription(site) for site in sites]
+        """The fixed topic filters: one per kind and named site, or per kind for ``+``.
+        None for a partition of several: it subscribes per owned site (PartitionSites)."""
+        if self._own is not None:
+            return []
+        return [f for site in self.sites or ("+",) for f in site_filters(site, SCORED_KINDS)]
 
     async def _session(self, client: ConfirmingClient) -> None:
-        for topic in self.subscriptions():  # no time limit: see NeedOutbox.publish
-            await client.subscribe(topic, qos=1, timeout=math.inf)
+        await subscribe(client, self.subscriptions())
+        if self._own is not None:
+            await self._own.follow(client, self._in_engine, new_session=True)
         self.connected.set()
+        self.metrics.connected.set(1)
         self.client = client
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self.inbox.receive(client), name="score:receive")
                 tg.create_task(self.outbox.publish(client), name="score:publish")
+                if self._own is not None:
+                    tg.create_task(self._own.run(client, self._in_engine), name="score:sites")
         finally:
             self.client = None
 
@@ -391,8 +391,7 @@ class ScoreService:
         every = self.settings.score.stats_interval
         while True:
             await asyncio.sleep(every)
-            engine = self.engine
-            residents = len(engine.directory) if engine is not None else 0
+            residents = len(self.engine.directory) if self.engine is not None else 0
             log.info(
                 "score stats",
                 extra=fields(**self.counts, residents=residents, outbox=len(self.outbox)),

@@ -12,11 +12,17 @@ and retention deletes it once it is older than the strictest site keeps data:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
+from careloop.logs import fields
 from models.errors import ModelError, StateError
+from models.runtime.engine import ScoringEngine
 from people.retention import Retention
+
+log = logging.getLogger(__name__)
 
 #: Suffix of a set-aside snapshot, by whether it is only another version's (stale).
 SUFFIXES = {True: ".old", False: ".corrupt"}
@@ -43,3 +49,28 @@ def drop_set_aside(folder: Path, kept: Retention) -> dict[str, int]:
                     path.unlink()
                     dropped += 1
     return {"set_aside_snapshots": dropped}
+
+
+def restore_or_fresh(path: Path, make: Callable[[], ScoringEngine]) -> tuple[ScoringEngine, bool]:
+    """An engine from ``make()`` restored from the snapshot at ``path`` if there is one;
+    and whether it was restored.
+
+    Scoring with fresh baselines beats not scoring at all: a snapshot that cannot be read
+    is set aside and a fresh engine is returned. Another version's snapshot (after an
+    upgrade) is expected, a warning; a corrupt one needs a look, an error.
+    """
+    engine = make()
+    if not path.exists():
+        return engine, False
+    try:
+        engine.restore(path)
+        return engine, True
+    except ModelError as exc:
+        aside, stale = set_aside(path, exc)
+        what = "from another careloop version" if stale else "unreadable"
+        log.log(
+            logging.WARNING if stale else logging.ERROR,
+            f"snapshot {what}; starting with empty state",
+            extra=fields(error=str(exc)[:300], moved_to=str(aside)),
+        )
+        return make(), False

@@ -1,22 +1,23 @@
 """The people database's file, schema and the plumbing every part of :class:`Directory`
-shares (paging, site scoping), on the kernel's :class:`~careloop.store.SqliteStore`.
+shares (paging, site scoping), on the kernel's :class:`~careloop.store.Store`.
 
 One SQLite file (WAL) holds sites, residents, consents, volunteers, on-call plans, the device
 registry, API tokens and the audit of reads, so a deployment has one relational database to
 back up and erase from. Readers that cache (the alert service's roster, the scorer's care
-profiles, ingest's device table) compare :meth:`~careloop.store.SqliteStore.version` to
+profiles, ingest's device table) compare :meth:`~careloop.store.Store.version` to
 notice changes made by any process.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from careloop.store import SqliteStore, Synchronous
+from careloop.db import Connection
+from careloop.db.migrate import Migrations
+from careloop.store import Store, Synchronous
 from people.errors import NotFound, PeopleError
 
 SCHEMA = """
@@ -55,6 +56,7 @@ CREATE TABLE IF NOT EXISTS devices (
     device TEXT PRIMARY KEY, site TEXT NOT NULL, resident TEXT NOT NULL, kind TEXT,
     registered_at INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS devices_resident ON devices (site, resident);
 CREATE TABLE IF NOT EXISTS api_tokens (
     id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, role TEXT NOT NULL, subject TEXT NOT NULL,
     sites TEXT, created_at INTEGER NOT NULL, revoked_at INTEGER, note TEXT NOT NULL
@@ -67,8 +69,11 @@ CREATE TABLE IF NOT EXISTS audit_reads (
 CREATE INDEX IF NOT EXISTS audit_reads_resident ON audit_reads (site, resident);
 """
 
-#: Columns added after a table first shipped: (table, column, declaration).
-MIGRATIONS = (
+#: PostgreSQL: every table of the people database (people/migrations/*.sql).
+MIGRATIONS = Migrations("people", "people")
+
+#: SQLite: columns added after a table first shipped: (table, column, declaration).
+COLUMNS_ADDED = (
     ("residents", "location", "TEXT"),
     ("volunteers", "location", "TEXT"),
     ("volunteers", "assigned", "TEXT NOT NULL DEFAULT '[]'"),
@@ -80,25 +85,32 @@ MIGRATIONS = (
 
 #: Most rows one page of a list returns.
 MAX_LIMIT = 500
+#: ``LIMIT`` meaning none, on both backends (SQLite's -1 is an error on PostgreSQL).
+_NO_LIMIT = (1 << 63) - 1
 
 
-class DirectoryBase(SqliteStore):
+class DirectoryBase(Store):
     """The file, the clock and the helpers the record families build on."""
 
     error = PeopleError
     label: ClassVar[str] = "people database"
+    pg_schema = "people"
+    migrations = MIGRATIONS
 
     def __init__(
         self,
         path: Path,
         *,
+        url: str = "",
         synchronous: Synchronous | None = "full",
         clock: Callable[[], int] | None = None,
     ) -> None:
-        super().__init__(path, SCHEMA, synchronous=synchronous, private=True)
+        super().__init__(path, SCHEMA, url=url, synchronous=synchronous, private=True)
         self._now = clock or (lambda: int(time.time() * 1000))
+        if self.dialect != "sqlite":
+            return  # PostgreSQL: people/migrations made every table and column
         with self.tx() as db:
-            for table, column, declaration in MIGRATIONS:
+            for table, column, declaration in COLUMNS_ADDED:
                 have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
                 if column not in have:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
@@ -115,7 +127,7 @@ class DirectoryBase(SqliteStore):
     ) -> tuple[list[tuple[Any, ...]], int]:
         """Rows ``offset..offset+limit`` and the total, read together; ``limit`` is capped at
         MAX_LIMIT, None = every row (internal readers such as the roster)."""
-        bound = -1 if limit is None else max(0, min(limit, MAX_LIMIT))
+        bound = _NO_LIMIT if limit is None else max(0, min(limit, MAX_LIMIT))
         with self.reading() as db:
             total = int(
                 db.execute(f"SELECT count(*) FROM {table} WHERE {where}", args).fetchone()[0]
@@ -130,12 +142,12 @@ class DirectoryBase(SqliteStore):
     def _scope(column: str, sites: frozenset[str] | None) -> tuple[str, list[Any]]:
         """A WHERE clause limiting ``column`` to ``sites`` (None = every site)."""
         if sites is None:
-            return "1", []
+            return "1 = 1", []
         if not sites:
-            return "0", []
+            return "1 = 0", []
         return f"{column} IN ({','.join('?' * len(sites))})", sorted(sites)
 
     @staticmethod
-    def _need_site(db: sqlite3.Connection, site: str) -> None:
+    def _need_site(db: Connection, site: str) -> None:
         if not db.execute("SELECT 1 FROM sites WHERE id = ?", (site,)).fetchone():
             raise NotFound("site", site)

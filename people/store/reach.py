@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from careloop.db import upsert
 from careloop.tls import is_loopback
 from people.errors import NotFound, PeopleError
 from people.store.base import DirectoryBase
@@ -54,6 +55,8 @@ class Reach(DirectoryBase):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.dialect != "sqlite":
+            return  # PostgreSQL: people/migrations made the tables
         with self.tx() as db:
             for statement in REACH_SCHEMA:
                 db.execute(statement)
@@ -104,7 +107,11 @@ class Reach(DirectoryBase):
                 raise PeopleError(f"at most {MAX_SUBSCRIPTIONS} apps per volunteer receive pushes")
             now = self._now()
             db.execute(
-                "INSERT OR REPLACE INTO push_subscriptions VALUES (?, ?, ?, ?, ?)",
+                upsert(
+                    "push_subscriptions",
+                    "endpoint, volunteer, p256dh, auth, created_at",
+                    "endpoint",
+                ),
                 (sub.endpoint, sub.volunteer, sub.p256dh, sub.auth, now),
             )
         return PushSubscription(sub.endpoint, sub.volunteer, sub.p256dh, sub.auth, now)

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from careloop.db import upsert
 from people.errors import Conflict, NotFound, PeopleError
 from people.model import Consent, Resident
 from people.profile import CareProfile
@@ -187,8 +188,7 @@ class Residents(DirectoryBase):
             ).fetchone():
                 raise NotFound("resident", f"{consent.site}/{consent.resident}")
             db.execute(
-                f"INSERT OR REPLACE INTO consents ({_CONSENT_COLS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                upsert("consents", _CONSENT_COLS, "site, resident"),
                 (
                     consent.site, consent.resident, int(consent.store_utterance_text),
                     int(consent.share_with_volunteers),

@@ -62,6 +62,8 @@ class SignIns(DirectoryBase):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.dialect != "sqlite":
+            return  # PostgreSQL: people/migrations made the tables
         with self.tx() as db:
             for statement in SIGNIN_SCHEMA:
                 db.execute(statement)

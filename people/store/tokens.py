@@ -92,7 +92,7 @@ class Tokens(DirectoryBase):
 
     def tokens(self, *, include_revoked: bool = False) -> list[TokenRecord]:
         """Live tokens; with ``include_revoked``, revoked and expired ones too."""
-        where, args = ("1", []) if include_revoked else (self._LIVE, [self._now()])
+        where, args = ("1 = 1", []) if include_revoked else (self._LIVE, [self._now()])
         rows = self.rows(
             f"SELECT {self._TOK_COLS} FROM api_tokens WHERE {where} ORDER BY created_at, id", args
         )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
+from careloop.db import Connection, upsert
 from people.errors import Conflict, NotFound, PeopleError
 from people.model import Override, Rotation, Volunteer
 from people.store.base import MAX_LIMIT, DirectoryBase
@@ -16,6 +16,13 @@ VOL_COLS = (
 )
 _ROT_COLS = "site, name, members, start_ms, shift_ms, timezone, hours"
 _OVR_COLS = "id, site, rotation, volunteer, start_ms, end_ms"
+_VOL_UPSERT = upsert("volunteers", VOL_COLS, "id")
+_ROT_UPSERT = upsert("rotations", _ROT_COLS, "name")
+#: A volunteer's sites (a JSON array of ids) as rows ``j.value``, per backend.
+_JSON_ELEMENTS = {
+    "sqlite": "json_each(volunteers.sites) j",
+    "postgresql": "jsonb_array_elements_text(volunteers.sites::jsonb) AS j(value)",
+}
 
 
 def volunteer_of(row: tuple[Any, ...]) -> Volunteer:
@@ -32,7 +39,7 @@ def _rotation(row: tuple[Any, ...]) -> Rotation:
     return Rotation(site, name, tuple(json.loads(members)), start, shift, tz, hours)
 
 
-def volunteer_sites(db: sqlite3.Connection, volunteer: str) -> tuple[str, ...]:
+def volunteer_sites(db: Connection, volunteer: str) -> tuple[str, ...]:
     """The sites ``volunteer`` serves, read on ``db`` (a connection on the people database
     another store holds a transaction on: the broker ACL is written inside it). Empty when
     the volunteer no longer exists."""
@@ -43,12 +50,11 @@ def volunteer_sites(db: sqlite3.Connection, volunteer: str) -> tuple[str, ...]:
 class Volunteers(DirectoryBase):
     """Volunteers, rotations and overrides."""
 
-    def _write_volunteer(self, db: sqlite3.Connection, v: Volunteer) -> None:
+    def _write_volunteer(self, db: Connection, v: Volunteer) -> None:
         for site in v.sites:
             self._need_site(db, site)
         db.execute(
-            f"INSERT OR REPLACE INTO volunteers ({VOL_COLS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _VOL_UPSERT,
             (
                 v.id, v.name, json.dumps(list(v.sites)), v.email, v.phone,
                 json.dumps(list(v.skills)), json.dumps(list(v.languages)),
@@ -93,7 +99,8 @@ class Volunteers(DirectoryBase):
         """Volunteers belonging to any of ``sites`` (None = all)."""
         where, args = self._scope("j.value", sites)
         if sites is not None:
-            where = f"EXISTS (SELECT 1 FROM json_each(volunteers.sites) j WHERE {where})"
+            elements = _JSON_ELEMENTS[self.dialect]
+            where = f"EXISTS (SELECT 1 FROM {elements} WHERE {where})"
         rows, total = self._page("volunteers", VOL_COLS, where, args, "id", offset, limit)
         return [volunteer_of(r) for r in rows], total
 
@@ -127,7 +134,7 @@ class Volunteers(DirectoryBase):
                         "rotation", rotation.name, f"{member!r} is not a volunteer of the site"
                     )
             db.execute(
-                f"INSERT OR REPLACE INTO rotations ({_ROT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                _ROT_UPSERT,
                 (
                     rotation.site, rotation.name, json.dumps(list(rotation.members)),
                     rotation.start_ms, rotation.shift_ms, rotation.timezone, rotation.hours,
@@ -172,10 +179,10 @@ class Volunteers(DirectoryBase):
                 raise NotFound("volunteer", volunteer)
             cur = db.execute(
                 "INSERT INTO rotation_overrides (site, rotation, volunteer, start_ms, end_ms) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (site, rotation, volunteer, start_ms, end_ms),
             )
-            oid = int(cur.lastrowid or 0)
+            oid = int(cur.fetchone()[0])
         return Override(oid, site, rotation, volunteer, start_ms, end_ms)
 
     def overrides(

@@ -1,5 +1,5 @@
 """Alert fixtures: an in-process AlertService on the real broker driven by a ManualClock,
-volunteer apps as real MQTT clients, and a reader on the real SQLite store."""
+volunteer apps as real MQTT clients, and a reader on the real store (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def write_roster(settings: Settings, roster: dict[str, Any] | RosterFile) -> Non
         roster = dict(roster)
         consents = roster.pop("consents", {})
     parsed = roster if isinstance(roster, RosterFile) else parse_roster(roster)
-    with Directory(settings.paths.people) as people:
+    with Directory(settings.paths.people, url=settings.store_url) as people:
         import_roster(people, parsed)
         listed = {(r.site, r.id) for r in parsed.residents}
         for resident, agreed in consents.items():
@@ -84,11 +84,14 @@ def alert_settings(
     data_dir: Path,
     site: str,
     people: dict[str, Any] | None = None,
+    *,
+    database_url: str = "",
     **alerts: Any,
 ) -> Settings:
     return load_settings(
         site=site,
         data_dir=str(data_dir),
+        database_url=database_url,
         people=people or {},
         mqtt={"host": broker.host, "port": broker.port, "backoff_initial": 0.1, "backoff_max": 1},
         alerts={
@@ -223,7 +226,7 @@ class Running:
         write_roster(settings, roster)
         self.service = AlertService(settings, clock=clock, policy=policy)
         self._thread = ServiceThread(self.service, "alerts-under-test")
-        self.reader = AlertStore(self.service.db_path)
+        self.reader = AlertStore(self.service.db_path, url=settings.store_url)
 
     def advance(self, seconds: float) -> None:
         """Move the clock, then wait until the ticker has looked at it twice."""
@@ -249,6 +252,10 @@ class Running:
         assert len(alerts) == 1, alerts
         return alerts[0]
 
+    def people(self, **kwargs: Any) -> Directory:
+        """The people database the service pages from (on whichever backend it runs)."""
+        return Directory(self.settings.paths.people, url=self.settings.store_url, **kwargs)
+
     def stop(self) -> None:
         try:
             self._thread.stop(15)
@@ -268,9 +275,10 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def start_service(
-    mosquitto: Mosquitto, tmp_path: Path, site: str, clock: ManualClock
+    mosquitto: Mosquitto, tmp_path: Path, site: str, clock: ManualClock, database_url: str
 ) -> Iterator[Callable[..., Running]]:
-    """``start_service(roster=..., policy=..., **alerts_settings)`` -> a running service."""
+    """``start_service(roster=..., policy=..., **alerts_settings)`` -> a running service,
+    once on each backend (``database_url``: SQLite files, then PostgreSQL)."""
     started: list[Running] = []
 
     def start(
@@ -279,7 +287,9 @@ def start_service(
         people: dict[str, Any] | None = None,
         **alerts: Any,
     ) -> Running:
-        settings = alert_settings(mosquitto, tmp_path, site, people, **alerts)
+        settings = alert_settings(
+            mosquitto, tmp_path, site, people, database_url=database_url, **alerts
+        )
         run = Running(settings, clock, roster or make_roster(site), policy)
         started.append(run)
         return run

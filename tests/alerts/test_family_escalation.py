@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from careloop.wire.needs import NeedMessage
 from devservers import free_port
 from models.runtime import ScoringEngine
-from people import CareProfile, Directory, Expectation, FamilyContact
+from people import CareProfile, Expectation, FamilyContact
 from tests.alerts.conftest import SHARED, T0, make_roster
 from tests.models.runtime.test_rules import _feed, _walking
 
@@ -65,7 +65,7 @@ def _start(start_service: Any, site: str, port: int, profile: CareProfile, *, co
     roster["residents"][0].update(name="林奶奶", language="zh-Hant")
     roster["consents"] = {"r1": {**SHARED, "notify_family": consent}, "r2": SHARED}
     svc = start_service(roster=roster, smtp_host="127.0.0.1", smtp_port=port)
-    with Directory(svc.settings.paths.people) as people:
+    with svc.people() as people:
         people.set_care_profile(site, "r1", profile)
     assert svc.service.follow_people(force=True)  # as its ticker would within a second
     return svc

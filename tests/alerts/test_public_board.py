@@ -18,8 +18,8 @@ def alert(n: int, site: str, tier: str, opened: int, *, accept_s: float | None =
     return a
 
 
-def test_small_counts_today_and_kinds_never_show(tmp_path):
-    store = AlertStore(tmp_path / "alerts.sqlite3")
+def test_small_counts_today_and_kinds_never_show(tmp_path, database_url):
+    store = AlertStore(tmp_path / "alerts.sqlite3", url=database_url)
     rows = [alert(n, "s1", "emergency", MIDNIGHT - 2 * DAY + n * 60_000, accept_s=20 + n)
             for n in range(6)]  # fmt: skip
     rows += [alert(10 + n, "s1", "important", MIDNIGHT - 3 * DAY + n) for n in range(2)]

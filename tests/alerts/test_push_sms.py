@@ -66,7 +66,7 @@ def _subscribe(directory: Directory, volunteer: str, push: PushService) -> Brows
 def test_web_push_reaches_the_app_encrypted_and_signed(start_service, apps, site) -> None:
     roster = make_roster(site, volunteers=3)  # v01, v02 read zh (Traditional), v03 English
     svc = start_service(roster=roster, vapid_subject="mailto:ops@example.org")
-    with PushService() as push, Directory(svc.settings.paths.people) as people:
+    with PushService() as push, svc.people() as people:
         keys = {v: _subscribe(people, v, push) for v in ("v01", "v02", "v03")}
         _pushable(svc, "v01", "v02", "v03")  # followed from the people database
         apps.publish_need(need(site, "r1", kind="fall", tier="emergency"))
@@ -97,7 +97,7 @@ def test_push_withholds_the_need_without_consent_and_forgets_gone_apps(
     roster = make_roster(site, volunteers=1)
     roster["consents"] = {"r1": {}}  # r1 shares nothing with volunteers
     svc = start_service(roster=roster)
-    with PushService() as push, Directory(svc.settings.paths.people) as people:
+    with PushService() as push, svc.people() as people:
         keys = _subscribe(people, "v01", push)
         gone = BrowserKeys().subscription(push.endpoint("old-phone"))
         people.add_push_subscription(

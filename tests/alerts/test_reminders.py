@@ -13,7 +13,7 @@ from typing import Any
 from alerts import reminderdb
 from careloop.wire.needs import NeedMessage
 from models.runtime import CareProfile, Expectation, ScoringEngine
-from people import Appointment, Directory
+from people import Appointment
 from tests.alerts.conftest import SHARED, T0, make_roster
 from tests.helpers.mqtt import MqttTestClient
 from tests.models.runtime.test_rules import _feed, _walking
@@ -136,7 +136,7 @@ def test_an_appointment_is_reminded_the_day_before_and_an_hour_before(
 ) -> None:
     svc = start_service(roster=_roster(site))
     at = T0 + 3 * DAY + 2 * H  # Thursday 10:00 UTC = 18:00 in Taipei
-    with Directory(svc.settings.paths.people, clock=lambda: T0) as people:
+    with svc.people(clock=lambda: T0) as people:
         resident = people.resident(site, "r1")
         people.set_care_profile(
             site, "r1", resident.profile.model_copy(update={"utc_offset_min": 480})

@@ -25,7 +25,8 @@ def story(start_service, apps, site, mosquitto, tmp_path) -> Iterator[Any]:
     """Alert service + scorer sharing one people database; r1 speaks zh and lets words be
     stored; its voice device term-r1 is registered by the roster."""
     svc = start_service(roster=make_roster(site, consents={"r1": WORDS, "r2": SHARED}))
-    scorer = Scorer(score_settings(mosquitto, tmp_path, sites=site))
+    url = svc.settings.store_url
+    scorer = Scorer(score_settings(mosquitto, tmp_path, sites=site, database_url=url))
     publisher = MqttTestClient(mosquitto.host, mosquitto.port).connect()
     device = Device(publisher, site, "r1", None)
     n = [0]

@@ -22,10 +22,14 @@ from people import Device, DeviceRegistry
 from tests.helpers.feed import T0
 
 
-def ingest_settings(broker, influx, db: str, data_dir: Path, people=None, **ingest) -> Settings:
-    """Settings for an in-process Ingestor: a share group of its own, fast timers."""
+def ingest_settings(
+    broker, influx, db: str, data_dir: Path, people=None, database_url: str = "", **ingest
+) -> Settings:
+    """Settings for an in-process Ingestor: a share group of its own, fast timers; its
+    relational stores on PostgreSQL when ``database_url`` names one."""
     return load_settings(
         data_dir=str(data_dir),
+        database_url=database_url,
         people=people or {},
         mqtt={
             "host": broker.host,
@@ -45,9 +49,10 @@ def ingest_settings(broker, influx, db: str, data_dir: Path, people=None, **inge
     )
 
 
-def register(data_dir: Path, site: str, *devices: tuple[str, str]) -> None:
-    """Register ``(device, resident)`` pairs at ``site`` in DATA_DIR/registry.sqlite3."""
-    with DeviceRegistry(data_dir / "people.sqlite3") as registry:
+def register(data_dir: Path, site: str, *devices: tuple[str, str], url: str = "") -> None:
+    """Register ``(device, resident)`` pairs at ``site`` in DATA_DIR/people.sqlite3 (or the
+    PostgreSQL database at ``url``)."""
+    with DeviceRegistry(data_dir / "people.sqlite3", url=url) as registry:
         registry.add([Device(d, site, r) for d, r in devices])
 
 

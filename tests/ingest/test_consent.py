@@ -34,16 +34,20 @@ def texts(influxdb, db: str, resident: str) -> list[str]:
     return [row[1] for s in series for row in s["values"] if row[1] is not None]
 
 
-def test_text_stored_only_with_consent(mosquitto, influxdb, influx_db, tmp_path, unique_topic_root):
+def test_text_stored_only_with_consent(
+    mosquitto, influxdb, influx_db, tmp_path, unique_topic_root, database_url
+):
     site = unique_topic_root
-    register(tmp_path, site, ("voice-yes", "r-yes"), ("voice-no", "r-no"))
-    with Directory(tmp_path / "people.sqlite3") as directory:
+    url = database_url
+    register(tmp_path, site, ("voice-yes", "r-yes"), ("voice-no", "r-no"), url=url)
+    with Directory(tmp_path / "people.sqlite3", url=url) as directory:
         directory.add_site(Site(site, "Home"))
         for resident in ("r-yes", "r-no"):
             directory.add_resident(Resident(site, resident, f"name {resident}"))
         directory.set_consent(Consent(site, "r-yes", store_utterance_text=True))
 
-        with Ingestor(ingest_settings(mosquitto, influxdb, influx_db, tmp_path)) as ingest:
+        settings = ingest_settings(mosquitto, influxdb, influx_db, tmp_path, database_url=url)
+        with Ingestor(settings) as ingest:
             wait_until(lambda: ingest.connected, 10, "ingest did not connect")
             time.sleep(0.2)  # SUBACK
             with MqttTestClient(mosquitto.host, mosquitto.port).connect() as pub:

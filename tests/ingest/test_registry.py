@@ -11,8 +11,8 @@ from ingest import DeadLetter, DeadLetterStore
 from people import Device, DeviceRegistry, PeopleError, read_devices
 
 
-def test_check_binds_device_to_resident_and_site(tmp_path):
-    with DeviceRegistry(tmp_path / "r.sqlite3") as reg:
+def test_check_binds_device_to_resident_and_site(tmp_path, database_url):
+    with DeviceRegistry(tmp_path / "r.sqlite3", url=database_url) as reg:
         reg.add([Device("term-1", "home", "r1", "terminal")])
         assert reg.check("term-1", "home", "r1") == "ok"
         assert reg.check("term-1", "home", "r2") == "spoofed"
@@ -20,9 +20,9 @@ def test_check_binds_device_to_resident_and_site(tmp_path):
         assert reg.check("term-9", "home", "r1") == "unknown_device"
 
 
-def test_changes_by_another_process_are_seen(tmp_path):
-    path = tmp_path / "r.sqlite3"
-    with DeviceRegistry(path) as ingest_view, DeviceRegistry(path) as cli:
+def test_changes_by_another_process_are_seen(tmp_path, database_url):
+    path, url = tmp_path / "r.sqlite3", database_url
+    with DeviceRegistry(path, url=url) as ingest_view, DeviceRegistry(path, url=url) as cli:
         ingest_view.refresh(force=True)
         assert ingest_view.check("v1", "home", "r1") == "unknown_device"
         cli.add([Device("v1", "home", "r1")])

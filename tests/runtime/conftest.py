@@ -32,12 +32,15 @@ def score_settings(
     *,
     registry: Path | None = None,
     people: dict[str, Any] | None = None,
+    database_url: str = "",
     **score: Any,
 ) -> Settings:
     """A scorer on ``broker``; its people database (devices, care profiles) is ``registry``
-    (default in ``data_dir``); ``people`` adds people settings."""
+    (default in ``data_dir``), or on PostgreSQL at ``database_url``; ``people`` adds people
+    settings."""
     return load_settings(
         data_dir=str(data_dir),
+        database_url=database_url,
         people={
             "db": str(registry or data_dir / "people.sqlite3"),
             "follow_every": 0.1,

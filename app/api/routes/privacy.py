@@ -116,6 +116,7 @@ def erase_resident(
             provisioner=prov,
             deadletters=settings.paths.deadletters,
             alerts=settings.paths.alerts,
+            database_url=settings.store_url,
             receipts=receipts,
             control=lambda topic, payload: publish_once(
                 settings.mqtt, topic, payload, client_id=f"api-erase-{secrets.token_hex(4)}"

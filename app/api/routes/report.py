@@ -118,8 +118,8 @@ async def read_report(
         lambda q: influx.query(q, epoch="ms", sites=[site]), site, resident, subj.week
     )
     paths = settings.paths
-    # The alert store and the ratings are SQLite files: read off the event loop.
-    figs = await asyncio.to_thread(compute, subj, readings, paths.alerts)
+    # The alert store and the ratings: blocking reads (SQLite, PostgreSQL) off the event loop.
+    figs = await asyncio.to_thread(compute, subj, readings, paths.alerts, settings.store_url)
     try:
         page = view(directory, subj, figs, reader_of(principal), locale)
     except ReportError as exc:  # consent lets this reader see nothing of the resident

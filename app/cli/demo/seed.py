@@ -86,7 +86,7 @@ def seed_people(settings: Settings, home: CareHome) -> tuple[str, str, str]:
     from people import Consent, Device, DeviceRegistry, Directory, Resident, Site, import_roster
 
     site = settings.site
-    with Directory(settings.paths.people) as people:
+    with Directory(settings.paths.people, url=settings.store_url) as people:
         if people.sites(frozenset({site}))[1] == 0:
             people.add_site(Site(site, "careloop demo home (simulated)"))
         for p in home.profiles:
@@ -117,7 +117,7 @@ def seed_people(settings: Settings, home: CareHome) -> tuple[str, str, str]:
             "family", home.profiles[0].id, [site], note="careloop demo family page",
             lifetime_ms=DEMO_TOKEN_MS,
         )  # fmt: skip
-    with DeviceRegistry(settings.paths.people) as registry:
+    with DeviceRegistry(settings.paths.people, url=settings.store_url) as registry:
         registry.add(
             Device(device, site, p.id, kind=role)
             for p in home.profiles
