@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from devservers import Mosquitto
-from models.runtime.config import site_partition
-from tests.runtime.conftest import T0, Device, S, score_settings
+from tests.runtime.conftest import T0, Device, S, score_settings, site_per_partition
 
 
 @pytest.fixture
@@ -20,21 +19,11 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
         yield server
 
 
-def _site_per_partition(root: str, n: int = 2) -> dict[int, str]:
-    """One site name per partition of ``n`` (crc32 decides; try names until all are covered)."""
-    sites: dict[int, str] = {}
-    for i in range(200):
-        sites.setdefault(site_partition(f"{root}-{i}", n), f"{root}-{i}")
-        if len(sites) == n:
-            return sites
-    raise AssertionError("no name for every partition")
-
-
 @pytest.mark.parametrize("subscribe", ["sites", "all"])
 def test_partitions_split_sites_between_scorers(
     mosquitto, tmp_path, unique_topic_root, publisher, needs, start_scorer, subscribe
 ):
-    sites = _site_per_partition(unique_topic_root)
+    sites = site_per_partition(unique_topic_root)
     people = tmp_path / "people.sqlite3"
     devices = {k: Device(publisher, site, f"r{k}", people) for k, site in sites.items()}
     scorers = {
@@ -76,7 +65,7 @@ def test_partitions_split_sites_between_scorers(
 def test_a_partition_subscribes_to_a_site_added_while_it_runs(
     mosquitto, tmp_path, unique_topic_root, publisher, needs, start_scorer
 ):
-    sites = _site_per_partition(unique_topic_root)
+    sites = site_per_partition(unique_topic_root)
     people = tmp_path / "people.sqlite3"
     Device(publisher, sites[1], "other", people)  # the database is not empty
     scorer = start_scorer(
