@@ -4,11 +4,10 @@
 
     score:mqtt      careloop.mqtt.run_forever (the one reconnect loop): a persistent session
                     (stable client id per partition, QoS 1) subscribed to the data kinds and
-                    status of the sites this scorer owns. In the session, the client hands
-                    each socket read's messages to the inbox, which queues them and
-                    acknowledges them once queued (models.runtime.inbox), and a publish task
-                    sends needs from the outbox at QoS 1, removing each only after its PUBACK
-                    (a reconnect re-sends it).
+                    status of the sites this scorer owns. In the session, each socket read's
+                    messages go to the inbox, acknowledged once queued (models.runtime.inbox),
+                    and a publish task sends needs from the outbox at QoS 1, removing each
+                    only after its PUBACK (a reconnect re-sends it).
     score:scorer    every ``max_delay`` seconds (or sooner when full) scores what is queued
     score:ticker    ``engine.tick(now)`` every ``tick_every`` s, ``now`` = the latest reading
                     time plus the wall time since it arrived, so silence is noticed; also
