@@ -94,6 +94,12 @@ def register(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--site-count", type=int, default=8, help="score --partitions: sites (8)")
     p.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="score --partitions: readings per message, consecutive seconds of a device (1)",
+    )
+    p.add_argument(
         "--warmup", type=int, default=300, help="score: simulated seconds scored untimed (300)"
     )
     p.add_argument(
@@ -218,6 +224,7 @@ def _run_partitions(args: argparse.Namespace) -> int:
             sites=args.site_count,
             residents=args.residents or 1000,
             seconds=int(args.seconds) if args.seconds is not None else 60,
+            batch=args.batch,
             work_dir=args.work_dir,
         )
     except ValueError as exc:
