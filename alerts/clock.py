@@ -15,6 +15,12 @@ from pathlib import Path
 from typing import Protocol
 
 
+def wall_ms() -> int:
+    """The machine's time in epoch ms, for what is about live processes rather than care
+    deadlines (outbox leases): a test's or demo's clock may jump, the leases must not."""
+    return time.time_ns() // 1_000_000
+
+
 class Clock(Protocol):
     """A source of the current time in Unix epoch milliseconds."""
 

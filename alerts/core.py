@@ -60,6 +60,7 @@ class EngineCore:
         self.clock = clock
         self.listeners: list[Listener] = []
         self._entries: list[AuditEntry] = []
+        self._in_change = False
         #: Set whenever the outbox got new rows (the service wakes its channels).
         self.outbox_dirty = False
         #: Signs e-mails' accept/decline links (None: e-mails carry none).
@@ -72,10 +73,18 @@ class EngineCore:
     # -- plumbing -----------------------------------------------------------------------------
     @contextmanager
     def _change(self) -> Iterator[None]:
-        """One transaction; listeners hear about its audit rows only once committed."""
-        self._entries = []
-        with self.store.tx():
+        """One transaction; listeners hear about its audit rows only once committed. A
+        change inside a change joins it (a device message's claim and its answer)."""
+        if self._in_change:
             yield
+            return
+        self._entries = []
+        self._in_change = True
+        try:
+            with self.store.tx():
+                yield
+        finally:
+            self._in_change = False
         entries, self._entries = self._entries, []
         for listener in self.listeners:
             listener(entries, self)

@@ -50,6 +50,9 @@ class AlertEngine(Reminders, Tickets):
                     self._praise_need(need)  # credited to a volunteer, never paged
                 return None
             existing = self.store.open_alert(need.site, need.resident, need.kind)
+            if existing is not None:  # held, then read again: another replica may change it
+                self.store.lock_alert(existing.id)
+                existing = self.store.open_alert(need.site, need.resident, need.kind)
             if need.state == "cleared":
                 if existing is None:
                     return None
@@ -148,6 +151,7 @@ class AlertEngine(Reminders, Tickets):
         resident the family was told of), ``already_owned`` (someone of the team took it),
         ``not_allowed`` (closed already)."""
         with self._change():
+            self.store.lock_alert(alert_id)
             alert = self.store.get(alert_id)
             told = alert is not None and any(
                 e.action == "family_told" for e in self.store.audit_log(alert_id)
@@ -163,14 +167,16 @@ class AlertEngine(Reminders, Tickets):
 
     # -- timers -------------------------------------------------------------------------------
     def fire_due(self, limit: int = 500) -> int:
-        """Fire every timer due by now, each in its own transaction; returns how many fired."""
+        """Fire every timer due by now, each in its own transaction; returns how many fired
+        here. A timer is taken by deleting it inside the transaction that acts on it: moved,
+        cleared or taken by another replica since it was read, it is left alone."""
         now = self.clock.now_ms()
         fired = 0
         for alert_id, kind, due in self.store.due_timers(now, limit):
             with self._change():
-                if self.store.timers(alert_id).get(kind) != due:
-                    continue  # moved or cleared since it was read
-                self.store.clear_timer(alert_id, kind)
+                self.store.lock_alert(alert_id)  # the alert first, as every change does
+                if not self.store.claim_timer(alert_id, kind, due):
+                    continue
                 alert = self.store.get(alert_id)
                 if alert is not None and not alert.closed:
                     self._on_timer(alert, kind)

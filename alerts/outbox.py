@@ -1,9 +1,11 @@
-"""Draining the delivery outbox for the retrying channels (webhook, e-mail).
+"""Draining the delivery outbox for the retrying channels (webhook, e-mail, push, SMS).
 
-A row leaves the outbox only once delivered. A failure reschedules it after a jittered
-exponential backoff measured on the service's clock (so tests move past a backoff instead of
-sleeping through it), and after ``max_attempts`` it is marked failed and audited. Rows keep
-their notification id across attempts, so receivers can drop duplicates.
+A row leaves the outbox only once delivered; it is leased to the replica sending it first
+(:meth:`alerts.claims.Claims.claim_deliveries`), so two replicas never send it at once. A
+failure reschedules it after a jittered exponential backoff measured on the service's clock
+(so tests move past a backoff instead of sleeping through it), and after ``max_attempts`` it
+is marked failed and audited. Rows keep their notification id across attempts, so receivers
+can drop duplicates.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 
-from alerts.clock import Clock
+from alerts.clock import Clock, wall_ms
 from alerts.errors import DeliveryError
 from alerts.metrics import AlertMetrics
 from alerts.store import AlertStore, Channel
@@ -40,14 +42,17 @@ async def drain(
     metrics: AlertMetrics,
     wake: asyncio.Event,
     retry: tuple[float, float, int],
+    lease: tuple[str, int],
     poll_s: float = 0.2,
     seed: int | None = None,
 ) -> None:
-    """Forever: send due rows of ``channel``; sleep until woken or ``poll_s`` passed."""
+    """Forever: lease due rows of ``channel`` (``lease``: this replica's name, the lease in
+    ms), send them; sleep until woken or ``poll_s`` passed."""
     initial_s, max_s, max_attempts = retry
+    owner, lease_ms = lease
     rng = random.Random(seed)
     while True:
-        for row in store.pending(channel, clock.now_ms()):
+        for row in store.claim_deliveries(channel, clock.now_ms(), wall_ms(), lease_ms, owner):
             try:
                 await send(row.target, row.payload, row.nid)
             except DeliveryError as exc:

@@ -105,12 +105,13 @@ class Reminders(EngineCore):
 
     def confirm_reminder(
         self, site: str, device: str, resident: str, *, text: str | None = None,
-        event: str | None = None,
+        event: str | None = None, key: str | None = None, ts_ms: int = 0,
     ) -> str:  # fmt: skip
         """The resident's words or a device event that may answer a waiting reminder.
 
         Returns ``not_their_device`` (refused: a device speaks only for its own resident),
-        ``not_an_answer``, ``no_reminder`` or ``confirmed``.
+        ``not_an_answer``, ``no_reminder`` or ``confirmed``; ``duplicate`` when the message
+        ``key`` (recorded with ``ts_ms``) was already taken here or by another replica.
         """
         if text is not None and not is_confirmation(text):
             return "not_an_answer"
@@ -126,6 +127,8 @@ class Reminders(EngineCore):
                 waiting = [r for r in waiting if r.event == named]
             if not waiting:
                 return "no_reminder"
+            if key is not None and not self.store.first_sight_of_need(site, key, "reminder", ts_ms):
+                return "duplicate"
             for r in waiting:
                 rdb.close(self.store.db, r.id, "confirmed", now)
                 self._audit(r.id, resident, "confirmed", "mqtt",
@@ -147,8 +150,10 @@ class Reminders(EngineCore):
                 continue
             with self._change():
                 key = f"{a.id}:{stage}"
-                if rdb.seen(self.store.db, a.site, key):
-                    continue
+                if rdb.seen(self.store.db, a.site, key) or not self.store.first_sight_of_need(
+                    a.site, f"appointment:{key}", "said", a.at_ms
+                ):
+                    continue  # said already, here or by another replica
                 person = self.roster.resident(a.site, a.resident)
                 language = resolve_locale(person.language if person is not None else None)
                 off = person.profile.utc_offset_min if person is not None else 0

@@ -32,21 +32,27 @@ class Replies(EngineCore):
     def handle_reply(
         self, site: str, volunteer: str, reply: AlertReply, channel: str = "mqtt"
     ) -> Alert:
-        """Apply a volunteer's reply; raises :class:`ReplyRejected` (audited) if refused."""
+        """Apply a volunteer's reply; raises :class:`ReplyRejected` (audited) if refused.
+
+        The nonce is claimed first, in the reply's transaction: a nonce already recorded is
+        a copy of a reply acted on (a redelivery, the same reply heard by another replica,
+        or sent again) and is refused as ``replay`` with no audit and no notice, so N
+        replicas hearing one reply answer it once."""
         try:
             with self._change():
-                if self.store.reply_seen(reply.nonce):
+                if not self.store.claim_reply(reply.nonce, volunteer, reply.alert, reply.ts, "ok"):
                     raise ReplyRejected("replay", reply.nonce)
                 alert = self._apply_reply(site, volunteer, reply, channel)
-                self.store.record_reply(reply.nonce, volunteer, reply.alert, reply.ts, "ok")
                 self.store.save(alert)
                 return alert
         except ReplyRejected as rejected:
+            if rejected.reason == "replay":
+                raise
             with self._change():
-                if rejected.reason != "replay":
-                    self.store.record_reply(
-                        reply.nonce, volunteer, reply.alert, reply.ts, rejected.reason
-                    )
+                if not self.store.claim_reply(
+                    reply.nonce, volunteer, reply.alert, reply.ts, rejected.reason
+                ):
+                    raise ReplyRejected("replay", reply.nonce) from None  # refused elsewhere
                 self._audit(
                     reply.alert, volunteer, f"reply_{reply.action}", channel,
                     reason=f"rejected:{rejected.reason}", nonce=reply.nonce,
@@ -60,6 +66,7 @@ class Replies(EngineCore):
             raise
 
     def _apply_reply(self, site: str, volunteer: str, reply: AlertReply, channel: str) -> Alert:
+        self.store.lock_alert(reply.alert)
         alert = self.store.get(reply.alert)
         if alert is None or alert.site != site:
             raise ReplyRejected("unknown_alert", reply.alert)

@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     channel TEXT NOT NULL, target TEXT NOT NULL, payload BLOB NOT NULL,
     due_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
     state TEXT NOT NULL DEFAULT 'pending', created_ms INTEGER NOT NULL, sent_ms INTEGER,
-    last_error TEXT
+    last_error TEXT, lease_until INTEGER, leased_by TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (channel, due_ms)
     WHERE state = 'pending';

@@ -32,21 +32,21 @@ from pathlib import Path
 from typing import Any
 
 from alerts import senders
-from alerts.clock import Clock, OffsetFileClock, SystemClock
+from alerts.actions import configure
+from alerts.clock import Clock, OffsetFileClock, SystemClock, wall_ms
 from alerts.core import EngineCore
+from alerts.devicemsg import device_answers
 from alerts.engine import AlertEngine
 from alerts.errors import AlertsError, ReplyRejected
 from alerts.events import EventHub, event_dict
-from alerts.links import LinkSigner
 from alerts.metrics import AlertMetrics
 from alerts.model import Alert
 from alerts.policy import Policy
 from alerts.store import AlertStore, AuditEntry, Channel
-from careloop.i18n.confirm import is_confirmation
 from careloop.logs import fields
 from careloop.mqtt import Backoff, ConfirmingClient, make_client, payload_bytes, run_forever
 from careloop.settings import Settings
-from careloop.wire import Topic, WireError, decode, subscription
+from careloop.wire import WireError, subscription
 from careloop.wire.alerts import AlertReply, alert_subscription, decode_reply
 from careloop.wire.needs import NEED_PREFIX, decode_need, need_subscription
 from people import Directory, Follower, Roster, import_roster, load_roster_file, read_roster
@@ -61,6 +61,9 @@ ANSWER_KINDS = ("utterance", "event")
 ANSWER_SUFFIXES = tuple(f"/{k}" for k in ANSWER_KINDS)
 #: Most MQTT notifications published concurrently (each awaits its PUBACK).
 PUBLISH_WINDOW = 200
+#: Seconds between looks at the MQTT outbox for rows queued by other writers (API
+#: processes) or left by a dead replica whose lease lapsed.
+OUTBOX_POLL_S = 0.25
 
 
 class AlertService:
@@ -146,12 +149,9 @@ class AlertService:
             clock=lambda: self.clock.now_ms() / 1000,
         )
         roster = follower.value
-        engine = self._engine = AlertEngine(store, policy, roster, self.clock)
-        paths = self.settings.paths
-        engine.links = LinkSigner.load(paths.link_key)
-        engine.base_url = self.settings.api.base_url()
-        engine.reach = frozenset(
-            ch for ch, on in (("push", cfg.push), ("sms", bool(cfg.sms_url))) if on
+        store.lease_to = (self.client_id, round(cfg.lease * 1000))  # see _publish
+        engine = self._engine = configure(
+            AlertEngine(store, policy, roster, self.clock), self.settings
         )
         engine.listeners.append(self.metrics.on_commit)
         engine.listeners.append(self._publish_events)
@@ -266,32 +266,7 @@ class AlertService:
         self.engine.handle_need(need, "mqtt")
 
     def _on_answer(self, topic: str, payload: bytes) -> None:
-        """An utterance or event of a resident's device: an answer to a waiting satisfaction
-        question, or (mostly) nothing to do here. Bad messages are ingest's to dead-letter."""
-        try:
-            parsed, message = decode(Topic.parse(topic), payload)
-        except WireError as exc:
-            log.debug("device message not read for answers", extra=fields(reason=exc.reason))
-            return
-        resident = str(getattr(message, "resident", ""))
-        for reading in getattr(message, "readings", ()):
-            kind, text = getattr(reading, "type", None), getattr(reading, "text", None)
-            if (kind and kind != "rating_button") or (text and is_confirmation(text)):
-                answer = self.engine.confirm_reminder(  # "吃過藥了" or the event itself
-                    parsed.site, parsed.device, resident, text=text, event=kind
-                )  # fmt: skip
-                if answer in ("confirmed", "not_their_device"):
-                    log.info("reminder answer", extra=fields(device=parsed.device, outcome=answer))
-                if kind or answer == "confirmed":
-                    continue
-            if parsed.kind == "event":
-                button = str(getattr(reading, "detail", None) or "")
-                outcome = self.engine.answer(parsed.site, parsed.device, resident, button=button)
-            else:
-                text = getattr(reading, "text", None)
-                outcome = self.engine.answer(parsed.site, parsed.device, resident, text=text)
-            if outcome not in ("no_question", "no_words"):
-                log.info("satisfaction answer", extra=fields(device=parsed.device, outcome=outcome))
+        device_answers(self.engine, topic, payload)
 
     def _on_reply(self, topic: str, payload: bytes) -> None:
         try:
@@ -310,23 +285,32 @@ class AlertService:
             self._kick()
 
     async def _publish(self, client: ConfirmingClient) -> None:
-        """Send the MQTT outbox at QoS 1; a row is marked sent after its PUBACK."""
+        """Send the MQTT outbox at QoS 1: rows are leased to this replica, published, and
+        marked sent after their PUBACK (another replica sends them if we die meanwhile)."""
         wake = self._wake["mqtt"]
         store = self.store
+        lease_ms = round(self.settings.alerts.lease * 1000)
         while True:
-            rows = store.pending("mqtt", self.clock.now_ms(), PUBLISH_WINDOW)
+            rows = store.claim_deliveries(
+                "mqtt", self.clock.now_ms(), wall_ms(), lease_ms, self.client_id, PUBLISH_WINDOW
+            )
             if rows:
                 await asyncio.gather(*(client.publish(r.target, r.payload, qos=1) for r in rows))
                 store.mark_sent([r.id for r in rows], self.clock.now_ms())
                 self.metrics.sent.labels("mqtt").inc(len(rows))
                 continue
             wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), 1.0)
+            with contextlib.suppress(TimeoutError):  # rows of other writers: within a poll
+                await asyncio.wait_for(wake.wait(), OUTBOX_POLL_S)
 
     def wake(self) -> None:
         """Send what the engine queued after a change made another way (the ticket API)."""
         self._kick()
+
+    def outbox_waiting(self) -> None:
+        """Another writer of the store (the API's actions) queued notifications: send now."""
+        for event in self._wake.values():
+            event.set()
 
     def _kick(self) -> None:
         if self._engine is not None and self._engine.outbox_dirty:
@@ -362,8 +346,9 @@ class AlertService:
 
     def _outbox(self, channel: Channel) -> senders.Outbox:
         return senders.Outbox(
-            channel, self.settings, self.store, self.clock, self.metrics, self._wake[channel]
-        )
+            channel, self.settings, self.store, self.clock, self.metrics, self._wake[channel],
+            self.client_id,
+        )  # fmt: skip
 
     def _publish_events(self, entries: list[AuditEntry], engine: EngineCore) -> None:
         if not self.events.listeners:

@@ -24,18 +24,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 from alerts import reminderdb
+from alerts.claims import Channel, Claims
+from alerts.clock import wall_ms
 from alerts.errors import StoreError
 from alerts.history import _ALERT_COLUMNS, AlertHistory
 from alerts.model import Alert
 from alerts.reminderdb import REMINDER_SCHEMA
-from alerts.schema import NEEDS_SEEN, OLD_ROSTER, SCHEMA, AuditEntry, Delivery
+from alerts.schema import NEEDS_SEEN, OLD_ROSTER, SCHEMA, AuditEntry
 from alerts.ticketdb import TICKET_SCHEMA
 from alerts.ticketdb import erase_resident as erase_ticket_data
 from careloop.db import Connection
 from careloop.db.migrate import Migrations
 from careloop.store import Store
-
-Channel = Literal["mqtt", "webhook", "email", "push", "sms"]
 
 
 def new_id(prefix: str) -> str:
@@ -43,12 +43,15 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
-class AlertStore(AlertHistory, Store):
+class AlertStore(AlertHistory, Claims, Store):
     """The SQLite store; ``synchronous='full'`` also survives power loss, ``'normal'`` a
     process crash (WAL). Used from the service's event-loop thread; ``tx()`` nests."""
 
     error = StoreError
     label = "alert store"
+    #: (replica name, lease ms) of the alert service sending this store's MQTT rows; None
+    #: where nothing in this process sends (the API's actions).
+    lease_to: tuple[str, int] | None = None
     pg_schema = "alerts"
     migrations = Migrations("alerts", "alerts")
 
@@ -71,6 +74,10 @@ class AlertStore(AlertHistory, Store):
             columns = {row[1] for row in db.execute("PRAGMA table_info(alerts)")}
             if "facts" not in columns:  # a store written before alerts kept their evidence
                 db.execute("ALTER TABLE alerts ADD COLUMN facts TEXT NOT NULL DEFAULT '[]'")
+            shape = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
+            if "lease_until" not in shape:  # written before outbox rows were leased
+                db.execute("ALTER TABLE deliveries ADD COLUMN lease_until INTEGER")
+                db.execute("ALTER TABLE deliveries ADD COLUMN leased_by TEXT")
             seen = {row[1] for row in db.execute("PRAGMA table_info(needs_seen)")}
             if "site" not in seen:  # keyed without the site before: an idempotence log only
                 db.execute("DROP TABLE needs_seen")
@@ -166,12 +173,26 @@ class AlertStore(AlertHistory, Store):
             sql += " AND alert = ?"
             args.append(alert)
         rows = self.db.execute(sql + " ORDER BY id", args).fetchall()
-        return [
-            AuditEntry(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9] or "{}")
-            )
-            for r in rows
-        ]
+        return [_entry(r) for r in rows]
+
+    def last_audit_id(self) -> int:
+        row = self.db.execute("SELECT max(id) FROM audit").fetchone()
+        return int(row[0] or 0)
+
+    def audit_rows(self, ids: list[int]) -> list[AuditEntry]:
+        """The audit rows of these ids that exist (an events feed filling a gap)."""
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(f"SELECT * FROM audit WHERE id IN ({marks}) ORDER BY id", ids)
+        return [_entry(r) for r in rows.fetchall()]
+
+    def tiers(self, alerts: set[str]) -> dict[str, str]:
+        """alert -> tier, for those that exist."""
+        if not alerts:
+            return {}
+        ids = sorted(alerts)
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(f"SELECT id, tier FROM alerts WHERE id IN ({marks})", ids)
+        return {a: t for a, t in rows.fetchall()}
 
     # -- pages --------------------------------------------------------------------------------
     def add_page(self, alert: Alert, volunteer: str, step: int, role: str, now_ms: int) -> None:
@@ -251,42 +272,16 @@ class AlertStore(AlertHistory, Store):
     def enqueue(
         self, alert: str, channel: Channel, target: str, payload: bytes, nid: str, now_ms: int
     ) -> None:
+        """Queue a notification. An MQTT row is born leased to this store's sender
+        (:attr:`lease_to`), so publishing it costs no second transaction."""
+        owner, until = None, None
+        if channel == "mqtt" and self.lease_to is not None:
+            owner, until = self.lease_to[0], wall_ms() + self.lease_to[1]
         self.db.execute(
-            "INSERT INTO deliveries (nid, alert, channel, target, payload, due_ms, created_ms) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (nid, alert, channel, target, payload, now_ms, now_ms),
+            "INSERT INTO deliveries (nid, alert, channel, target, payload, due_ms, created_ms, "
+            "leased_by, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (nid, alert, channel, target, payload, now_ms, now_ms, owner, until),
         )
-
-    def pending(self, channel: Channel, now_ms: int, limit: int = 200) -> list[Delivery]:
-        rows = self.db.execute(
-            "SELECT id, nid, alert, channel, target, payload, attempts FROM deliveries "
-            "WHERE state = 'pending' AND channel = ? AND due_ms <= ? ORDER BY id LIMIT ?",
-            (channel, now_ms, limit),
-        ).fetchall()
-        return [Delivery(*r) for r in rows]
-
-    def next_delivery_due(self, channel: Channel) -> int | None:
-        row = self.db.execute(
-            "SELECT min(due_ms) FROM deliveries WHERE state = 'pending' AND channel = ?",
-            (channel,),
-        ).fetchone()
-        return None if row[0] is None else int(row[0])
-
-    def mark_sent(self, ids: list[int], now_ms: int) -> None:
-        with self.tx() as db:
-            db.executemany(
-                "UPDATE deliveries SET state = 'sent', sent_ms = ?, attempts = attempts + 1 "
-                "WHERE id = ?",
-                [(now_ms, i) for i in ids],
-            )
-
-    def retry_later(self, delivery: int, due_ms: int, error: str, *, give_up: bool) -> None:
-        with self.tx() as db:
-            db.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, due_ms = ?, last_error = ?, "
-                "state = ? WHERE id = ?",
-                (due_ms, error[:300], "failed" if give_up else "pending", delivery),
-            )
 
     def deliveries(self, alert: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT id, nid, alert, channel, target, state, attempts, last_error FROM deliveries"
@@ -296,15 +291,6 @@ class AlertStore(AlertHistory, Store):
         ).fetchall()
         keys = ("id", "nid", "alert", "channel", "target", "state", "attempts", "last_error")
         return [dict(zip(keys, r, strict=True)) for r in rows]
-
-    # -- idempotence ----------------------------------------------------------------------------
-    def first_sight_of_need(self, site: str, need_id: str, state: str, ts_ms: int) -> bool:
-        """Record a need message; False if this exact one was seen before (redelivery)."""
-        cur = self.db.execute(
-            "INSERT INTO needs_seen VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (site, need_id, state, ts_ms),
-        )
-        return cur.rowcount == 1
 
     def erase_resident(self, site: str, resident: str) -> dict[str, int]:
         """Delete a resident's alerts and everything about them here; rows per table.
@@ -353,17 +339,11 @@ class AlertStore(AlertHistory, Store):
                     out[table] = out.get(table, 0) + n
         return out
 
-    def reply_seen(self, nonce: str) -> bool:
-        row = self.db.execute("SELECT 1 FROM replies WHERE nonce = ?", (nonce,)).fetchone()
-        return row is not None
 
-    def record_reply(
-        self, nonce: str, volunteer: str, alert: str, ts_ms: int, outcome: str
-    ) -> None:
-        self.db.execute(
-            "INSERT INTO replies VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (nonce, volunteer, alert, ts_ms, outcome),
-        )
+def _entry(r: tuple[Any, ...]) -> AuditEntry:
+    return AuditEntry(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9] or "{}")
+    )
 
 
 def _delete_alerts(db: Connection, ids: list[str]) -> dict[str, int]:

@@ -199,6 +199,17 @@ def due_asks(db: Connection, now_ms: int) -> list[RatingAsk]:
     return [RatingAsk(*r) for r in rows]
 
 
+def claim_due_ask(db: Connection, alert: str, now_ms: int) -> bool:
+    """Take a question whose time ran out: True if it was still waiting (this transaction
+    records it as unanswered), False if it was answered or taken elsewhere meanwhile."""
+    cur = db.execute(
+        "UPDATE rating_asks SET state = 'no_answer' WHERE alert = ? AND state = 'asking' "
+        "AND due_ms <= ?",
+        (alert, now_ms),
+    )
+    return cur.rowcount == 1
+
+
 def update_ask(
     db: Connection, alert: str, *, state: str, attempts: int | None = None,
     due_ms: int | None = None,

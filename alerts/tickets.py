@@ -92,6 +92,7 @@ class Tickets(Replies):
         """First contact: a volunteer of the site takes a waiting ticket, paged or not.
         Refusals are :class:`ReplyRejected` as for any accept (``already_owned``, ...)."""
         with self._change():
+            self.store.lock_alert(reply.alert)
             alert = self.store.get(reply.alert)
             vol = self.roster.volunteers.get(volunteer)
             if (
@@ -168,13 +169,15 @@ class Tickets(Replies):
 
     def answer(
         self, site: str, device: str, resident: str, *, text: str | None = None,
-        button: str | None = None,
+        button: str | None = None, key: str | None = None, ts_ms: int = 0,
     ) -> str:  # fmt: skip
         """A device's utterance or rating-button press that may answer a waiting question.
 
         Returns what happened: ``not_their_device`` (refused: a device speaks only for its
         own resident), ``no_question``, ``no_words`` (an utterance without text: no consent
-        to words, so only a button can answer), ``asked_again``, ``no_answer`` or ``rated``.
+        to words, so only a button can answer), ``asked_again``, ``no_answer`` or ``rated``;
+        ``duplicate`` when the message ``key`` (recorded with ``ts_ms``) was already taken
+        as an answer here or by another replica.
         """
         now = self.clock.now_ms()
         with self._change():
@@ -192,6 +195,8 @@ class Tickets(Replies):
             alert = self.store.get(ask.alert)
             if alert is None:
                 return "no_question"
+            if key is not None and not self.store.first_sight_of_need(site, key, "rating", ts_ms):
+                return "duplicate"
             score = parse_rating(said)
             via = "button" if button is not None else "voice"
             if score is None and ask.attempts < RATING_ATTEMPTS:
@@ -228,6 +233,8 @@ class Tickets(Replies):
         now = self.clock.now_ms()
         for ask in tdb.due_asks(self.store.db, now):
             with self._change():
+                if not tdb.claim_due_ask(self.store.db, ask.alert, now):
+                    continue  # answered, or expired by another replica, since it was read
                 alert = self.store.get(ask.alert)
                 if alert is None:
                     tdb.update_ask(self.store.db, ask.alert, state="no_answer")
@@ -241,6 +248,7 @@ class Tickets(Replies):
     ) -> Alert:
         """A family member's rating of a resolved alert or ticket (one per rater)."""
         with self._change():
+            self.store.lock_alert(alert_id)
             alert = self.store.get(alert_id)
             if alert is None:
                 raise RatingRefused("unknown_alert")

@@ -111,7 +111,7 @@ def _run(
     options: HandoverBenchOptions, broker: Mosquitto, work: Path, progress: Callable[[str], None]
 ) -> dict[str, Any]:
     residents = max(options.residents, options.n)
-    _people(work / "data", residents + 1)  # + the marker
+    _people(work / "data", residents + 1, "")  # + the marker; SQLite files
     _devices(work / "data", residents + 1)
     _roster(work / "roster.toml", options.volunteers)
     alerts = _service("alerts", broker, work, "--roster", str(work / "roster.toml"),

@@ -142,6 +142,10 @@ class AlertsSettings(_Section):
     roster: Path | None = None
     #: Seconds between checks for due deadlines.
     tick_interval: float = Field(0.2, gt=0, le=60)
+    #: Seconds an outbox row is held by the replica sending it (plus the channel's send
+    #: timeout): a killed replica's unsent rows go out from another after this
+    #: (docs/scale-alerts.md).
+    lease: float = Field(5.0, gt=0, le=600)
     #: TESTS AND DEMOS ONLY: a file holding seconds added to wall time (alerts/clock.py).
     clock_offset_file: Path | None = None
     #: HMAC-SHA256 key for webhooks; required once a policy names a webhook.

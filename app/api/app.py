@@ -2,8 +2,8 @@
 
 The lifespan opens, in order: the people database, the device monitor (MQTT), the InfluxDB
 client (``/query``), the in-process alert service (unless disabled; it follows the people
-database itself) and a reader on the alert store. Routes reach all of these through
-``app/api/deps.py``.
+database itself), the alert actions on the shared store, and a reader on the alert store.
+Routes reach all of these through ``app/api/deps.py``.
 
 To add a resource: write ``app/api/routes/<resource>.py`` with one ``router`` and add
 it to ``ROUTERS`` below (one line).
@@ -11,6 +11,7 @@ it to ``ROUTERS`` below (one line).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -18,6 +19,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from alerts import AlertService, AlertStore
+from alerts.actions import AlertActions
 from app.api import auth, problems
 from app.api.audit import reads_sweep
 from app.api.metrics import ApiMetrics
@@ -107,8 +109,11 @@ def create_app(
     """Build the app for ``settings``; entering its lifespan opens its clients.
 
     ``alert_service``: True = run an :class:`~alerts.AlertService` in this process (paging
-    from the people database), False = none (alert actions answer 503; lists still read
-    the store), or a service not yet entered (tests pass one with a manual clock).
+    from the people database), False = none, or a service not yet entered (tests pass one
+    with a manual clock). Either way the board, volunteers' actions and the events stream
+    go through the shared alert store (:class:`~alerts.actions.AlertActions`), so with
+    ``careloop alerts`` replicas running elsewhere any number of API processes serve the
+    same users (docs/scale-alerts.md).
     ``directory``: the configured people database, already open (tests seed it first); it
     must be ``settings.paths.people``, the file the alert service and scorers read.
     """
@@ -137,6 +142,16 @@ def create_app(
             if alert_service is not False:
                 service = alert_service if isinstance(alert_service, AlertService) else None
                 state.alerts = await stack.enter_async_context(service or AlertService(settings))
+            co_hosted = state.alerts
+            state.actions = stack.enter_context(
+                contextlib.closing(
+                    AlertActions(
+                        settings, state.directory,
+                        clock=co_hosted.clock if co_hosted is not None else None,
+                        on_outbox=co_hosted.outbox_waiting if co_hosted is not None else None,
+                    )
+                )
+            )  # fmt: skip
             state.alert_store = stack.enter_context(
                 AlertStore(settings.paths.alerts, url=settings.store_url)
             )

@@ -10,7 +10,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from alerts import AlertService, AlertStore
+from alerts import AlertStore
+from alerts.actions import AlertActions
 from app.api.monitor import DeviceMonitor
 from careloop.settings import Settings
 from careloop.shards import AsyncShardedInfluxClient
@@ -42,20 +43,21 @@ def get_influx(request: Request) -> AsyncShardedInfluxClient:
     return client
 
 
-def get_alert_service(request: Request) -> AlertService:
-    """The in-process alert service, or 503 where this process runs none."""
-    service = getattr(request.app.state, "alerts", None)
-    if service is None:
-        raise HTTPException(503, "no alert service in this process")
-    assert isinstance(service, AlertService)
-    return service
+def get_alert_service(request: Request) -> AlertActions:
+    """Alert actions through the shared alert store (no alert service needed in this
+    process: alerts/actions.py); 503 where the app was built without them."""
+    actions = getattr(request.app.state, "actions", None)
+    if actions is None:
+        raise HTTPException(503, "alert actions are not available in this process")
+    assert isinstance(actions, AlertActions)
+    return actions
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MonitorDep = Annotated[DeviceMonitor, Depends(get_monitor)]
 DirectoryDep = Annotated[Directory, Depends(get_directory)]
 InfluxDep = Annotated[AsyncShardedInfluxClient, Depends(get_influx)]
-AlertServiceDep = Annotated[AlertService, Depends(get_alert_service)]
+AlertServiceDep = Annotated[AlertActions, Depends(get_alert_service)]
 
 
 def get_alert_store(request: Request) -> AlertStore:
@@ -70,6 +72,7 @@ AlertStoreDep = Annotated[AlertStore, Depends(get_alert_store)]
 def follow_people(request: Request) -> None:
     """After a change to the people database through this API, let the in-process alert
     service see it at once (it would within ``people.follow_every`` seconds anyway)."""
-    service = getattr(request.app.state, "alerts", None)
-    if service is not None:
-        service.follow_people(force=True)
+    for holder in ("alerts", "actions"):  # the co-hosted service, this process's actions
+        follower = getattr(request.app.state, holder, None)
+        if follower is not None:
+            follower.follow_people(force=True)

@@ -78,6 +78,11 @@ def register(sub: Any) -> argparse.ArgumentParser:
         "--tick-interval", dest="alerts__tick_interval", type=float, help="deadline checks (0.2 s)"
     )
     g.add_argument(
+        "--lease", dest="alerts__lease", type=float,
+        help="seconds an outbox row is held by the replica sending it (5 s; "
+        "docs/scale-alerts.md)",
+    )  # fmt: skip
+    g.add_argument(
         "--clock-offset-file",
         dest="alerts__clock_offset_file",
         help="TESTS AND DEMOS ONLY: seconds added to wall time, read from this file",

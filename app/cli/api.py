@@ -64,7 +64,8 @@ def register(sub: Any) -> argparse.ArgumentParser:
     g.add_argument(
         "--no-alerts",
         action="store_true",
-        help="do not run the alert service here (alert actions answer 503)",
+        help="do not run the alert service here: run careloop alerts replicas instead "
+        "(actions and the events stream still work, through the alert store)",
     )
     g.add_argument(
         "--all-sites",

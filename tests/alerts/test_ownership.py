@@ -107,22 +107,24 @@ def test_bad_replies_are_rejected_with_a_reason(start_service, apps, site):
     nonce = apps.reply(paged[1].volunteer, alert_id, "accept")
     apps.reply(paged[1].volunteer, alert_id, "accept", nonce=nonce)  # the same message again
     apps.reply(paged[1].volunteer, alert_id, "handover")  # no "to"
-    got = apps.wait(lambda x: x.type == "rejected", n=5)
-    assert [(x.volunteer, x.reason) for x in got] == [
+    got = apps.wait(lambda x: x.type == "rejected", n=4)
+    apps.drain(0.5)
+    # A nonce seen before is a copy (a redelivery, or one reply heard by every replica of an
+    # active-active service): dropped, neither answered nor audited (docs/scale-alerts.md).
+    assert [(x.volunteer, x.reason) for x in apps.seen if x.type == "rejected"] == [
         (paged[0].volunteer, "unknown_alert"),
         (outsider, "wrong_volunteer"),
         (paged[0].volunteer, "not_allowed"),
-        (paged[1].volunteer, "replay"),
         (paged[1].volunteer, "bad_reply"),
     ]
-    assert got[3].nonce == nonce
+    assert all(x.nonce != nonce for x in got)
+    assert len(apps.wait(lambda x: x.type == "accepted" and x.alert == alert_id)) == 1
     assert svc.alert(alert_id).owner == paged[1].volunteer
     reasons = [e.reason for e in svc.reader.audit_log() if (e.reason or "").startswith("rejected")]
     assert reasons == [
         "rejected:unknown_alert",
         "rejected:wrong_volunteer",
         "rejected:not_allowed",
-        "rejected:replay",
         "rejected:bad_reply",
     ]
-    assert svc.service.metrics.value("careloop_alerts_replies_rejected_total", reason="replay") == 1
+    assert svc.service.metrics.value("careloop_alerts_replies_rejected_total", reason="replay") == 0

@@ -7,10 +7,10 @@
   ``share_vitals_with_volunteers`` as well; the tier and deadlines always. A volunteer's
   filter by resident or kind only matches alerts whose resident or kind they may see, so
   counts reveal nothing either.
-* ``POST /api/v1/alerts/{id}/accept|decline|resolve|handover``: through the in-process
-  :class:`~alerts.AlertService`, exactly as a reply over MQTT. A volunteer acts only for
-  themselves; a coordinator may act for a volunteer of the alert's site (``volunteer`` in
-  the body); an admin for anyone. 503 where this process runs no alert service.
+* ``POST /api/v1/alerts/{id}/accept|decline|resolve|handover``: applied to the shared
+  alert store (:class:`~alerts.actions.AlertActions`), exactly as a reply over MQTT. A
+  volunteer acts only for themselves; a coordinator may act for a volunteer of the alert's
+  site (``volunteer`` in the body); an admin for anyone.
 * ``GET /api/v1/alerts/events``: server-sent events of the alert audit log, only for alerts
   of the caller's sites (no resident ids, no text).
 
@@ -28,6 +28,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from alerts.events import AuditFeed
 from alerts.model import Alert
 from app.api.alertview import alert_sites, find_alerts, get_alert
 from app.api.audit import audited
@@ -189,13 +190,13 @@ async def list_alerts(
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-async def events(
-    request: Request, principal: MemberDep, service: AlertServiceDep, store: AlertStoreDep
-) -> StreamingResponse:
+async def events(request: Request, principal: MemberDep, store: AlertStoreDep) -> StreamingResponse:
     """Server-sent events, one per alert audit row of the caller's sites; comment heartbeats.
 
     Each event's data is JSON: ``id, alert, site, ts, actor, action, from, to, channel,
-    reason, tier``. Works with ``EventSource`` and the session cookie.
+    reason, tier``. Works with ``EventSource`` and the session cookie. Read from the audit
+    log, so any API process serves changes made by any: ``Last-Event-ID`` resumes after
+    that event (on this process or another).
     """
     gauge = request.app.state.metrics.sse_clients
 
@@ -203,7 +204,7 @@ async def events(
         sites: dict[str, str] = {}
         gauge.inc()
         try:
-            async for frame in service.events.sse():
+            async for frame in AuditFeed(store, after_id=_last_event(request)).sse():
                 if frame.startswith(":"):
                     yield frame
                     continue
@@ -275,6 +276,12 @@ async def act(
             REJECT_STATUS.get(exc.reason, 409), {"reason": exc.reason, "detail": exc.reason}
         ) from exc
     return AlertPublic.of(updated, shown_to(principal, directory, updated))
+
+
+def _last_event(request: Request) -> int | None:
+    """The ``Last-Event-ID`` an ``EventSource`` sends when it reconnects, if a number."""
+    value = request.headers.get("last-event-id", "")
+    return int(value) if value.isdigit() else None
 
 
 def _acting_volunteer(

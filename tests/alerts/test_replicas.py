@@ -1,0 +1,151 @@
+"""Active-active alert services on one alert store (docs/scale-alerts.md): every replica
+hears every need and reply, the database decides who acts, so a need is paged once, a
+deadline escalates once and a reply is answered once; ``kill -9`` of a replica mid-run
+leaves the others to carry on with nothing missed and nothing sent twice.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from alerts import AlertStore, write_offset
+from tests.alerts.conftest import need
+
+
+def _actions(store: AlertStore, alert: str) -> Counter[str]:
+    return Counter(e.action for e in store.audit_log(alert))
+
+
+def test_two_services_on_one_store_page_escalate_and_answer_once(start_service, apps, site):
+    a = start_service()
+    b = start_service()  # the same data directory: the same alert store
+    assert a.service.db_path == b.service.db_path
+    assert a.service.client_id != b.service.client_id
+
+    apps.publish_need(need(site, kind="fall", tier="emergency"))
+    first = apps.wait(lambda x: x.type == "page", n=3)
+    apps.drain(0.5)  # a second replica's copy of the pages would arrive by now
+    alert_id = first[0].alert
+    pages = apps.pages(alert_id)
+    assert len(pages) == 3 and all(len(ids) == 1 for ids in pages.values()), apps.brief()
+    assert len([x for x in apps.seen if x.type == "page"]) == 3  # not even a re-send
+
+    a.clock.advance(121)  # both replicas' tickers see the step deadline pass
+    a.settle()
+    b.settle()
+    apps.wait(lambda x: x.type == "page", n=6)
+    apps.drain(0.5)
+    pages = apps.pages(alert_id)
+    assert len(pages) == 6 and all(len(ids) == 1 for ids in pages.values()), apps.brief()
+    assert len([x for x in apps.seen if x.type == "page"]) == 6
+
+    apps.reply(first[0].volunteer, alert_id, "accept")  # heard by both replicas
+    apps.wait(lambda x: x.type == "accepted")
+    apps.drain(0.5)
+    assert [x.volunteer for x in apps.seen if x.type == "accepted"] == [first[0].volunteer]
+    assert len([x for x in apps.seen if x.type == "taken"]) == 5
+    assert len(apps.commands) == 1  # the resident's device told once: help is on the way
+    done = _actions(a.reader, alert_id)
+    assert (done["open"], done["page"], done["escalate"], done["accept"]) == (1, 6, 1, 1)
+    assert a.alert(alert_id).owner == first[0].volunteer
+
+
+# -- kill -9 of one replica of two, as real processes --------------------------------------------
+RESIDENTS = 12
+
+
+def _roster(path: Path, site: str) -> None:
+    text = "".join(
+        f'[[volunteers]]\nid = "v{i:02d}"\nsite = "{site}"\nlanguages = ["zh"]\n\n'
+        for i in range(1, 9)
+    )
+    text += f'[[volunteers]]\nid = "c01"\nsite = "{site}"\ncoordinator = true\n\n'
+    text += "".join(
+        f'[[residents]]\nid = "r{i}"\nsite = "{site}"\ndevice = "term-r{i}"\n\n'
+        for i in range(1, RESIDENTS + 1)
+    )
+    path.write_text(text, encoding="utf-8")
+
+
+def _start(mosquitto, tmp_path: Path, site: str, name: str, url: str) -> subprocess.Popen[bytes]:
+    cmd = [
+        sys.executable, "-m", "app", "alerts",
+        "--site", site, "--data-dir", str(tmp_path / "data"),
+        "--mqtt-host", mosquitto.host, "--mqtt-port", str(mosquitto.port),
+        "--roster", str(tmp_path / "roster.toml"),
+        "--clock-offset-file", str(tmp_path / "offset"),
+        "--client-id", f"alerts-{site}-{name}", "--tick-interval", "0.05", "--lease", "0.5",
+        "--log-format", "json",
+    ]  # fmt: skip
+    log = (tmp_path / f"alerts-{name}.log").open("ab")
+    env = {**os.environ, "CARELOOP_DATABASE_URL": url}  # "" = SQLite files
+    return subprocess.Popen(cmd, stdout=log, stderr=log, env=env)
+
+
+def test_kill9_of_replicas_mid_run_misses_nothing_and_doubles_nothing(
+    mosquitto, tmp_path, site, apps, database_url
+):
+    """Three replicas: ``a`` is killed while falls are arriving, ``b`` in the middle of
+    escalating them all; ``c`` finishes both jobs."""
+    _roster(tmp_path / "roster.toml", site)
+    write_offset(tmp_path / "offset", 0)
+    procs = {
+        name: _start(mosquitto, tmp_path, site, name, database_url) for name in ("a", "b", "c")
+    }
+
+    def kill9(name: str) -> None:
+        procs[name].send_signal(signal.SIGKILL)
+        procs[name].wait(10)
+
+    try:
+        warm = need(site, resident="r1", kind="help_request", tier="general")
+        deadline = time.monotonic() + 30
+        while not apps.seen:  # the first start creates the sessions: repeat until heard
+            assert time.monotonic() < deadline, (tmp_path / "alerts-a.log").read_text()
+            apps.publish_need(warm)
+            apps.drain(0.5)
+        warm_alert = apps.seen[0].alert
+        time.sleep(1.5)  # the slower replicas subscribe too
+        for i in range(2, RESIDENTS + 1):  # falls, one after the other; a dies midway
+            apps.publish_need(need(site, resident=f"r{i}", kind="fall", tier="emergency"))
+            if i == RESIDENTS // 2:
+                kill9("a")
+            time.sleep(0.02)
+        falls = RESIDENTS - 1
+        is_fall_page = lambda x: x.type == "page" and x.alert != warm_alert  # noqa: E731
+        apps.wait(is_fall_page, n=3 * falls, timeout=20)
+
+        write_offset(tmp_path / "offset", 121)  # every fall's step passes at once
+        apps.wait(is_fall_page, n=3 * falls + 1, timeout=20)
+        kill9("b")  # mid-escalation: the first escalation page is out, the rest are not
+        apps.wait(is_fall_page, n=6 * falls, timeout=20)
+        apps.drain(1.5)  # a late second copy would show now
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
+
+    store = AlertStore(tmp_path / "data" / "alerts" / "alerts.sqlite3", url=database_url)
+    try:
+        alerts = [x for x in store.alerts() if x.kind == "fall"]
+        assert len(alerts) == falls  # nothing missed: every fall opened once
+        for alert in alerts:
+            pages = apps.pages(alert.id)
+            assert len(pages) == 6, (alert.id, apps.brief())  # 3 at first, 3 on escalating
+            assert all(len(ids) == 1 for ids in pages.values()), pages  # no page made twice
+            done = _actions(store, alert.id)
+            assert (done["open"], done["page"], done["escalate"]) == (1, 6, 1), done
+        assert [d for d in store.deliveries() if d["state"] != "sent"] == []
+        senders = Counter(r[0].rsplit("-", 1)[1] for r in store.rows(
+            "SELECT leased_by FROM deliveries WHERE leased_by IS NOT NULL"
+        ))  # fmt: skip
+        assert senders["c"] > 0 and senders["a"] + senders["b"] > 0, senders  # work was shared
+    finally:
+        store.close()
