@@ -97,7 +97,8 @@ def register(sub: Any) -> argparse.ArgumentParser:
         "--batch",
         type=int,
         default=1,
-        help="score --partitions: readings per message, consecutive seconds of a device (1)",
+        help="score --partitions and alerts: readings per vitals message, consecutive seconds "
+        "of a device, as edge agents batch them (1)",
     )
     p.add_argument(
         "--warmup", type=int, default=300, help="score: simulated seconds scored untimed (300)"
@@ -166,10 +167,6 @@ def register(sub: Any) -> argparse.ArgumentParser:
     a.add_argument(
         "--database", choices=["sqlite", "postgresql"], default="sqlite",
         help="the alert store (sqlite)",
-    )  # fmt: skip
-    a.add_argument(
-        "--batch", type=int, default=1,
-        help="readings per vitals message, as edge agents batch them (1)",
     )  # fmt: skip
     a.add_argument(
         "--lease", type=float, default=5.0, help="the replicas' outbox lease, seconds (5)"
