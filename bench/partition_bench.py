@@ -5,8 +5,9 @@ residents in all (one registered vitals terminal each, spread evenly). For each 
 ``careloop score`` processes are started (``--partition K/N``, metrics on, no periodic
 snapshots) and the bench waits until each reports itself subscribed
 (``careloop_score_connected``); then a raw producer (:mod:`bench.rawmqtt`, never the
-bottleneck) publishes ``seconds`` rounds of one vitals reading per resident, the sites
-interleaved as a building's devices would be, at QoS 1, as fast as the broker takes them.
+bottleneck) publishes ``seconds`` rounds of one vitals reading per resident (``batch``
+consecutive rounds per message with ``--batch``), the sites interleaved as a building's
+devices would be, at QoS 1, as fast as the broker takes them.
 The clock stops when the partitions together have scored every reading
 (``careloop_score_readings_scored_total``, polled every 20 ms). Layouts:
 
@@ -16,12 +17,12 @@ The clock stops when the partitions together have scored every reading
   (the rejected alternative, measured).
 
 Per layout: readings per second (wall, publish start to last reading scored), CPU seconds of
-each scorer and of the broker over the same window (``/proc``), CPU µs per reading (all
-scorers together), and per partition the messages and topic+payload bytes the broker sent it
-(``careloop_score_received_bytes_total``) and the messages it dropped as another's. Every
-scorer shares this machine's cores with the broker and the producer: on two cores, two
-partitions cannot double the rate; the per-reading CPU and the bytes are the figures that
-say what splitting costs and saves.
+each scorer and of the broker over the same window (``/proc``), CPU µs per reading and per
+message (all scorers together), and per partition the messages and topic+payload bytes the
+broker sent it (``careloop_score_received_bytes_total``) and the messages it dropped as
+another's. Every scorer shares this machine's cores with the broker and the producer: on two
+cores, two partitions cannot double the rate; the per-reading CPU and the bytes are the
+figures that say what splitting costs and saves.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class PartitionBenchOptions:
     sites: int = 8
     residents: int = 1000
     seconds: int = 60
+    #: Readings per message (a device sending ``batch`` seconds of readings at once).
+    batch: int = 1
     work_dir: Path | None = None
 
     def __post_init__(self) -> None:
@@ -66,6 +69,8 @@ class PartitionBenchOptions:
             raise ValueError("need at least as many sites as partitions")
         if self.residents < self.sites or self.seconds < 1:
             raise ValueError("need at least one resident per site and one second")
+        if not 1 <= self.batch <= self.seconds:
+            raise ValueError("batch must be between 1 and seconds")
 
 
 def site_names(n: int, partitions: int) -> list[str]:
@@ -92,18 +97,21 @@ def run_partition_bench(
         work.mkdir(parents=True, exist_ok=True)
         sites = site_names(options.sites, options.partitions)
         residents = _people(work / "data", sites, options.residents)
-        messages = list(_messages(residents, options.seconds))
+        messages = list(_messages(residents, options.seconds, options.batch))
+        readings = len(residents) * options.seconds
         layouts = [(1, "sites"), (options.partitions, "sites"), (options.partitions, "all")]
         out: dict[str, Any] = {}
         with Mosquitto(work / "mosquitto") as broker:
             for n, mode in layouts:
                 name = "1" if n == 1 else f"{n}/{mode}"
-                progress(f"layout {name}: {len(messages)} readings")
-                out[name] = _layout(broker, work, n, mode, messages, name)
+                progress(f"layout {name}: {readings} readings in {len(messages)} messages")
+                out[name] = _layout(broker, work, n, mode, messages, readings, name)
     n = options.partitions
     one, split, alt = out["1"], out[f"{n}/sites"], out[f"{n}/all"]
     return {
-        "readings": len(messages),
+        "readings": readings,
+        "messages": len(messages),
+        "batch": options.batch,
         "sites": options.sites,
         "residents": len(residents),
         "seconds": options.seconds,
@@ -137,19 +145,26 @@ def _people(data_dir: Path, sites: list[str], residents: int) -> list[tuple[str,
     return out
 
 
-def _messages(residents: list[tuple[str, str, str]], seconds: int) -> Iterator[tuple[bytes, bytes]]:
-    """One vitals message of one reading per resident per second, in device-time order."""
+def _messages(
+    residents: list[tuple[str, str, str]], seconds: int, batch: int = 1
+) -> Iterator[tuple[bytes, bytes]]:
+    """One vitals reading per resident per second, ``batch`` of them (consecutive seconds)
+    per message, in device-time order."""
     topics = [str(Topic(site, device, "vitals")).encode() for site, _, device in residents]
-    for k in range(seconds):
-        ts = START_MS + k * 1000
-        hr = 60 + k % 20
+    for first in range(0, seconds, batch):
+        ks = range(first, min(first + batch, seconds))
+        readings = ",".join(
+            f'{{"ts":{START_MS + k * 1000},"heart_rate":{60 + k % 20}.0,"spo2":97.0,'
+            f'"respiration_rate":15.0,"steps":{k % 7},"posture":"sitting"}}'
+            for k in ks
+        )
+        ts, seq = START_MS + ks[-1] * 1000, first // batch + 1
         for (_, resident, device), topic in zip(residents, topics, strict=True):
             yield (
                 topic,
                 (
-                    f'{{"v":1,"device":"{device}","resident":"{resident}","seq":{k + 1},"ts":{ts},'
-                    f'"readings":[{{"ts":{ts},"heart_rate":{hr}.0,"spo2":97.0,'
-                    f'"respiration_rate":15.0,"steps":{k % 7},"posture":"sitting"}}]}}'
+                    f'{{"v":1,"device":"{device}","resident":"{resident}","seq":{seq},"ts":{ts},'
+                    f'"readings":[{readings}]}}'
                 ).encode(),
             )
 
@@ -184,7 +199,13 @@ def _start(
 
 
 def _layout(
-    broker: Mosquitto, work: Path, n: int, mode: str, messages: list[tuple[bytes, bytes]], name: str
+    broker: Mosquitto,
+    work: Path,
+    n: int,
+    mode: str,
+    messages: list[tuple[bytes, bytes]],
+    readings: int,
+    name: str,
 ) -> dict[str, Any]:
     tag = name.replace("/", "-")
     ports = [free_port() for _ in range(n)]
@@ -199,7 +220,7 @@ def _layout(
         with RawClient(broker.host, broker.port, f"bench-producer-{tag}") as producer:
             producer.publish_all(messages)
         deadline = time.monotonic() + _DONE_TIMEOUT_S
-        while sum(_scored(p) for p in ports) < len(messages):
+        while sum(_scored(p) for p in ports) < readings:
             if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
                 raise RuntimeError(f"layout {name}: readings not all scored; logs in {work}")
             time.sleep(0.02)
@@ -235,9 +256,10 @@ def _layout(
         "partitions": n,
         "subscribe": "wildcard" if n == 1 else mode,
         "wall_s": round(wall, 3),
-        "readings_per_s": round(len(messages) / wall),
+        "readings_per_s": round(readings / wall),
         "scorer_cpu_s": round(scorer_cpu, 2),
-        "scorer_cpu_us_per_reading": round(scorer_cpu * 1e6 / len(messages), 2),
+        "scorer_cpu_us_per_reading": round(scorer_cpu * 1e6 / readings, 2),
+        "scorer_cpu_us_per_message": round(scorer_cpu * 1e6 / len(messages), 2),
         "broker_cpu_s": cpu["broker_cpu_s"],
         "machine_busy_pct": cpu.get("machine_busy_pct"),
         "received_bytes": sum(p["received_bytes"] for p in parts),

@@ -8,12 +8,14 @@ loopback, ``https://`` to InfluxDB off the machine, certificates always verified
 
 from __future__ import annotations
 
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from careloop.tls import mqtt_defaults, refuse_http, refuse_plaintext
+from careloop.wire import check_id
 
 #: Values that are examples, not secrets: refused wherever a secret is set.
 PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "xxx", "todo"}
@@ -91,6 +93,13 @@ class InfluxSettings(Section):
     password: SecretStr | None = None
     #: CA bundle for an ``https://`` URL signed by a private CA; None = the system's.
     ca_file: Path | None = None
+    #: More InfluxDB servers by shard name, e.g. ``{"north": "https://influx-n:8086"}``
+    #: (docs/scale-influx.md). ``url`` is always the shard named ``default``; empty (the
+    #: default) is one server. Every shard has ``database`` and the credentials above.
+    shards: dict[str, str] = {}
+    #: The shard holding each site's points, e.g. ``{"home-a": "north"}``; a site not named
+    #: here is on ``default``. A site is on one shard only.
+    sites: dict[str, str] = {}
 
     @field_validator("token", "password")
     @classmethod
@@ -102,5 +111,47 @@ class InfluxSettings(Section):
     @field_validator("url")
     @classmethod
     def _https_off_the_machine(cls, value: str) -> str:
-        refuse_http(value)
+        check_url(value)
         return value
+
+    @field_validator("shards")
+    @classmethod
+    def _valid_shards(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, url in value.items():
+            check_id(name, "shard")
+            if name == DEFAULT_SHARD:
+                raise ValueError(f"shard {name!r} is influx.url; name the others differently")
+            try:
+                check_url(url)
+            except ValueError as exc:
+                raise ValueError(f"shard {name!r}: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _known_shards(self) -> InfluxSettings:
+        known = [DEFAULT_SHARD, *self.shards]
+        for site, shard in self.sites.items():
+            check_id(site, "site")
+            if shard not in known:
+                raise ValueError(
+                    f"site {site!r} is mapped to unknown shard {shard!r}; "
+                    f"known shards: {', '.join(known)}"
+                )
+        return self
+
+
+#: The shard name of ``influx.url``.
+DEFAULT_SHARD = "default"
+
+
+def check_url(url: str) -> None:
+    """Raise a ValueError unless ``url`` is ``http(s)://host[:port]`` (``http://`` only to
+    loopback): caught at start-up rather than at the first write."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        raise ValueError(f"URL has a bad port: {url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http(s)://host[:port] URL, got {url!r}")
+    refuse_http(url)

@@ -44,6 +44,8 @@ class InfluxError(CareloopError):
     def __init__(self, reason: str, *, status: int | None = None) -> None:
         self.reason = reason
         self.status = status
+        #: The shard that failed, when there are several (:mod:`careloop.shards`).
+        self.shard: str | None = None
         shown = f"HTTP {status}: " if status is not None else ""
         super().__init__(f"{shown}{reason}")
 
@@ -313,7 +315,8 @@ def _unreachable(exc: Exception) -> str:
     return f"unreachable: {type(exc).__name__}: {cause}"[:500]
 
 
-def _options(settings: InfluxSettings) -> dict[str, Any]:
+def options(settings: InfluxSettings) -> dict[str, Any]:
+    """The credentials and CA of ``settings`` as client keyword arguments (every shard's)."""
     secret = settings.token.get_secret_value() if settings.token else None
     password = settings.password.get_secret_value() if settings.password else None
     ca = str(settings.ca_file) if settings.ca_file else None
@@ -322,9 +325,9 @@ def _options(settings: InfluxSettings) -> dict[str, Any]:
 
 def connect(settings: InfluxSettings, *, timeout: float = 10.0) -> InfluxClient:
     """A synchronous client for the configured database."""
-    return InfluxClient(settings.url, settings.database, timeout=timeout, **_options(settings))
+    return InfluxClient(settings.url, settings.database, timeout=timeout, **options(settings))
 
 
 def connect_async(settings: InfluxSettings, *, timeout: float = 10.0) -> AsyncInfluxClient:
     """An asyncio client for the configured database (enter it with ``async with``)."""
-    return AsyncInfluxClient(settings.url, settings.database, timeout=timeout, **_options(settings))
+    return AsyncInfluxClient(settings.url, settings.database, timeout=timeout, **options(settings))

@@ -31,6 +31,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from careloop.logs import fields
+from careloop.mqttbulk import Stream
 from careloop.settings import MqttSettings
 from careloop.tls import client_context
 
@@ -63,8 +64,10 @@ class ConfirmingClient(aiomqtt.Client):
     def __init__(self, *args: Any, manual_ack: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._reasons: dict[int, int] = {}
-        #: Whether received QoS 1 messages wait for :meth:`ack` (see :func:`make_client`).
-        self.manual_ack = manual_ack
+        #: With ``manual_ack`` (see :func:`make_client`): received messages are not put in
+        #: aiomqtt's ``messages`` queue but handed to :meth:`Stream.attach`'s sink a socket
+        #: read at a time, and acknowledged only by :meth:`Stream.ack`.
+        self.stream: Stream | None = Stream(self._client) if manual_ack else None
         self._client.manual_ack_set(manual_ack)
         paho_publish = self._client.publish
 
@@ -105,26 +108,16 @@ class ConfirmingClient(aiomqtt.Client):
             pass
         raise aiomqtt.MqttError("Operation timed out")
 
-    def check_connected(self) -> None:
-        """Raise :class:`aiomqtt.MqttError` if the connection is gone.
-
-        aiomqtt's message iterator hands out what is still queued after the connection
-        dropped. With manual acknowledgements those messages can no longer be acknowledged
-        and the broker sends them again to the next session: a receiver that calls this
-        before taking each message leaves them to that session instead of taking them twice.
-        """
-        if self._disconnected.done():
-            raise aiomqtt.MqttError("Disconnected during message iteration")
-
-    def ack(self, message: aiomqtt.Message) -> None:
-        """Send the PUBACK of a received QoS 1 message (with ``manual_ack``; else a no-op).
-
-        Once acknowledged, the broker forgets the message: call this only after the message
-        is safely where the application keeps it. On a connection that is already gone the
-        PUBACK is never sent and the broker delivers the message again to the next session.
-        """
-        if self.manual_ack:
-            self._client.ack(message.mid, message.qos)
+    async def until_disconnected(self) -> None:
+        """Wait for the connection to end, then raise :class:`aiomqtt.MqttError` (for a
+        session whose work is a :class:`Stream`'s sink, not a ``messages`` loop). An error
+        that is not MQTT's (a bug in the sink, raised in aiomqtt's reader) is raised as is."""
+        lost = self._disconnected
+        await asyncio.wait((lost,))  # never cancels the future: aiomqtt still owns it
+        error = lost.exception()
+        if error is not None and not isinstance(error, aiomqtt.MqttError):
+            raise error
+        raise aiomqtt.MqttError("Disconnected") from error
 
     async def publish_confirmed(
         self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
@@ -203,9 +196,11 @@ def make_client(
     messages for this client (commands, shared-subscription deliveries) wait for it across
     a disconnect.
 
-    ``receive_maximum`` (MQTT v5 Receive Maximum) turns on manual acknowledgements: received
-    QoS 1 messages are acknowledged only by :meth:`ConfirmingClient.ack`, and the broker has
-    at most that many unacknowledged messages on their way to this client. A message that was
+    ``receive_maximum`` (MQTT v5 Receive Maximum) turns on manual acknowledgements and the
+    bulk receive path: received messages go to the client's :class:`~careloop.mqttbulk.Stream`
+    (a socket read at a time, no asyncio work per message), QoS 1 ones are acknowledged only
+    by :meth:`~careloop.mqttbulk.Stream.ack`, and the broker has at most that many
+    unacknowledged messages on their way to this client. A message that was
     received but never handed on is then not lost with the connection (the broker delivers
     it again), a slow reader holds back the broker instead of growing a queue, and the
     answers to this client's own publishes (PUBACKs) are never behind more than that many

@@ -38,6 +38,9 @@ class Batch:
     done: bool = False
     #: Progress markers so a writer retrying after a full spool does no step twice.
     dead_stored: bool = False
+    #: With several InfluxDB shards: the batch's lines cut by shard (:mod:`ingest.router`),
+    #: each part marked ``done`` once durable, so a retry rewrites no shard's part.
+    parts: dict[str, Batch] | None = None
 
     def add(
         self, mid: int, qos: int, topic: str, payload: bytes, lines: list[str], ts: int
@@ -74,6 +77,16 @@ class Batch:
             out.append((self.lines[start:end], source))
             start = end
         return out
+
+    def part(self, units: list[tuple[list[str], tuple[str, bytes]]]) -> Batch:
+        """A batch of some of this one's messages' lines (no acks, no dead letters: those
+        stay with this batch)."""
+        part = Batch(self.seq, self.generation, self.created)
+        for lines, source in units:
+            part.lines.extend(lines)
+            part.bounds.append(len(part.lines))
+            part.sources.append(source)
+        return part
 
     def body(self) -> bytes:
         """The /write body."""

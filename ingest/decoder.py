@@ -2,8 +2,9 @@
 
 :func:`careloop.wire.decode` (pydantic) is the validation truth. It costs about as much as
 everything else ingest does per message, so :class:`Decoder` first tries a shortcut: parse
-with the same JSON parser pydantic uses (``pydantic_core.from_json``), check the plain,
-common case with the measure tables, and build the lines in the same pass. Whenever anything
+with the same JSON parser pydantic uses and check the plain envelope
+(:mod:`careloop.wire.shortcut`, shared with the scorer), then check the readings with the
+measure tables and build the lines in the same pass. Whenever anything
 is unusual (a null, an unknown key, ``"v": true``, a value out of range, a type that strict
 mode might or might not take) the shortcut gives up and the message goes through
 ``careloop.wire.decode`` + :func:`~ingest.lineproto.message_lines` instead. So:
@@ -19,31 +20,17 @@ per-reading work is one call with no per-field dispatch.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-import pydantic_core
-
-from careloop.wire import DATA_KINDS, MAX_PAYLOAD_BYTES, MAX_READINGS, Topic, decode
-from careloop.wire.schemas import MAX_TS_MS, MIN_TS_MS
-from careloop.wire.topics import ID_PATTERN
+from careloop.wire import DATA_KINDS, MAX_PAYLOAD_BYTES, Topic, decode
+from careloop.wire.shortcut import Ids, plain_envelope
 from ingest.lineproto import head, message_lines
 from ingest.shapes import LineFunction, compile_shape
 
-# pydantic checks patterns with Rust's regex, where ``$`` is the very end of the text; in
-# Python's ``re`` it also matches before a final newline, so use fullmatch without anchors.
-_STRICT_ID = re.compile(ID_PATTERN.removeprefix("^").removesuffix("$"))
-_ENVELOPE = frozenset({"v", "device", "resident", "seq", "ts", "readings"})
-_ENVELOPE_REQUIRED = frozenset({"device", "resident", "seq", "ts", "readings"})
 _CACHE_LIMIT = 100_000
 #: Compiled shapes kept per decoder (devices send a handful; the bound is for garbage).
 _SHAPE_LIMIT = 4096
-
-
-def strict_id(value: str) -> bool:
-    """Whether ``value`` is an id exactly as the contract's (Rust-regex) pattern means it."""
-    return _STRICT_ID.fullmatch(value) is not None
 
 
 @dataclass(slots=True)
@@ -67,7 +54,7 @@ class Decoder:
 
     def __init__(self) -> None:
         self._topics: dict[str, Topic] = {}
-        self._ids: set[str] = set()
+        self._id = Ids()
         self._heads: dict[tuple[str, str, str, str], str] = {}
         #: Per kind: the compiled function of each reading shape seen (see ingest.shapes).
         self._shapes: dict[str, dict[tuple[str, ...], LineFunction]] = {k: {} for k in DATA_KINDS}
@@ -111,51 +98,12 @@ class Decoder:
         )
 
     # -- the shortcut --------------------------------------------------------------------
-    def _id(self, value: Any) -> bool:
-        if type(value) is not str:
-            return False
-        if value in self._ids:
-            return True
-        if not strict_id(value):
-            return False
-        if len(self._ids) >= _CACHE_LIMIT:
-            self._ids.clear()
-        self._ids.add(value)
-        return True
-
     def _fast(self, topic: Topic, payload: bytes) -> Decoded | None:
         """Lines for a plain, valid message, or None to let the contract decide."""
-        try:
-            obj = pydantic_core.from_json(payload)
-        except ValueError:
+        obj = plain_envelope(topic, payload, self._id)
+        if obj is None:
             return None
-        if type(obj) is not dict:
-            return None
-        keys = obj.keys()
-        if not (keys <= _ENVELOPE and keys >= _ENVELOPE_REQUIRED):
-            return None
-        v = obj.get("v", 1)
-        device, resident, seq, ts, readings = (
-            obj["device"],
-            obj["resident"],
-            obj["seq"],
-            obj["ts"],
-            obj["readings"],
-        )
-        if (
-            type(v) is not int
-            or v != 1
-            or device != topic.device
-            or not self._id(device)
-            or not self._id(resident)
-            or type(seq) is not int
-            or seq < 0
-            or type(ts) is not int
-            or not MIN_TS_MS <= ts < MAX_TS_MS
-            or type(readings) is not list
-            or not 1 <= len(readings) <= MAX_READINGS
-        ):
-            return None
+        device, resident, readings = obj["device"], obj["resident"], obj["readings"]
         kind = topic.kind
         key = (kind, topic.site, resident, device)
         prefix = self._heads.get(key)

@@ -17,9 +17,10 @@ import pydantic_core
 
 from careloop.logs import fields
 from careloop.wire import WireError, decode
+from careloop.wire.shortcut import strict_id
 from ingest.batch import Batch
 from ingest.deadletters import DeadLetter
-from ingest.decoder import Decoder, strict_id
+from ingest.decoder import Decoder
 from ingest.lineproto import message_lines
 from ingest.metrics import IngestMetrics
 from people.consent import ConsentCache

@@ -76,6 +76,32 @@ class IngestMetrics(ServiceMetrics):
             "Utterance readings whose text was dropped for lack of consent (features kept)",
             registry=r,
         )
+        # Per InfluxDB shard (docs/scale-influx.md); one series, shard="default", without
+        # a shard map. The unlabelled spool gauges above are the sums over shards.
+        self.shard_up = Gauge(
+            "careloop_ingest_shard_up",
+            "1 while the shard took the last write or ping, 0 while it is down (its points wait)",
+            ["shard"],
+            registry=r,
+        )
+        self.shard_written = Counter(
+            "careloop_ingest_shard_readings_written",
+            "Points the shard acknowledged, directly or by spool replay",
+            ["shard"],
+            registry=r,
+        )
+        self.shard_waiting = Gauge(
+            "careloop_ingest_shard_readings_waiting",
+            "Points in the shard's disk spool, waiting for it",
+            ["shard"],
+            registry=r,
+        )
+        self.shard_spool_bytes = Gauge(
+            "careloop_ingest_shard_spool_bytes",
+            "Bytes of line protocol in the shard's disk spool",
+            ["shard"],
+            registry=r,
+        )
         self.connected = Gauge(
             "careloop_ingest_connected", "1 while connected to the broker", registry=r
         )

@@ -25,8 +25,11 @@ from types import MappingProxyType
 
 from careloop.influx import InfluxClient
 from careloop.settings import Settings
+from careloop.shards import site_of_line
 from ingest.deadletters import DeadLetterStore
 from people.retention import Retention, Sweep
+
+__all__ = ["PREFIX", "REFRESH_S", "SitePolicies", "dead_letter_sweep", "rp_name", "site_of_line"]
 
 #: Seconds between ``SHOW RETENTION POLICIES`` while running.
 REFRESH_S = 5.0
@@ -36,18 +39,6 @@ PREFIX = "site_"
 def rp_name(site: str) -> str:
     """The retention policy of ``site`` (ids are safe in an identifier once quoted)."""
     return f"{PREFIX}{site}"
-
-
-def site_of_line(line: str) -> str | None:
-    """The ``site`` tag of a line of line protocol as ingest writes it, or None."""
-    start = line.find(",site=")
-    if start < 0:
-        return None
-    start += 6
-    end = start
-    while end < len(line) and line[end] not in ", ":
-        end += 1
-    return line[start:end]
 
 
 def policies_of(answer: dict) -> dict[str, str]:

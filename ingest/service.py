@@ -7,7 +7,8 @@
                      finished batches in order; reconnect with jittered backoff
     ingest-write-N   make sealed batches durable: InfluxDB /write, else the disk spool;
                      dead letters (N = settings.ingest.writers, each its own connection)
-    ingest-replay    move spooled batches into InfluxDB, oldest first, with backoff
+    ingest-replay    move spooled batches into InfluxDB, oldest first, with backoff (one
+                     per InfluxDB shard: ``ingest-replay-<shard>``, see ingest.router)
 
 A message is acknowledged only after its whole batch is durable (written, spooled or
 dead-lettered), and only on the connection it arrived on: after a reconnect the broker
@@ -32,8 +33,6 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from careloop.influx import InfluxClient, InfluxError
-from careloop.influx import connect as influx_connect
 from careloop.logs import fields
 from careloop.mqtt import Backoff, configure_paho
 from careloop.settings import Settings
@@ -54,8 +53,7 @@ from ingest.errors import IngestError
 from ingest.intake import Intake
 from ingest.metrics import IngestMetrics
 from ingest.retention import dead_letter_sweep
-from ingest.sink import Sink
-from ingest.spool import Spool
+from ingest.router import ShardRouter
 from people.consent import ConsentCache
 from people.devices import DeviceRegistry
 
@@ -71,6 +69,7 @@ class Ingestor:
         self.client_id = cfg.client_id or default_client_id(cfg.instance)
         paths = settings.paths
         self.people_path, self.deadletters_path = paths.people, paths.deadletters
+        #: The default shard's spool (each other shard's is beside it: ingest.router).
         self.spool_path = paths.spool / safe_name(self.client_id)
         self.metrics = IngestMetrics()
         self.decoder = Decoder()
@@ -93,8 +92,7 @@ class Ingestor:
         self._registry: DeviceRegistry | None = None
         self._consent: ConsentCache | None = None
         self._dead: DeadLetterStore | None = None
-        self._spool: Spool | None = None
-        self._sink: Sink | None = None
+        self._sink: ShardRouter | None = None
         self._client: IngestClient | None = None
         self._intake: Intake | None = None
         self._last_stats = time.monotonic()
@@ -117,21 +115,26 @@ class Ingestor:
             self._registry.refresh(force=True)
             self._consent = ConsentCache(self.people_path, url=url)
             self._dead = DeadLetterStore(self.deadletters_path, max_rows=cfg.max_dead_letters)
-            self._spool = Spool(self.spool_path, max_bytes=cfg.max_spool_bytes)
+            sweep = dead_letter_sweep(self.settings, self._dead)
+            self._sink = ShardRouter.open(
+                self.settings,
+                safe_name(self.client_id),
+                self._dead,
+                self.metrics,
+                housekeeping=sweep.maybe_run,
+            )
         except BaseException:
             self._close_stores()
             raise
-        sweep = dead_letter_sweep(self.settings, self._dead)
-        self._sink = Sink(
-            self._influx, self._spool, self._dead, self.metrics, housekeeping=sweep.maybe_run
-        )
         self._intake = Intake(
             self.decoder, self._registry, self.metrics, cfg.auto_register, self._consent
         )
         if cfg.create_database:
-            self._create_database()
+            self._sink.create_database()
         self._sink.refresh_policies()
         if cfg.metrics_port:
+            sink = self._sink  # /readyz: the broker, and each InfluxDB shard by name
+            self.metrics.readiness = lambda: sink.readiness(broker=self.connected)
             try:
                 self.metrics_port = self.metrics.serve(cfg.metrics_port, cfg.metrics_host)
             except OSError as exc:
@@ -145,7 +148,8 @@ class Ingestor:
         self._spawn("ingest-mqtt", self._mqtt_loop)
         for n in range(cfg.writers):
             self._spawn(f"ingest-write-{n}", self._write_loop)
-        self._spawn("ingest-replay", self._replay_loop)
+        for name, loop in self._sink.replay_loops():
+            self._spawn(name, lambda loop=loop: loop(self._stop))
         log.info(
             "ingest started",
             extra=fields(
@@ -154,7 +158,8 @@ class Ingestor:
                 tls=self.settings.mqtt.tls,
                 database=self.settings.influx.database,
                 devices=len(self._registry),
-                spooled_batches=len(self._spool),
+                shards=len(self._sink.sinks),
+                spooled_batches=self._sink.spooled_batches,
                 metrics_port=self.metrics_port,
                 auto_register=cfg.auto_register,
             ),
@@ -170,7 +175,7 @@ class Ingestor:
         if self._client is not None:
             self._client.wake()
         if self._sink is not None:
-            self._sink.spooled.set()
+            self._sink.wake()
         mqtt = self._threads[0] if self._threads else None
         if mqtt is not None:
             mqtt.join(STOP_TIMEOUT_S + 10)
@@ -197,19 +202,11 @@ class Ingestor:
         thread.start()
 
     def _close_stores(self) -> None:
-        for store in (self._spool, self._dead, self._registry, self._consent):
+        if self._sink is not None:
+            self._sink.close_spools()
+        for store in (self._dead, self._registry, self._consent):
             if store is not None:
                 store.close()
-
-    def _influx(self) -> InfluxClient:
-        return influx_connect(self.settings.influx, timeout=self.settings.ingest.write_timeout)
-
-    def _create_database(self) -> None:
-        with self._influx() as writer:
-            try:
-                writer.create_database()
-            except InfluxError as exc:
-                log.warning("could not create the database", extra=fields(error=str(exc)[:300]))
 
     # -- numbers ---------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
@@ -220,7 +217,7 @@ class Ingestor:
             "written": int(m.value("careloop_ingest_readings_written_total")),
             "rejected": m.rejected_total(),
             "acked": int(m.value("careloop_ingest_acked_total")),
-            "spooled_batches": len(self._spool) if self._spool is not None else 0,
+            "spooled_batches": self._sink.spooled_batches if self._sink is not None else 0,
         }
 
     @property
@@ -394,7 +391,3 @@ class Ingestor:
             assert self._sink is not None
             batch.done = self._sink.make_durable(batch, running=lambda: self._state == "running")
             self._client.wake()
-
-    def _replay_loop(self) -> None:
-        assert self._sink is not None
-        self._sink.replay_until(self._stop)

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from careloop.influx import InfluxClient, InfluxRejected, InfluxUnavailable
 from careloop.logs import fields
 from careloop.mqtt import Backoff
+from careloop.shards import DEFAULT_SHARD
 from ingest.batch import Batch
 from ingest.deadletters import DeadLetter, DeadLetterStore
 from ingest.errors import IngestError
@@ -56,7 +57,9 @@ REPLAY_BACKOFF = (0.5, 5.0)
 
 
 class Sink:
-    """Shared by the writer and replay threads; each thread gets its own HTTP connection."""
+    """One InfluxDB shard's writes and spool (:mod:`ingest.router` holds one per shard).
+
+    Shared by the writer and replay threads; each thread gets its own HTTP connection."""
 
     def __init__(
         self,
@@ -66,8 +69,10 @@ class Sink:
         metrics: IngestMetrics,
         policies: SitePolicies | None = None,
         housekeeping: Callable[[], object] | None = None,
+        shard: str = DEFAULT_SHARD,
     ) -> None:
         self._connect = connect
+        self.shard = shard
         #: Sites with their own retention policy; refreshed by :meth:`refresh_policies`.
         self.policies = policies or SitePolicies()
         #: Called from the replay thread between its rounds (retention of the dead letters).
@@ -82,7 +87,17 @@ class Sink:
         #: Set whenever a batch enters the spool, so the replay thread wakes up.
         self.spooled = threading.Event()
         self.metrics.spool_limit.set(spool.max_bytes)
+        # This shard's series, looked up once (the write path updates them per batch).
+        self._up = metrics.shard_up.labels(shard)
+        self._written = metrics.shard_written.labels(shard)
+        self._spool_bytes = metrics.shard_spool_bytes.labels(shard)
+        self._waiting = metrics.shard_waiting.labels(shard)
+        self._up.set(1)
         self._update_spool_metrics()
+
+    def open_client(self) -> InfluxClient:
+        """A new connection to this shard, for the caller to close (start-up work)."""
+        return self._connect()
 
     def _writer(self) -> InfluxClient:
         writer: InfluxClient | None = getattr(self._local, "writer", None)
@@ -96,7 +111,7 @@ class Sink:
     def store(self, batch: Batch) -> None:
         """Make ``batch`` durable; raises SpoolFull/DeadLetterError (retry later, no ack)."""
         if batch.dead and not batch.dead_stored:
-            self._dead(batch.dead)
+            self.dead_letter(batch.dead)
             batch.dead_stored = True
         if batch.lines:
             body = batch.body()
@@ -104,7 +119,7 @@ class Sink:
                 try:
                     rejected = self._write_body(body, batch.units)
                 except InfluxUnavailable as exc:
-                    self._note_down(exc)
+                    self.note_down(exc)
                 else:
                     self._note_up()
                     self._finish(rejected, len(batch.lines), batch.oldest_ts)
@@ -119,7 +134,7 @@ class Sink:
     def _finish(self, rejected: list[tuple[Unit, str]], lines: int, oldest_ts: int | None) -> None:
         """Dead-letter what InfluxDB refused and count the rest as written."""
         if rejected:
-            self._dead(
+            self.dead_letter(
                 [
                     DeadLetter.make(topic, REJECTED, without_quotes(reason), payload)
                     for (_, (topic, payload)), reason in rejected
@@ -127,6 +142,7 @@ class Sink:
             )
         refused = sum(len(unit[0]) for unit, _ in rejected)
         self.metrics.readings_written.inc(lines - refused)
+        self._written.inc(lines - refused)
         if oldest_ts is not None:
             self._observe_lag(oldest_ts)
 
@@ -144,7 +160,7 @@ class Sink:
                 body, lambda: [([line], (SPOOL_TOPIC, line.encode())) for line in lines]
             )
         except InfluxUnavailable as exc:
-            self._note_down(exc)
+            self.note_down(exc)
             return False
         self._note_up()
         self._finish(rejected, len(lines), None)
@@ -219,7 +235,8 @@ class Sink:
         finally:
             self.metrics.write_seconds.observe(time.perf_counter() - started)
 
-    def _dead(self, letters: list[DeadLetter]) -> None:
+    def dead_letter(self, letters: list[DeadLetter]) -> None:
+        """Keep ``letters`` in the dead-letter store and count them by reason."""
         self.deadletters.add(letters)
         for letter in letters:
             self.metrics.rejected.labels(letter.reason).inc()
@@ -230,19 +247,32 @@ class Sink:
     def _update_spool_metrics(self) -> None:
         self.metrics.spool_bytes.set(self.spool.nbytes)
         self.metrics.spool_batches.set(len(self.spool))
+        self._spool_bytes.set(self.spool.nbytes)
+        self._waiting.set(self.spool.readings)
 
-    def _note_down(self, exc: InfluxUnavailable) -> None:
+    @property
+    def down(self) -> bool:
+        """Whether the shard failed the last write (its points go to the spool)."""
+        return self._down
+
+    def note_down(self, exc: InfluxUnavailable) -> None:
+        """The shard did not take a request: say so once (log, ``shard_up`` 0)."""
+        self._up.set(0)
         if not self._down:
             self._down = True
             log.warning(
                 "InfluxDB unavailable; spooling to disk",
-                extra=fields(error=str(exc)[:300], spool_batches=len(self.spool)),
+                extra=fields(shard=self.shard, error=str(exc)[:300], spool_batches=len(self.spool)),
             )
 
     def _note_up(self) -> None:
+        self._up.set(1)
         if self._down:
             self._down = False
-            log.info("InfluxDB reachable again", extra=fields(spool_batches=len(self.spool)))
+            log.info(
+                "InfluxDB reachable again",
+                extra=fields(shard=self.shard, spool_batches=len(self.spool)),
+            )
 
     def close(self) -> None:
         with self._writers_lock:
@@ -253,26 +283,7 @@ class Sink:
     # -- the writer and replay threads' loops ------------------------------------------------
     def make_durable(self, batch: Batch, *, running: Callable[[], bool]) -> bool:
         """Store ``batch``, retrying while the spool is full; False only when stopping."""
-        backoff: Backoff | None = None  # only a retry needs one (seeding it is not free)
-        while True:
-            try:
-                self.store(batch)
-                return True
-            except IngestError as exc:  # spool full, disk or dead-letter trouble
-                if not running():
-                    log.warning(
-                        "stopping with a batch not durable; the broker will redeliver it",
-                        extra=fields(messages=batch.messages, error=str(exc)[:300]),
-                    )
-                    return False
-                if backoff is None:
-                    backoff = Backoff(*REPLAY_BACKOFF)
-                delay = backoff.next_delay()
-                log.warning(
-                    "batch not durable yet; holding its acknowledgements",
-                    extra=fields(error=str(exc)[:300], retry_in_s=round(delay, 2)),
-                )
-                time.sleep(delay)
+        return make_durable(self.store, batch, running=running)
 
     def replay_until(self, stop: threading.Event) -> None:
         """Move spooled batches into InfluxDB, oldest first, with backoff, until ``stop``."""
@@ -288,9 +299,37 @@ class Sink:
             try:
                 moved = self.replay_once()
             except IngestError as exc:
-                log.error("spool replay failed", extra=fields(error=str(exc)[:300]))
+                log.error(
+                    "spool replay failed", extra=fields(shard=self.shard, error=str(exc)[:300])
+                )
                 moved = False
             if moved:
                 backoff.reset()
             else:
                 stop.wait(backoff.next_delay())
+
+
+def make_durable(
+    store: Callable[[Batch], None], batch: Batch, *, running: Callable[[], bool]
+) -> bool:
+    """``store(batch)``, retrying while a spool is full; False only when stopping."""
+    backoff: Backoff | None = None  # only a retry needs one (seeding it is not free)
+    while True:
+        try:
+            store(batch)
+            return True
+        except IngestError as exc:  # spool full, disk or dead-letter trouble
+            if not running():
+                log.warning(
+                    "stopping with a batch not durable; the broker will redeliver it",
+                    extra=fields(messages=batch.messages, error=str(exc)[:300]),
+                )
+                return False
+            if backoff is None:
+                backoff = Backoff(*REPLAY_BACKOFF)
+            delay = backoff.next_delay()
+            log.warning(
+                "batch not durable yet; holding its acknowledgements",
+                extra=fields(error=str(exc)[:300], retry_in_s=round(delay, 2)),
+            )
+            time.sleep(delay)

@@ -38,6 +38,11 @@ REARM_FRACTION = 0.7
 _SUFFIX = ".lp"
 
 
+def _measure(body: bytes) -> tuple[int, int]:
+    """A segment's bytes and readings (one line of line protocol each)."""
+    return len(body), (body.count(b"\n") + 1 if body else 0)
+
+
 class Spool:
     """A bounded, durable FIFO of line-protocol batches; thread-safe."""
 
@@ -45,8 +50,10 @@ class Spool:
         self.directory = Path(directory)
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._segments: deque[tuple[int, int]] = deque()
+        #: (seq, bytes, readings) of each segment, oldest first.
+        self._segments: deque[tuple[int, int, int]] = deque()
         self._bytes = 0
+        self._readings = 0
         self._warned = False
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -64,11 +71,12 @@ class Spool:
         for stray in self.directory.glob("*.tmp"):
             stray.unlink()
         found = sorted(
-            (int(p.name.removesuffix(_SUFFIX)), p.stat().st_size)
+            (int(p.name.removesuffix(_SUFFIX)), *_measure(p.read_bytes()))
             for p in self.directory.glob(f"*{_SUFFIX}")
         )
         self._segments.extend(found)
-        self._bytes = sum(size for _, size in found)
+        self._bytes = sum(size for _, size, _ in found)
+        self._readings = sum(lines for _, _, lines in found)
         self._next = (found[-1][0] + 1) if found else 1
 
     # -- state ----------------------------------------------------------------------------
@@ -76,6 +84,11 @@ class Spool:
     def nbytes(self) -> int:
         """Bytes of line protocol waiting."""
         return self._bytes
+
+    @property
+    def readings(self) -> int:
+        """Readings (lines of line protocol) waiting."""
+        return self._readings
 
     def __len__(self) -> int:
         """Batches waiting."""
@@ -109,8 +122,10 @@ class Spool:
                     tmp.unlink()
                 raise SpoolError(f"cannot write spool segment {path}: {exc}") from exc
             self._next += 1
-            self._segments.append((seq, len(body)))
-            self._bytes += len(body)
+            size, lines = _measure(body)
+            self._segments.append((seq, size, lines))
+            self._bytes += size
+            self._readings += lines
             self._check_level()
 
     def _sync_dir(self) -> None:
@@ -148,8 +163,9 @@ class Spool:
         with self._lock:
             if not self._segments or self._segments[0][0] != seq:
                 raise SpoolError(f"segment {seq} is not the oldest")
-            _, size = self._segments.popleft()
+            _, size, lines = self._segments.popleft()
             self._bytes -= size
+            self._readings -= lines
             try:
                 self._path(seq).unlink()
             except FileNotFoundError:

@@ -55,8 +55,8 @@ from app.api.routes import (
 )
 from app.api.security import Hardening, TokenLimiter
 from careloop import __version__
-from careloop.influx import connect_async
 from careloop.settings import Settings
+from careloop.shards import connect_sharded_async
 from people import Directory
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ def create_app(
             state.reads_sweep = reads_sweep(settings, state.directory)
             state.monitor = await stack.enter_async_context(DeviceMonitor(settings))
             state.influx = await stack.enter_async_context(
-                connect_async(settings.influx, timeout=settings.api.influx_timeout)
+                connect_sharded_async(settings.influx, timeout=settings.api.influx_timeout)
             )
             state.alerts = None
             if alert_service is not False:

@@ -13,8 +13,8 @@ from fastapi import Depends, HTTPException, Request
 from alerts import AlertStore
 from alerts.actions import AlertActions
 from app.api.monitor import DeviceMonitor
-from careloop.influx import AsyncInfluxClient
 from careloop.settings import Settings
+from careloop.shards import AsyncShardedInfluxClient
 from people import Directory
 
 
@@ -36,9 +36,10 @@ def get_directory(request: Request) -> Directory:
     return directory
 
 
-def get_influx(request: Request) -> AsyncInfluxClient:
-    """The InfluxDB client (``/query`` and ``/ping`` only: the API never writes)."""
-    client: AsyncInfluxClient = request.app.state.influx
+def get_influx(request: Request) -> AsyncShardedInfluxClient:
+    """The InfluxDB client over every shard (``/query`` and ``/ping`` only: the API never
+    writes); a query names the sites it is about so it goes to their shards."""
+    client: AsyncShardedInfluxClient = request.app.state.influx
     return client
 
 
@@ -55,7 +56,7 @@ def get_alert_service(request: Request) -> AlertActions:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MonitorDep = Annotated[DeviceMonitor, Depends(get_monitor)]
 DirectoryDep = Annotated[Directory, Depends(get_directory)]
-InfluxDep = Annotated[AsyncInfluxClient, Depends(get_influx)]
+InfluxDep = Annotated[AsyncShardedInfluxClient, Depends(get_influx)]
 AlertServiceDep = Annotated[AlertActions, Depends(get_alert_service)]
 
 

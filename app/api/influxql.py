@@ -8,9 +8,11 @@ the API answers with 503.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from careloop.influx import AsyncInfluxClient, InfluxRejected, first_series, ident, literal
+from careloop.influx import InfluxRejected, first_series, ident, literal
+from careloop.shards import AsyncShardedInfluxClient
 from careloop.wire.measures import VITALS
 
 #: Fields that can be plotted and averaged (numbers; bools and enums are not).
@@ -24,14 +26,17 @@ def where(site: str, resident: str, start_ms: int, end_ms: int) -> str:
     )
 
 
-async def query(client: AsyncInfluxClient, q: str) -> list[dict[str, Any]]:
-    """The ``series`` of the first statement's result (empty if none), times in epoch ms.
+async def query(
+    client: AsyncShardedInfluxClient, q: str, sites: Iterable[str] | None
+) -> list[dict[str, Any]]:
+    """The ``series`` of the first statement's result (empty if none), times in epoch ms,
+    from the InfluxDB shards holding ``sites`` (None: every shard).
 
     A database nobody has written to yet answers "database not found": no points, not an
     error.
     """
     try:
-        answer = await client.query(q, epoch="ms")
+        answer = await client.query(q, epoch="ms", sites=sites)
     except InfluxRejected as exc:
         if "database not found" in exc.reason:
             return []
@@ -40,7 +45,7 @@ async def query(client: AsyncInfluxClient, q: str) -> list[dict[str, Any]]:
 
 
 async def vitals(
-    client: AsyncInfluxClient,
+    client: AsyncShardedInfluxClient,
     site: str,
     resident: str,
     fields: list[str],
@@ -58,7 +63,7 @@ async def vitals(
         cols = ", ".join(ident(f) for f in fields)
         q = f"SELECT {cols} FROM vitals WHERE {cond} ORDER BY time ASC LIMIT {int(limit)}"
     out: dict[str, list[tuple[int, float]]] = {f: [] for f in fields}
-    for s in await query(client, q):
+    for s in await query(client, q, [site]):
         columns = s["columns"]
         for row in s.get("values") or []:
             for i, name in enumerate(columns[1:], 1):
@@ -68,7 +73,7 @@ async def vitals(
 
 
 async def events(
-    client: AsyncInfluxClient,
+    client: AsyncShardedInfluxClient,
     site: str,
     resident: str,
     start_ms: int,
@@ -85,7 +90,7 @@ async def events(
     else:
         q = f'SELECT "n" FROM event WHERE {cond} GROUP BY "type" ORDER BY time ASC LIMIT {limit:d}'
     out: dict[str, list[tuple[int, float]]] = {}
-    for s in await query(client, q):
+    for s in await query(client, q, [site]):
         kind = (s.get("tags") or {}).get("type", "unknown")
         points = out.setdefault(kind, [])
         for row in s.get("values") or []:

@@ -40,6 +40,12 @@ class ApiMetrics:
             ["action"],
             registry=self.registry,
         )
+        self.influx_shard_up = Gauge(
+            "careloop_api_influx_shard_up",
+            "1 if the InfluxDB shard answered /ping at the last /readyz, else 0",
+            ["shard"],
+            registry=self.registry,
+        )
 
     async def middleware(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]

@@ -24,7 +24,8 @@ from typing import Any
 from app.api import influxql
 from app.reports.figures import MIN_BAND_HOURS, Band
 from app.reports.week import PRIOR_DAYS
-from careloop.influx import AsyncInfluxClient, ident, literal
+from careloop.influx import ident, literal
+from careloop.shards import AsyncShardedInfluxClient
 
 #: Vitals the home page shows, in column order.
 SHOWN: tuple[str, ...] = ("heart_rate", "spo2", "respiration_rate", "temperature", "systolic_bp")
@@ -100,11 +101,11 @@ def _row(series: dict[str, Any]) -> dict[str, Any]:
 
 
 async def latest(
-    client: AsyncInfluxClient, sites: frozenset[str] | None, since_ms: int
+    client: AsyncShardedInfluxClient, sites: frozenset[str] | None, since_ms: int
 ) -> dict[Key, dict[str, float]]:
     """(site, resident) -> {vital: latest value} for readings since ``since_ms``."""
     out: dict[Key, dict[str, float]] = {}
-    for s in await influxql.query(client, latest_query(sites, since_ms)):
+    for s in await influxql.query(client, latest_query(sites, since_ms), sites):
         key = _key(s)
         if key is not None:
             row = _row(s)
@@ -119,10 +120,12 @@ class Devices:
     last_seen_ms: int
 
 
-async def devices(client: AsyncInfluxClient, sites: frozenset[str] | None) -> dict[Key, Devices]:
+async def devices(
+    client: AsyncShardedInfluxClient, sites: frozenset[str] | None
+) -> dict[Key, Devices]:
     """(site, resident) -> how many of their devices last said "online", and when any spoke."""
     counts: dict[Key, list[int]] = {}
-    for s in await influxql.query(client, devices_query(sites)):
+    for s in await influxql.query(client, devices_query(sites), sites):
         key = _key(s)
         if key is None:
             continue
@@ -135,13 +138,13 @@ async def devices(client: AsyncInfluxClient, sites: frozenset[str] | None) -> di
 
 
 async def events(
-    client: AsyncInfluxClient, sites: frozenset[str] | None, since_ms: int, types: list[str]
+    client: AsyncShardedInfluxClient, sites: frozenset[str] | None, since_ms: int, types: list[str]
 ) -> dict[Key, dict[str, list[int]]]:
     """(site, resident) -> {event type: [ts ms]} since ``since_ms``."""
     out: dict[Key, dict[str, list[int]]] = {}
     if not types:
         return out
-    for s in await influxql.query(client, events_query(sites, since_ms, types)):
+    for s in await influxql.query(client, events_query(sites, since_ms, types), sites):
         key = _key(s)
         kind = (s.get("tags") or {}).get("type")
         if key is not None and kind:
@@ -177,7 +180,10 @@ class BandCache:
     )
 
     async def bands(
-        self, client: AsyncInfluxClient, sites: frozenset[str] | None, now_ms: int | None = None
+        self,
+        client: AsyncShardedInfluxClient,
+        sites: frozenset[str] | None,
+        now_ms: int | None = None,
     ) -> dict[Key, dict[str, Band]]:
         now = int(time.time() * 1000) if now_ms is None else now_ms
         kept = self._kept.get(sites)
@@ -186,7 +192,7 @@ class BandCache:
         # The four whole days-long weeks before today, as the report's band before its week.
         end = now - now % DAY_MS
         found = parse_bands(
-            await influxql.query(client, band_query(sites, end - PRIOR_DAYS * DAY_MS, end))
+            await influxql.query(client, band_query(sites, end - PRIOR_DAYS * DAY_MS, end), sites)
         )
         if len(self._kept) > 256:  # many distinct scopes: start afresh rather than grow
             self._kept.clear()

@@ -117,7 +117,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _careloop_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, InfluxError):
-        log.warning("influxdb query failed")  # the message may quote the query: ids stay out
+        # The message may quote the query: ids stay out; the shard's name is no one's data.
+        log.warning("influxdb query failed", extra={"shard": exc.shard})
         return problem(request, 503, "the time-series database is unavailable")
     if isinstance(exc, NotFound):
         return problem(request, 404, "not found")

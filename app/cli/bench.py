@@ -94,6 +94,13 @@ def register(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--site-count", type=int, default=8, help="score --partitions: sites (8)")
     p.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="score --partitions and alerts: readings per vitals message, consecutive seconds "
+        "of a device, as edge agents batch them (1)",
+    )
+    p.add_argument(
         "--warmup", type=int, default=300, help="score: simulated seconds scored untimed (300)"
     )
     p.add_argument(
@@ -160,10 +167,6 @@ def register(sub: Any) -> argparse.ArgumentParser:
     a.add_argument(
         "--database", choices=["sqlite", "postgresql"], default="sqlite",
         help="the alert store (sqlite)",
-    )  # fmt: skip
-    a.add_argument(
-        "--batch", type=int, default=1,
-        help="readings per vitals message, as edge agents batch them (1)",
     )  # fmt: skip
     a.add_argument(
         "--lease", type=float, default=5.0, help="the replicas' outbox lease, seconds (5)"
@@ -234,6 +237,7 @@ def _run_partitions(args: argparse.Namespace) -> int:
             sites=args.site_count,
             residents=args.residents or 1000,
             seconds=int(args.seconds) if args.seconds is not None else 60,
+            batch=args.batch,
             work_dir=args.work_dir,
         )
     except ValueError as exc:

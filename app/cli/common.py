@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from careloop.errors import SettingsError
 from careloop.settings import Settings, load_settings
 
 
@@ -41,6 +42,20 @@ def add_common_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--influx-url", help="InfluxDB URL (CARELOOP_INFLUX__URL)")
     group.add_argument("--influx-db", help="InfluxDB database (CARELOOP_INFLUX__DATABASE)")
     group.add_argument(
+        "--influx-shard",
+        action="append",
+        metavar="NAME=URL",
+        help="another InfluxDB server, a shard; repeat for more (CARELOOP_INFLUX__SHARDS, a "
+        "JSON object; --influx-url is the shard 'default'; docs/scale-influx.md)",
+    )
+    group.add_argument(
+        "--influx-site",
+        action="append",
+        metavar="SITE=SHARD",
+        help="the shard holding a site's readings; repeat for more (CARELOOP_INFLUX__SITES; "
+        "a site not named is on 'default')",
+    )
+    group.add_argument(
         "--people-db",
         help="the people database: residents, volunteers, devices, tokens "
         "(CARELOOP_PEOPLE__DB; DATA_DIR/people.sqlite3)",
@@ -64,7 +79,12 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
             "cert_file": args.mqtt_cert_file,
             "key_file": args.mqtt_key_file,
         },
-        "influx": {"url": args.influx_url, "database": args.influx_db},
+        "influx": {
+            "url": args.influx_url,
+            "database": args.influx_db,
+            "shards": pairs(args.influx_shard, "influx.shards", "NAME=URL"),
+            "sites": pairs(args.influx_site, "influx.sites", "SITE=SHARD"),
+        },
         "people": {"db": args.people_db},
     }
     # Subcommand flags whose dest is "<section>__<name>" (e.g. edge__device) land in that
@@ -76,3 +96,16 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
     for key, value in extra.items():
         overrides[key] = value
     return load_settings(**overrides)
+
+
+def pairs(values: list[str] | None, setting: str, shape: str) -> dict[str, str] | None:
+    """``["a=x", "b=y"]`` as ``{"a": "x", "b": "y"}`` (None when the flag was not given)."""
+    if not values:
+        return None
+    out: dict[str, str] = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not (sep and key.strip() and rest.strip()):
+            raise SettingsError(setting, f"expected {shape}, got {value!r}")
+        out[key.strip()] = rest.strip()
+    return out

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from app.reports import ReportError, gather, render_html, render_pdf, send_reports, subject
     from app.reports import view as report_view
     from careloop.i18n import resolve_locale
-    from careloop.influx import connect
+    from careloop.shards import connect_sharded
     from people import Directory
 
     if not (args.pdf or args.html or args.email):
@@ -62,13 +62,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     began = time.perf_counter()
     with (
         Directory(paths.people, url=settings.store_url) as directory,
-        connect(settings.influx) as influx,
+        connect_sharded(settings.influx) as influx,
     ):
         subj = subject(directory, settings.site, args.resident, args.week)
         print(
             f"report {subj.site.id}/{subj.resident.id} {subj.week.label}: reading", file=sys.stderr
         )
-        figs = gather(lambda q: influx.query(q, epoch="ms"), subj, paths.alerts, settings.store_url)
+        site = subj.site.id
+        figs = gather(
+            lambda q: influx.query(q, epoch="ms", sites=[site]),
+            subj,
+            paths.alerts,
+            settings.store_url,
+        )
         locale = resolve_locale(args.lang or subj.resident.language)
         if args.pdf or args.html:
             html = render_html(report_view(directory, subj, figs, args.reader, locale))

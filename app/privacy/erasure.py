@@ -11,7 +11,9 @@ again; every step is idempotent, a second run's receipt shows what was left)::
                    (1.6.7 refuses ``DELETE FROM "db"."rp"...``; a DELETE without FROM covers
                    every policy and also drops the series from the index); counted before,
                    recounted after (``remaining`` must be 0); every measurement, not only
-                   ingest's four, so points written by anything else are covered too
+                   ingest's four, so points written by anything else are covered too;
+                   on every InfluxDB shard, not only the site's (points written before the
+                   site moved shard are erased too; a shard that is down fails the step)
     deadletters    letters from the devices' topics, or from the site's topics whose
                    payload/detail names the resident (ids are per site)
     alerts         the resident's alerts and every row keyed by them (audit, pages, timers,
@@ -43,6 +45,7 @@ from app.privacy.receipts import ReceiptStore, seal
 from app.privacy.retention import ident, policies
 from app.provision import Provisioner
 from careloop.influx import InfluxClient, InfluxError, literal
+from careloop.shards import DEFAULT_SHARD, ShardedInfluxClient
 from careloop.wire import UPLINK_KINDS, Topic, check_id
 from careloop.wire.control import EraseCommand, erase_topic
 from careloop.wire.topics import PREFIX
@@ -73,7 +76,8 @@ class DirectoryLike(Protocol):
 class Stores:
     """Where a resident's data lives in one deployment."""
 
-    influx: InfluxClient
+    #: One server, or every shard (erasure covers each of them).
+    influx: InfluxClient | ShardedInfluxClient
     directory: DirectoryLike
     provisioner: Provisioner
     deadletters: Path
@@ -152,22 +156,27 @@ class Eraser:
 
     def _influx(self, site: str, resident: str) -> dict[str, Any]:
         influx = self.stores.influx
+        shards = influx.clients if isinstance(influx, ShardedInfluxClient) else {"": influx}
         where = f'"site" = {literal(site)} AND "resident" = {literal(resident)}'
-        before = self._points(where)
         statement = f"DELETE WHERE {where}"
-        try:
-            influx.query(statement)
-        except InfluxError as exc:
-            raise PrivacyError(f"InfluxDB erasure failed: {exc}") from exc
-        after = self._points(where)
-        remaining = sum(after.values())
+        before: dict[str, int] = {}
+        remaining = 0
+        for name, client in shards.items():
+            # One server (or the default shard) keeps the receipt's keys as they were.
+            prefix = "" if name in ("", DEFAULT_SHARD) else f"{name}:"
+            counted = self._points(client, where)
+            before.update({prefix + key: n for key, n in counted.items()})
+            try:
+                client.query(statement)
+            except InfluxError as exc:
+                raise PrivacyError(f"InfluxDB erasure failed{_on(name)}: {exc}") from exc
+            remaining += sum(self._points(client, where).values())
         if remaining:
             raise PrivacyError(f"InfluxDB still holds {remaining} points after DELETE")
         return {"points": before, "statement": statement, "remaining": remaining}
 
-    def _points(self, where: str) -> dict[str, int]:
+    def _points(self, influx: InfluxClient, where: str) -> dict[str, int]:
         """Points per ``<policy>.<measurement>`` matching ``where`` (non-zero ones only)."""
-        influx = self.stores.influx
         db = ident(influx.database)
         out: dict[str, int] = {}
         for policy in policies(influx):
@@ -207,6 +216,10 @@ class Eraser:
                 return dict(store.erase_resident(site, resident))
         except AlertsError as exc:
             raise PrivacyError(f"alert store erasure failed: {exc}") from exc
+
+
+def _on(shard: str) -> str:
+    return f" on shard {shard}" if shard else ""
 
 
 def _iso(ts: float) -> str:

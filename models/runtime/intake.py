@@ -1,6 +1,7 @@
 """What the scorer does with a batch of MQTT messages, on its engine thread.
 
-Each message is decoded with the wire contract, **checked against the device registry** (a
+Each message is decoded with the wire contract (plain vitals messages through its checked
+shortcut, :mod:`models.runtime.fastvitals`), **checked against the device registry** (a
 device speaks only for the resident it is registered to, at its own site: the same check
 ingest makes, so a provisioned terminal can neither open nor clear another resident's
 needs, nor invent residents), refused if it or any of its readings is stamped too far
@@ -36,6 +37,7 @@ from careloop.wire.control import CONTROL_PREFIX
 from careloop.wire.needs import NeedMessage
 from models.runtime.columns import encode_readings
 from models.runtime.engine import ScoringEngine
+from models.runtime.fastvitals import FastVitals
 from models.runtime.metrics import ScoreMetrics
 from people import DeviceRegistry
 
@@ -75,6 +77,8 @@ class Intake:
         self.latest_at = time.monotonic()
         self._last_warn = 0.0
         self._suppressed = 0
+        #: The shortcut for plain vitals messages (the contract decides everything else).
+        self.fast = FastVitals()
 
     def score(self, items: list[tuple[str, bytes]]) -> list[NeedMessage]:
         """Score ``(topic, payload)`` messages in arrival order; the needs they raised."""
@@ -98,50 +102,61 @@ class Intake:
                 flush()
                 self.on_erase(topic, payload)
                 continue
-            try:
-                parsed, msg = decode(topic, payload)
-            except WireError as exc:
-                self.rejected(topic, exc.reason)
-                continue
-            if not isinstance(msg, _SCORED):
-                continue  # a downlink command: not subscribed to, never scored
+            plain = self.fast.decode(topic, payload)
+            msg: Any = None
+            if plain is not None:  # the common case: plain vitals, checked without pydantic
+                parsed, obj = plain
+                resident, ts, readings = obj["resident"], obj["ts"], obj["readings"]
+            else:
+                try:
+                    parsed, msg = decode(topic, payload)
+                except WireError as exc:
+                    self.rejected(topic, exc.reason)
+                    continue
+                if not isinstance(msg, _SCORED):
+                    continue  # a downlink command: not subscribed to, never scored
+                resident, ts, readings = msg.resident, msg.ts, None
             self.registry.refresh_every(REGISTRY_REFRESH_S)
-            verdict = self.registry.check(parsed.device, parsed.site, msg.resident)
+            verdict = self.registry.check(parsed.device, parsed.site, resident)
             if verdict != "ok":
                 self.rejected(topic, verdict)
                 continue
+            kind = parsed.kind
             if isinstance(msg, StatusMessage):
-                slot = engine.slot(parsed.site, msg.resident)
+                slot = engine.slot(parsed.site, resident)
                 if slot in waiting:
                     flush()
-                engine.device_status(slot, msg.ts, msg.state, msg.reason)
+                engine.device_status(slot, ts, msg.state, msg.reason)
                 scored["status"] += 1
                 continue
-            if self.skew_ms > 0 and self._too_far_ahead(msg):
+            if readings is None:  # as the engine takes them: dicts, as on the wire
+                readings = (
+                    [dict(r) for r in msg.readings]
+                    if kind == "vitals"
+                    else [r.model_dump(exclude_none=True) for r in msg.readings]
+                )
+            if self.skew_ms > 0 and self._too_far_ahead(ts, readings):
                 self.rejected(topic, "too_far_ahead:ts")
                 continue
-            slot = engine.slot(parsed.site, msg.resident)
-            latest = msg.ts
-            if isinstance(msg, VitalsMessage):
-                for r in msg.readings:
-                    reading = dict(r)
+            slot = engine.slot(parsed.site, resident)
+            latest = ts
+            if kind == "vitals":
+                for reading in readings:
                     slots.append(slot)
                     vitals.append(reading)
-                    latest = max(latest, reading["ts"])
+                    if reading["ts"] > latest:
+                        latest = reading["ts"]
                 waiting.add(slot)
                 if len(vitals) >= self.limit:
                     flush()
             else:
                 if slot in waiting:
                     flush()
-                for r in msg.readings:
-                    reading = r.model_dump(exclude_none=True)
-                    if isinstance(msg, EventMessage):
-                        out.extend(engine.score_event(slot, reading))
-                    else:
-                        out.extend(engine.score_utterance(slot, reading))
+                score = engine.score_event if kind == "event" else engine.score_utterance
+                for reading in readings:
+                    out.extend(score(slot, reading))
                     latest = max(latest, reading["ts"])
-            scored[parsed.kind] += len(msg.readings)
+            scored[kind] += len(readings)
             if latest > self.latest_ts:
                 self.latest_ts = latest
                 self.latest_at = time.monotonic()
@@ -154,12 +169,12 @@ class Intake:
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         return out
 
-    def _too_far_ahead(self, msg: VitalsMessage | EventMessage | UtteranceMessage) -> bool:
-        """Whether the message or one of its readings is stamped more than the allowed skew
-        ahead of this clock: the engine runs on the latest reading time, so one fast sensor
-        would otherwise make every other resident look silent."""
+    def _too_far_ahead(self, ts: int, readings: list[dict[str, Any]]) -> bool:
+        """Whether a message (its ``ts``) or one of its readings is stamped more than the
+        allowed skew ahead of this clock: the engine runs on the latest reading time, so one
+        fast sensor would otherwise make every other resident look silent."""
         limit = time.time() * 1000.0 + self.skew_ms
-        return msg.ts > limit or any(r.__dict__["ts"] > limit for r in msg.readings)
+        return ts > limit or any(r["ts"] > limit for r in readings)
 
     def reading_now(self) -> int:
         """The engine's idea of now: latest reading time + wall time since it arrived (ms)."""

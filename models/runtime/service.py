@@ -4,8 +4,8 @@
 
     score:mqtt      careloop.mqtt.run_forever (the one reconnect loop): a persistent session
                     (stable client id per partition, QoS 1) subscribed to the data kinds and
-                    status of the sites this scorer owns. In the session, a receive task
-                    queues raw messages (acknowledging each once queued: models.runtime.inbox)
+                    status of the sites this scorer owns. In the session, each socket read's
+                    messages go to the inbox, acknowledged once queued (models.runtime.inbox),
                     and a publish task sends needs from the outbox at QoS 1, removing each
                     only after its PUBACK (a reconnect re-sends it).
     score:scorer    every ``max_delay`` seconds (or sooner when full) scores what is queued

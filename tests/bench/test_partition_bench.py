@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 
-from bench.partition_bench import site_names
+from bench.partition_bench import _messages, site_names
+from careloop.wire import VitalsMessage, decode
 from models.runtime.config import site_partition
 
 
@@ -15,6 +17,18 @@ def test_site_names_are_spread_evenly() -> None:
     names = site_names(6, 2)
     assert len(set(names)) == 6
     assert sorted(site_partition(s, 2) for s in names) == [0, 0, 0, 1, 1, 1]
+
+
+def test_batched_messages_carry_every_reading_once_and_are_valid() -> None:
+    residents = [("home-a", "r1", "term-1"), ("home-b", "r2", "term-2")]
+    messages = list(_messages(residents, 5, batch=2))
+    assert len(messages) == 6  # per resident: 2 + 2 + 1 readings
+    seen: Counter[tuple[str, int]] = Counter()
+    for topic, payload in messages:
+        _, message = decode(topic.decode(), payload)
+        assert isinstance(message, VitalsMessage)
+        seen.update((message.resident, r.ts) for r in message.readings)  # type: ignore[attr-defined]
+    assert len(seen) == 10 and set(seen.values()) == {1}
 
 
 def test_two_partitions_each_receive_only_their_sites() -> None:

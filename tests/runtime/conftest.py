@@ -15,6 +15,7 @@ from careloop.settings import Settings, load_settings
 from careloop.wire import Topic, data_message, encode, status_message
 from careloop.wire.needs import NeedMessage, decode_need, need_subscription
 from devservers import Mosquitto
+from models.runtime.config import site_partition
 from models.runtime.service import ScoreService
 from people import Device as RegisteredDevice
 from people import DeviceRegistry
@@ -214,3 +215,13 @@ def start_scorer() -> Iterator[Callable[[Settings], Scorer]]:
     yield start
     for scorer in running:
         scorer.stop()
+
+
+def site_per_partition(root: str, n: int = 2) -> dict[int, str]:
+    """One site name per partition of ``n`` (crc32 decides; try names until all are covered)."""
+    sites: dict[int, str] = {}
+    for i in range(200):
+        sites.setdefault(site_partition(f"{root}-{i}", n), f"{root}-{i}")
+        if len(sites) == n:
+            return sites
+    raise AssertionError("no name for every partition")

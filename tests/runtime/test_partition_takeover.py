@@ -15,9 +15,8 @@ from collections import Counter
 from pathlib import Path
 
 from devservers import Mosquitto, free_port
-from tests.runtime.conftest import T0, Device, Needs, S
+from tests.runtime.conftest import T0, Device, Needs, S, site_per_partition
 from tests.runtime.test_restart import snapshot_readings, wait_for_line
-from tests.runtime.test_service import _site_per_partition
 
 
 def start(
@@ -85,7 +84,7 @@ class Stream:
 def test_kill_9_of_one_partition_mid_stream_is_taken_over_from_its_snapshot(
     mosquitto, tmp_path, unique_topic_root, publisher
 ):
-    sites = _site_per_partition(unique_topic_root)
+    sites = site_per_partition(unique_topic_root)
     people = tmp_path / "people.sqlite3"
     # per site: r0 presses SOS before the kill, r1 while partition 0 is down, r2 after
     devs = {

@@ -79,9 +79,10 @@ def test_no_message_is_lost_when_the_connection_drops(
         taken: Counter[tuple[str, bytes]] = Counter()
         take = service.inbox.take
 
-        def recording_take(message) -> None:  # type: ignore[no-untyped-def]
-            taken[(message.topic.value, bytes(message.payload))] += 1
-            take(message)
+        def recording_take(items: list[tuple[str, bytes, int]]) -> list[int]:
+            for topic, payload, _ in items:
+                taken[(topic, payload)] += 1
+            return take(items)
 
         service.inbox.take = recording_take  # type: ignore[method-assign]
         parts = [sent[i :: CUTS + 1] for i in range(CUTS + 1)]

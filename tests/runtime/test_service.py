@@ -10,7 +10,6 @@ import pytest
 
 from devservers import free_port
 from models.runtime import ScoringEngine
-from models.runtime.config import site_partition
 from tests.helpers import state_files as sf
 from tests.runtime.conftest import T0, Device, S, score_settings
 
@@ -70,78 +69,6 @@ def test_bad_messages_are_counted_and_skipped(
     assert m.value("careloop_score_rejected_total", reason="json_invalid:payload") == 1
     assert m.value("careloop_score_rejected_total", reason="less_than_equal:heart_rate") == 1
     assert m.value("careloop_score_rejected_total", reason="spoofed:device") == 1
-
-
-def _site_per_partition(root: str, n: int = 2) -> dict[int, str]:
-    """One site name per partition of ``n`` (crc32 decides; try names until all are covered)."""
-    sites: dict[int, str] = {}
-    for i in range(200):
-        sites.setdefault(site_partition(f"{root}-{i}", n), f"{root}-{i}")
-        if len(sites) == n:
-            return sites
-    raise AssertionError("no name for every partition")
-
-
-@pytest.mark.parametrize("subscribe", ["sites", "all"])
-def test_partitions_split_sites_between_scorers(
-    mosquitto, tmp_path, unique_topic_root, publisher, needs, start_scorer, subscribe
-):
-    sites = _site_per_partition(unique_topic_root)
-    people = tmp_path / "people.sqlite3"
-    devices = {k: Device(publisher, site, f"r{k}", people) for k, site in sites.items()}
-    scorers = {
-        k: start_scorer(
-            score_settings(
-                mosquitto,
-                tmp_path / f"p{k}",
-                registry=people,
-                sites="+",
-                partition=f"{k}/2",
-                subscribe=subscribe,
-            )
-        )
-        for k in (0, 1)
-    }
-    for dev in devices.values():
-        dev.send("event", {"ts": T0, "type": "sos_button"})
-        dev.vitals(T0 + S)
-    for k, site in sites.items():
-        needs.wait(lambda n, site=site, k=k: n.site == site and n.resident == f"r{k}")
-    for k, scorer in scorers.items():
-        svc = scorer.service
-        scorer.wait_for(lambda s: s.counts["needs_published"] >= 1 and s.counts["readings"] >= 2)
-        owned = {r.site for r in svc.engine.directory.residents}
-        assert sites[k] in owned and sites[1 - k] not in owned, (k, owned)
-        assert svc.counts["needs_published"] == 1 and svc.counts["received"] == 2
-        m = svc.metrics
-        assert m.value("careloop_score_messages_received_total") == 2
-        if subscribe == "sites":  # the broker sent this partition its own site's messages only
-            assert svc.counts["skipped"] == 0, svc.counts
-            assert m.value("careloop_score_sites_subscribed") == 1
-        else:  # every message reached both, the other's dropped undecoded
-            scorer.wait_for(lambda s: s.counts["skipped"] == 2)
-            assert m.value("careloop_score_sites_subscribed") == 0
-        assert m.value("careloop_score_received_bytes_total") > 0
-        assert svc.snapshot_path.name == f"p{k}of2.snapshot"
-
-
-def test_a_partition_subscribes_to_a_site_added_while_it_runs(
-    mosquitto, tmp_path, unique_topic_root, publisher, needs, start_scorer
-):
-    sites = _site_per_partition(unique_topic_root)
-    people = tmp_path / "people.sqlite3"
-    Device(publisher, sites[1], "other", people)  # the database is not empty
-    scorer = start_scorer(
-        score_settings(mosquitto, tmp_path, registry=people, sites="+", partition="0/2")
-    )
-    scorer.wait_for(lambda s: s.connected.is_set())
-    assert scorer.service.metrics.value("careloop_score_sites_subscribed") == 0
-    dev = Device(publisher, sites[0], "new", people)  # provisioned now: a new site of ours
-    scorer.wait_for(lambda s: s.metrics.value("careloop_score_sites_subscribed") == 1)
-    dev.send("event", {"ts": T0, "type": "sos_button"})
-    need = needs.wait(lambda n: n.site == sites[0])
-    assert (need.resident, need.kind) == ("new", "sos")
-    assert scorer.service.counts["skipped"] == 0
 
 
 def test_unreadable_snapshot_is_moved_aside_and_scoring_goes_on(

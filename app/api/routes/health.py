@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -11,7 +9,6 @@ from pydantic import BaseModel, ConfigDict
 
 from app.api.auth import AdminDep
 from app.api.deps import DirectoryDep, InfluxDep, MonitorDep
-from careloop.influx import InfluxError
 from people import PeopleError
 
 router = APIRouter(tags=["health"])
@@ -23,7 +20,8 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    """Each dependency: true when it answered."""
+    """Each dependency: true when it answered. With several InfluxDB shards, each has a
+    check of its own, ``influxdb:<shard>`` (``influxdb`` is all of them)."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -44,13 +42,23 @@ async def healthz() -> Health:
 
 @router.get("/readyz", responses={503: {"model": Readiness, "description": "not ready"}})
 async def readyz(
-    response: Response, monitor: MonitorDep, influx: InfluxDep, directory: DirectoryDep
+    request: Request,
+    response: Response,
+    monitor: MonitorDep,
+    influx: InfluxDep,
+    directory: DirectoryDep,
 ) -> Readiness:
-    """Ready when the broker is connected, InfluxDB answers ``/ping`` and SQLite opens."""
+    """Ready when the broker is connected, every InfluxDB shard answers ``/ping`` and SQLite
+    opens; a shard that does not is named (``influxdb:<shard>``, and the metric
+    ``careloop_api_influx_shard_up``)."""
     checks = {"broker": monitor.connected, "influxdb": False, "sqlite": False}
-    with contextlib.suppress(InfluxError):
-        await influx.ping()
-        checks["influxdb"] = True
+    shards = await influx.ping_each()
+    checks["influxdb"] = all(error is None for error in shards.values())
+    gauge = request.app.state.metrics.influx_shard_up
+    for name, error in shards.items():
+        gauge.labels(name).set(error is None)
+        if len(shards) > 1:
+            checks[f"influxdb:{name}"] = error is None
     try:
         directory.ping()
         checks["sqlite"] = True

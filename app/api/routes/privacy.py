@@ -28,9 +28,9 @@ from app.privacy import (
     Stores,
     apply_retention,
 )
-from careloop.influx import connect as influx_connect
 from careloop.logs import fields
 from careloop.mqtt import publish_once
+from careloop.shards import connect_sharded
 from people import Directory
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def erase_resident(
     it again."""
     check_site(principal, site)
     directory.resident(site, resident)  # NotFound -> 404
-    influx = influx_connect(settings.influx)
+    influx = connect_sharded(settings.influx)
     try:
         stores = Stores(
             influx=influx,
@@ -180,9 +180,9 @@ def put_retention(
     """Apply the retention to InfluxDB first, then record it in the directory, so the
     directory never claims a retention InfluxDB does not apply."""
     current = directory.site(site)  # NotFound -> 404
-    influx = influx_connect(settings.influx)
+    influx = connect_sharded(settings.influx)
     try:
-        policy = apply_retention(influx, site, body.days)
+        policy = apply_retention(influx.site(site), site, body.days)
     except PrivacyError as exc:
         raise HTTPException(503, "the time-series database is unavailable") from exc
     finally:

@@ -114,7 +114,9 @@ async def read_report(
     except ReportError as exc:  # the resident exists (checked above): the week is wrong
         raise HTTPException(422, str(exc)) from exc
     locale = locale_for(principal, directory, lang, request.headers.get("accept-language"))
-    readings = await read_async(lambda q: influx.query(q, epoch="ms"), site, resident, subj.week)
+    readings = await read_async(
+        lambda q: influx.query(q, epoch="ms", sites=[site]), site, resident, subj.week
+    )
     paths = settings.paths
     # The alert store and the ratings: blocking reads (SQLite, PostgreSQL) off the event loop.
     figs = await asyncio.to_thread(compute, subj, readings, paths.alerts, settings.store_url)
