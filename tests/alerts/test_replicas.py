@@ -178,3 +178,41 @@ def test_an_api_process_action_nudges_the_services_over_mqtt(start_service, apps
     while not all(r.service.metrics.value(wakes) >= 1 for r in (a, b)):
         assert time.monotonic() < deadline, "a replica heard no nudge"
         time.sleep(0.05)
+
+
+def test_a_device_answer_heard_by_two_replicas_is_taken_once(start_service, apps, site, mosquitto):
+    """The satisfaction question after a resolve: a mumble is "not an answer", asked again
+    once. Both replicas hear the mumble; only one may take it (else the second would record
+    it as the second non-answer and close the question)."""
+    from tests.alerts.conftest import SHARED, make_roster
+    from tests.helpers.mqtt import MqttTestClient
+    from tests.runtime.conftest import Device
+
+    roster = make_roster(site, consents={"r1": {**SHARED, "store_utterance_text": True}})
+    a = start_service(roster=roster)
+    b = start_service(roster=roster)
+    apps.publish_need(need(site, kind="help_request", tier="general"))
+    paged = apps.wait(lambda x: x.type == "page")
+    alert_id, owner = paged[0].alert, paged[0].volunteer
+    apps.reply(owner, alert_id, "accept")
+    apps.wait(lambda x: x.type == "accepted")
+    apps.reply(owner, alert_id, "resolve")
+    deadline = time.monotonic() + 10
+    while not a.audit(alert_id, "rating_asked"):
+        assert time.monotonic() < deadline, a.audit(alert_id)
+        time.sleep(0.05)
+    publisher = MqttTestClient(mosquitto.host, mosquitto.port).connect()
+    try:
+        device = Device(publisher, site, "r1", None)
+        device.send("utterance", {"ts": T0 + 1000, "language": "zh", "text": "嗯…"})
+        deadline = time.monotonic() + 10
+        while len(a.audit(alert_id, "rating_asked")) < 2:
+            assert time.monotonic() < deadline, [e.action for e in a.audit(alert_id)]
+            time.sleep(0.05)
+        time.sleep(1.0)  # the other replica's copy has been handled by now
+    finally:
+        publisher.close()
+    asked = a.audit(alert_id, "rating_asked")
+    assert [e.detail.get("attempt") for e in asked] == [1, 2]
+    assert a.audit(alert_id, "rating_no_answer") == []  # the question still waits
+    assert b.reader.db.execute("SELECT count(*) FROM ratings").fetchone()[0] == 0
