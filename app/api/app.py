@@ -131,7 +131,7 @@ def create_app(
                 state.directory = directory
             state.reads_sweep = reads_sweep(settings, state.directory)
             state.deadletters = state.receipts = None  # opened on first use (routes)
-            stack.callback(_close_opened, state, ("deadletters", "receipts"))
+            stack.callback(_close_opened, state, ("deadletters", "receipts", "provisioner"))
             state.monitor = await stack.enter_async_context(DeviceMonitor(settings))
             state.influx = await stack.enter_async_context(
                 connect_sharded_async(settings.influx, timeout=settings.api.influx_timeout)
