@@ -169,8 +169,9 @@ def _new_stores(url: str, root: Path) -> None:
                      url=url) as prov:  # fmt: skip
         prov.set_service_password("ingest")
     with ReceiptStore(root / "p.sqlite3", url=url) as receipts:
-        receipts.add(seal({"id": f"er-{root.name}", "site": "s1", "resident": "r1", "erased_at_ms": 1,
-                           "requested_by": {"subject": "c1", "role": "coordinator"}}))  # fmt: skip
+        by = {"subject": "c1", "role": "coordinator"}
+        receipt = {"id": f"er-{root.name}", "site": "s1", "resident": "r1", "erased_at_ms": 1}
+        receipts.add(seal({**receipt, "requested_by": by}))
 
 
 def test_the_new_stores_start_from_an_empty_database(pg_url: str, tmp_path: Path) -> None:
