@@ -35,9 +35,9 @@ def find_alerts(
     """Alerts of ``sites`` (None = all) matching ``filters`` (site, state, tier, kind,
     resident; ``state="open"`` means any state not yet closed), newest first, and the total.
     ``among``: only alerts of these (site, resident) pairs (what a caller may know about)."""
-    where, args = ["1"], []
+    where, args = ["1 = 1"], []
     if sites is not None:
-        where.append(f"site IN ({','.join('?' * len(sites))})" if sites else "0")
+        where.append(f"site IN ({','.join('?' * len(sites))})" if sites else "1 = 0")
         args += sorted(sites)
     for key in ("site", "tier", "kind", "resident"):
         value = filters.get(key)
@@ -49,7 +49,7 @@ def find_alerts(
         where.append(
             "(site, resident) IN (VALUES " + ",".join("(?, ?)" for _ in pairs) + ")"
             if pairs
-            else "0"
+            else "1 = 0"
         )
         args += [x for pair in pairs for x in pair]
     state = filters.get("state")
