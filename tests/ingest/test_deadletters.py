@@ -92,3 +92,13 @@ def test_an_unreachable_server_is_a_dead_letter_error(tmp_path: Path) -> None:
         DeadLetterStore(tmp_path / "d.sqlite3", url=url)
     assert "cannot open dead letters" in str(caught.value)
     assert "pw-not-shown" not in str(caught.value)
+
+
+def test_a_nul_in_the_text_does_not_refuse_the_batch(database_url: str, tmp_path: Path) -> None:
+    """PostgreSQL text holds no NUL: it is kept as U+FFFD there, the rest of the batch too."""
+    with DeadLetterStore(tmp_path / "d.sqlite3", url=database_url) as store:
+        store.add([_letter("t/\x00a"), DeadLetter.make("t/b", "r", "x\x00y", b"\x00", 1)])
+        kept = {d.topic: d for d in store.latest(limit=10)}
+    nul = "\x00" if not database_url else "\ufffd"
+    assert set(kept) == {f"t/{nul}a", "t/b"}
+    assert kept["t/b"].detail == f"x{nul}y" and kept["t/b"].payload == b"\x00"
