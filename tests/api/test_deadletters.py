@@ -5,10 +5,17 @@ reason and paged; a store that cannot be read is a 503, not a crash."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from fastapi import HTTPException
 
+from app.api.routes.deadletters import get_deadletters
+from careloop.settings import load_settings
 from careloop.wire import Topic
+from devservers import free_port
 from ingest import DeadLetter, DeadLetterStore
 from tests.api.conftest import World
 
@@ -77,3 +84,22 @@ def test_pages_of_one_site(api: World, letters: dict[str, str]) -> None:
     topics = [i["topic"] for i in first["items"] + second["items"]]
     assert all(t.startswith(f"careloop/v1/{api.site_a}/") for t in topics)
     assert letters["a"] in topics and letters["b"] not in topics
+
+
+def _request(settings: object) -> Any:
+    """What the route's dependency reads of a request: the app's state."""
+    return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(settings=settings)))
+
+
+def test_an_unreachable_dead_letter_database_is_a_503(tmp_path: Path) -> None:
+    url = f"postgresql://careloop:pw-not-shown@127.0.0.1:{free_port()}/careloop"
+    settings = load_settings(data_dir=str(tmp_path), database_url=url)
+    with pytest.raises(HTTPException) as caught:
+        get_deadletters(_request(settings))
+    assert caught.value.status_code == 503 and "pw-not-shown" not in str(caught.value.detail)
+
+
+def test_the_api_never_creates_the_dead_letter_file(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=str(tmp_path))
+    assert get_deadletters(_request(settings)) is None  # no file yet: an empty list
+    assert not settings.paths.deadletters.exists()
