@@ -90,6 +90,9 @@ class Store:
     #: PostgreSQL: the schema holding the tables, and the migrations that make them.
     pg_schema: ClassVar[str] = ""
     migrations: ClassVar[Migrations | None] = None
+    #: PostgreSQL: other components of the same schema whose tables this store's queries
+    #: read too (provisioning reads the volunteers'), brought up to date first.
+    requires: ClassVar[tuple[Migrations, ...]] = ()
 
     def __init__(
         self,
@@ -134,7 +137,8 @@ class Store:
         except sqlite3.Error as exc:
             raise self.error(f"cannot open {self.label} at {redact(url)}: {exc}") from exc
         try:
-            migrate(db, self.migrations)
+            for migrations in (*self.requires, self.migrations):
+                migrate(db, migrations)
         except (MigrationError, sqlite3.Error) as exc:
             db.close()
             raise self.error(f"cannot open {self.label} at {redact(url)}: {exc}") from exc
