@@ -260,8 +260,13 @@ class Store:
         return int(db.execute("SELECT n FROM careloop_changes WHERE id = 1").fetchone()[0])
 
     def ping(self) -> None:
-        """Raise :attr:`error` unless the database answers a query."""
-        self.rows("SELECT 1")
+        """Raise :attr:`error` unless the database answers a query. Tried twice: the first
+        use of a connection the server dropped while idle fails (and marks it for reopening),
+        and a server that is back must read as back (readiness probes)."""
+        try:
+            self.rows("SELECT 1")
+        except self.error:
+            self.rows("SELECT 1")
 
     # -- lifecycle ----------------------------------------------------------------------------
     def close(self) -> None:

@@ -22,8 +22,10 @@ import pytest
 from alerts import AlertStore, write_offset
 from devservers import PostgreSQL
 from devservers.base import free_port
+from people import Directory
 from tests.alerts.conftest import Apps, need
 from tests.alerts.test_replicas import _roster, _start
+from tests.alerts.test_stateless_api import _api
 
 FALLS_DURING = ("r3", "r4", "r5")
 
@@ -146,3 +148,48 @@ def test_postgres_down_needs_wait_and_are_paged_once_when_it_is_back(
         assert [d for d in store.deliveries() if d["state"] != "sent"] == []
     finally:
         store.close()
+
+
+def _api_part_up(text: str, part: str) -> float | None:
+    for line in text.splitlines():
+        if line.startswith(f'careloop_api_part_up{{part="{part}"}}'):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_api_readyz_names_the_database_while_postgres_is_down(
+    mosquitto, influxdb, private_postgres: PostgreSQL, tmp_path: Path, site: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    url = private_postgres.create_database("careloop")
+    monkeypatch.setenv("CARELOOP_INFLUX__URL", influxdb.url)
+    with Directory(tmp_path / "data" / "people.sqlite3", url=url) as people:
+        admin = people.create_token("admin", "root", None)[0]
+    proc, api = _api(mosquitto, tmp_path, site, "a", url)
+    auth = {"Authorization": f"Bearer {admin}"}
+    try:
+        _until(lambda: httpx.get(f"{api}/readyz").status_code == 200, 30, "API never ready")
+        up = httpx.get(f"{api}/readyz")
+        private_postgres.stop()
+        down = httpx.get(f"{api}/readyz")
+        board = httpx.get(f"{api}/api/v1/alerts", headers=auth)
+        alive = proc.poll() is None
+        private_postgres.start()
+        last = httpx.get(f"{api}/metrics", headers=auth).text  # the gauge of the last /readyz
+        back = httpx.get(f"{api}/readyz")
+        now = httpx.get(f"{api}/metrics", headers=auth).text
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+    everything = {"broker": True, "influxdb": True, "sqlite": True, "database": True}
+    assert up.json() == {"ready": True, "checks": everything}
+    assert alive
+    assert down.status_code == 503
+    assert down.json()["checks"] == everything | {"sqlite": False, "database": False}
+    assert board.status_code == 503  # unavailable, said plainly; the process carries on
+    assert "127.0.0.1" not in board.text and "postgres" not in board.text
+    assert _api_part_up(last, "database") == 0.0
+    assert _api_part_up(last, "broker") == 1.0
+    assert back.status_code == 200, back.text
+    assert _api_part_up(now, "database") == 1.0
