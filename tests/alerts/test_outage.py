@@ -4,8 +4,8 @@ meanwhile wait unacknowledged in their MQTT sessions and are paged once when it 
 deadline that fell due during the outage escalates once, and ``/readyz`` and the metrics on
 each replica's metrics port name the database while it is down.
 
-The outage lasts a few seconds in the default run; the ``slow`` variant holds the database
-down for a whole minute (``pytest -m slow -k minute``).
+The outage lasts a few seconds in the default run; the ``minute`` variant, left out of it,
+holds the database down for a whole minute (``pytest -m minute tests/alerts/test_outage.py``).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _log_records(path: Path, message: str) -> list[dict[str, object]]:
 
 @pytest.mark.parametrize(
     "outage_s",
-    [pytest.param(4.0, id="seconds"), pytest.param(60.0, id="minute", marks=pytest.mark.slow)],
+    [pytest.param(4.0, id="seconds"), pytest.param(60.0, id="minute", marks=[pytest.mark.slow, pytest.mark.minute])],
 )
 def test_postgres_down_needs_wait_and_are_paged_once_when_it_is_back(
     mosquitto, private_postgres: PostgreSQL, tmp_path: Path, site: str, apps: Apps,
