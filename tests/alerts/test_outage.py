@@ -55,7 +55,10 @@ def _log_records(path: Path, message: str) -> list[dict[str, object]]:
 
 @pytest.mark.parametrize(
     "outage_s",
-    [pytest.param(4.0, id="seconds"), pytest.param(60.0, id="minute", marks=[pytest.mark.slow, pytest.mark.minute])],
+    [
+        pytest.param(4.0, id="seconds"),
+        pytest.param(60.0, id="minute", marks=[pytest.mark.slow, pytest.mark.minute]),
+    ],
 )
 def test_postgres_down_needs_wait_and_are_paged_once_when_it_is_back(
     mosquitto, private_postgres: PostgreSQL, tmp_path: Path, site: str, apps: Apps,
