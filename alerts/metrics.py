@@ -80,6 +80,10 @@ class AlertMetrics(ServiceMetrics):
         self.connected = Gauge(
             "careloop_alerts_connected", "1 while connected to the broker", registry=r
         )
+        self.part_up = Gauge(
+            "careloop_alerts_part_up", "1 while the part answers (broker, database)", ["part"],
+            registry=r,
+        )  # fmt: skip
 
     def on_commit(self, entries: list[AuditEntry], engine: EngineCore) -> None:
         """Engine listener: count what the committed transaction did."""

@@ -13,6 +13,8 @@
                      signed one-time accept/decline links (alerts/links.py)
     alerts:push      drains the Web Push outbox to the volunteers' installed apps (VAPID)
     alerts:sms       drains the SMS outbox through the HTTP gateway (when sms_url is set)
+    alerts:parts     pings the database; with the broker's state, ``/readyz`` and a gauge.
+                     A database outage stops no task: alerts/parts.py retries and restarts
 
 The state machine itself is :class:`~alerts.engine.AlertEngine` (no network, one transaction
 per change). Who can be paged comes from the people database (:mod:`people`), read at start
@@ -28,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,7 @@ from alerts.engine import AlertEngine
 from alerts.errors import AlertsError, ReplyRejected
 from alerts.metrics import AlertMetrics
 from alerts.model import Alert
+from alerts.parts import Parts
 from alerts.policy import Policy
 from alerts.store import AlertStore, Channel
 from careloop.logs import fields
@@ -90,6 +94,8 @@ class AlertService:
         self.clock: Clock = clock or SystemClock()
         self._policy = policy
         self.metrics = AlertMetrics()
+        #: The broker and the database: up or not (``/readyz``, ``careloop_alerts_part_up``).
+        self.parts = Parts(self.metrics.part_up)
         self.connected = asyncio.Event()
         self.metrics_port: int | None = None
         #: Ticker rounds so far (tests wait for a round after moving the clock).
@@ -140,6 +146,7 @@ class AlertService:
             people.close()
             raise
         self._people, self._roster, self._store = people, follower, store
+        self.parts.stores = (store, people)
         self._appointments = Follower(  # reminded the day and the hour before (reminders.py)
             people, lambda d: d.upcoming_appointments(sites, self.clock.now_ms() - 3_600_000),
             every=self.settings.people.follow_every, name="appointments",
@@ -158,6 +165,7 @@ class AlertService:
         )
         engine.listeners.append(self.metrics.on_commit)
         if cfg.metrics_port:
+            self.metrics.readiness = self.parts.readiness  # {"broker", "database"}
             try:
                 self.metrics_port = self.metrics.serve(cfg.metrics_port, cfg.metrics_host)
             except OSError as exc:
@@ -171,6 +179,7 @@ class AlertService:
 
         def on_state(up: bool) -> None:
             self.metrics.connected.set(1 if up else 0)
+            self.parts.mark("broker", up)
             if not up:
                 self.connected.clear()
 
@@ -185,21 +194,21 @@ class AlertService:
                 ),
                 name="alerts:mqtt",
             ),
-            tg.create_task(self._ticker(), name="alerts:ticker"),
-            tg.create_task(senders.webhooks(self._outbox("webhook")), name="alerts:webhook"),
+            tg.create_task(self.parts.guard(self._ticker), name="alerts:ticker"),
+            tg.create_task(self.parts.watch(), name="alerts:parts"),
+            self._guarded(lambda: senders.webhooks(self._outbox("webhook")), "webhook"),
         ]
         if cfg.smtp_host:
             self._tasks.append(
-                tg.create_task(senders.emails(self._outbox("email")), name="alerts:email")
+                self._guarded(lambda: senders.emails(self._outbox("email")), "email")
             )
         if cfg.push:
             people = self._people
             assert people is not None
-            self._tasks.append(
-                tg.create_task(senders.pushes(self._outbox("push"), people), name="alerts:push")
-            )
+            box = self._outbox("push")
+            self._tasks.append(self._guarded(lambda: senders.pushes(box, people), "push"))
         if cfg.sms_url:
-            self._tasks.append(tg.create_task(senders.sms(self._outbox("sms")), name="alerts:sms"))
+            self._tasks.append(self._guarded(lambda: senders.sms(self._outbox("sms")), "sms"))
         log.info(
             "alerts started",
             extra=fields(
@@ -240,28 +249,28 @@ class AlertService:
         self.connected.set()
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._receive(client), name="alerts:receive")
-            tg.create_task(self._publish(client), name="alerts:publish")
+            tg.create_task(self.parts.guard(lambda: self._publish(client)), name="alerts:publish")
 
     async def _receive(self, client: ConfirmingClient) -> None:
         async for message in client.messages:
             topic = message.topic.value
             payload = payload_bytes(message)
-            try:
-                if topic.startswith(NEED_PREFIX + "/"):
-                    self._on_need(topic, payload)
-                elif topic.startswith(ALERT_PREFIX) and topic.split("/")[4:5] == ["wake"]:
-                    self.metrics.wakes.inc()
-                    self.outbox_waiting()
-                elif topic.endswith(ANSWER_SUFFIXES):
-                    self._on_answer(topic, payload)
-                else:
-                    self._on_reply(topic, payload)
-            except AlertsError as exc:  # the store failed: leave it unacked, let it retry
-                log.error("message not handled", extra=fields(error=str(exc)[:300]))
-                raise
+            # The database down: unacked, held here (and by the session) until it answers.
+            await self.parts.retry(lambda: self._handle(topic, payload))  # noqa: B023
             if message.qos > 0:
                 client._client.ack(message.mid, message.qos)
             self._kick()
+
+    def _handle(self, topic: str, payload: bytes) -> None:
+        if topic.startswith(NEED_PREFIX + "/"):
+            self._on_need(topic, payload)
+        elif topic.startswith(ALERT_PREFIX) and topic.split("/")[4:5] == ["wake"]:
+            self.metrics.wakes.inc()  # an API process queued notifications
+            self.outbox_waiting()
+        elif topic.endswith(ANSWER_SUFFIXES):
+            self._on_answer(topic, payload)
+        else:
+            self._on_reply(topic, payload)
 
     def _on_need(self, topic: str, payload: bytes) -> None:
         try:
@@ -349,6 +358,11 @@ class AlertService:
             fired += self.engine.remind_appointments(self._appointments.value)
         self._kick()
         return fired
+
+    def _guarded(self, run: Callable[[], Awaitable[None]], channel: str) -> asyncio.Task[None]:
+        """A channel's drain task, started again after a database outage stops it."""
+        assert self._tg is not None
+        return self._tg.create_task(self.parts.guard(run), name=f"alerts:{channel}")
 
     def _outbox(self, channel: Channel) -> senders.Outbox:
         return senders.Outbox(

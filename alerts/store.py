@@ -95,8 +95,9 @@ class AlertStore(AlertHistory, Claims, Store):
 
     @property
     def db(self) -> Connection:
-        """The connection, for the short single-threaded statements below."""
-        return self._db
+        """The connection, for the short single-threaded statements below (errors become
+        :class:`StoreError` outside a transaction too)."""
+        return self.connection
 
     # -- alerts -------------------------------------------------------------------------------
     def get(self, alert_id: str) -> Alert | None:

@@ -23,6 +23,8 @@ class Paths:
     alerts: Path
     #: Ingest's dead letters and its disk spool (one folder per client id).
     deadletters: Path
+    #: With dead letters on PostgreSQL: those held while the server is away (ingest.held).
+    deadletters_held: Path
     spool: Path
     #: The scorer's snapshots and need outboxes (one pair per partition).
     score: Path

@@ -354,6 +354,7 @@ class Settings(BaseSettings):
             people=self.people.db or root / "people.sqlite3",
             alerts=self.alerts.db or root / "alerts" / "alerts.sqlite3",
             deadletters=root / "ingest" / "deadletters.sqlite3",
+            deadletters_held=root / "ingest" / "deadletters-held.sqlite3",
             spool=root / "ingest" / "spool",
             score=root / "score",
             edge=root / "edge",

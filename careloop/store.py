@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
-from careloop.db import Connection, is_postgres, redact
+from careloop.db import Connection, Cursor, is_postgres, redact
 from careloop.errors import CareloopError
 from careloop.files import open_private
 
@@ -90,6 +90,9 @@ class Store:
     #: PostgreSQL: the schema holding the tables, and the migrations that make them.
     pg_schema: ClassVar[str] = ""
     migrations: ClassVar[Migrations | None] = None
+    #: PostgreSQL: other components of the same schema whose tables this store's queries
+    #: read too (provisioning reads the volunteers'), brought up to date first.
+    requires: ClassVar[tuple[Migrations, ...]] = ()
 
     def __init__(
         self,
@@ -109,6 +112,9 @@ class Store:
         self._closed = False
         self._pg: PgConnection | None = None
         self._db: Connection
+        #: The connection for single statements outside :meth:`tx` and :meth:`reading`
+        #: (the alert store's short queries): backend errors become :attr:`error` there too.
+        self.connection: Connection = _Translating(self)
         if is_postgres(url):
             self._db = self._pg = self._open_postgres(url)
             return
@@ -134,7 +140,8 @@ class Store:
         except sqlite3.Error as exc:
             raise self.error(f"cannot open {self.label} at {redact(url)}: {exc}") from exc
         try:
-            migrate(db, self.migrations)
+            for migrations in (*self.requires, self.migrations):
+                migrate(db, migrations)
         except (MigrationError, sqlite3.Error) as exc:
             db.close()
             raise self.error(f"cannot open {self.label} at {redact(url)}: {exc}") from exc
@@ -257,8 +264,13 @@ class Store:
         return int(db.execute("SELECT n FROM careloop_changes WHERE id = 1").fetchone()[0])
 
     def ping(self) -> None:
-        """Raise :attr:`error` unless the database answers a query."""
-        self.rows("SELECT 1")
+        """Raise :attr:`error` unless the database answers a query. Tried twice: the first
+        use of a connection the server dropped while idle fails (and marks it for reopening),
+        and a server that is back must read as back (readiness probes)."""
+        try:
+            self.rows("SELECT 1")
+        except self.error:
+            self.rows("SELECT 1")
 
     # -- lifecycle ----------------------------------------------------------------------------
     def close(self) -> None:
@@ -272,3 +284,37 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Translating:
+    """A store's connection whose ``sqlite3`` errors (both backends raise them) become the
+    store's own error, so a caller outside :meth:`Store.tx` never sees a backend's class
+    (a dropped PostgreSQL connection is the store being unavailable, not a crash)."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Cursor:
+        try:
+            return self._store._db.execute(sql, parameters)
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
+        try:
+            return self._store._db.executemany(sql, parameters)
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
+
+    @property
+    def total_changes(self) -> int:
+        return self._store._db.total_changes
+
+    def close(self) -> None:
+        self._store.close()
+
+    def _failed(self, exc: sqlite3.Error) -> CareloopError:
+        store = self._store
+        return store.error(f"cannot use {store.label} {store.where}: {exc}")

@@ -8,25 +8,30 @@ the error text and the first 4 KiB of the raw payload. The table is bounded: onl
 ``max_rows`` are kept.
 
 Raw payloads may hold personal data (a resident's words), so the file is created private
-(mode 0600) and its contents never go to logs.
+(mode 0600) and its contents never go to logs. With the ``database_url`` setting naming
+PostgreSQL the table lives in schema ``ingest`` there instead (docs/database.md); ingest
+then writes through :class:`ingest.held.HeldDeadLetters`, which keeps letters in a local
+file while the server is away.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar, Protocol
 
-from careloop.store import open_database
+from careloop.db.migrate import Migrations
+from careloop.store import Store
 from careloop.wire.topics import PREFIX
 from ingest.errors import DeadLetterError
 
 MAX_TOPIC = 256
 MAX_DETAIL = 1000
 MAX_PAYLOAD = 4096
+#: PostgreSQL: schema ``ingest``, made by ``ingest/migrations/*.sql`` (docs/database.md).
+MIGRATIONS = Migrations("ingest", "ingest")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deadletters (
@@ -40,6 +45,13 @@ CREATE TABLE IF NOT EXISTS deadletters (
 );
 CREATE INDEX IF NOT EXISTS deadletters_reason ON deadletters (reason, id);
 """
+
+
+class DeadLetterSink(Protocol):
+    """Where ingest's writers put dead letters: the store, or :class:`ingest.held.HeldDeadLetters`
+    in front of a PostgreSQL one. ``add`` raises DeadLetterError if they are not durable."""
+
+    def add(self, letters: Sequence[DeadLetter]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,42 +81,47 @@ class DeadLetter:
         )
 
 
-class DeadLetterStore:
-    """The dead-letter table; thread-safe. Use as a context manager or call :meth:`close`."""
+class DeadLetterStore(Store):
+    """The dead-letter table; thread-safe. Use as a context manager or call :meth:`close`.
 
-    def __init__(self, path: Path, *, max_rows: int = 100_000) -> None:
-        self.path = Path(path)
+    SQLite (``url`` empty, the default): the file ``path``. PostgreSQL (``url``
+    ``postgresql://...``, the ``database_url`` setting): schema ``ingest``, made by
+    ``ingest/migrations``. ``durable=False`` leaves the file's ``synchronous`` setting alone
+    (a reader such as the API).
+    """
+
+    error = DeadLetterError
+    label: ClassVar[str] = "dead letters"
+    pg_schema = "ingest"
+    migrations = MIGRATIONS
+
+    def __init__(
+        self, path: Path, *, url: str = "", max_rows: int = 100_000, durable: bool = True
+    ) -> None:
+        super().__init__(
+            path, _SCHEMA, url=url, synchronous="full" if durable else None, busy_timeout_ms=10_000
+        )
         self.max_rows = max_rows
-        self._lock = threading.Lock()
-        try:
-            self._db = open_database(self.path, _SCHEMA, busy_timeout_ms=10_000, private=True)
-        except (sqlite3.Error, OSError) as exc:
-            raise DeadLetterError(f"cannot open dead letters {self.path}: {exc}") from exc
 
     def add(self, letters: Sequence[DeadLetter]) -> None:
         """Store ``letters`` durably in one transaction, then trim to ``max_rows``."""
         if not letters:
             return
-        rows = [(d.received_at, d.topic, d.reason, d.detail, d.payload, d.size) for d in letters]
-        try:
-            with self._lock:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    self._db.executemany(
-                        "INSERT INTO deadletters (received_at, topic, reason, detail, payload, "
-                        "size) VALUES (?, ?, ?, ?, ?, ?)",
-                        rows,
-                    )
-                    last = self._db.execute("SELECT max(id) FROM deadletters").fetchone()[0]
-                    self._db.execute(
-                        "DELETE FROM deadletters WHERE id <= ?", (int(last) - self.max_rows,)
-                    )
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-        except sqlite3.Error as exc:
-            raise DeadLetterError(f"cannot store dead letters in {self.path}: {exc}") from exc
+        text = (lambda t: t) if self.dialect == "sqlite" else _no_nul
+        rows = [
+            (d.received_at, text(d.topic), text(d.reason), text(d.detail), d.payload, d.size)
+            for d in letters
+        ]
+        with self.tx() as db:
+            db.executemany(
+                "INSERT INTO deadletters (received_at, topic, reason, detail, payload, size) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            db.execute(
+                "DELETE FROM deadletters WHERE id <= (SELECT max(id) FROM deadletters) - ?",
+                (self.max_rows,),
+            )
 
     def latest(self, *, reason: str | None = None, limit: int = 20) -> list[DeadLetter]:
         """The newest dead letters first, optionally of one reason."""
@@ -113,13 +130,65 @@ class DeadLetterStore:
         if reason is not None:
             query += " WHERE reason = ?"
             params = (reason,)
-        query += " ORDER BY id DESC LIMIT ?"
-        try:
-            with self._lock:
-                rows = self._db.execute(query, (*params, limit)).fetchall()
-        except sqlite3.Error as exc:
-            raise DeadLetterError(f"cannot read dead letters {self.path}: {exc}") from exc
+        rows = self.rows(query + " ORDER BY id DESC LIMIT ?", (*params, limit))
         return [DeadLetter(r[0], r[1], r[2], r[3], bytes(r[4]), r[5], r[6]) for r in rows]
+
+    def oldest(self, limit: int) -> list[DeadLetter]:
+        """The oldest ``limit`` letters, oldest first (held letters on their way out)."""
+        rows = self.rows(
+            "SELECT received_at, topic, reason, detail, payload, size, id FROM deadletters "
+            "ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [DeadLetter(r[0], r[1], r[2], r[3], bytes(r[4]), r[5], r[6]) for r in rows]
+
+    def remove(self, ids: Sequence[int]) -> int:
+        """Delete the letters with these ids (moved elsewhere); how many were deleted."""
+        removed = 0
+        with self.tx() as db:
+            for i in range(0, len(ids), 500):
+                part = list(ids[i : i + 500])
+                marks = ",".join("?" * len(part))
+                removed += db.execute(
+                    f"DELETE FROM deadletters WHERE id IN ({marks})", part
+                ).rowcount
+        return removed
+
+    def page(
+        self,
+        *,
+        sites: Iterable[str] | None = None,
+        reason: str | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> tuple[list[DeadLetter], int]:
+        """One page of letters, newest first, and how many match: those on the topics of
+        ``sites`` (None = every letter, also those on no site's topic), of ``reason``."""
+        where, args = ["1 = 1"], []
+        if sites is not None:
+            prefixes = [f"{PREFIX}/{s}/" for s in sorted(sites)]
+            where.append(
+                "(" + " OR ".join("substr(topic, 1, ?) = ?" for _ in prefixes) + ")"
+                if prefixes
+                else "1 = 0"
+            )
+            for p in prefixes:
+                args += [len(p), p]
+        if reason is not None:
+            where.append("reason = ?")
+            args.append(reason)
+        clause = " AND ".join(where)
+        with self.reading() as db:
+            total = int(
+                db.execute(f"SELECT count(*) FROM deadletters WHERE {clause}", args).fetchone()[0]
+            )
+            rows = db.execute(
+                "SELECT received_at, topic, reason, detail, payload, size, id "
+                f"FROM deadletters WHERE {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
+                [*args, max(0, limit), max(0, offset)],
+            ).fetchall()
+        letters = [DeadLetter(r[0], r[1], r[2], r[3], bytes(r[4]), r[5], r[6]) for r in rows]
+        return letters, total
 
     def erase(
         self,
@@ -137,9 +206,15 @@ class DeadLetterStore:
         contains one of ``anywhere`` (needles that name the site themselves). Rejected
         messages are kept whole, so a resident can be named in a letter from any device.
         """
+        # Whether a needle is in the payload (bytes) or the detail (text): SQLite's instr,
+        # PostgreSQL's position (defined for both bytea and text).
+        if self.dialect == "sqlite":
+            found = "(instr(payload, ?) > 0 OR instr(detail, ?) > 0)"
+        else:
+            found = "(position(? IN payload) > 0 OR position(? IN detail) > 0)"
 
         def contains(needle: str) -> tuple[str, list[str | bytes]]:
-            return "(instr(payload, ?) > 0 OR instr(detail, ?) > 0)", [needle.encode(), needle]
+            return found, [needle.encode(), needle]
 
         clauses: list[str] = []
         args: list[str | bytes | int] = []
@@ -156,13 +231,8 @@ class DeadLetterStore:
             args.extend(more)
         if not clauses:
             return 0
-        try:
-            with self._lock:
-                cur = self._db.execute(
-                    f"DELETE FROM deadletters WHERE {' OR '.join(clauses)}", args
-                )
-        except sqlite3.Error as exc:
-            raise DeadLetterError(f"cannot erase from dead letters {self.path}: {exc}") from exc
+        with self.tx() as db:
+            cur = db.execute(f"DELETE FROM deadletters WHERE {' OR '.join(clauses)}", args)
         return int(cur.rowcount)
 
     def purge(
@@ -176,47 +246,26 @@ class DeadLetterStore:
         """
         known = set(sites)
         removed = 0
-        try:
-            with self._lock:
-                for site, cutoff in cutoffs.items():
-                    prefix = f"{PREFIX}/{site}/"
-                    removed += self._db.execute(
-                        "DELETE FROM deadletters WHERE substr(topic, 1, ?) = ? AND received_at < ?",
-                        (len(prefix), prefix, cutoff),
-                    ).rowcount
-                if others is not None:
-                    old = self._db.execute(
-                        "SELECT id, topic FROM deadletters WHERE received_at < ?", (others,)
-                    ).fetchall()
-                    stray = [(i,) for i, topic in old if _site_of(topic) not in known]
-                    removed += self._db.executemany(
-                        "DELETE FROM deadletters WHERE id = ?", stray
-                    ).rowcount
-        except sqlite3.Error as exc:
-            raise DeadLetterError(f"cannot purge dead letters {self.path}: {exc}") from exc
+        with self.tx() as db:
+            for site, cutoff in cutoffs.items():
+                prefix = f"{PREFIX}/{site}/"
+                removed += db.execute(
+                    "DELETE FROM deadletters WHERE substr(topic, 1, ?) = ? AND received_at < ?",
+                    (len(prefix), prefix, cutoff),
+                ).rowcount
+            if others is not None:
+                old = db.execute(
+                    "SELECT id, topic FROM deadletters WHERE received_at < ?", (others,)
+                ).fetchall()
+                removed += self.remove([n for n, topic in old if _site_of(topic) not in known])
         return removed
 
     def counts(self) -> dict[str, int]:
         """How many dead letters are kept, by reason (most common first)."""
-        try:
-            with self._lock:
-                rows = self._db.execute(
-                    "SELECT reason, count(*) AS n FROM deadletters GROUP BY reason "
-                    "ORDER BY n DESC, reason"
-                ).fetchall()
-        except sqlite3.Error as exc:
-            raise DeadLetterError(f"cannot read dead letters {self.path}: {exc}") from exc
+        rows = self.rows(
+            "SELECT reason, count(*) AS n FROM deadletters GROUP BY reason ORDER BY n DESC, reason"
+        )
         return {reason: int(n) for reason, n in rows}
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> DeadLetterStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _site_of(topic: str) -> str | None:
@@ -225,3 +274,8 @@ def _site_of(topic: str) -> str | None:
     if not topic.startswith(head):
         return None
     return topic[len(head) :].split("/", 1)[0] or None
+
+
+def _no_nul(text: str) -> str:
+    """``text`` as PostgreSQL can keep it (no NUL there: one would refuse the batch)."""
+    return text.replace("\x00", "\ufffd")

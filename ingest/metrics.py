@@ -54,6 +54,11 @@ class IngestMetrics(ServiceMetrics):
         self.spool_batches = Gauge(
             "careloop_ingest_spool_batches", "Batches in the disk spool", registry=r
         )
+        self.deadletters_held = Gauge(
+            "careloop_ingest_deadletters_held",
+            "Dead letters held locally while their PostgreSQL database is away",
+            registry=r,
+        )
         self.write_seconds = Histogram(
             "careloop_ingest_write_seconds",
             "Duration of one /write request",

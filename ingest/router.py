@@ -29,7 +29,7 @@ from careloop.logs import fields
 from careloop.settings import Settings
 from careloop.shards import DEFAULT_SHARD, ShardMap, site_of_line
 from ingest.batch import Batch
-from ingest.deadletters import DeadLetterStore
+from ingest.deadletters import DeadLetterSink
 from ingest.errors import IngestError
 from ingest.metrics import IngestMetrics
 from ingest.sink import Sink, make_durable
@@ -62,7 +62,7 @@ class ShardRouter:
         cls,
         settings: Settings,
         client: str,
-        deadletters: DeadLetterStore,
+        deadletters: DeadLetterSink,
         metrics: IngestMetrics,
         housekeeping: Callable[[], object] | None = None,
     ) -> ShardRouter:

@@ -50,6 +50,7 @@ from ingest.config import (
 from ingest.deadletters import DeadLetter, DeadLetterStore
 from ingest.decoder import Decoder
 from ingest.errors import IngestError
+from ingest.held import HeldDeadLetters, hold_on_postgres
 from ingest.intake import Intake
 from ingest.metrics import IngestMetrics
 from ingest.retention import dead_letter_sweep
@@ -92,6 +93,7 @@ class Ingestor:
         self._registry: DeviceRegistry | None = None
         self._consent: ConsentCache | None = None
         self._dead: DeadLetterStore | None = None
+        self._holding: HeldDeadLetters | None = None  # PostgreSQL: letters held while it is away
         self._sink: ShardRouter | None = None
         self._client: IngestClient | None = None
         self._intake: Intake | None = None
@@ -114,12 +116,15 @@ class Ingestor:
             )
             self._registry.refresh(force=True)
             self._consent = ConsentCache(self.people_path, url=url)
-            self._dead = DeadLetterStore(self.deadletters_path, max_rows=cfg.max_dead_letters)
+            self._dead = DeadLetterStore(
+                self.deadletters_path, url=url, max_rows=cfg.max_dead_letters
+            )
+            self._holding = hold_on_postgres(self._dead, self.settings.paths, self.metrics)
             sweep = dead_letter_sweep(self.settings, self._dead)
             self._sink = ShardRouter.open(
                 self.settings,
                 safe_name(self.client_id),
-                self._dead,
+                self._holding or self._dead,
                 self.metrics,
                 housekeeping=sweep.maybe_run,
             )
@@ -150,6 +155,8 @@ class Ingestor:
             self._spawn(f"ingest-write-{n}", self._write_loop)
         for name, loop in self._sink.replay_loops():
             self._spawn(name, lambda loop=loop: loop(self._stop))
+        if self._holding is not None:
+            self._spawn("ingest-deadletters", lambda held=self._holding: held.run(self._stop))
         log.info(
             "ingest started",
             extra=fields(
@@ -204,7 +211,7 @@ class Ingestor:
     def _close_stores(self) -> None:
         if self._sink is not None:
             self._sink.close_spools()
-        for store in (self._dead, self._registry, self._consent):
+        for store in (self._holding, self._dead, self._registry, self._consent):
             if store is not None:
                 store.close()
 

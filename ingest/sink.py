@@ -29,7 +29,7 @@ from careloop.logs import fields
 from careloop.mqtt import Backoff
 from careloop.shards import DEFAULT_SHARD
 from ingest.batch import Batch
-from ingest.deadletters import DeadLetter, DeadLetterStore
+from ingest.deadletters import DeadLetter, DeadLetterSink
 from ingest.errors import IngestError
 from ingest.metrics import IngestMetrics
 from ingest.retention import REFRESH_S, SitePolicies, site_of_line
@@ -65,7 +65,7 @@ class Sink:
         self,
         connect: Callable[[], InfluxClient],
         spool: Spool,
-        deadletters: DeadLetterStore,
+        deadletters: DeadLetterSink,
         metrics: IngestMetrics,
         policies: SitePolicies | None = None,
         housekeeping: Callable[[], object] | None = None,

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from careloop.units import duration_ms
-from people.errors import PeopleError, RosterError
+from people.errors import Conflict, PeopleError, RosterError
 from people.model import Consent, Override, Resident, Rotation, Volunteer, zone
 from people.profile import CareProfile
 
@@ -237,12 +239,14 @@ def import_roster(directory: Directory, roster: RosterFile) -> dict[str, int]:
 
     known = {s.id for s in directory.sites(limit=None)[0]}
     for site in sorted(roster.sites - known):
-        directory.add_site(Site(site, site))
+        with _taken_meanwhile():
+            directory.add_site(Site(site, site))
     residents = 0
     for r in roster.residents:
         if directory.find_resident(r.site, r.id) is None:
-            directory.add_resident(r)
-            residents += 1
+            with _taken_meanwhile():
+                directory.add_resident(r)
+                residents += 1
     for v in roster.volunteers:
         directory.put_volunteer(v)
     for rot in roster.rotations:
@@ -260,6 +264,17 @@ def import_roster(directory: Directory, roster: RosterFile) -> dict[str, int]:
         "overrides": len(roster.overrides),
         "devices": len(roster.devices),
     }
+
+
+@contextmanager
+def _taken_meanwhile() -> Iterator[None]:
+    """Creating a record another process created since we looked is no error: replicas of
+    the alert service import the same roster as they start (docs/scale-alerts.md)."""
+    try:
+        yield
+    except Conflict as exc:
+        if exc.reason != "exists":
+            raise
 
 
 def _build(where: str, cls: Any, **values: Any) -> Any:

@@ -78,6 +78,17 @@ def private_postgres(tmp_path: Path) -> Iterator[PostgreSQL]:
 def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """The ``database_url`` setting, once per backend: "" (SQLite files, the default) and
     a fresh database on the session's PostgreSQL, dropped afterwards."""
+    yield from _database_url(request)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """:func:`database_url` for a module-scoped setup (a broker and its provisioner): the
+    module's tests run once on each backend."""
+    yield from _database_url(request)
+
+
+def _database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     if request.param == "sqlite":
         yield ""
         return

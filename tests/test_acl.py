@@ -99,15 +99,17 @@ class Setup:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
-    root = tmp_path_factory.mktemp("acl")
-    with Directory(root / "people.sqlite3") as people:  # a volunteer's topics follow their sites
+def setup(tmp_path_factory: pytest.TempPathFactory, module_database_url: str) -> Iterator[Setup]:
+    """A broker whose files the provisioner writes, its table on SQLite or PostgreSQL."""
+    root, url = tmp_path_factory.mktemp("acl"), module_database_url
+    # a volunteer's topics follow their sites
+    with Directory(root / "people.sqlite3", url=url) as people:
         for site in ("s1", "s2", "s3"):
             people.add_site(Site(site, site))
         people.add_volunteer(Volunteer("v1", "Vera", ("s1", "s2")))
         people.add_volunteer(Volunteer("v2", "Wu", ("s1",)))
     prov = Provisioner(
-        root / "people.sqlite3", password_file=root / "passwd", acl_file=root / "acl"
+        root / "people.sqlite3", password_file=root / "passwd", acl_file=root / "acl", url=url
     )
     passwords = {
         "svc.ingest": prov.set_service_password("ingest"),
@@ -118,6 +120,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         "vol.v1": prov.set_volunteer_password("v1")[1],
         "vol.v2": prov.set_volunteer_password("v2")[1],
     }
+    assert (root / "people.sqlite3").exists() == (not url)  # PostgreSQL: no file at all
     broker = Mosquitto(root / "mosquitto", password_file=prov.password_file, acl_file=prov.acl_file)
     with broker:
         prov._reload = broker.reload  # what from_settings wires to the pid file
@@ -351,7 +354,7 @@ def test_a_volunteer_app_reaches_only_the_sites_the_volunteer_serves(setup: Setu
     finally:
         v1.close()
         alerts.close()
-    with Directory(setup.prov.path) as people:  # v1 leaves s2
+    with Directory(setup.prov.path, url=setup.prov.url) as people:  # v1 leaves s2
         people.update_volunteer(Volunteer("v1", "Vera", ("s1",)))
     setup.prov.write_files()  # what the API does after a change of sites
     time.sleep(0.5)  # the broker re-reads the files on SIGHUP

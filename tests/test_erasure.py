@@ -10,9 +10,7 @@ Then every store is queried again.
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from pathlib import Path
 
 import pytest
 
@@ -25,6 +23,7 @@ from app.provision.acl import service_user
 from careloop.influx import InfluxClient
 from careloop.mqtt import publish_once
 from careloop.settings import MqttSettings
+from careloop.store import Store
 from careloop.wire import Topic
 from careloop.wire.control import decode_erase, erase_topic
 from devservers import Mosquitto
@@ -57,17 +56,20 @@ def count_influx(influxdb, db: str, site: str, resident: str) -> int:
     return total
 
 
-def rows(path: Path, sql: str, *args: object) -> int:
-    with sqlite3.connect(path) as db:
-        return int(db.execute(sql, args).fetchone()[0])
+def rows(store: Store, sql: str, *args: object) -> int:
+    """``SELECT count(*) ...`` on ``store``'s backend (its file, or its PostgreSQL schema)."""
+    found = store.one(sql, args)
+    assert found is not None
+    return int(found[0])
 
 
 @pytest.fixture
-def world(tmp_path, influxdb, influx_db):
-    data = tmp_path
+def world(tmp_path, influxdb, influx_db, database_url):
+    """Every store of one deployment, on SQLite files or (``database_url``) PostgreSQL."""
+    data, url = tmp_path, database_url
     registry = data / "people.sqlite3"
-    directory = Directory(registry)
-    prov = Provisioner(registry, password_file=data / "passwd", acl_file=data / "acl")
+    directory = Directory(registry, url=url)
+    prov = Provisioner(registry, password_file=data / "passwd", acl_file=data / "acl", url=url)
     writer = InfluxClient(influxdb.url, influx_db)
     now = int(time.time() * 1000)
     # InfluxDB: old points in the default policy, newer ones in the site's own policy.
@@ -92,7 +94,7 @@ def world(tmp_path, influxdb, influx_db):
         tokens[device] = directory.create_token("device", device, [site])[0]
     # Dead letters: one per device topic, and a spoofed message naming r1 in its payload.
     dead_path = data / "ingest" / "deadletters.sqlite3"
-    with DeadLetterStore(dead_path) as dead:
+    with DeadLetterStore(dead_path, url=url) as dead:
         letters = [
             DeadLetter.make(str(Topic(s, d, "vitals")), "less_than_equal:heart_rate", "x",
                             f'{{"resident":"{r}","device":"{d}"}}'.encode())
@@ -105,7 +107,7 @@ def world(tmp_path, influxdb, influx_db):
         dead.add(letters)
     # Alerts, with every table keyed by alert, and the roster.
     alerts_path = data / "alerts" / "alerts.sqlite3"
-    store = AlertStore(alerts_path)
+    store = AlertStore(alerts_path, url=url)
     for n, (site, resident, device) in enumerate(PEOPLE):
         alert = Alert(f"a-{n}", site, resident, "fall", "urgent", "open",
                       f"{resident}:fall:{now}", now, device=device)  # fmt: skip
@@ -118,12 +120,12 @@ def world(tmp_path, influxdb, influx_db):
             store.record_reply(f"nonce-{n}", f"v-{n}", alert.id, now, "accepted")
             store.first_sight_of_need(site, alert.need_id, "open", now)
     store.close()
-    receipts = ReceiptStore(registry)
+    receipts = ReceiptStore(registry, url=url)
     sent: list[tuple[str, bytes]] = []  # the erase command for the scorers (tests/runtime
     # test_erase.py checks a real scorer applying one from the broker)
     stores = Stores(
         writer, directory, prov, dead_path, alerts_path, receipts,
-        control=lambda topic, payload: sent.append((topic, payload)),
+        control=lambda topic, payload: sent.append((topic, payload)), database_url=url,
     )  # fmt: skip
     stores.sent = sent  # type: ignore[attr-defined]
     yield stores, tokens
@@ -133,7 +135,9 @@ def world(tmp_path, influxdb, influx_db):
     directory.close()
 
 
-def test_erasure_leaves_nothing_of_one_and_touches_nobody_else(world, influxdb, influx_db):
+def test_erasure_leaves_nothing_of_one_and_touches_nobody_else(
+    world, influxdb, influx_db, tmp_path
+):
     stores, tokens = world
     before_other = count_influx(influxdb, influx_db, S, "r2")
     before_namesake = count_influx(influxdb, influx_db, S2, "r1")
@@ -151,19 +155,19 @@ def test_erasure_leaves_nothing_of_one_and_touches_nobody_else(world, influxdb, 
     prov, directory = stores.provisioner, stores.directory
     assert [d.device for d in prov.registry.devices()] == ["d2", "d3"]
     assert "d1" not in prov.acl_file.read_text() and "d1:" not in prov.password_file.read_text()
-    assert rows(prov.path, "SELECT count(*) FROM mqtt_users WHERE resident='r1' AND site=?", S) == 0
+    assert rows(prov, "SELECT count(*) FROM mqtt_users WHERE resident='r1' AND site=?", S) == 0
     assert directory.token_for(tokens["d1"]) is None
     assert directory.token_for(tokens["d2"]) is not None
     # Dead letters: d1's and the one naming r1 at... any topic of site S; others kept.
-    with DeadLetterStore(stores.deadletters) as dead:
+    with DeadLetterStore(stores.deadletters, url=stores.database_url) as dead:
         left = dead.latest(limit=100)
     assert sorted(letter.topic for letter in left) == [
         str(Topic(S, "d2", "vitals")),
         str(Topic(S2, "d3", "vitals")),
     ]
     # Alert store: nothing keyed by r1@S's alert; the others' rows all there.
-    alerts = stores.alerts
-    assert alerts is not None
+    assert stores.alerts is not None
+    alerts = AlertStore(stores.alerts, url=stores.database_url)
     keyed = [("alerts", "id")] + [
         (t, "alert") for t in ("audit", "pages", "timers", "deliveries", "replies")
     ]
@@ -176,11 +180,12 @@ def test_erasure_leaves_nothing_of_one_and_touches_nobody_else(world, influxdb, 
     # the same-id person at the other site keeps theirs (need ids carry no site)
     assert rows(alerts, "SELECT count(*) FROM needs_seen WHERE need_id LIKE 'r1:%'") == 1
     # Directory: resident, consent and read audit gone; the others intact.
-    assert rows(prov.path, "SELECT count(*) FROM residents WHERE site=? AND id='r1'", S) == 0
-    assert rows(prov.path, "SELECT count(*) FROM consents WHERE site=? AND resident='r1'", S) == 0
+    assert rows(directory, "SELECT count(*) FROM residents WHERE site=? AND id='r1'", S) == 0
+    assert rows(directory, "SELECT count(*) FROM consents WHERE site=? AND resident='r1'", S) == 0
     assert (
-        rows(prov.path, "SELECT count(*) FROM audit_reads WHERE site=? AND resident='r1'", S) == 0
+        rows(directory, "SELECT count(*) FROM audit_reads WHERE site=? AND resident='r1'", S) == 0
     )
+    alerts.close()
     assert directory.resident(S, "r2").display_name == "Name of r2"
     assert directory.resident(S2, "r1").display_name == "Name of r1"
 
@@ -216,6 +221,8 @@ def test_erasure_leaves_nothing_of_one_and_touches_nobody_else(world, influxdb, 
     assert sum(again["totals"].values()) == 0
     with pytest.raises(ReceiptNotFound):
         stores.receipts.get("er-missing")
+    # With database_url every relational store lives on PostgreSQL: no SQLite file at all.
+    assert bool(list(tmp_path.rglob("*.sqlite3"))) == (not stores.database_url)
 
 
 def test_an_erase_command_the_broker_refuses_gives_no_receipt(world, tmp_path):
@@ -240,7 +247,7 @@ def test_an_erase_command_the_broker_refuses_gives_no_receipt(world, tmp_path):
         )
         with pytest.raises(PrivacyError, match="refused the message"):
             Eraser(stores).erase(S, "r1", subject="c-ann", role="coordinator")
-        assert rows(stores.receipts.path, "SELECT count(*) FROM erasure_receipts") == 0
+        assert rows(stores.receipts, "SELECT count(*) FROM erasure_receipts") == 0
 
         # the API's own login may send it, and a scorer hears it
         listener = MqttTestClient(
@@ -258,44 +265,4 @@ def test_an_erase_command_the_broker_refuses_gives_no_receipt(world, tmp_path):
         finally:
             listener.close()
     assert heard.id == receipt["id"] and stores.receipts.get(receipt["id"]) == receipt
-    assert rows(stores.receipts.path, "SELECT count(*) FROM erasure_receipts") == 1
-
-
-def test_erasure_reaches_the_stores_on_postgresql(tmp_path, influxdb, influx_db, postgres):
-    """With ``database_url`` naming PostgreSQL, the directory, the device registry and the
-    alert store live there (no SQLite file at all): erasure must reach them there."""
-    url = postgres.create_database(f"erase_{int(time.time() * 1000)}")
-    registry, alerts_path = tmp_path / "people.sqlite3", tmp_path / "alerts" / "alerts.sqlite3"
-    directory = Directory(registry, url=url)
-    prov = Provisioner(registry, password_file=tmp_path / "passwd", acl_file=tmp_path / "acl",
-                       url=url)  # fmt: skip
-    directory.add_site(Site(S, S))
-    now = int(time.time() * 1000)
-    with AlertStore(alerts_path, url=url) as store:
-        for n, (resident, device) in enumerate((("r1", "d1"), ("r2", "d2"))):
-            directory.add_resident(Resident(S, resident, f"Name of {resident}"))
-            prov.create_device(device, S, resident)
-            alert = Alert(f"a-{n}", S, resident, "fall", "urgent", "open",
-                          f"{resident}:fall:{now}", now, device=device)  # fmt: skip
-            with store.tx():
-                store.save(alert, new=True)
-                store.audit(alert.id, now, "system", "open", channel="mqtt")
-    writer = InfluxClient(influxdb.url, influx_db)
-    receipts = ReceiptStore(registry)
-    stores = Stores(writer, directory, prov, tmp_path / "ingest" / "dead.sqlite3", alerts_path,
-                    receipts, database_url=url)  # fmt: skip
-    try:
-        receipt = Eraser(stores).erase(S, "r1", subject="c-ann", role="coordinator")
-        assert receipt["stores"]["alerts"]["alerts"] == 1
-        with AlertStore(alerts_path, url=url) as store:
-            assert [a.resident for a in store.alerts()] == ["r2"]
-            assert [e.alert for e in store.audit_log()] == ["a-1"]
-        assert [d.device for d in prov.registry.devices()] == ["d2"]
-        assert directory.find_resident(S, "r1") is None
-        assert not alerts_path.exists()  # nothing was written to a SQLite alert store
-    finally:
-        receipts.close()
-        writer.close()
-        prov.close()
-        directory.close()
-        postgres.drop_database(url.rsplit("/", 1)[1])
+    assert rows(stores.receipts, "SELECT count(*) FROM erasure_receipts") == 1

@@ -22,6 +22,8 @@ from people import (
     Rotation,
     Site,
     Volunteer,
+    import_roster,
+    parse_roster,
 )
 
 T0 = 1_767_600_000_000
@@ -139,3 +141,19 @@ def test_device_registry_insert_or_keep(tmp_path: Path, database_url: str) -> No
         assert registry.get("d1").resident == "r9"
         assert len(registry) == 2
         assert registry.remove_resident("s1", "r9") == ["d1"]
+
+
+def test_a_roster_imported_by_two_processes_at_once_is_no_error(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replicas of the alert service import their roster as they start: one may add a
+    resident between another's look and its insert (here: the look is made to miss)."""
+    roster = parse_roster({"residents": [{"id": "r1", "site": "s1", "device": "term-r1"}]})
+    path = tmp_path / "people.sqlite3"
+    with Directory(path, url=database_url) as first, Directory(path, url=database_url) as second:
+        import_roster(first, roster)
+        monkeypatch.setattr(second, "find_resident", lambda site, resident: None)
+        monkeypatch.setattr(second, "sites", lambda *a, **k: ([], 0))
+        counts = import_roster(second, roster)
+        assert counts["residents"] == 0  # nothing created twice
+        assert [r.id for r in second.residents()[0]] == ["r1"]

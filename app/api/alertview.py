@@ -49,7 +49,7 @@ def find_alerts(
         where.append(
             "(site, resident) IN (VALUES " + ",".join("(?, ?)" for _ in pairs) + ")"
             if pairs
-            else "0"
+            else "1 = 0"
         )
         args += [x for pair in pairs for x in pair]
     state = filters.get("state")

@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -134,6 +135,8 @@ def create_app(
             else:
                 state.directory = directory
             state.reads_sweep = reads_sweep(settings, state.directory)
+            state.deadletters = state.receipts = None  # opened on first use (routes)
+            stack.callback(_close_opened, state, ("deadletters", "receipts", "provisioner"))
             state.monitor = await stack.enter_async_context(DeviceMonitor(settings))
             state.influx = await stack.enter_async_context(
                 connect_sharded_async(settings.influx, timeout=settings.api.influx_timeout)
@@ -182,3 +185,12 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     return app
+
+
+def _close_opened(state: Any, names: tuple[str, ...]) -> None:
+    """Close the stores routes opened on first use (``state.<name>``, None if never)."""
+    for name in names:
+        store = getattr(state, name, None)
+        if store is not None:
+            store.close()
+            setattr(state, name, None)

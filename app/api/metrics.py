@@ -46,6 +46,12 @@ class ApiMetrics:
             ["shard"],
             registry=self.registry,
         )
+        self.part_up = Gauge(
+            "careloop_api_part_up",
+            "1 if the part (broker, influxdb, database) answered at the last /readyz, else 0",
+            ["part"],
+            registry=self.registry,
+        )
 
     async def middleware(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]

@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from alerts import StoreError
 from careloop.errors import CareloopError
 from careloop.influx import InfluxError
 from people import Conflict, NotFound, PeopleError
@@ -129,6 +130,9 @@ async def _careloop_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, PeopleError) and "cannot" in str(exc):
         log.error("people database failed", extra={"error": type(exc).__name__})
         return problem(request, 503, "the people database is unavailable")
+    if isinstance(exc, StoreError):  # only the store raises it: the database failed
+        log.error("alert store failed", extra={"part": "database"})
+        return problem(request, 503, "the alert store is unavailable")
     return problem(request, 400, str(exc)[:300])
 
 

@@ -71,7 +71,9 @@ def register(sub: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "target", choices=["ingest", "score", "alerts", "handover"], help="what to benchmark"
+        "target",
+        choices=["ingest", "score", "alerts", "handover", "deadletters"],
+        help="what to benchmark",
     )
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument(
@@ -179,6 +181,9 @@ def register(sub: Any) -> argparse.ArgumentParser:
     h.add_argument(
         "--baseline", type=int, default=20, help="ordinary utterances per resident first (20)"
     )
+    d = p.add_argument_group("deadletters (bench/deadletter_bench.py: one add on each backend)")
+    d.add_argument("--letters", type=int, default=10, help="letters per add (10)")
+    d.add_argument("--rounds", type=int, default=200, help="adds timed per backend (200)")
     return p
 
 
@@ -189,6 +194,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _run_alerts(args)
     if args.target == "handover":
         return _run_handover(args)
+    if args.target == "deadletters":
+        return _run_deadletters(args)
     from bench.ingest_bench import Options, run_ingest_bench
 
     try:
@@ -363,3 +370,20 @@ def _run_handover(args: argparse.Namespace) -> int:
         for key, value in report.items():
             print(f"{key:<20} {value}")
     return 0 if report["missed"] == 0 else 1
+
+
+def _run_deadletters(args: argparse.Namespace) -> int:
+    """``careloop bench deadletters``: one batch of dead letters made durable, per backend."""
+    from bench.deadletter_bench import DeadLetterBenchOptions, run_deadletter_bench
+
+    try:
+        options = DeadLetterBenchOptions(
+            batch=args.letters, rounds=args.rounds, work_dir=args.work_dir
+        )
+    except ValueError as exc:
+        raise SettingsError("bench", str(exc)) from exc
+    report = run_deadletter_bench(
+        options, lambda text: print(f"bench: {text}", file=sys.stderr, flush=True)
+    )
+    print(json.dumps(report) if args.json else json.dumps(report, indent=2))
+    return 0

@@ -24,7 +24,10 @@ def register(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20, help="how many to list (20)")
     p.add_argument("--json", action="store_true", help="JSON instead of a table")
     p.add_argument(
-        "--path", type=Path, help="dead-letter file (default DATA_DIR/ingest/deadletters.sqlite3)"
+        "--path",
+        type=Path,
+        help="dead-letter file (default DATA_DIR/ingest/deadletters.sqlite3, or "
+        "the database_url's schema ingest on PostgreSQL)",
     )
     return p
 
@@ -33,10 +36,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from ingest import DeadLetterStore
 
     path = args.path or settings.paths.deadletters
-    if not path.exists():
+    url = "" if args.path else settings.store_url  # --path names a file: read that file
+    if not url and not path.exists():
         print(f"no dead letters ({path} does not exist)")
         return 0
-    with DeadLetterStore(path) as store:
+    with DeadLetterStore(path, url=url, durable=False) as store:
         counts = store.counts()
         letters = store.latest(reason=args.reason, limit=max(0, args.limit))
     if args.json:

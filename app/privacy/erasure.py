@@ -49,7 +49,7 @@ from careloop.shards import DEFAULT_SHARD, ShardedInfluxClient
 from careloop.wire import UPLINK_KINDS, Topic, check_id
 from careloop.wire.control import EraseCommand, erase_topic
 from careloop.wire.topics import PREFIX
-from ingest.deadletters import DeadLetterStore
+from ingest import DeadLetterError, DeadLetterStore
 
 #: Tables of the alert store keyed by alert id (besides ``alerts`` itself).
 
@@ -86,7 +86,8 @@ class Stores:
     #: Publishes (topic, payload) at QoS 1 and returns once the broker acknowledged it;
     #: None = no broker (the receipt says the scorer state was not reached).
     control: Callable[[str, bytes], None] | None = None
-    #: The ``database_url`` setting: "" = the alert store is the file ``alerts``.
+    #: The ``database_url`` setting: "" = the alert store and the dead letters are the files
+    #: ``alerts`` and ``deadletters``; else both live on that PostgreSQL database.
     database_url: str = ""
 
 
@@ -203,8 +204,13 @@ class Eraser:
             f"resident {resident!r} at site {site!r}",  # the registry's 'spoofed' detail
         ]
         prefix = f"{PREFIX}/{site}/"  # the site's topics (careloop.wire.topics layout)
-        with DeadLetterStore(self.stores.deadletters) as store:
-            n = store.erase(topics=topics, needles=needles, topic_prefix=prefix, anywhere=anywhere)
+        try:
+            with DeadLetterStore(self.stores.deadletters, url=self.stores.database_url) as store:
+                n = store.erase(
+                    topics=topics, needles=needles, topic_prefix=prefix, anywhere=anywhere
+                )
+        except DeadLetterError as exc:
+            raise PrivacyError(f"dead-letter erasure failed: {exc}") from exc
         return {"rows": n}
 
     def _alerts(self, site: str, resident: str) -> dict[str, Any]:

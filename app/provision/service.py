@@ -1,7 +1,8 @@
 """Provisioning: a device gets a registry entry, MQTT credentials and topics of its own.
 
-:class:`Provisioner` is the one writer of the ``mqtt_users`` table (in the same SQLite file
-as ingest's ``devices`` and the directory, ``DATA_DIR/registry.sqlite3``) and of the broker's
+:class:`Provisioner` is the one writer of the ``mqtt_users`` table (in the people database
+beside ingest's ``devices`` and the directory: ``DATA_DIR/people.sqlite3``, or schema
+``people`` on PostgreSQL with ``database_url``) and of the broker's
 ``password_file`` and ``acl_file``, which it renders from that table::
 
     create_device  -> registry row (ingest accepts it) + random password (returned ONCE;
@@ -10,21 +11,20 @@ as ingest's ``devices`` and the directory, ``DATA_DIR/registry.sqlite3``) and of
     revoke         -> credentials and registry row gone (row kept as revoked, for the record)
     set_service_password -> the service users (svc.ingest, svc.score, svc.alerts, svc.api)
 
-Every change rewrites both files inside the same ``BEGIN IMMEDIATE`` transaction that
+Every change rewrites both files inside the same write transaction (the file's or the
+schema's write lock, :meth:`careloop.store.Store.tx`) that
 changed the table, so two processes provisioning at once cannot leave the files describing
 an older state than the table; then the broker is told to reload (SIGHUP).
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
 from app.provision.acl import (
     SERVICE_ACCESS,
@@ -40,10 +40,13 @@ from app.provision.acl import (
 from app.provision.broker import signal_broker, write_atomic
 from app.provision.errors import DeviceExists, ProvisionError, UnknownDevice
 from app.provision.passwords import hash_password, new_password
+from careloop.db import Connection, upsert
+from careloop.db.migrate import Migrations
 from careloop.settings import Settings
-from careloop.store import open_database
+from careloop.store import Store
 from people.devices import Device, DeviceRegistry
 from people.errors import PeopleError
+from people.store.base import MIGRATIONS as PEOPLE_MIGRATIONS
 from people.store.volunteers import volunteer_sites
 
 DeviceKind = Literal["terminal", "voice"]
@@ -56,6 +59,9 @@ CREATE TABLE IF NOT EXISTS mqtt_users (
 CREATE INDEX IF NOT EXISTS mqtt_users_resident ON mqtt_users (site, resident);
 """
 _COLS = "username, site, resident, kind, created_at, rotated_at, revoked_at"
+_USER_COLS = "username, role, site, resident, kind, hash, created_at, rotated_at, revoked_at"
+#: PostgreSQL: the table in schema ``people``, component ``provision`` (docs/database.md).
+MIGRATIONS = Migrations("provision", "app.provision")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +93,20 @@ class Issued:
     password: str = field(repr=False)
 
 
-class Provisioner:
-    """Credentials, registry entries and broker files, kept in step. Thread-safe."""
+class Provisioner(Store):
+    """Credentials, registry entries and broker files, kept in step. Thread-safe.
+
+    SQLite (``url`` empty): the ``mqtt_users`` table in the people database's file
+    ``path``. PostgreSQL: in schema ``people`` (component ``provision``, made by
+    ``app/provision/migrations``), so a change and the volunteers' sites it reads are one
+    transaction under the people schema's write lock, as under the file's lock.
+    """
+
+    error = ProvisionError
+    label: ClassVar[str] = "MQTT users"
+    pg_schema = "people"
+    migrations = MIGRATIONS
+    requires = (PEOPLE_MIGRATIONS,)
 
     def __init__(
         self,
@@ -100,17 +118,16 @@ class Provisioner:
         clock: Callable[[], int] | None = None,
         url: str = "",
     ) -> None:
-        self.path = Path(path)
         self.password_file = Path(password_file)
         self.acl_file = Path(acl_file)
         self._reload = reload
         self._now = clock or (lambda: int(time.time() * 1000))
-        self._lock = threading.Lock()
+        super().__init__(path, _SCHEMA, url=url, synchronous=None)
         try:
-            self._db = open_database(self.path, _SCHEMA, synchronous=None, private=True)
-        except (sqlite3.Error, OSError) as exc:
-            raise ProvisionError(f"cannot open {self.path}: {exc}") from exc
-        self.registry = DeviceRegistry(self.path, url=url)  # where ingest looks devices up
+            self.registry = DeviceRegistry(self.path, url=url)  # where ingest looks devices up
+        except PeopleError as exc:
+            super().close()
+            raise ProvisionError(str(exc)) from exc
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Provisioner:
@@ -126,15 +143,8 @@ class Provisioner:
         )
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        super().close()
         self.registry.close()
-
-    def __enter__(self) -> Provisioner:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- devices --------------------------------------------------------------------------
     def create_device(
@@ -163,12 +173,10 @@ class Provisioner:
         except PeopleError as exc:
             raise ProvisionError(str(exc)) from exc
         try:
+            # a device created again gets a new record: neither rotated nor revoked
+            row = (device, "device", site, resident, kind, hash_password(password), now)
             with self._tx() as db:
-                db.execute(
-                    "INSERT OR REPLACE INTO mqtt_users "
-                    "VALUES (?, 'device', ?, ?, ?, ?, ?, NULL, NULL)",
-                    (device, site, resident, kind, hash_password(password), now),
-                )
+                db.execute(upsert("mqtt_users", _USER_COLS, "username"), (*row, None, None))
         except BaseException:
             self.registry.remove(device)
             raise
@@ -229,8 +237,8 @@ class Provisioner:
         if sites is not None:
             where += f" AND site IN ({','.join('?' * len(sites)) or 'NULL'})"
             args.extend(sorted(sites))
-        total = int(self._rows(f"SELECT count(*) FROM mqtt_users WHERE {where}", args)[0][0])
-        rows = self._rows(
+        total = int(self.rows(f"SELECT count(*) FROM mqtt_users WHERE {where}", args)[0][0])
+        rows = self.rows(
             f"SELECT {_COLS} FROM mqtt_users WHERE {where} ORDER BY site, username "
             "LIMIT ? OFFSET ?",
             [*args, max(0, limit), max(0, offset)],
@@ -299,7 +307,7 @@ class Provisioner:
 
     def services(self) -> list[str]:
         """The service users that exist (``svc.ingest`` ...)."""
-        rows = self._rows("SELECT username FROM mqtt_users WHERE role = 'service' ORDER BY 1")
+        rows = self.rows("SELECT username FROM mqtt_users WHERE role = 'service' ORDER BY 1")
         return [r[0] for r in rows]
 
     def write_files(self) -> None:
@@ -310,37 +318,21 @@ class Provisioner:
 
     # -- plumbing -------------------------------------------------------------------------
     def _get(self, device: str) -> DeviceCredential | None:
-        rows = self._rows(
+        row = self.one(
             f"SELECT {_COLS} FROM mqtt_users WHERE username = ? AND role = 'device'", [device]
         )
-        return DeviceCredential(*rows[0]) if rows else None
-
-    def _rows(self, sql: str, args: list[Any] | tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        try:
-            with self._lock:
-                return self._db.execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
-            raise ProvisionError(f"cannot read {self.path}: {exc}") from exc
+        return None if row is None else DeviceCredential(*row)
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[Connection]:
         """Change the table, rewrite both files from it, commit, then reload the broker."""
-        try:
-            with self._lock:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                    self._write_files(self._db)
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-        except sqlite3.Error as exc:
-            raise ProvisionError(f"cannot write {self.path}: {exc}") from exc
+        with self.tx() as db:
+            yield db
+            self._write_files(db)
         if self._reload is not None:
             self._reload()
 
-    def _write_files(self, db: sqlite3.Connection) -> None:
+    def _write_files(self, db: Connection) -> None:
         rows = db.execute(
             "SELECT username, role, site, resident, kind, hash FROM mqtt_users "
             "WHERE revoked_at IS NULL AND hash != '' ORDER BY role DESC, site, username"

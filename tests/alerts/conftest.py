@@ -140,11 +140,14 @@ def policy_with_webhook(tmp_path: Path, site: str, url: str) -> Policy:
 
 
 class Apps:
-    """Every volunteer's app of a site: one MQTT client subscribed to all their topics."""
+    """Every volunteer's app of a site: one MQTT client subscribed to all their topics;
+    with ``client_id``, in a persistent session (pages wait in it while it is away)."""
 
-    def __init__(self, broker: Mosquitto, site: str) -> None:
+    def __init__(self, broker: Mosquitto, site: str, client_id: str | None = None) -> None:
         self.site = site
-        self.client = MqttTestClient(broker.host, broker.port).connect()
+        self.client = MqttTestClient(
+            broker.host, broker.port, client_id=client_id, clean_session=client_id is None
+        ).connect()
         self.client.subscribe(alert_subscription("volunteer", site))
         self.client.subscribe(f"careloop/v1/{site}/+/cmd")
         self.seen: list[AlertNotification] = []

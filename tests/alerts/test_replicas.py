@@ -73,7 +73,9 @@ def _roster(path: Path, site: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def _start(mosquitto, tmp_path: Path, site: str, name: str, url: str) -> subprocess.Popen[bytes]:
+def _start(
+    mosquitto, tmp_path: Path, site: str, name: str, url: str, **env: str
+) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable, "-m", "app", "alerts",
         "--site", site, "--data-dir", str(tmp_path / "data"),
@@ -84,7 +86,7 @@ def _start(mosquitto, tmp_path: Path, site: str, name: str, url: str) -> subproc
         "--log-format", "json",
     ]  # fmt: skip
     log = (tmp_path / f"alerts-{name}.log").open("ab")
-    env = {**os.environ, "CARELOOP_DATABASE_URL": url}  # "" = SQLite files
+    env = {**os.environ, "CARELOOP_DATABASE_URL": url, **env}  # "" = SQLite files
     return subprocess.Popen(cmd, stdout=log, stderr=log, env=env)
 
 

@@ -23,7 +23,7 @@ from alerts import AlertService, ManualClock
 from app.api import create_app
 from careloop.settings import Settings, load_settings
 from careloop.wire.needs import NeedMessage, NeedTopic, encode_need
-from devservers import InfluxDB, Mosquitto
+from devservers import InfluxDB, Mosquitto, PostgreSQL
 from models.runtime.careplan import CareProfile
 from people import (
     Consent,
@@ -135,18 +135,68 @@ def seed(directory: Directory, a: str, b: str) -> None:
     )
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Modules that set ``BOTH_BACKENDS = True`` run each test that uses ``api`` twice: on
+    the SQLite server and on the PostgreSQL one (a representative subset: the whole
+    suite twice would double its time for little more coverage)."""
+    if getattr(metafunc.module, "BOTH_BACKENDS", False) and "api_backend" in metafunc.fixturenames:
+        metafunc.parametrize("api_backend", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def api_backend(request: pytest.FixtureRequest) -> str:
+    """Which session server ``api`` is: "sqlite" unless the module asks for both."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def api(request: pytest.FixtureRequest, api_backend: str) -> World:
+    """The session's server on the relational backend ``api_backend`` names."""
+    world: World = request.getfixturevalue(f"api_{api_backend}")
+    return world
+
+
 @pytest.fixture(scope="session")
-def api(
+def api_sqlite(
     mosquitto: Mosquitto, influxdb: InfluxDB, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
+    """The session's server with its relational state in SQLite files (the default)."""
+    with serve(mosquitto, influxdb, tmp_path_factory.mktemp("api")) as world:
+        yield world
+
+
+@pytest.fixture(scope="session")
+def api_postgresql(
+    mosquitto: Mosquitto,
+    influxdb: InfluxDB,
+    postgres: PostgreSQL,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[World]:
+    """The same server with ``database_url`` on a database of its own on the session's
+    PostgreSQL: people, alerts, dead letters, provisioning and receipts all live there."""
+    name = f"api_{uuid.uuid4().hex[:8]}"
+    url = postgres.create_database(name)
+    try:
+        with serve(mosquitto, influxdb, tmp_path_factory.mktemp("api-pg"), url) as world:
+            yield world
+    finally:
+        postgres.drop_database(name)
+
+
+@contextmanager
+def serve(
+    mosquitto: Mosquitto, influxdb: InfluxDB, data_dir: Path, database_url: str = ""
+) -> Iterator[World]:
+    """The app served by uvicorn with a seeded directory, an alert service on a manual
+    clock and a token per role; stopped and cleaned up on exit."""
     root = f"t{uuid.uuid4().hex[:8]}"
     a, b = f"{root}a", f"{root}b"
-    data_dir: Path = tmp_path_factory.mktemp("api")
     database = f"api_{uuid.uuid4().hex[:8]}"
     influxdb.create_database(database)
     settings = load_settings(
         site=a,
         data_dir=str(data_dir),
+        database_url=database_url,
         mqtt={"host": mosquitto.host, "port": mosquitto.port, "backoff_initial": 0.1,
               "backoff_max": 1},
         influx={"url": influxdb.url, "database": database},
@@ -161,7 +211,7 @@ def api(
             "cookie_secure": False,  # plain HTTP on loopback: a Secure cookie is never sent back
         },
     )  # fmt: skip
-    directory = Directory(data_dir / "people.sqlite3")
+    directory = Directory(settings.paths.people, url=database_url)
     seed(directory, a, b)
     tokens = {
         "admin": directory.create_token("admin", "root", None)[0],

@@ -14,6 +14,8 @@ import pytest
 from alerts import AlertStore
 from tests.api.conftest import World
 
+#: Run on the SQLite and the PostgreSQL session server (tests/api/conftest.py).
+BOTH_BACKENDS = True
 VOLUNTEER_ROLE = {"v1": "vol_a", "v2": "vol_a2"}
 
 
@@ -53,7 +55,7 @@ class Stream:
 
 @pytest.fixture
 def reader(api: World) -> Any:
-    store = AlertStore(api.service.db_path)
+    store = AlertStore(api.service.db_path, url=api.settings.store_url)
     yield store
     store.close()
 

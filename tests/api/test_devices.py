@@ -13,6 +13,9 @@ import pytest
 
 from app.provision import verify_password
 
+#: Run on the SQLite and the PostgreSQL session server (tests/api/conftest.py).
+BOTH_BACKENDS = True
+
 
 def new_id(prefix: str = "dev") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -130,3 +133,14 @@ def test_a_device_token_reads_only_its_own_record(api):
     for role in ("coord_a", "vol_a", "public"):
         with api.client(role) as c:
             assert c.get("/api/v1/devices/me").status_code in (401, 403)
+
+
+def test_the_credentials_live_where_the_database_setting_says(api) -> None:
+    """On PostgreSQL no relational state goes to a file of the server's data dir (the
+    people database with the MQTT users, the alert store, the dead letters, receipts)."""
+    assert provision(api, "admin", new_id(), api.site_a).status_code == 201
+    files = {p.name for p in api.settings.paths.data_dir.rglob("*.sqlite3")}
+    if api.settings.store_url:
+        assert files == set()
+    else:
+        assert {"people.sqlite3", "alerts.sqlite3"} <= files

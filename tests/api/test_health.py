@@ -12,7 +12,7 @@ def test_healthz_and_readyz_are_public_and_ready(api: World) -> None:
     assert ready.status_code == 200
     assert ready.json() == {
         "ready": True,
-        "checks": {"broker": True, "influxdb": True, "sqlite": True},
+        "checks": {"broker": True, "influxdb": True, "sqlite": True, "database": True},
     }
 
 

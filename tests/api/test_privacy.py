@@ -8,6 +8,9 @@ import uuid
 from app.privacy import verify
 from people import Resident, Site
 
+#: Run on the SQLite and the PostgreSQL session server (tests/api/conftest.py).
+BOTH_BACKENDS = True
+
 
 def resident_with_data(api) -> str:
     """A resident of site A of this test's own, with points in InfluxDB and a device."""

@@ -17,6 +17,9 @@ import pytest
 
 from tests.api.conftest import ROLES, World
 
+#: Run on the SQLite and the PostgreSQL session server (tests/api/conftest.py).
+BOTH_BACKENDS = True
+
 
 @dataclass(frozen=True)
 class Case:

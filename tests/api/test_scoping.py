@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from tests.api.conftest import World
 
+#: Run on the SQLite and the PostgreSQL session server (tests/api/conftest.py).
+BOTH_BACKENDS = True
+
 
 def _all(c, path: str, **params) -> tuple[list[dict], int]:  # type: ignore[no-untyped-def]
     body = c.get(path, params={"per_page": 500, **params}).json()

@@ -175,7 +175,7 @@ def test_readyz_and_metrics_name_the_shard_that_is_down(sharded: Sharded) -> Non
         up = c.get("/readyz")
         assert up.json()["checks"] | {"broker": True} == {
             "broker": True, "influxdb": True, "influxdb:default": True, "influxdb:b": True,
-            "sqlite": True,
+            "sqlite": True, "database": True,
         }  # fmt: skip
         sharded.shard_b.stop()
         try:

@@ -71,9 +71,12 @@ def test_registry_command(tmp_path, capsys):
     assert main(["registry", "add", "--device", "t1", *common]) == 2  # needs --resident
 
 
-def test_dead_letters_are_bounded_and_listed_newest_first(tmp_path, capsys):
+def test_dead_letters_are_bounded_and_listed_newest_first(
+    tmp_path, capsys, database_url, monkeypatch
+):
     path = tmp_path / "ingest" / "deadletters.sqlite3"
-    with DeadLetterStore(path, max_rows=10) as store:
+    monkeypatch.setenv("CARELOOP_DATABASE_URL", database_url)  # the CLI reads the same store
+    with DeadLetterStore(path, max_rows=10, url=database_url) as store:
         store.add([DeadLetter.make("t/a", "spoofed", "no", b"x" * 5000) for _ in range(8)])
         store.add([DeadLetter.make(f"t/{n}", "json_invalid:payload", "", b"{") for n in range(4)])
         assert store.counts() == {"spoofed": 6, "json_invalid:payload": 4}
@@ -81,7 +84,8 @@ def test_dead_letters_are_bounded_and_listed_newest_first(tmp_path, capsys):
         assert (latest.topic, latest.reason) == ("t/3", "json_invalid:payload")
         big = store.latest(reason="spoofed", limit=1)[0]
         assert (len(big.payload), big.size) == (4096, 5000)
-    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    if not database_url:
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert main(["deadletters", "--data-dir", str(tmp_path), "--json", "--limit", "2"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["counts"] == {"spoofed": 6, "json_invalid:payload": 4} and out["total"] == 10

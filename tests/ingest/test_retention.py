@@ -115,14 +115,15 @@ def test_spool_replay_splits_by_site(influxdb, influx_db, tmp_path, unique_topic
 
 
 def test_dead_letters_are_kept_no_longer_than_their_site_keeps_data(
-    mosquitto, influxdb, influx_db, tmp_path, unique_topic_root
+    mosquitto, influxdb, influx_db, tmp_path, unique_topic_root, database_url
 ):
     """Site A keeps 30 days, site B forever; a letter naming no site of the people database
     is kept as long as the strictest site keeps anything."""
     a, b = f"{unique_topic_root}-a", f"{unique_topic_root}-b"
     now = int(time.time() * 1000)
     old, recent = now - 40 * DAY_MS, now - 2 * DAY_MS
-    with Directory(tmp_path / "people.sqlite3") as people:
+    url = database_url
+    with Directory(tmp_path / "people.sqlite3", url=url) as people:
         people.add_site(Site(a, a, retention_days=30))
         people.add_site(Site(b, b))
     letters = {
@@ -134,16 +135,21 @@ def test_dead_letters_are_kept_no_longer_than_their_site_keeps_data(
         "garbage-old": ("careloop/v1/nonsense", old),
     }
     path = tmp_path / "ingest" / "deadletters.sqlite3"
-    with DeadLetterStore(path) as dead:
+    with DeadLetterStore(path, url=url) as dead:
         dead.add([DeadLetter.make(str(t), "bad_json", name, b"{", ts)
                   for name, (t, ts) in letters.items()])  # fmt: skip
     settings = ingest_settings(
-        mosquitto, influxdb, influx_db, tmp_path, people={"retention_every": 0.2}
+        mosquitto,
+        influxdb,
+        influx_db,
+        tmp_path,
+        people={"retention_every": 0.2},
+        database_url=url,
     )
     with Ingestor(settings):
 
         def kept() -> list[str]:
-            with DeadLetterStore(path) as dead:
+            with DeadLetterStore(path, url=url) as dead:
                 return sorted(d.detail for d in dead.latest(limit=100))
 
         wait_until(lambda: len(kept()) == 3, 20, f"dead letters not swept: {kept()}")

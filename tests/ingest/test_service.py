@@ -28,11 +28,11 @@ def reading_msg(kind: str, device: str, resident: str, readings: list[dict]) -> 
 
 
 def test_bad_inputs_are_dead_lettered_with_their_reason_and_good_ones_all_stored(
-    mosquitto, influxdb, influx_db, tmp_path, unique_topic_root
+    mosquitto, influxdb, influx_db, tmp_path, unique_topic_root, database_url
 ):
-    site = unique_topic_root
-    register(tmp_path, site, ("term-a", "ra"), ("term-b", "rb"))
-    settings = ingest_settings(mosquitto, influxdb, influx_db, tmp_path)
+    site, url = unique_topic_root, database_url
+    register(tmp_path, site, ("term-a", "ra"), ("term-b", "rb"), url=url)
+    settings = ingest_settings(mosquitto, influxdb, influx_db, tmp_path, database_url=url)
     t = {kind: str(Topic(site, "term-a", kind)) for kind in ("vitals", "event", "status", "cmd")}
 
     def a(ts, resident="ra", **fields):
@@ -77,8 +77,9 @@ def test_bad_inputs_are_dead_lettered_with_their_reason_and_good_ones_all_stored
         wait_until(lambda: ingest.counts()["rejected"] == len(bad), 10, "dead letters missing")
         counts = ingest.counts()
         metrics = ingest.metrics
-    with DeadLetterStore(tmp_path / "ingest" / "deadletters.sqlite3") as store:
+    with DeadLetterStore(tmp_path / "ingest" / "deadletters.sqlite3", url=url) as store:
         letters = list(reversed(store.latest(limit=100)))
+    assert not (settings.paths.deadletters_held.exists() and url)  # nothing was held
     assert [d.reason for d in letters] == [reason for _, _, reason in bad]
     assert [d.topic for d in letters] == [topic for topic, _, _ in bad]
     assert letters[0].payload == b"{not json"

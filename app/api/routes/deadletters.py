@@ -1,24 +1,29 @@
 """Dead letters: messages ingest rejected, newest first (admins and coordinators).
 
-Read from ingest's dead-letter file (read-only; the API never creates or writes it).
-Coordinators see only letters whose topic names one of their sites and never the raw
+Read through ingest's dead-letter store (:class:`ingest.DeadLetterStore`): its SQLite file
+(the API never creates it, and only reads it) or, with ``database_url``, schema ``ingest`` on
+PostgreSQL. Coordinators see only letters whose topic names one of their sites and never the raw
 payload (it may hold a resident's words); admins get a bounded, decoded preview.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
+import logging
+import threading
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from app.api.auth import StaffDep, scope
-from app.api.deps import SettingsDep
 from app.api.pagination import Page, PageDep
 from app.api.problems import PROBLEM_RESPONSES
-from careloop.wire.topics import PREFIX
+from careloop.logs import fields
+from careloop.settings import Settings
+from ingest import DeadLetterError, DeadLetterStore
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/deadletters", tags=["deadletters"], responses=PROBLEM_RESPONSES)
 
@@ -49,59 +54,66 @@ class DeadLetterPublic(BaseModel):
     payload_preview: str | None
 
 
+_opening = threading.Lock()
+
+
+def get_deadletters(request: Request) -> DeadLetterStore | None:
+    """Ingest's dead-letter store, opened on first use and kept (closed with the app);
+    None while a SQLite deployment's file does not exist yet (the API never creates it).
+    503 if it cannot be opened (PostgreSQL away): tried again on the next request."""
+    state = request.app.state
+    with _opening:
+        store: DeadLetterStore | None = getattr(state, "deadletters", None)
+        if store is not None:
+            return store
+        settings: Settings = state.settings
+        url, path = settings.store_url, settings.paths.deadletters
+        if not url and not path.exists():
+            return None
+        try:
+            store = state.deadletters = DeadLetterStore(path, url=url, durable=False)
+        except DeadLetterError as exc:
+            raise _unavailable(exc) from exc
+        return store
+
+
+DeadLettersDep = Annotated[DeadLetterStore | None, Depends(get_deadletters)]
+
+
+def _unavailable(exc: DeadLetterError) -> HTTPException:
+    log.warning("dead letters unavailable", extra=fields(error=type(exc.__cause__ or exc).__name__))
+    return HTTPException(503, "the dead letters cannot be read")
+
+
 @router.get("")
-async def list_deadletters(
+def list_deadletters(
     principal: StaffDep,
-    settings: SettingsDep,
+    store: DeadLettersDep,
     paging: PageDep,
     site: Annotated[str | None, Query(max_length=64)] = None,
     reason: Annotated[str | None, Query(max_length=120)] = None,
 ) -> Page[DeadLetterPublic]:
     sites = scope(principal, site)
-    path = settings.paths.deadletters
-    if not path.exists():
+    if store is None:
         return Page.of([], 0, paging)
-    where, args = ["1"], []
-    if sites is not None:
-        prefixes = [f"{PREFIX}/{s}/" for s in sorted(sites)]
-        where.append(
-            "(" + " OR ".join("substr(topic, 1, ?) = ?" for _ in prefixes) + ")"
-            if prefixes
-            else "0"
-        )
-        for p in prefixes:
-            args += [len(p), p]
-    if reason is not None:
-        where.append("reason = ?")
-        args.append(reason)
-    clause = " AND ".join(where)
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            total = int(
-                db.execute(f"SELECT count(*) FROM deadletters WHERE {clause}", args).fetchone()[0]
-            )
-            rows = db.execute(
-                "SELECT id, received_at, topic, reason, detail, size, payload "
-                f"FROM deadletters WHERE {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
-                [*args, paging.limit, paging.offset],
-            ).fetchall()
-        finally:
-            db.close()
-    except sqlite3.Error as exc:
-        raise HTTPException(503, "the dead-letter file cannot be read") from exc
+        letters, total = store.page(
+            sites=sites, reason=reason, offset=paging.offset, limit=paging.limit
+        )
+    except DeadLetterError as exc:
+        raise _unavailable(exc) from exc
     admin = principal.sites is None
     items = [
         DeadLetterPublic(
-            id=i,
-            received_at=at,
-            topic=topic,
-            reason=why,
-            detail=detail,
-            size=size,
-            payload_preview=words_withheld(bytes(payload)) if admin else None,
+            id=d.id,
+            received_at=d.received_at,
+            topic=d.topic,
+            reason=d.reason,
+            detail=d.detail,
+            size=d.size,
+            payload_preview=words_withheld(d.payload) if admin else None,
         )
-        for i, at, topic, why, detail, size, payload in rows
+        for d in letters
     ]
     return Page.of(items, total, paging)
 

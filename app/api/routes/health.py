@@ -7,8 +7,9 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict
 
+from alerts import StoreError
 from app.api.auth import AdminDep
-from app.api.deps import DirectoryDep, InfluxDep, MonitorDep
+from app.api.deps import AlertStoreDep, DirectoryDep, InfluxDep, MonitorDep
 from people import PeopleError
 
 router = APIRouter(tags=["health"])
@@ -21,12 +22,17 @@ class Health(BaseModel):
 
 class Readiness(BaseModel):
     """Each dependency: true when it answered. With several InfluxDB shards, each has a
-    check of its own, ``influxdb:<shard>`` (``influxdb`` is all of them)."""
+    check of its own, ``influxdb:<shard>`` (``influxdb`` is all of them). ``database`` is the
+    relational state (the people database and the alert store, SQLite files or PostgreSQL);
+    ``sqlite``, kept for existing probes, is the people database alone."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"ready": True, "checks": {"broker": True, "influxdb": True, "sqlite": True}}
+                {
+                    "ready": True,
+                    "checks": {"broker": True, "influxdb": True, "sqlite": True, "database": True},
+                }
             ]
         }
     )
@@ -47,10 +53,11 @@ async def readyz(
     monitor: MonitorDep,
     influx: InfluxDep,
     directory: DirectoryDep,
+    alert_store: AlertStoreDep,
 ) -> Readiness:
-    """Ready when the broker is connected, every InfluxDB shard answers ``/ping`` and SQLite
-    opens; a shard that does not is named (``influxdb:<shard>``, and the metric
-    ``careloop_api_influx_shard_up``)."""
+    """Ready when the broker is connected, every InfluxDB shard answers ``/ping`` and the
+    database answers; a shard that does not is named (``influxdb:<shard>``, and the metric
+    ``careloop_api_influx_shard_up``), and each part has ``careloop_api_part_up{part}``."""
     checks = {"broker": monitor.connected, "influxdb": False, "sqlite": False}
     shards = await influx.ping_each()
     checks["influxdb"] = all(error is None for error in shards.values())
@@ -62,8 +69,13 @@ async def readyz(
     try:
         directory.ping()
         checks["sqlite"] = True
-    except PeopleError:
-        pass
+        alert_store.ping()
+        checks["database"] = True
+    except (PeopleError, StoreError):
+        checks["database"] = False
+    parts = request.app.state.metrics.part_up
+    for part in ("broker", "influxdb", "database"):
+        parts.labels(part).set(checks[part])
     body = Readiness(ready=all(checks.values()), checks=checks)
     if not body.ready:
         response.status_code = 503

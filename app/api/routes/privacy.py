@@ -66,11 +66,16 @@ RECEIPT_EXAMPLE: dict[str, Any] = {
 
 
 def get_receipts(request: Request) -> ReceiptStore:
-    """The receipts table, opened on first use in the directory's file."""
+    """The receipts table, opened on first use beside the directory (its file, or its
+    PostgreSQL database); 503 if it cannot be opened (tried again next time)."""
     store: ReceiptStore | None = getattr(request.app.state, "receipts", None)
     if store is None:
         directory: Directory = request.app.state.directory
-        store = request.app.state.receipts = ReceiptStore(directory.path)
+        try:
+            store = ReceiptStore(directory.path, url=directory.url)
+        except PrivacyError as exc:
+            raise _unavailable(exc) from exc
+        request.app.state.receipts = store
     return store
 
 

@@ -254,7 +254,7 @@ async def list_tickets(
     where = ["kind IN ('request', 'complaint')"]
     args: list[Any] = []
     if sites is not None:
-        where.append(f"site IN ({','.join('?' * len(sites))})" if sites else "0")
+        where.append(f"site IN ({','.join('?' * len(sites))})" if sites else "1 = 0")
         args += sorted(sites)
     if principal.role == "family":
         where.append("resident = ?")
