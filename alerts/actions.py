@@ -14,6 +14,8 @@ serve the same users: none holds state the others lack.
 from __future__ import annotations
 
 import logging
+import threading
+import uuid
 from collections.abc import Callable
 
 from alerts.clock import Clock, OffsetFileClock, SystemClock
@@ -22,8 +24,10 @@ from alerts.links import LinkSigner
 from alerts.model import Alert
 from alerts.policy import Policy
 from alerts.store import AlertStore
+from careloop.logs import fields
+from careloop.mqtt import publish_once
 from careloop.settings import Settings
-from careloop.wire.alerts import AlertReply
+from careloop.wire.alerts import AlertReply, wake_topic
 from people import Directory, Follower, Roster, read_roster
 
 log = logging.getLogger(__name__)
@@ -45,6 +49,27 @@ def site_set(settings: Settings) -> frozenset[str] | None:
     """The sites served (None: every site)."""
     sites = settings.alerts.sites or settings.site
     return None if sites == "+" else frozenset({sites})
+
+
+class WakeSender:
+    """``on_outbox`` for a process without an alert service: publish a nudge on
+    :func:`~careloop.wire.alerts.wake_topic` from a short-lived thread (a new connection per
+    nudge: actions are human-paced), so the request never waits on the broker. A nudge that
+    fails is logged; the services find the rows within their next outbox poll anyway."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.mqtt = settings.mqtt
+        self.topic = wake_topic(settings.site, "api")
+
+    def __call__(self) -> None:
+        threading.Thread(target=self._send, name="alerts-wake", daemon=True).start()
+
+    def _send(self) -> None:
+        client_id = f"api-wake-{uuid.uuid4().hex[:8]}"
+        try:
+            publish_once(self.mqtt, self.topic, b"", client_id=client_id, timeout=5.0)
+        except (OSError, TimeoutError) as exc:  # ConnectionError is an OSError
+            log.warning("outbox nudge not sent", extra=fields(error=str(exc)[:200]))
 
 
 class AlertActions:

@@ -13,8 +13,10 @@ COMMITTED, where a second writer of a row waits for the first and then re-reads 
 * an alert: :meth:`Claims.lock_alert` before it is read for a change (a row lock on
   PostgreSQL; on SQLite the write transaction already holds the whole file);
 * an outbox row: leased (``lease_until``, ``leased_by``) before it is sent, marked sent
-  after. A replica killed mid-send leaves its lease to lapse; another then sends the row
-  again under the same notification id (receivers drop an id they have seen).
+  after; an MQTT row is born leased to the replica that queued it
+  (:meth:`alerts.store.AlertStore.enqueue`). A replica killed mid-send leaves its lease to
+  lapse; another then sends the row again under the same notification id (receivers drop
+  an id they have seen).
 
 A mixin of :class:`alerts.store.AlertStore`.
 """

@@ -28,8 +28,10 @@ def device_answers(engine: AlertEngine, topic: str, payload: bytes) -> None:
         return
     resident = str(getattr(message, "resident", ""))
     ts = int(getattr(message, "ts", 0))
-    # Every replica hears the message: its key lets one of them take it as an answer.
-    base = f"msg:{parsed.device}:{parsed.kind}:{getattr(message, 'seq', '')}:{ts}"
+    # Every replica hears the message: its key lets one of them take it as an answer. It
+    # starts with the resident, so erasing them erases it (AlertStore.erase_resident).
+    seq = getattr(message, "seq", "")
+    base = f"{resident}:msg:{parsed.device}:{parsed.kind}:{seq}:{ts}"
     for i, reading in enumerate(getattr(message, "readings", ())):
         key = f"{base}:{i}"
         kind, text = getattr(reading, "type", None), getattr(reading, "text", None)

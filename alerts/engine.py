@@ -40,9 +40,18 @@ class AlertEngine(Reminders, Tickets):
     # -- needs --------------------------------------------------------------------------------
     def handle_need(self, need: NeedMessage, channel: str = "mqtt") -> str | None:
         """Open, merge into, or cancel an alert; returns its id (None if nothing to do)."""
+        try:
+            return self._handle_need(need, channel)
+        except _Seen:
+            return None  # rolled back: nothing was written, so nothing to commit
+
+    def _handle_need(self, need: NeedMessage, channel: str) -> str | None:
         with self._change():
             if not self.store.first_sight_of_need(need.site, need.id, need.state, need.ts):
-                return None  # a redelivery of a message already handled
+                # A redelivery, or another replica's copy already handled. Rolled back, not
+                # committed: on PostgreSQL a commit bumps the change counter and waits on
+                # fsync, a cost every losing replica would pay for every need.
+                raise _Seen
             if need.reminder:  # said on the resident's device and audited, never paged
                 return self._remind(need, channel)
             if need.kind == "praise":
@@ -219,6 +228,10 @@ class AlertEngine(Reminders, Tickets):
             self._audit(alert, "system", "handover_lapsed", "timer", volunteer=lapsed)
             if alert.owner:
                 self._notify(alert, alert.owner, "accepted", reason="handover_lapsed")
+
+
+class _Seen(Exception):
+    """A need already recorded: leave its transaction without writing."""
 
 
 def _facts(need: NeedMessage) -> str:

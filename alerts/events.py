@@ -1,26 +1,23 @@
 """Alert events for the dashboard (server-sent events): committed audit rows.
 
-Two sources with one shape: :class:`EventHub`, a fan-out inside the process that made the
-change, and :class:`AuditFeed`, which reads the audit log by id, so any API process serves
-the stream of changes made anywhere (any alert service replica, any API process).
+:class:`AuditFeed` reads the audit log by id, so any API process serves the stream of
+changes made anywhere (any alert service replica, any API process); it replaced an
+in-process fan-out that only saw the changes of the process serving the stream.
 
 Events say what happened to which alert, when, by whom (a volunteer id) and why; they carry
 no resident id, no summary and no free text, so the dashboard stream is safe to show on a
-shared screen. A slow listener loses its oldest events rather than slowing the service.
+shared screen. Each stream reads at its own pace: a slow listener slows nobody else.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from alerts.store import AlertStore, AuditEntry
-
-MAX_QUEUED = 1000
 
 
 def event_dict(entry: AuditEntry, tier: str | None = None) -> dict[str, Any]:
@@ -37,54 +34,6 @@ def event_dict(entry: AuditEntry, tier: str | None = None) -> dict[str, Any]:
         "reason": entry.reason,
         "tier": tier,
     }
-
-
-class EventHub:
-    """Subscribers each get a bounded queue; :meth:`publish` never blocks."""
-
-    def __init__(self) -> None:
-        self._queues: set[asyncio.Queue[dict[str, Any]]] = set()
-
-    def publish(self, event: dict[str, Any]) -> None:
-        for q in self._queues:
-            if q.full():
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    q.get_nowait()
-            q.put_nowait(event)
-
-    @property
-    def listeners(self) -> int:
-        return len(self._queues)
-
-    def _register(self) -> asyncio.Queue[dict[str, Any]]:
-        q: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_QUEUED)
-        self._queues.add(q)
-        return q
-
-    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
-        """Events from now on, until the caller stops iterating."""
-        q = self._register()
-        try:
-            while True:
-                yield await q.get()
-        finally:
-            self._queues.discard(q)
-
-    async def sse(self, heartbeat_s: float = 15.0) -> AsyncIterator[str]:
-        """The events as ``text/event-stream`` frames, with comment heartbeats."""
-        q = self._register()
-        try:
-            yield ": careloop alert events\n\n"
-            while True:
-                try:
-                    event = await asyncio.wait_for(q.get(), heartbeat_s)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                data = json.dumps(event, separators=(",", ":"))
-                yield f"id: {event['id']}\nevent: {event['action']}\ndata: {data}\n\n"
-        finally:
-            self._queues.discard(q)
 
 
 #: Seconds an id missing from the log is looked for again: on PostgreSQL ids are taken at

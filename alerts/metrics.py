@@ -72,6 +72,11 @@ class AlertMetrics(ServiceMetrics):
             "careloop_alerts_delivery_failures", "Delivery attempts that failed", ["channel"],
             registry=r,
         )  # fmt: skip
+        self.wakes = Counter(
+            "careloop_alerts_outbox_wakes",
+            "Nudges from other writers of the store (API processes): notifications wait",
+            registry=r,
+        )
         self.connected = Gauge(
             "careloop_alerts_connected", "1 while connected to the broker", registry=r
         )

@@ -151,7 +151,7 @@ class Reminders(EngineCore):
             with self._change():
                 key = f"{a.id}:{stage}"
                 if rdb.seen(self.store.db, a.site, key) or not self.store.first_sight_of_need(
-                    a.site, f"appointment:{key}", "said", a.at_ms
+                    a.site, f"{a.resident}:appointment:{key}", "said", a.at_ms
                 ):
                     continue  # said already, here or by another replica
                 person = self.roster.resident(a.site, a.resident)

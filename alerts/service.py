@@ -37,21 +37,25 @@ from typing import Any
 from alerts import senders
 from alerts.actions import configure
 from alerts.clock import Clock, OffsetFileClock, SystemClock, wall_ms
-from alerts.core import EngineCore
 from alerts.devicemsg import device_answers
 from alerts.engine import AlertEngine
 from alerts.errors import AlertsError, ReplyRejected
-from alerts.events import EventHub, event_dict
 from alerts.metrics import AlertMetrics
 from alerts.model import Alert
 from alerts.parts import Parts
 from alerts.policy import Policy
-from alerts.store import AlertStore, AuditEntry, Channel
+from alerts.store import AlertStore, Channel
 from careloop.logs import fields
 from careloop.mqtt import Backoff, ConfirmingClient, make_client, payload_bytes, run_forever
 from careloop.settings import Settings
 from careloop.wire import WireError, subscription
-from careloop.wire.alerts import AlertReply, alert_subscription, decode_reply
+from careloop.wire.alerts import (
+    ALERT_PREFIX,
+    WAKE_SUBSCRIPTION,
+    AlertReply,
+    alert_subscription,
+    decode_reply,
+)
 from careloop.wire.needs import NEED_PREFIX, decode_need, need_subscription
 from people import Directory, Follower, Roster, import_roster, load_roster_file, read_roster
 from people.retention import Sweep
@@ -92,7 +96,6 @@ class AlertService:
         self.metrics = AlertMetrics()
         #: The broker and the database: up or not (``/readyz``, ``careloop_alerts_part_up``).
         self.parts = Parts(self.metrics.part_up)
-        self.events = EventHub()
         self.connected = asyncio.Event()
         self.metrics_port: int | None = None
         #: Ticker rounds so far (tests wait for a round after moving the clock).
@@ -161,7 +164,6 @@ class AlertService:
             AlertEngine(store, policy, roster, self.clock), self.settings
         )
         engine.listeners.append(self.metrics.on_commit)
-        engine.listeners.append(self._publish_events)
         if cfg.metrics_port:
             self.metrics.readiness = self.parts.readiness  # {"broker", "database"}
             try:
@@ -243,6 +245,7 @@ class AlertService:
         await client.subscribe(alert_subscription("reply", self.site_filter), qos=1)
         for kind in ANSWER_KINDS:  # answers to the satisfaction question (alerts/tickets.py)
             await client.subscribe(subscription(self.site_filter, kind=kind), qos=1)
+        await client.subscribe(WAKE_SUBSCRIPTION, qos=0)  # API processes queued notifications
         self.connected.set()
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._receive(client), name="alerts:receive")
@@ -261,6 +264,9 @@ class AlertService:
     def _handle(self, topic: str, payload: bytes) -> None:
         if topic.startswith(NEED_PREFIX + "/"):
             self._on_need(topic, payload)
+        elif topic.startswith(ALERT_PREFIX) and topic.split("/")[4:5] == ["wake"]:
+            self.metrics.wakes.inc()  # an API process queued notifications
+            self.outbox_waiting()
         elif topic.endswith(ANSWER_SUFFIXES):
             self._on_answer(topic, payload)
         else:
@@ -363,13 +369,6 @@ class AlertService:
             channel, self.settings, self.store, self.clock, self.metrics, self._wake[channel],
             self.client_id,
         )  # fmt: skip
-
-    def _publish_events(self, entries: list[AuditEntry], engine: EngineCore) -> None:
-        if not self.events.listeners:
-            return
-        for entry in entries:
-            alert = engine.store.get(entry.alert)
-            self.events.publish(event_dict(entry, alert.tier if alert else None))
 
     def follow_people(self, *, force: bool = False) -> bool:
         """Read the roster again if the people database changed; True if it did.

@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from alerts import AlertService, AlertStore
-from alerts.actions import AlertActions
+from alerts.actions import AlertActions, WakeSender
 from app.api import auth, problems
 from app.api.audit import reads_sweep
 from app.api.metrics import ApiMetrics
@@ -151,7 +151,10 @@ def create_app(
                     AlertActions(
                         settings, state.directory,
                         clock=co_hosted.clock if co_hosted is not None else None,
-                        on_outbox=co_hosted.outbox_waiting if co_hosted is not None else None,
+                        on_outbox=(
+                            co_hosted.outbox_waiting if co_hosted is not None
+                            else WakeSender(settings)
+                        ),
                     )
                 )
             )  # fmt: skip

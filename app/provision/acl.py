@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from careloop.wire import UPLINK_KINDS, Topic, check_id, subscription
-from careloop.wire.alerts import alert_subscription
+from careloop.wire.alerts import WAKE_SUBSCRIPTION, alert_subscription
 from careloop.wire.control import erase_subscription
 from careloop.wire.needs import need_subscription
 
@@ -72,10 +72,16 @@ SERVICE_ACCESS: dict[str, tuple[Grant, ...]] = {
         Grant("read", subscription(kind="event")),
         Grant("write", alert_subscription("volunteer")),
         Grant("write", subscription(kind="cmd")),
+        Grant("read", WAKE_SUBSCRIPTION),
     ),
     # careloop api: the device monitor watches every uplink (QoS 0, a view only); erasure
-    # tells the scorers to forget a resident.
-    "api": (Grant("readwrite", erase_subscription()), Grant("read", subscription())),
+    # tells the scorers to forget a resident; a nudge tells the alert services that its
+    # actions queued notifications (alerts/actions.py).
+    "api": (
+        Grant("readwrite", erase_subscription()),
+        Grant("read", subscription()),
+        Grant("write", WAKE_SUBSCRIPTION),
+    ),
 }
 
 

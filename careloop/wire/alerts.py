@@ -152,6 +152,19 @@ def reply_topic(site: str, volunteer: str) -> str:
     return str(AlertTopic(site, "reply", volunteer))
 
 
+#: Every site's outbox nudges (see :func:`wake_topic`).
+WAKE_SUBSCRIPTION = f"{ALERT_PREFIX}/+/wake/+"
+
+
+def wake_topic(site: str, sender: str) -> str:
+    """Where another writer of the alert store (an API process) tells the alert services
+    that notifications wait in the outbox: a nudge with an empty payload, QoS 0 (a lost one
+    costs one outbox poll)."""
+    check_id(site, "site")
+    check_id(sender, "sender")
+    return f"{ALERT_PREFIX}/{site}/wake/{sender}"
+
+
 def alert_subscription(channel: AlertChannel, site: str = "+", volunteer: str = "+") -> str:
     """Filter for one channel of a site (``+`` for all sites / volunteers)."""
     for value, name in ((site, "site"), (volunteer, "volunteer")):

@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from alerts import AlertStore, write_offset
-from tests.alerts.conftest import need
+from tests.alerts.conftest import T0, need
 
 
 def _actions(store: AlertStore, alert: str) -> Counter[str]:
@@ -93,17 +93,24 @@ def _start(
 def test_kill9_of_replicas_mid_run_misses_nothing_and_doubles_nothing(
     mosquitto, tmp_path, site, apps, database_url
 ):
-    """Three replicas: ``a`` is killed while falls are arriving, ``b`` in the middle of
-    escalating them all; ``c`` finishes both jobs."""
+    """Three replicas. Whichever is paging is killed while falls are arriving; whichever is
+    escalating is killed right after the first escalation page; the last one finishes."""
     _roster(tmp_path / "roster.toml", site)
     write_offset(tmp_path / "offset", 0)
     procs = {
         name: _start(mosquitto, tmp_path, site, name, database_url) for name in ("a", "b", "c")
     }
+    store = AlertStore(tmp_path / "data" / "alerts" / "alerts.sqlite3", url=database_url)
+    killed: list[str] = []
 
-    def kill9(name: str) -> None:
+    def kill_the_busy_one() -> None:
+        """SIGKILL the replica that leased the newest notification (the one at work)."""
+        row = store.one("SELECT leased_by FROM deliveries ORDER BY id DESC LIMIT 1")
+        assert row is not None and row[0], "nobody has sent anything yet"
+        name = str(row[0]).rsplit("-", 1)[1]
         procs[name].send_signal(signal.SIGKILL)
         procs[name].wait(10)
+        killed.append(name)
 
     try:
         warm = need(site, resident="r1", kind="help_request", tier="general")
@@ -114,18 +121,19 @@ def test_kill9_of_replicas_mid_run_misses_nothing_and_doubles_nothing(
             apps.drain(0.5)
         warm_alert = apps.seen[0].alert
         time.sleep(1.5)  # the slower replicas subscribe too
-        for i in range(2, RESIDENTS + 1):  # falls, one after the other; a dies midway
+        is_fall_page = lambda x: x.type == "page" and x.alert != warm_alert  # noqa: E731
+        for i in range(2, RESIDENTS + 1):  # falls, one after the other; one dies midway
             apps.publish_need(need(site, resident=f"r{i}", kind="fall", tier="emergency"))
             if i == RESIDENTS // 2:
-                kill9("a")
+                apps.wait(is_fall_page)  # somebody is paging by now
+                kill_the_busy_one()
             time.sleep(0.02)
         falls = RESIDENTS - 1
-        is_fall_page = lambda x: x.type == "page" and x.alert != warm_alert  # noqa: E731
         apps.wait(is_fall_page, n=3 * falls, timeout=20)
 
         write_offset(tmp_path / "offset", 121)  # every fall's step passes at once
         apps.wait(is_fall_page, n=3 * falls + 1, timeout=20)
-        kill9("b")  # mid-escalation: the first escalation page is out, the rest are not
+        kill_the_busy_one()  # mid-escalation: the first escalation page is out
         apps.wait(is_fall_page, n=6 * falls, timeout=20)
         apps.drain(1.5)  # a late second copy would show now
     finally:
@@ -134,8 +142,8 @@ def test_kill9_of_replicas_mid_run_misses_nothing_and_doubles_nothing(
                 proc.terminate()
                 proc.wait(10)
 
-    store = AlertStore(tmp_path / "data" / "alerts" / "alerts.sqlite3", url=database_url)
     try:
+        assert len(set(killed)) == 2  # two different replicas died at work
         alerts = [x for x in store.alerts() if x.kind == "fall"]
         assert len(alerts) == falls  # nothing missed: every fall opened once
         for alert in alerts:
@@ -145,9 +153,72 @@ def test_kill9_of_replicas_mid_run_misses_nothing_and_doubles_nothing(
             done = _actions(store, alert.id)
             assert (done["open"], done["page"], done["escalate"]) == (1, 6, 1), done
         assert [d for d in store.deliveries() if d["state"] != "sent"] == []
-        senders = Counter(r[0].rsplit("-", 1)[1] for r in store.rows(
-            "SELECT leased_by FROM deliveries WHERE leased_by IS NOT NULL"
-        ))  # fmt: skip
-        assert senders["c"] > 0 and senders["a"] + senders["b"] > 0, senders  # work was shared
     finally:
         store.close()
+
+
+def test_an_api_process_action_nudges_the_services_over_mqtt(start_service, apps, site):
+    """Actions taken with no alert service in the process (alerts/actions.py) queue their
+    notifications in the store and publish a nudge on MQTT; both replicas hear it, one
+    sends each notification."""
+    from alerts.actions import AlertActions, WakeSender
+    from careloop.wire.alerts import AlertReply
+
+    a, b = start_service(), start_service()
+    apps.publish_need(need(site, kind="fall", tier="emergency"))
+    paged = apps.wait(lambda x: x.type == "page", n=3)
+    with a.people() as people:
+        actions = AlertActions(a.settings, people, clock=a.clock, on_outbox=WakeSender(a.settings))
+        try:
+            reply = AlertReply(nonce="http-1", alert=paged[0].alert, action="accept", ts=T0)
+            alert = actions.reply(site, paged[0].volunteer, reply, "http")
+        finally:
+            actions.close()
+    assert alert.owner == paged[0].volunteer
+    apps.wait(lambda x: x.type == "accepted")
+    apps.wait(lambda x: x.type == "taken", n=2)
+    apps.drain(0.5)
+    assert len([x for x in apps.seen if x.type in ("accepted", "taken")]) == 3
+    deadline = time.monotonic() + 5
+    wakes = "careloop_alerts_outbox_wakes_total"
+    while not all(r.service.metrics.value(wakes) >= 1 for r in (a, b)):
+        assert time.monotonic() < deadline, "a replica heard no nudge"
+        time.sleep(0.05)
+
+
+def test_a_device_answer_heard_by_two_replicas_is_taken_once(start_service, apps, site, mosquitto):
+    """The satisfaction question after a resolve: a mumble is "not an answer", asked again
+    once. Both replicas hear the mumble; only one may take it (else the second would record
+    it as the second non-answer and close the question)."""
+    from tests.alerts.conftest import SHARED, make_roster
+    from tests.helpers.mqtt import MqttTestClient
+    from tests.runtime.conftest import Device
+
+    roster = make_roster(site, consents={"r1": {**SHARED, "store_utterance_text": True}})
+    a = start_service(roster=roster)
+    b = start_service(roster=roster)
+    apps.publish_need(need(site, kind="help_request", tier="general"))
+    paged = apps.wait(lambda x: x.type == "page")
+    alert_id, owner = paged[0].alert, paged[0].volunteer
+    apps.reply(owner, alert_id, "accept")
+    apps.wait(lambda x: x.type == "accepted")
+    apps.reply(owner, alert_id, "resolve")
+    deadline = time.monotonic() + 10
+    while not a.audit(alert_id, "rating_asked"):
+        assert time.monotonic() < deadline, a.audit(alert_id)
+        time.sleep(0.05)
+    publisher = MqttTestClient(mosquitto.host, mosquitto.port).connect()
+    try:
+        device = Device(publisher, site, "r1", None)
+        device.send("utterance", {"ts": T0 + 1000, "language": "zh", "text": "嗯…"})
+        deadline = time.monotonic() + 10
+        while len(a.audit(alert_id, "rating_asked")) < 2:
+            assert time.monotonic() < deadline, [e.action for e in a.audit(alert_id)]
+            time.sleep(0.05)
+        time.sleep(1.0)  # the other replica's copy has been handled by now
+    finally:
+        publisher.close()
+    asked = a.audit(alert_id, "rating_asked")
+    assert [e.detail.get("attempt") for e in asked] == [1, 2]
+    assert a.audit(alert_id, "rating_no_answer") == []  # the question still waits
+    assert b.reader.db.execute("SELECT count(*) FROM ratings").fetchone()[0] == 0
