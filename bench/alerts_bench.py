@@ -17,6 +17,13 @@ With more than one replica, replica 0 is killed with SIGKILL half-way through, r
 burst of ``burst`` needs (so it dies with work in hand); ``p99_outside_burst_ms`` is the p99
 of the other needs, the burst being most of the tail. ``failover_ms``: from the kill until
 every need injected before it and not yet paged at that moment was paged (0 if none was).
+
+On PostgreSQL the report adds what a need costs the database, from ``pg_stat_database`` over
+the timed window: ``pg_write_transactions_per_need`` (transactions that wrote, which alone
+take a transaction id: of every replica, the losers' included), ``pg_transactions_per_need``
+(every transaction, committed or rolled back, read-only polls included: the replicas at rest
+spend ``pg_idle_transactions_per_s``, measured for 3 s before the load starts) and
+``pg_rows_written_per_need``.
 """
 
 from __future__ import annotations
@@ -43,6 +50,12 @@ from careloop.wire.alerts import alert_subscription
 from careloop.wire.needs import NeedMessage, NeedTopic, encode_need
 from devservers import Mosquitto, PostgreSQL
 
+#: Transactions (committed and rolled back) and rows written in the benchmark's database.
+_PG_STATS = (
+    "SELECT xact_commit + xact_rollback, tup_inserted + tup_updated + tup_deleted, "
+    "txid_snapshot_xmax(txid_current_snapshot()) FROM pg_stat_database "
+    "WHERE datname = 'careloop'"
+)
 #: The benchmark's PostgreSQL commits as durably as the SQLite store's ``synchronous=full``.
 PG_DURABLE = "fsync = on\nfull_page_writes = on\nsynchronous_commit = on"
 
@@ -134,7 +147,13 @@ def run_alerts_bench(
             # Durable like the SQLite store (synchronous=full): fsync on, unlike test servers.
             with PostgreSQL(work / "postgres", extra_conf=PG_DURABLE) as pg:
                 progress(f"PostgreSQL on port {pg.port}")
-                return _run(options, broker, work, progress, pg.create_database("careloop"))
+                url = pg.create_database("careloop")
+
+                def pg_stats() -> tuple[int, int, int]:
+                    (row,) = pg.execute(_PG_STATS)
+                    return int(row[0]), int(row[1]), int(row[2])
+
+                return _run(options, broker, work, progress, url, pg_stats)
 
 
 def _start(options: AlertBenchOptions, broker: Mosquitto, work: Path, k: int, url: str) -> Replica:
@@ -172,7 +191,7 @@ class Replica:
 
 def _run(
     options: AlertBenchOptions, broker: Mosquitto, work: Path, progress: Callable[[str], None],
-    url: str,
+    url: str, pg_stats: Callable[[], tuple[int, int, int]] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     rng = random.Random(options.seed)
     progress(f"writing {options.residents} residents to the people database")
@@ -190,6 +209,8 @@ def _run(
         progress(f"waiting for {options.replicas} careloop alerts to subscribe")
         _warm_up(publisher, watch, replicas)
         watch.clear()
+        idle = _idle_rate(pg_stats)
+        at_start = pg_stats() if pg_stats else None
         injected: dict[str, float] = {}
         stop = threading.Event()
         sent = [0]
@@ -255,6 +276,7 @@ def _run(
         latencies = [f - injected[r] for r, f in firsts.items() if f is not None]
         steady = [f - injected[r] for r, f in firsts.items() if f is not None and r not in burst]
         missed = sum(1 for f in firsts.values() if f is None)
+        pg = _per_need(pg_stats, at_start, idle, len(injected))
     finally:
         for replica in replicas:
             replica.stop()
@@ -286,9 +308,39 @@ def _run(
         "seconds": round(elapsed, 2),
         "volunteers": options.volunteers,
         "lease_s": options.lease,
+        **pg,
         "method": f"reading publish -> need (QoS 1) -> careloop alerts x replicas (one "
         f"{'SQLite store, full sync' if not url else 'PostgreSQL 15 database, fsync on'}) -> "
         "first page received on a volunteer topic (QoS 1)",
+    }
+
+
+def _idle_rate(pg_stats: Callable[[], tuple[int, int, int]] | None) -> float | None:
+    """PostgreSQL transactions a second of the replicas at rest (their polls), over 3 s."""
+    if pg_stats is None:
+        return None
+    time.sleep(1.0)  # the statistics are flushed within a second of each transaction
+    before, t0 = pg_stats()[0], time.monotonic()
+    time.sleep(3.0)
+    time.sleep(1.0)
+    return (pg_stats()[0] - before) / (time.monotonic() - t0 - 1.0)
+
+
+def _per_need(
+    pg_stats: Callable[[], tuple[int, int, int]] | None, at_start: tuple[int, int, int] | None,
+    idle: float | None, needs: int,
+) -> dict[str, Any]:  # fmt: skip
+    """Per need in the timed window (PostgreSQL only): transactions that wrote (each takes a
+    transaction id; read-only polls take none), all transactions, and rows written."""
+    if pg_stats is None or at_start is None or idle is None or not needs:
+        return {}
+    time.sleep(1.0)  # the last transactions' statistics
+    xacts, rows, xids = (a - b for a, b in zip(pg_stats(), at_start, strict=True))
+    return {
+        "pg_write_transactions_per_need": round(xids / needs, 1),
+        "pg_transactions_per_need": round(xacts / needs, 1),
+        "pg_idle_transactions_per_s": round(idle, 1),
+        "pg_rows_written_per_need": round(rows / needs, 1),
     }
 
 

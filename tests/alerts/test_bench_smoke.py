@@ -42,3 +42,9 @@ def test_bench_alerts_two_replicas_one_killed(tmp_path, database):
     assert report["failover_ms"] is not None and report["failover_ms"] >= 0
     assert report["in_flight_at_kill"] >= 0 and report["readings_per_message"] == 5
     assert report["database"] == database
+    if database == "postgresql":  # what a need costs the database, from pg_stat_database
+        assert report["pg_write_transactions_per_need"] >= 1, report
+        assert report["pg_transactions_per_need"] >= report["pg_write_transactions_per_need"]
+        assert report["pg_rows_written_per_need"] > 0 and report["pg_idle_transactions_per_s"] >= 0
+    else:
+        assert "pg_write_transactions_per_need" not in report
