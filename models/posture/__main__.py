@@ -24,6 +24,7 @@ from models.posture.data import read_trials
 SHIPPED_PARAMS: dict[str, Any] = {
     "n_estimators": 100,
     "min_samples_leaf": 2,
+    "max_features": 0.3,
     "delay_s": 4.0,
     "samples_only": True,
 }
