@@ -102,10 +102,10 @@ class PostureClassifier(BaseEstimator, ClassifierMixin):
 
     Parameters: ``n_estimators``, ``min_samples_leaf``, ``max_depth`` (the forest: the shipped
     artefact's size grows with them), ``max_features`` (share of the columns drawn at each
-    split: 0.3 beat scikit-learn's square root on walking, docs/evaluation/adl.md), ``rfid`` (add the RFID read features), ``delay_s`` (the
-    answer's fixed delay, seconds), ``samples_only`` (fit on readings with a new sample only),
-    ``lying_label`` (the label whose probability :meth:`score_samples` returns), and
-    ``random_state``.
+    split: 0.3 beat scikit-learn's square root on walking, docs/evaluation/adl.md), ``rfid``
+    (add the RFID read features), ``delay_s`` (the answer's fixed delay, seconds),
+    ``samples_only`` (fit on readings with a new sample only), ``lying_label`` (the label whose
+    probability :meth:`score_samples` returns), and ``random_state``.
     """
 
     def __init__(
