@@ -20,7 +20,7 @@ MODELS = {
     "posture": (
         "posture and lying from raw acceleration (older adults' RFID data; CC BY 4.0)",
         "older adults' wearable data (../shared/data/older_adults_rfid_adl)",
-        "models/artifacts/posture-v1.npz",
+        "models/artifacts/posture-v2.npz",
     ),
     "intents": (
         "care intents in en, zh-Hant, zh-Hans (the project's own corpus; no --data)",

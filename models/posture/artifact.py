@@ -5,8 +5,9 @@ A fitted :class:`~models.posture.PostureClassifier` (motion features only) is wr
 evaluated by :class:`PostureModel` with numpy alone. Layout (format
 :data:`ARTIFACT_FORMAT`, version :data:`ARTIFACT_VERSION`):
 
-* ``meta``: a JSON string: format, version, classes, feature names, forest parameters, the
-  training command and data licence;
+* ``meta``: a JSON string: format, version, classes, feature names, the answer's delay
+  (``delay_s``: features at ``t`` and ``t + delay_s``), forest parameters, the training
+  command and data licence;
 * ``roots`` (int32, one per tree): the global index of each tree's root node;
 * ``left`` / ``right`` (int32, per node): children of a split node; at a leaf ``left`` is -1
   and ``right`` is the row of its class probabilities in ``leaf_value``;
@@ -33,9 +34,9 @@ from models.base import ModelError
 from models.posture.classifier import PostureClassifier, feature_names
 
 ARTIFACT_FORMAT = "careloop-posture-forest"
-ARTIFACT_VERSION = 1
+ARTIFACT_VERSION = 2
 #: The model careloop ships (``python -m models.posture train`` writes it).
-DEFAULT_ARTIFACT = Path(__file__).resolve().parent.parent / "artifacts" / "posture-v1.npz"
+DEFAULT_ARTIFACT = Path(__file__).resolve().parent.parent / "artifacts" / "posture-v2.npz"
 _ARRAYS = ("roots", "left", "right", "feature", "threshold", "leaf_value")
 
 
@@ -46,6 +47,8 @@ class PostureModel:
         self.meta = meta
         self.classes: tuple[int, ...] = tuple(int(c) for c in meta["classes"])
         self.feature_names: tuple[str, ...] = tuple(meta["features"])
+        #: Seconds after a time that its posture is answered (the model reads that far ahead).
+        self.delay_s = float(meta["delay_s"])
         self._roots = arrays["roots"].astype(np.intp)
         self._left = arrays["left"].astype(np.intp)
         self._right = arrays["right"].astype(np.intp)
@@ -112,7 +115,8 @@ def save_artifact(model: PostureClassifier, path: Path, **info: Any) -> PostureM
         "format": ARTIFACT_FORMAT,
         "version": ARTIFACT_VERSION,
         "classes": [int(c) for c in model.classes_],
-        "features": list(feature_names()),
+        "features": list(feature_names(delay_s=model.delay_s)),
+        "delay_s": float(model.delay_s),
         "params": {k: v for k, v in model.get_params().items() if k != "lying_label"},
         **info,
     }
@@ -153,7 +157,10 @@ def _checked(meta: Any, arrays: dict[str, NDArray[Any]], path: Path) -> PostureM
             f"{path}: posture model version {meta.get('version')!r}, "
             f"this careloop reads version {ARTIFACT_VERSION}"
         )
-    if tuple(meta.get("features", ())) != feature_names():
+    delay = meta.get("delay_s")
+    if not isinstance(delay, int | float) or not 0 <= delay <= 60:
+        raise ModelError(f"{path}: needs a delay_s of 0-60 seconds")
+    if tuple(meta.get("features", ())) != feature_names(delay_s=float(delay)):
         raise ModelError(f"{path}: built for other features than this careloop computes")
     classes = meta.get("classes")
     if not isinstance(classes, list) or len(classes) < 2:

@@ -22,6 +22,12 @@ of those, the sample rate (absolute and relative to the history), the largest ju
 and the jump per second; the latest sample and the shortest window's means minus each longer
 window's means (a stand-up shows as a change against the last minute); and the seconds since
 the last lying-like sample, upright sample, big jump and big turn (capped at the history).
+
+**A fixed delay** (:func:`delayed_features`): the posture at time ``t`` is answered ``delay``
+seconds later, from the features at ``t`` and the same features at ``t + delay``. Walks here
+last about two seconds and the sensor updates about once a second, so the first sample of a
+walk looks like a sitter leaning forward; a few seconds later the walk (or its absence) shows.
+Cross-validation chose 4 s (docs/evaluation/adl.md).
 """
 
 from __future__ import annotations
@@ -66,11 +72,23 @@ def _names() -> tuple[str, ...]:
 MOTION_FEATURES = _names()
 
 
+def delayed_names(delay_s: float) -> tuple[str, ...]:
+    """Column names of :func:`delayed_features` (the motion features alone for no delay)."""
+    if delay_s <= 0:
+        return MOTION_FEATURES
+    return MOTION_FEATURES + tuple(f"lead{delay_s:g}_{n}" for n in MOTION_FEATURES)
+
+
+def new_samples(acc: F64) -> NDArray[np.bool_]:
+    """Per row: False if it repeats the previous row's acceleration (the same sample re-read)."""
+    return np.r_[True, np.any(np.diff(acc, axis=0) != 0, axis=1)] if len(acc) else np.ones(0, bool)
+
+
 def distinct_samples(t_s: F64, acc: F64) -> tuple[F64, F64]:
     """Drop rows that repeat the previous row's acceleration (the same sample read again)."""
     if len(t_s) == 0:
         return t_s, acc
-    new = np.r_[True, np.any(np.diff(acc, axis=0) != 0, axis=1)]
+    new = new_samples(acc)
     return t_s[new], acc[new]
 
 
@@ -167,3 +185,21 @@ def motion_features(t_s: NDArray[Any], acc: NDArray[Any], at_s: NDArray[Any]) ->
     if out.shape[1] != len(MOTION_FEATURES):  # pragma: no cover - a coding error, not data
         raise AssertionError("feature names and columns disagree")
     return out
+
+
+def delayed_features(
+    t_s: NDArray[Any], acc: NDArray[Any], at_s: NDArray[Any], delay_s: float
+) -> F64:
+    """:func:`delayed_names` columns: the features at ``at_s`` and at ``at_s + delay_s``.
+
+    The second set is taken at the later time, capped at the last timestamp given (a trial's
+    end); a runtime answering ``delay_s`` after the fact always has it in full. Each set sees
+    only samples up to its own time, so the answer for ``t`` uses nothing after ``t + delay_s``.
+    """
+    at = np.asarray(at_s, dtype=float)
+    if delay_s <= 0:
+        return motion_features(t_s, acc, at)
+    t = np.asarray(t_s, dtype=float)
+    later = np.maximum(at, np.minimum(at + delay_s, t[-1])) if len(t) else at + delay_s
+    both = motion_features(t, acc, np.r_[at, later])
+    return np.hstack([both[: len(at)], both[len(at) :]])

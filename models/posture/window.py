@@ -1,9 +1,11 @@
 """What the runtime calls: a window of raw accelerometer samples -> posture, lying, fall.
 
 :func:`classify_window` is stateless: it reads one window (timestamps in ms, acceleration in
-g as frontal/vertical/lateral, irregular sampling allowed) and answers for the window's last
-sample. :class:`PostureTracker` is the streaming form, one per device: it keeps the last
-:data:`~models.posture.features.HISTORY_S` (+ 30 s) seconds of samples, at most
+g as frontal/vertical/lateral, irregular sampling allowed) and answers for the time the
+model's fixed delay before the window's last sample (the shipped model: 4 s; the posture at
+``t`` is known once ``t + 4 s`` has been seen; the fall rule needs no delay and reads the whole
+window). :class:`PostureTracker` is the streaming form, one per device: it keeps the last
+:data:`~models.posture.features.HISTORY_S` (+ 30 s + the delay) seconds of samples, at most
 ``max_samples`` of them, so its memory is bounded whatever the device sends, and it gives the
 features the model was trained on (those use no older sample).
 
@@ -24,7 +26,7 @@ from numpy.typing import NDArray
 from models.base import ModelError
 from models.posture.artifact import PostureModel, load_posture_model
 from models.posture.falls import FallRule
-from models.posture.features import HISTORY_S, MAX_GAP_S, motion_features
+from models.posture.features import HISTORY_S, MAX_GAP_S, delayed_features
 from models.posture.labels import ADL_LABELS, CARELOOP_POSTURE, LYING
 
 #: The most samples one window may carry (see the wire proposal in docs/evaluation/adl.md).
@@ -35,9 +37,10 @@ MAX_ABS_G = 16.0
 
 @dataclass(frozen=True)
 class PostureReading:
-    """The answer for one window's last sample."""
+    """The posture at ``ts`` (the window's last sample minus ``delay_ms``), fall at its end."""
 
     ts: int
+    delay_ms: int
     label: str
     posture: str
     confidence: float
@@ -84,22 +87,27 @@ def classify_window(
     model: PostureModel | None = None,
     rule: FallRule | None = None,
 ) -> PostureReading:
-    """Posture, confidence, lying and fall candidate at the window's last sample.
+    """Posture, confidence and lying ``model.delay_s`` before the window's last sample.
 
-    ``model`` defaults to the shipped artefact; ``rule`` to :class:`FallRule` defaults.
+    The fall candidate is checked over the whole window. A window shorter than the delay is
+    answered for its first sample. ``model`` defaults to the shipped artefact; ``rule`` to
+    :class:`FallRule` defaults.
     """
     t, a, peak = _validated(t_ms, acc_g, peak_g)
     model = model if model is not None else _cached_model(None)
     rule = rule if rule is not None else FallRule()
     t_s = t / 1000.0
-    feats = motion_features(t_s, a, t_s[-1:])
+    # the answered time in ms (exact for integer timestamps), then seconds as in training
+    at_ms = max(t[-1] - round(model.delay_s * 1000.0), t[0])
+    feats = delayed_features(t_s, a, np.array([at_ms / 1000.0]), model.delay_s)
     proba = model.predict_proba(feats)[0]
     best = int(np.argmax(proba))
     label = model.classes[best]
     p_lying = float(proba[model.classes.index(LYING)]) if LYING in model.classes else 0.0
     fall = rule.check(t_s, a, peak)
     return PostureReading(
-        ts=int(t[-1]),
+        ts=round(at_ms),
+        delay_ms=round(t[-1] - at_ms),
         label=ADL_LABELS[label],
         posture=CARELOOP_POSTURE[label],
         confidence=float(proba[best]),
@@ -116,7 +124,7 @@ class PostureTracker:
 
     Samples not newer than the last kept one (a redelivered window, a clock step back) are
     dropped. The buffer never holds more than ``max_samples`` samples nor any older than
-    ``HISTORY_S + MAX_GAP_S`` seconds before the newest.
+    ``HISTORY_S + MAX_GAP_S`` + the model's delay seconds before the newest.
     """
 
     def __init__(
@@ -154,9 +162,9 @@ class PostureTracker:
         self._t = np.r_[self._t, t[fresh]]
         self._acc = np.vstack([self._acc, a[fresh]])
         self._peak = np.r_[self._peak, (mag if peak is None else peak)[fresh]]
-        keep = self._t >= self._t[-1] - (HISTORY_S + MAX_GAP_S) * 1000.0
+        model = self.model if self.model is not None else _cached_model(None)
+        span_s = HISTORY_S + MAX_GAP_S + model.delay_s
+        keep = self._t >= self._t[-1] - span_s * 1000.0
         keep[: max(0, len(keep) - self.max_samples)] = False
         self._t, self._acc, self._peak = self._t[keep], self._acc[keep], self._peak[keep]
-        return classify_window(
-            self._t, self._acc, peak_g=self._peak, model=self.model, rule=self.rule
-        )
+        return classify_window(self._t, self._acc, peak_g=self._peak, model=model, rule=self.rule)

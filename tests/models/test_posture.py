@@ -19,7 +19,8 @@ from models.posture import (
     feature_names,
     posture_features,
 )
-from models.posture.features import HISTORY_S, MAX_GAP_S, motion_features
+from models.posture.classifier import sample_rows
+from models.posture.features import HISTORY_S, MAX_GAP_S, delayed_features, motion_features
 from tests.models.cases_posture import T0_MS, routine_stream, synthetic_sessions
 
 HOUR_MS = 3_600_000
@@ -42,6 +43,31 @@ def test_features_do_not_look_ahead(rfid: bool) -> None:
     cut = len(raw) // 2
     early = posture_features(raw[:cut], rfid=rfid)
     np.testing.assert_allclose(posture_features(raw, rfid=rfid)[:cut], early, rtol=1e-6)
+
+
+@pytest.mark.parametrize("delay_s", [2.0, 4.0])
+def test_delayed_features_look_ahead_by_the_delay_only(delay_s: float) -> None:
+    """A reading's features use readings up to t + delay_s, none later."""
+    raw, _ = synthetic_sessions(0, n=1)
+    full = posture_features(raw, delay_s=delay_s)
+    assert full.shape[1] == len(feature_names(delay_s=delay_s)) == 2 * len(feature_names())
+    np.testing.assert_allclose(full[:, : len(feature_names())], posture_features(raw), rtol=1e-6)
+    cut = len(raw) // 2
+    settled = raw[:, 1] + delay_s <= raw[cut - 1, 1]
+    early = posture_features(raw[:cut], delay_s=delay_s)
+    np.testing.assert_allclose(full[settled], early[settled[:cut]], rtol=1e-6)
+    # a later reading changes the answer for a time within the delay, so the delay is used
+    late = ~settled[:cut]
+    assert not np.allclose(full[:cut][late], early[late])
+
+
+def test_delayed_features_at_the_end_of_the_data_stop_there() -> None:
+    t = np.arange(10.0)
+    acc = np.tile([0.1, 1.0, 0.0], (10, 1)) + np.arange(10)[:, None] * 0.01
+    out = delayed_features(t, acc, t[-1:], 4.0)
+    now = motion_features(t, acc, t[-1:])
+    np.testing.assert_allclose(out, np.hstack([now, now]))
+    np.testing.assert_allclose(delayed_features(t, acc, t, 0.0), motion_features(t, acc, t))
 
 
 def test_features_use_only_the_bounded_history() -> None:
@@ -85,11 +111,33 @@ def test_classifier_on_held_out_synthetic_sessions(rfid: bool) -> None:
     raw, y = synthetic_sessions(1, n=6)
     train = raw[:, 0] < 4
     model = PostureClassifier(n_estimators=50, rfid=rfid).fit(raw[train], y[train])
-    assert model.feature_names_ == feature_names(rfid=rfid)
+    assert model.feature_names_ == feature_names(rfid=rfid, delay_s=4.0)
     pred = model.predict(raw[~train])
     assert f1_score(y[~train], pred, average="macro") >= 0.8
     lying = model.score_samples(raw[~train])
     assert lying[y[~train] == 3].mean() > 0.8 > 0.2 > lying[y[~train] != 3].mean()
+
+
+def test_classifier_fits_on_samples_so_extra_reads_change_nothing() -> None:
+    """The reader's repeats of a sample are not fitted on: adding more of them is a no-op."""
+    raw, y = synthetic_sessions(3, n=3)
+    keep = sample_rows(raw)
+    assert (
+        0 < keep.sum() < len(raw) and keep[np.r_[0, np.flatnonzero(np.diff(raw[:, 0])) + 1]].all()
+    )
+    inner = np.flatnonzero(keep[:-1] & (raw[1:, 0] == raw[:-1, 0]))
+    extra = raw[inner].copy()
+    extra[:, 1] += np.minimum(0.01, (raw[inner + 1, 1] - raw[inner, 1]) / 2)
+    more = np.vstack([raw, extra])
+    assert sample_rows(more).sum() == keep.sum()
+    order = np.lexsort((more[:, 1], more[:, 0]))
+    a = PostureClassifier(n_estimators=10).fit(raw, y)
+    b = PostureClassifier(n_estimators=10).fit(more[order], np.r_[y, y[inner]][order])
+    np.testing.assert_allclose(a.predict_proba(raw), b.predict_proba(raw))
+    every = PostureClassifier(n_estimators=10, samples_only=False)
+    assert every.training_rows(raw).all()
+    with pytest.raises(ModelError, match="delay_s"):
+        PostureClassifier(delay_s=-1.0).fit(raw, y)
 
 
 def test_classifier_needs_two_classes_and_matching_labels() -> None:
@@ -166,6 +214,10 @@ def test_evaluate_runs_on_a_small_folder_of_the_same_layout(tmp_path: Path) -> N
     assert out["in_sample"]["macro_f1"] >= out["macro_f1"]
     assert out["references"]["nearest_centroid"]["macro_f1"] <= out["macro_f1"]
     assert out["runtime"]["ms_per_window"] > 0
+    assert out["delay_s"] == 4.0
+    previous = out["references"]["previous_causal_every_reading"]
+    assert set(previous) == {"trials", "people", "rooms", "walks"}
+    assert previous["walks"]["episodes"] == out["walks"]["episodes"]
 
 
 def test_read_trials_refuses_other_layouts(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from tests.models.test_posture import write_trials
 def fitted() -> tuple[PostureClassifier, np.ndarray]:
     raw, y = synthetic_sessions(7, n=4)
     model = PostureClassifier(n_estimators=12, min_samples_leaf=3, random_state=1).fit(raw, y)
-    return model, posture_features(raw)
+    return model, posture_features(raw, delay_s=model.delay_s)
 
 
 @pytest.fixture
@@ -105,6 +105,13 @@ def test_other_versions_formats_and_features_are_refused(tmp_path: Path, saved) 
     fewer = _rewrite(saved, tmp_path / "f.npz", meta={**meta, "features": meta["features"][:-1]})
     with pytest.raises(ModelError, match="other features"):
         load_posture_model(fewer)
+    delay = _rewrite(saved, tmp_path / "d.npz", meta={**meta, "delay_s": 2.0})
+    with pytest.raises(ModelError, match="other features"):
+        load_posture_model(delay)
+    for bad in (None, -1.0, "4", 600):
+        odd = _rewrite(saved, tmp_path / "odd.npz", meta={**meta, "delay_s": bad})
+        with pytest.raises(ModelError, match="delay_s"):
+            load_posture_model(odd)
     headless = _rewrite(saved, tmp_path / "headless.npz", meta=None)
     with pytest.raises(ModelError, match="no header"):
         load_posture_model(headless)
@@ -155,7 +162,8 @@ def test_train_command_writes_a_loadable_artefact(tmp_path: Path, capsys) -> Non
 def test_the_shipped_artefact_loads_with_its_readme() -> None:
     model = load_posture_model()
     assert model.meta["version"] == ARTIFACT_VERSION
-    assert model.classes == (1, 2, 3, 4)
+    assert model.classes == (1, 2, 3, 4) and model.delay_s == 4.0
+    assert model.meta["params"]["samples_only"] is True
     assert DEFAULT_ARTIFACT.stat().st_size < 2_000_000
     readme = (DEFAULT_ARTIFACT.parent / "README.md").read_text(encoding="utf-8")
     assert "CC BY 4.0" in readme and "Torres" in readme

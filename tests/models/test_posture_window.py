@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from models.base import ModelError
-from models.posture import PostureClassifier
+from models.posture import ADL_LABELS, PostureClassifier
 from models.posture.artifact import PostureModel, save_artifact
 from models.posture.features import HISTORY_S, MAX_GAP_S
 from models.posture.window import (
@@ -21,10 +21,15 @@ from tests.models.test_posture_falls import _fall
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory) -> PostureModel:
+def fitted(tmp_path_factory) -> tuple[PostureClassifier, PostureModel, np.ndarray]:
     raw, y = synthetic_sessions(11, n=5)
-    fitted = PostureClassifier(n_estimators=20, random_state=0).fit(raw, y)
-    return save_artifact(fitted, tmp_path_factory.mktemp("m") / "p.npz")
+    classifier = PostureClassifier(n_estimators=20, random_state=0).fit(raw, y)
+    return classifier, save_artifact(classifier, tmp_path_factory.mktemp("m") / "p.npz"), raw
+
+
+@pytest.fixture(scope="module")
+def model(fitted) -> PostureModel:
+    return fitted[1]
 
 
 def _session(seed: int):
@@ -32,14 +37,38 @@ def _session(seed: int):
     return (raw[:, 1] * 1000.0).round(), raw[:, 2:5], y
 
 
-def test_window_answers_for_its_last_sample(model) -> None:
+def test_window_answers_for_the_delay_before_its_last_sample(model) -> None:
     t_ms, acc, y = _session(3)
-    lying_end = int(np.flatnonzero(y == 3)[5])
+    assert model.delay_s == 4.0
+    lying_end = int(np.flatnonzero(y == 3)[30])
     out = classify_window(t_ms[: lying_end + 1], acc[: lying_end + 1], model=model)
-    assert out.ts == int(t_ms[lying_end]) and out.samples == lying_end + 1
+    assert out.ts == int(t_ms[lying_end]) - 4000 and out.delay_ms == 4000
+    assert out.samples == lying_end + 1
     assert out.label == "lying" and out.posture == "lying" and out.lying
     assert 0.5 < out.confidence <= 1.0 and out.p_lying == pytest.approx(out.confidence)
     assert not out.fall_candidate and out.fall_onset_ms is None
+
+
+def test_a_window_shorter_than_the_delay_answers_for_its_first_sample(model) -> None:
+    t = np.array([0.0, 1000.0, 2500.0])
+    out = classify_window(t + 5e12, np.tile([0.1, 1.0, 0.0], (3, 1)), model=model)
+    assert out.ts == 5e12 and out.delay_ms == 2500
+
+
+def test_window_gives_the_fitted_models_answer_for_that_reading(fitted) -> None:
+    """Runtime and training agree: a window ending 4 s after a reading answers for it."""
+    classifier, loaded, raw = fitted
+    rows = raw[raw[:, 0] == 2]
+    for i in (40, 150, len(rows) // 2):
+        later = rows[rows[:, 1] <= rows[i, 1] + 4.0]
+        end = later[-1:].copy()
+        end[0, 1] = rows[i, 1] + 4.0  # the reader reads the tag again 4 s later
+        window = np.vstack([later, end])
+        want = classifier.predict_proba(window)[i]
+        out = classify_window(np.round(window[:, 1] * 1000.0), window[:, 2:5], model=loaded)
+        assert out.ts == round(rows[i, 1] * 1000.0)
+        assert out.confidence == pytest.approx(want.max(), abs=1e-6)
+        assert out.label == ADL_LABELS[int(classifier.classes_[want.argmax()])]
 
 
 def test_window_postures_agree_with_the_labels_most_of_the_time(model) -> None:
@@ -48,7 +77,7 @@ def test_window_postures_agree_with_the_labels_most_of_the_time(model) -> None:
     for end in range(20, len(t_ms), 7):
         start = max(0, end - 200)
         out = classify_window(t_ms[start : end + 1], acc[start : end + 1], model=model)
-        right += out.lying == (y[end] == 3)
+        right += out.lying == (y[np.searchsorted(t_ms, out.ts)] == 3)
         total += 1
     assert right / total >= 0.9
 
@@ -88,7 +117,7 @@ def test_tracker_matches_the_whole_stream_and_stays_bounded(model) -> None:
         out = tracker.update(t_ms[start : start + 25], acc[start : start + 25])
         newest = t_ms[min(start + 25, len(t_ms)) - 1]
         assert len(tracker) <= MAX_WINDOW_SAMPLES
-        assert tracker._t[0] >= newest - (HISTORY_S + MAX_GAP_S) * 1000.0
+        assert tracker._t[0] >= newest - (HISTORY_S + MAX_GAP_S + model.delay_s) * 1000.0
     assert out is not None
     assert tracker.state_nbytes <= MAX_WINDOW_SAMPLES * 40
     whole = classify_window(t_ms[-MAX_WINDOW_SAMPLES:], acc[-MAX_WINDOW_SAMPLES:], model=model)
