@@ -61,12 +61,16 @@
     return closed || (TIER_RANK[a.tier] ?? 9) - (TIER_RANK[b.tier] ?? 9) || b.opened_ms - a.opened_ms;
   }
 
+  let loads = 0; // a newer load's answer is never overwritten by an older one arriving late
+
   async function load() {
+    const mine = ++loads;
     const site = $("site").value;
     const query = new URLSearchParams({ per_page: String(PER_PAGE) });
     if (site) query.set("site", site);
     try {
       const data = await api(`/api/v1/tickets?${query}`);
+      if (mine !== loads) return;
       const items = (data.items || []).slice().sort(order);
       $("rows").replaceChildren(...items.map((k) => el("tr", {
         dataset: { ticket: k.id, state: k.state, tier: k.tier, closed: String(CLOSED.has(k.state)) },
