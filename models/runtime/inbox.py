@@ -4,7 +4,7 @@ The session's client hands in the messages of each socket read in one list (its
 :class:`~careloop.mqttbulk.Stream`, on the event loop: no asyncio work per message); the
 scorer task takes them out as one batch (:meth:`Inbox.drain`) every ``max_delay`` seconds, or
 sooner once a batch's worth is waiting. Messages of sites another partition owns are dropped
-before anything is decoded (a topic split), and acknowledged at once.
+before anything is decoded (a topic split), and acknowledged with the batch they came in.
 
 An owned message is acknowledged to the broker only after it has been scored and the needs it
 raised are in the need outbox's file (:meth:`Inbox.acknowledge`, the whole batch in one
@@ -55,7 +55,7 @@ class Inbox:
     ) -> None:
         self.sites = sites
         self.partition = partition
-        self.max_batch = min(max_batch, BATCH_AT)
+        self.max_batch = max_batch
         self.metrics = metrics
         self.counts = counts
         self._queued: list[tuple[str, bytes]] = []
@@ -82,23 +82,22 @@ class Inbox:
                 self._owned[site] = owned
         return owned
 
-    def take(self, items: list[Received]) -> list[int]:
-        """Queue the owned messages of ``items`` (their packet ids kept for
-        :meth:`acknowledge`) and count the others skipped; returns the packet ids of the
-        skipped, to acknowledge now."""
+    def take(self, items: list[Received]) -> None:
+        """Queue the owned messages of ``items`` and count the others skipped. The packet
+        ids of all of them wait for :meth:`acknowledge`, in arrival order: the broker looks
+        an acknowledgement up in its in-flight list from the oldest, so a skipped message
+        acknowledged ahead of older owned ones would cost it a walk down that list."""
         queued = self._queued
         before = len(queued)
         owns = self.owns
         size = 0
-        kept = self._mids
-        mids: list[int] = []
+        mids = self._mids
+        pending = len(mids)
         for topic, payload, mid in items:
             size += len(topic) + len(payload)
+            mids.append(mid)
             if owns(topic):
                 queued.append((topic, payload))
-                kept.append(mid)
-            else:
-                mids.append(mid)
         taken = len(queued) - before
         skipped = len(items) - taken
         self.metrics.received_bytes.inc(size)
@@ -108,12 +107,11 @@ class Inbox:
         if taken:
             self.counts["received"] += taken
             self.metrics.received.inc(taken)
-            if not before:
-                self._since = time.monotonic()
-                self._work.set()
-            if len(queued) >= self.max_batch:
-                self._full.set()
-        return mids
+        if items and not (before or pending):
+            self._since = time.monotonic()
+            self._work.set()
+        if len(queued) >= self.max_batch or len(mids) >= BATCH_AT:
+            self._full.set()
 
     async def receive(self, client: ConfirmingClient) -> None:
         """Queue every message of ``client``'s session until the connection ends (raising
@@ -138,10 +136,8 @@ class Inbox:
             self._mids = []
 
     def _received(self, items: list[Received]) -> None:
-        """One socket read's messages (event loop): queued, the skipped acknowledged."""
-        mids = self.take(items)
-        if self._stream is not None and mids:
-            self._stream.ack(mids)
+        """One socket read's messages (event loop)."""
+        self.take(items)
 
     async def next_batch(self, max_delay: float) -> None:
         """Wait until something is queued and it is ``max_delay`` old, or the batch is full."""

@@ -79,10 +79,10 @@ def test_no_message_is_lost_when_the_connection_drops(
         taken: Counter[tuple[str, bytes]] = Counter()
         take = service.inbox.take
 
-        def recording_take(items: list[tuple[str, bytes, int]]) -> list[int]:
+        def recording_take(items: list[tuple[str, bytes, int]]) -> None:
             for topic, payload, _ in items:
                 taken[(topic, payload)] += 1
-            return take(items)
+            take(items)
 
         service.inbox.take = recording_take  # type: ignore[method-assign]
         parts = [sent[i :: CUTS + 1] for i in range(CUTS + 1)]
