@@ -61,15 +61,16 @@ class NeedOutbox:
             return len(self._needs)
 
     # -- engine thread --------------------------------------------------------------------
-    def extend(self, needs: list[NeedMessage]) -> None:
-        """Queue ``needs`` for publishing and wake the publisher.
+    def extend(self, needs: list[NeedMessage]) -> bool:
+        """Queue ``needs`` for publishing and wake the publisher; whether they are on disk
+        (the messages that raised them may be acknowledged only then).
 
         The log line says what kind of need a site has, never whose: need ids name the
         resident, and a resident beside a need kind is a health fact about a person.
         """
         if not needs:
-            return
-        self._append(needs)
+            return True
+        durable = self._append(needs)
         with self._lock:
             self._needs.extend(needs)
             while len(self._needs) > MAX_OUTBOX:
@@ -87,14 +88,21 @@ class NeedOutbox:
                     site=need.site, kind=need.kind, tier=need.tier, state=need.state,
                 ),
             )  # fmt: skip
+        return durable
 
-    def _append(self, needs: list[NeedMessage]) -> None:
+    def _append(self, needs: list[NeedMessage]) -> bool:
         """Add ``needs`` to the file, on disk before this returns (engine thread, as
-        :meth:`save`, so the two never interleave)."""
-        with open_private(self.path) as out:
-            out.write("".join(n.model_dump_json() + "\n" for n in needs).encode())
-            out.flush()
-            os.fsync(out.fileno())
+        :meth:`save`, so the two never interleave). A disk that fails is logged, not
+        raised: the needs are still published, but not acknowledged as safe."""
+        try:
+            with open_private(self.path) as out:
+                out.write("".join(n.model_dump_json() + "\n" for n in needs).encode())
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            log.error("need outbox file not written", extra=fields(error=exc.strerror))
+            return False
+        return True
 
     def forget(self, site: str, resident: str) -> None:
         """Drop a resident's needs (erasure; the caller then rewrites the file by

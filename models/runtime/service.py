@@ -294,17 +294,17 @@ class ScoreService:
             await self._score_queued()
 
     async def _score_queued(self) -> None:
-        """Score what is queued, then acknowledge it (its needs are on disk by then)."""
+        """Score what is queued, then acknowledge it if its needs are on disk (if not, the
+        broker delivers it again after a reconnect or restart)."""
         batch = self.inbox.drain()
-        if batch.items:
-            await self._in_engine(self._score_items, batch.items)
-        self.inbox.acknowledge(batch)
+        if not batch.items or await self._in_engine(self._score_items, batch.items):
+            self.inbox.acknowledge(batch)
 
-    def _score_items(self, items: list[tuple[str, bytes]]) -> None:
+    def _score_items(self, items: list[tuple[str, bytes]]) -> bool:
         assert self.intake is not None
         needs = self.intake.score(items)
         self._dirty = True
-        self.outbox.extend(needs)
+        return self.outbox.extend(needs)
 
     def _erase(self, topic: str, payload: bytes) -> None:
         """An erase command (engine thread): forget the resident, snapshot at once so the

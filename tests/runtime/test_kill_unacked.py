@@ -19,7 +19,10 @@ from pathlib import Path
 
 from bench.rawmqtt import RawClient
 from careloop.wire import Topic, data_message, encode
+from careloop.wire.needs import NeedMessage
 from devservers import Mosquitto, free_port
+from models.runtime.metrics import ScoreMetrics
+from models.runtime.outbox import NeedOutbox
 from people import Device as RegisteredDevice
 from people import DeviceRegistry
 from tests.runtime.conftest import T0, Needs
@@ -123,3 +126,22 @@ def test_kill_9_mid_burst_loses_no_sos(
     assert Counter(n.resident for n in ids.values()) == Counter(f"r{r}" for r in range(RESIDENTS))
     assert {n.state for n in sos} == {"open"}
     assert all(n.onset == T0 + int(n.resident[1:]) for n in sos)
+
+
+def test_the_outbox_says_whether_needs_are_on_disk(tmp_path: Path) -> None:
+    """A batch's messages are acknowledged only if its needs reached the file: a disk that
+    fails leaves them unacknowledged (and is logged), and the needs are published anyway."""
+    counts = dict.fromkeys(("needs_raised", "needs_dropped"), 0)
+    sos = NeedMessage(
+        id="r1:sos:1", site="s1", resident="r1", kind="sos", tier="emergency", state="open",
+        ts=T0, onset=T0, score=1.0, summary="SOS", language="en",
+    )  # fmt: skip
+    good = NeedOutbox(tmp_path / "p.outbox.jsonl", ScoreMetrics(), counts)
+    assert good.extend([sos]) is True
+    assert good.path.read_text() == sos.model_dump_json() + "\n"
+    broken = tmp_path / "broken.outbox.jsonl"
+    broken.mkdir()  # a path that cannot be opened as a file
+    bad = NeedOutbox(broken, ScoreMetrics(), counts)
+    assert bad.extend([sos]) is False
+    assert bad.first() == sos  # still published
+    assert counts["needs_raised"] == 2
