@@ -2,11 +2,15 @@
 
 The engine thread adds needs (:meth:`NeedOutbox.extend`), the MQTT session publishes them in
 order at QoS 1 and drops each only after its PUBACK (:meth:`NeedOutbox.first` /
-:meth:`NeedOutbox.acked`), and the snapshot writes what is left beside the engine state
-(:meth:`NeedOutbox.save`), so a need raised just before a crash is published after the
-restart. Adding happens on the engine thread, not in whoever awaited the scoring: a
-cancelled await (shutdown) cannot drop needs, and a snapshot (also on that thread) sees
-exactly the needs its state raised but the broker has not acknowledged.
+:meth:`NeedOutbox.acked`). The file beside the snapshot holds every need not yet known to be
+published: :meth:`NeedOutbox.extend` appends a batch's needs to it (one write and fsync)
+before returning, so once the scorer acknowledges the messages that raised them (only after
+that) a kill -9 or a crash cannot lose them; the snapshot rewrites it with what is left
+(:meth:`NeedOutbox.save`). After a restart the file's needs are published again: one that
+was already published has the same id, and the alert service handles a repeated need once.
+Adding happens on the engine thread, not in whoever awaited the scoring: a cancelled await
+(shutdown) cannot drop needs, and a snapshot (also on that thread) sees exactly the needs its
+state raised but the broker has not acknowledged.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import threading
 from collections import deque
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from careloop.files import write_private
+from careloop.files import open_private, write_private
 from careloop.logs import fields
 from careloop.mqtt import ConfirmingClient
 from careloop.wire.needs import NeedMessage, NeedTopic, encode_need
@@ -56,14 +61,16 @@ class NeedOutbox:
             return len(self._needs)
 
     # -- engine thread --------------------------------------------------------------------
-    def extend(self, needs: list[NeedMessage]) -> None:
-        """Queue ``needs`` for publishing and wake the publisher.
+    def extend(self, needs: list[NeedMessage]) -> bool:
+        """Queue ``needs`` for publishing and wake the publisher; whether they are on disk
+        (the messages that raised them may be acknowledged only then).
 
         The log line says what kind of need a site has, never whose: need ids name the
         resident, and a resident beside a need kind is a health fact about a person.
         """
         if not needs:
-            return
+            return True
+        durable = self._append(needs)
         with self._lock:
             self._needs.extend(needs)
             while len(self._needs) > MAX_OUTBOX:
@@ -81,16 +88,32 @@ class NeedOutbox:
                     site=need.site, kind=need.kind, tier=need.tier, state=need.state,
                 ),
             )  # fmt: skip
+        return durable
+
+    def _append(self, needs: list[NeedMessage]) -> bool:
+        """Add ``needs`` to the file, on disk before this returns (engine thread, as
+        :meth:`save`, so the two never interleave). A disk that fails is logged, not
+        raised: the needs are still published, but not acknowledged as safe."""
+        try:
+            with open_private(self.path) as out:
+                out.write("".join(n.model_dump_json() + "\n" for n in needs).encode())
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            log.error("need outbox file not written", extra=fields(error=exc.strerror))
+            return False
+        return True
 
     def forget(self, site: str, resident: str) -> None:
-        """Drop a resident's needs (erasure)."""
+        """Drop a resident's needs (erasure; the caller then rewrites the file by
+        :meth:`save`, as the snapshot after an erase does)."""
         with self._lock:
             kept = [n for n in self._needs if (n.site, n.resident) != (site, resident)]
             self._needs.clear()
             self._needs.extend(kept)
 
     def load(self) -> None:
-        """Needs a previous run raised but had not published when it last snapshotted."""
+        """Needs a previous run raised and had not seen PUBACKed (some may have been)."""
         if not self.path.exists():
             return
         needs = []

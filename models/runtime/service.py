@@ -5,9 +5,9 @@
     score:mqtt      careloop.mqtt.run_forever (the one reconnect loop): a persistent session
                     (stable client id per partition, QoS 1) subscribed to the data kinds and
                     status of the sites this scorer owns. In the session, each socket read's
-                    messages go to the inbox, acknowledged once queued (models.runtime.inbox),
-                    and a publish task sends needs from the outbox at QoS 1, removing each
-                    only after its PUBACK (a reconnect re-sends it).
+                    messages go to the inbox, acknowledged once scored and their needs on
+                    disk (models.runtime.inbox), and a publish task sends needs from the
+                    outbox at QoS 1, dropping each only after its PUBACK (a reconnect re-sends it).
     score:scorer    every ``max_delay`` seconds (or sooner when full) scores what is queued
     score:ticker    ``engine.tick(now)`` every ``tick_every`` s, ``now`` = the latest reading
                     time plus the wall time since it arrived, so silence is noticed; also
@@ -294,15 +294,17 @@ class ScoreService:
             await self._score_queued()
 
     async def _score_queued(self) -> None:
-        items = self.inbox.drain()
-        if items:
-            await self._in_engine(self._score_items, items)
+        """Score what is queued, then acknowledge it if its needs are on disk (if not, the
+        broker delivers it again after a reconnect or restart)."""
+        batch = self.inbox.drain()
+        if not batch.items or await self._in_engine(self._score_items, batch.items):
+            self.inbox.acknowledge(batch)
 
-    def _score_items(self, items: list[tuple[str, bytes]]) -> None:
+    def _score_items(self, items: list[tuple[str, bytes]]) -> bool:
         assert self.intake is not None
         needs = self.intake.score(items)
         self._dirty = True
-        self.outbox.extend(needs)
+        return self.outbox.extend(needs)
 
     def _erase(self, topic: str, payload: bytes) -> None:
         """An erase command (engine thread): forget the resident, snapshot at once so the

@@ -7,7 +7,7 @@ sat behind tens of thousands of readings in the socket (paho acknowledged each r
 it was read, so the broker kept up to 65 535 in flight); each time it ended the session,
 reconnected into the redelivered backlog, and stopped making progress. The scorer now
 waits for those answers on a live connection without a limit, acknowledges a reading only
-once it is in its inbox, and asks for at most ``inbox.RECEIVE_MAXIMUM`` in flight.
+once it is scored, and asks for at most ``inbox.RECEIVE_MAXIMUM`` in flight.
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def cut(scorer: Scorer) -> bool:
 def test_no_message_is_lost_when_the_connection_drops(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # a small inbox, so the receive task also pauses (and is cut while paused)
-    monkeypatch.setattr(inbox, "MAX_QUEUED", 50)
+    # small batches: more of the messages are acknowledged (and more cut) mid-stream
+    monkeypatch.setattr(inbox, "BATCH_AT", 50)
     site = "cut-site"
     people = tmp_path / "people.sqlite3"
     for d in range(DEVICES):
@@ -79,10 +79,10 @@ def test_no_message_is_lost_when_the_connection_drops(
         taken: Counter[tuple[str, bytes]] = Counter()
         take = service.inbox.take
 
-        def recording_take(items: list[tuple[str, bytes, int]]) -> list[int]:
+        def recording_take(items: list[tuple[str, bytes, int]]) -> None:
             for topic, payload, _ in items:
                 taken[(topic, payload)] += 1
-            return take(items)
+            take(items)
 
         service.inbox.take = recording_take  # type: ignore[method-assign]
         parts = [sent[i :: CUTS + 1] for i in range(CUTS + 1)]
