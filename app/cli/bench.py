@@ -58,6 +58,11 @@ score figures (bench/score_bench.py; no servers):
 exit status: 0 (the targets are reported, not enforced)."""
 
 
+def _progress(text: str) -> None:
+    """A benchmark's progress line, on stderr so ``--json`` output stays one object."""
+    print(f"bench: {text}", file=sys.stderr, flush=True)
+
+
 def register(sub: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(
         "bench",
@@ -214,11 +219,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
     except ValueError as exc:
         raise SettingsError("bench", str(exc)) from exc
-
-    def progress(text: str) -> None:
-        print(f"bench: {text}", file=sys.stderr, flush=True)
-
-    report = run_ingest_bench(options, progress)
+    report = run_ingest_bench(options, _progress)
     if args.json:
         print(json.dumps(report))
     else:
@@ -249,9 +250,7 @@ def _run_partitions(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise SettingsError("bench", str(exc)) from exc
-    report = run_partition_bench(
-        options, lambda text: print(f"bench: {text}", file=sys.stderr, flush=True)
-    )
+    report = run_partition_bench(options, _progress)
     if args.json:
         print(json.dumps(report))
         return 0
@@ -335,9 +334,7 @@ def _run_alerts(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise SettingsError("bench", str(exc)) from exc
-    report = run_alerts_bench(
-        options, lambda text: print(f"bench: {text}", file=sys.stderr, flush=True)
-    )
+    report = run_alerts_bench(options, _progress)
     if args.json:
         print(json.dumps(report))
     else:
@@ -361,9 +358,7 @@ def _run_handover(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise SettingsError("bench", str(exc)) from exc
-    report = run_handover_bench(
-        options, lambda text: print(f"bench: {text}", file=sys.stderr, flush=True)
-    )
+    report = run_handover_bench(options, _progress)
     if args.json:
         print(json.dumps(report))
     else:
@@ -382,8 +377,6 @@ def _run_deadletters(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise SettingsError("bench", str(exc)) from exc
-    report = run_deadletter_bench(
-        options, lambda text: print(f"bench: {text}", file=sys.stderr, flush=True)
-    )
+    report = run_deadletter_bench(options, _progress)
     print(json.dumps(report) if args.json else json.dumps(report, indent=2))
     return 0
