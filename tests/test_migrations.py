@@ -218,3 +218,26 @@ def test_a_database_of_the_previous_version_gains_the_new_stores_and_keeps_its_r
         assert dead.counts() == {"bad_json": 1}
     with ReceiptStore(tmp_path / "p.sqlite3", url=pg_url) as receipts:
         assert receipts.get(f"er-{tmp_path.name}")["resident"] == "r1"
+
+
+def test_a_connection_asks_for_tcp_keepalives_unless_the_url_says_otherwise(
+    pg_url: str,
+) -> None:
+    """A vanished server host is noticed in seconds, not after the kernel's two hours."""
+    db = PgConnection(pg_url, "public")
+    other = PgConnection(
+        pg_url + "&keepalives_idle=30" if "?" in pg_url else pg_url + "?keepalives_idle=30",
+        "public",
+    )
+    try:
+        db.execute("SELECT 1").fetchone()
+        other.execute("SELECT 1").fetchone()
+        used = {o.keyword: o.val for o in db._live().pgconn.info}
+        assert used[b"keepalives"] == b"1"
+        assert used[b"keepalives_idle"] == b"5"
+        assert used[b"tcp_user_timeout"] == b"10000"
+        kept = {o.keyword: o.val for o in other._live().pgconn.info}
+        assert kept[b"keepalives_idle"] == b"30"
+    finally:
+        db.close()
+        other.close()

@@ -31,6 +31,27 @@ if TYPE_CHECKING:
 
 #: Seconds to wait for the server when (re)connecting.
 CONNECT_TIMEOUT = 5
+#: libpq TCP settings unless the URL sets its own: a server host that vanishes without
+#: closing the connection (power cut, network partition) is noticed within about 10-20 s
+#: (keepalive probes on an idle wait; unacknowledged sends given up after 10 s) instead of
+#: the kernel's two hours, so a store call fails and is retried like a stopped server.
+TCP_DEFAULTS: dict[str, str] = {
+    "keepalives": "1",
+    "keepalives_idle": "5",
+    "keepalives_interval": "2",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "10000",
+}
+
+
+def conninfo(url: str) -> dict[str, Any]:
+    """The connection parameters of ``url`` with :data:`TCP_DEFAULTS` for those it leaves
+    unset, and the connect timeout."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params: dict[str, Any] = {**TCP_DEFAULTS, "connect_timeout": str(CONNECT_TIMEOUT)}
+    params.update(conninfo_to_dict(url))
+    return params
 
 
 @functools.lru_cache(maxsize=2048)
@@ -164,7 +185,7 @@ class PgConnection:
         from psycopg import sql
 
         try:
-            conn = psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+            conn = psycopg.connect(autocommit=True, **conninfo(self._url))
         except Exception as exc:
             raise self._translated(exc) from exc
         try:
