@@ -65,6 +65,18 @@ class ScoreMetrics(ServiceMetrics):
             "1 while connected and subscribed (ready to score)",
             registry=r,
         )
+        self.outbox_disk = Gauge(
+            "careloop_score_outbox_disk_ok",
+            "1 while the need outbox file takes writes; 0 = the disk failed and the flow waits "
+            "(messages are acknowledged only once their needs are on disk)",
+            registry=r,
+        )
+        self.outbox_disk.set(1)
+        self.outbox_disk_errors = Counter(
+            "careloop_score_outbox_disk_errors",
+            "Writes of the need outbox file that failed",
+            registry=r,
+        )
         self.snapshot_bytes = Gauge(
             "careloop_score_snapshot_bytes", "Size of the last state snapshot", registry=r
         )

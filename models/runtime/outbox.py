@@ -101,7 +101,10 @@ class NeedOutbox:
                 os.fsync(out.fileno())
         except OSError as exc:
             log.error("need outbox file not written", extra=fields(error=exc.strerror))
+            self.metrics.outbox_disk.set(0)
+            self.metrics.outbox_disk_errors.inc()
             return False
+        self.metrics.outbox_disk.set(1)
         return True
 
     def forget(self, site: str, resident: str) -> None:

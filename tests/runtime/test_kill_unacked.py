@@ -149,7 +149,15 @@ def test_the_outbox_says_whether_needs_are_on_disk(tmp_path: Path) -> None:
     assert good.path.read_text() == sos.model_dump_json() + "\n"
     broken = tmp_path / "broken.outbox.jsonl"
     broken.mkdir()  # a path that cannot be opened as a file
-    bad = NeedOutbox(broken, ScoreMetrics(), counts)
+    metrics = ScoreMetrics()
+    bad = NeedOutbox(broken, metrics, counts)
+    assert metrics.registry.get_sample_value("careloop_score_outbox_disk_ok") == 1
     assert bad.extend([sos]) is False
     assert bad.first() == sos  # still published
     assert counts["needs_raised"] == 2
+    # operators see it: the gauge drops and the failed writes are counted, until it mends
+    assert metrics.registry.get_sample_value("careloop_score_outbox_disk_ok") == 0
+    assert metrics.registry.get_sample_value("careloop_score_outbox_disk_errors_total") == 1
+    broken.rmdir()
+    assert bad.extend([sos]) is True
+    assert metrics.registry.get_sample_value("careloop_score_outbox_disk_ok") == 1
