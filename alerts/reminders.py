@@ -118,7 +118,7 @@ class Reminders(EngineCore):
         named = event if event is not None else confirmed_event(text or "")
         now = self.clock.now_ms()
         with self._change():
-            if self.roster.device(site, resident) != device:
+            if not self.roster.speaks_for(site, device, resident):
                 log.warning("reminder answer refused: not the resident's device",
                             extra=fields(device=device))  # fmt: skip
                 return "not_their_device"
@@ -135,7 +135,8 @@ class Reminders(EngineCore):
                             via="event" if event is not None else "voice")  # fmt: skip
             person = self.roster.resident(site, resident)
             language = resolve_locale(person.language if person is not None else None)
-            self._say_to(site, device, waiting[0].id,
+            speaker = self.roster.device(site, resident) or device  # thanked aloud
+            self._say_to(site, speaker, waiting[0].id,
                          Translator(language)("device.reminder_thanks"), language)  # fmt: skip
         return "confirmed"
 

@@ -181,7 +181,7 @@ class Tickets(Replies):
         """
         now = self.clock.now_ms()
         with self._change():
-            if self.roster.device(site, resident) != device:
+            if not self.roster.speaks_for(site, device, resident):
                 log.warning(
                     "answer refused: not the resident's device", extra=fields(device=device)
                 )

@@ -40,6 +40,8 @@ class Roster:
     residents: dict[tuple[str, str], Resident] = field(default_factory=dict)
     #: (site, resident) -> the device that speaks to them (voice device, else terminal).
     devices: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: (site, device) -> the resident every registered device (any kind) belongs to.
+    owners: dict[tuple[str, str], str] = field(default_factory=dict)
     rotations: list[Rotation] = field(default_factory=list)
     overrides: list[Override] = field(default_factory=list)
     #: (site, resident) -> their consent; none recorded = nothing shared.
@@ -86,6 +88,12 @@ class Roster:
         """The device that speaks to the resident, if they have one."""
         return self.devices.get((site, resident))
 
+    def speaks_for(self, site: str, device: str, resident: str) -> bool:
+        """Whether ``device`` is one of the resident's own devices (any kind: the terminal's
+        buttons as well as the voice device), the only ones whose answers count for them."""
+        owner = self.owners.get((site, device))
+        return owner == resident or (owner is None and self.device(site, resident) == device)
+
     def consent(self, site: str, resident: str) -> Consent | None:
         """What the resident agreed to share (None: nothing recorded)."""
         return self.consents.get((site, resident))
@@ -111,6 +119,7 @@ def read_roster(directory: Directory, sites: frozenset[str] | None = None) -> Ro
     for r in directory.residents(sites, limit=None)[0]:
         roster.residents[(r.site, r.id)] = r
     roster.devices = directory.speaking_devices(sites)
+    roster.owners = directory.device_owners(sites)
     roster.rotations = directory.rotations(sites, limit=None)[0]
     roster.overrides = directory.overrides(sites, limit=None)[0]
     roster.consents = {(c.site, c.resident): c for c in directory.consents(sites)}

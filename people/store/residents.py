@@ -135,6 +135,17 @@ class Residents(DirectoryBase):
                 out[(site, resident)] = device
         return out
 
+    def device_owners(self, sites: frozenset[str] | None = None) -> dict[tuple[str, str], str]:
+        """(site, device) -> the resident the device is registered to, every kind of device:
+        a terminal's button answers a reminder as well as the voice device's words."""
+        where, args = self._scope("site", sites)
+        return {
+            (site, device): resident
+            for device, site, resident in self.rows(
+                f"SELECT device, site, resident FROM devices WHERE {where}", args
+            )
+        }
+
     def erase_resident(self, site: str, resident: str) -> dict[str, int]:
         """Delete every row about a resident in this file; rows deleted per table.
 

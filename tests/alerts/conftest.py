@@ -152,6 +152,8 @@ class Apps:
         self.client.subscribe(f"careloop/v1/{site}/+/cmd")
         self.seen: list[AlertNotification] = []
         self.commands: list[dict[str, Any]] = []
+        #: The device each of :attr:`commands` was sent to.
+        self.command_devices: list[str] = []
         self.nonces = 0
 
     def _pump(self, timeout: float) -> bool:
@@ -163,6 +165,7 @@ class Apps:
             import json
 
             self.commands.append(json.loads(msg.payload))
+            self.command_devices.append(msg.topic.split("/")[-2])
         else:
             self.seen.append(decode_notification(msg.topic, msg.payload))
         return True

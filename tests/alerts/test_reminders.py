@@ -13,7 +13,8 @@ from typing import Any
 from alerts import reminderdb
 from careloop.wire.needs import NeedMessage
 from models.runtime import CareProfile, Expectation, ScoringEngine
-from people import Appointment
+from people import Appointment, DeviceRegistry
+from people import Device as RegisteredDevice
 from tests.alerts.conftest import SHARED, T0, make_roster
 from tests.helpers.mqtt import MqttTestClient
 from tests.models.runtime.test_rules import _feed, _walking
@@ -162,3 +163,39 @@ def test_an_appointment_is_reminded_the_day_before_and_an_hour_before(
     apps.drain(0.3)
     assert len(apps.commands) == 2
     assert [e.action for e in svc.audit(day["alert"])] == ["reminded"]
+
+
+def test_the_residents_terminal_button_confirms_and_another_residents_device_cannot(
+    start_service, apps, site, mosquitto
+) -> None:
+    """A reminder is said on the voice device, but any of the resident's own devices may
+    answer it (the terminal's "check-up done" button); a device registered to someone else
+    may not, and is refused without closing anything."""
+    svc = start_service(roster=_roster(site))
+    with DeviceRegistry(svc.settings.paths.people, url=svc.settings.store_url) as registry:
+        registry.add([RegisteredDevice("bed-r1", site, "r1", kind="terminal")])
+    _wait(
+        lambda: svc.service.engine.roster.owners.get((site, "bed-r1")) == "r1",
+        "the alert service to follow the new terminal",
+    )
+    scorer = ScoringEngine(profiles={(site, "r1"): _profile()})
+    _feed(scorer, scorer.slot(site, "r1"), [_walking(T0)])
+    publisher = MqttTestClient(mosquitto.host, mosquitto.port).connect()
+    terminal = Device(publisher, site, "r1", None, device="bed-r1")
+    someone_else = Device(publisher, site, "r2", None)  # term-r2, r2's voice device
+    try:
+        reminder = _plan(scorer.tick(OPENS + MIN))
+        svc.clock.set(OPENS + MIN)
+        apps.publish_need(reminder[0])
+        rid = _said(apps, 1)[0]["alert"]
+        # r2's device claims to speak for r1: refused, the reminder stays open
+        someone_else.send("event", {"ts": OPENS + 2 * MIN, "type": "checkup_done"}, resident="r1")
+        # r1's own terminal: its button closes the reminder, the thanks are said aloud
+        terminal.send("event", {"ts": OPENS + 3 * MIN, "type": "checkup_done"})
+        _wait(lambda: svc.audit(rid, "confirmed"), "confirmed by the terminal")
+        thanks = _said(apps, 2)[1]
+        assert "謝謝" in thanks["text"]
+        assert apps.command_devices[apps.commands.index(thanks)] == "term-r1"
+        assert len(svc.audit(rid, "confirmed")) == 1
+    finally:
+        publisher.close()
