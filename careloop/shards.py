@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from careloop.connections import DEFAULT_SHARD
 from careloop.influx import (
@@ -33,6 +33,9 @@ from careloop.influx import (
 
 if TYPE_CHECKING:
     from careloop.connections import InfluxSettings
+
+#: The one-server client a sharded client holds one of per shard.
+Client = TypeVar("Client", InfluxClient, AsyncInfluxClient)
 
 __all__ = [
     "DEFAULT_SHARD",
@@ -154,16 +157,34 @@ def _combine(names: list[str], outcomes: list[dict[str, Any] | BaseException]) -
     return merge(answers)
 
 
-class ShardedInfluxClient:
+class _Sharded(Generic[Client]):
+    """What both sharded clients are made of: the map and one client per shard, of the same
+    class for every shard (``default``'s database and URL are the sharded client's)."""
+
+    def __init__(self, shards: ShardMap, clients: Mapping[str, Client]) -> None:
+        self.map = shards
+        self.clients: dict[str, Client] = dict(clients)
+        self._default: Client = self.clients[DEFAULT_SHARD]
+        self.database: str = self._default.database
+        self.url: str = self._default.url
+
+
+def _connect(
+    settings: InfluxSettings, kind: type[Client], timeout: float
+) -> tuple[ShardMap, dict[str, Client]]:
+    """The shard map of ``settings`` and a ``kind`` client for each of its shards."""
+    shards = ShardMap.of(settings)
+    found = options(settings)
+    clients = {
+        name: kind(url, settings.database, timeout=timeout, **found)
+        for name, url in shards.urls.items()
+    }
+    return shards, clients
+
+
+class ShardedInfluxClient(_Sharded[InfluxClient]):
     """:class:`~careloop.influx.InfluxClient`'s surface over every shard (one connection
     each, opened on first use; not thread-safe, one per thread like the plain client)."""
-
-    def __init__(self, shards: ShardMap, clients: Mapping[str, InfluxClient]) -> None:
-        self.map = shards
-        self.clients = dict(clients)
-        self._default = self.clients[DEFAULT_SHARD]
-        self.database = self._default.database
-        self.url = self._default.url
 
     def site(self, site: str) -> InfluxClient:
         """The client of the shard holding ``site``: everything about one site goes there."""
@@ -248,16 +269,9 @@ class ShardedInfluxClient:
         self.close()
 
 
-class AsyncShardedInfluxClient:
+class AsyncShardedInfluxClient(_Sharded[AsyncInfluxClient]):
     """:class:`~careloop.influx.AsyncInfluxClient`'s surface over every shard; a fan-out
     asks the shards at the same time."""
-
-    def __init__(self, shards: ShardMap, clients: Mapping[str, AsyncInfluxClient]) -> None:
-        self.map = shards
-        self.clients = dict(clients)
-        self._default = self.clients[DEFAULT_SHARD]
-        self.database = self._default.database
-        self.url = self._default.url
 
     async def query(
         self, q: str, *, epoch: str | None = "ms", sites: Iterable[str] | None = None
@@ -306,23 +320,11 @@ class AsyncShardedInfluxClient:
 
 def connect_sharded(settings: InfluxSettings, *, timeout: float = 10.0) -> ShardedInfluxClient:
     """A synchronous client for every shard of the configured database."""
-    shards = ShardMap.of(settings)
-    found = options(settings)
-    clients = {
-        name: InfluxClient(url, settings.database, timeout=timeout, **found)
-        for name, url in shards.urls.items()
-    }
-    return ShardedInfluxClient(shards, clients)
+    return ShardedInfluxClient(*_connect(settings, InfluxClient, timeout))
 
 
 def connect_sharded_async(
     settings: InfluxSettings, *, timeout: float = 10.0
 ) -> AsyncShardedInfluxClient:
     """An asyncio client for every shard (enter it with ``async with``)."""
-    shards = ShardMap.of(settings)
-    found = options(settings)
-    clients = {
-        name: AsyncInfluxClient(url, settings.database, timeout=timeout, **found)
-        for name, url in shards.urls.items()
-    }
-    return AsyncShardedInfluxClient(shards, clients)
+    return AsyncShardedInfluxClient(*_connect(settings, AsyncInfluxClient, timeout))

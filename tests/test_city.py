@@ -33,6 +33,7 @@ from people import Directory
 from people.devices import Device, DeviceRegistry
 from tests.alerts.conftest import SHARED, Apps, write_roster
 from tests.helpers.mqtt import MqttTestClient
+from tests.helpers.procs import start_alerts
 from tests.runtime.conftest import site_per_partition
 from tests.runtime.test_restart import wait_for_line
 
@@ -111,10 +112,12 @@ class City:
             self.procs[name] = subprocess.Popen(cmd, stdout=out, stderr=out, env=self.env)
 
     def alerts(self, name: str) -> None:
-        self.start(
-            name, "alerts", "--all-sites", "--client-id", f"city-{name}",
-            "--clock-offset-file", str(self.tmp / "offset"), "--tick-interval", "0.05",
-            "--lease", "0.5",
+        """An alert service of every site (a replica: they share the alert store)."""
+        port = self.ports.setdefault(name, free_port())
+        self.procs[name] = start_alerts(
+            self.broker, self.tmp / "data", self.log(name), client_id=f"city-{name}",
+            clock_offset_file=self.tmp / "offset", lease=0.5, env=self.env,
+            args=("--metrics-port", str(port)),
         )  # fmt: skip
 
     def scorer(self, k: int) -> None:

@@ -4,7 +4,6 @@ copy (docs/architecture.md)."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
@@ -13,12 +12,11 @@ import pytest
 
 from app.api import create_app
 from careloop.settings import load_settings
-from devservers import careloop_command
 from people import Device, DeviceRegistry, Directory, Resident, Site, Volunteer
 from tests.alerts.conftest import Apps, need
 from tests.helpers.api_server import serve_in_thread
 from tests.helpers.mqtt import MqttTestClient
-from tests.helpers.procs import interrupt
+from tests.helpers.procs import interrupt, start_alerts
 from tests.runtime.conftest import T0, Scorer
 from tests.runtime.conftest import Device as Terminal
 
@@ -59,19 +57,9 @@ def test_scorer_and_standalone_alerts_follow_changes_made_through_the_api(
     scorer = Scorer(settings)
     apps = Apps(mosquitto, site)
     log = tmp_path / "alerts.log"
-    alerts = subprocess.Popen(
-        careloop_command(
-            "alerts", "--site", site, "--data-dir", str(tmp_path / "data"),
-            "--mqtt-host", mosquitto.host, "--mqtt-port", str(mosquitto.port),
-            "--client-id", f"alerts-{site}", "--tick-interval", "0.05",
-        ),
-        env={
-            **_env(), "CARELOOP_PEOPLE__FOLLOW_EVERY": str(FOLLOW_S),
-            "CARELOOP_DATABASE_URL": url,
-        },
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        text=True,
+    alerts = start_alerts(
+        mosquitto, tmp_path / "data", log, client_id=f"alerts-{site}", site=site,
+        database_url=url, env={**_env(), "CARELOOP_PEOPLE__FOLLOW_EVERY": str(FOLLOW_S)},
     )  # fmt: skip
     try:
         _wait_for(lambda: "alerts started" in log.read_text(), 30, "careloop alerts did not start")

@@ -59,7 +59,8 @@ CREATE TABLE IF NOT EXISTS devices (
 CREATE INDEX IF NOT EXISTS devices_resident ON devices (site, resident);
 CREATE TABLE IF NOT EXISTS api_tokens (
     id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, role TEXT NOT NULL, subject TEXT NOT NULL,
-    sites TEXT, created_at INTEGER NOT NULL, revoked_at INTEGER, note TEXT NOT NULL
+    sites TEXT, created_at INTEGER NOT NULL, revoked_at INTEGER, note TEXT NOT NULL,
+    expires_at INTEGER
 );
 CREATE TABLE IF NOT EXISTS audit_reads (
     id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, subject TEXT NOT NULL,

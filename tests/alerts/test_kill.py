@@ -8,15 +8,14 @@ the seconds in the file), so the test jumps over the two-minute step without sle
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from alerts import AlertStore, write_offset
 from tests.alerts.conftest import need
+from tests.helpers.procs import start_alerts
 
 ROSTER = """
 [[volunteers]]
@@ -34,16 +33,10 @@ def write_roster(path: Path, site: str) -> None:
 
 
 def start(mosquitto, tmp_path: Path, site: str) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable, "-m", "app", "alerts",
-        "--site", site, "--data-dir", str(tmp_path / "data"),
-        "--mqtt-host", mosquitto.host, "--mqtt-port", str(mosquitto.port),
-        "--roster", str(tmp_path / "roster.toml"),
-        "--clock-offset-file", str(tmp_path / "offset"),
-        "--client-id", f"alerts-{site}", "--tick-interval", "0.05", "--log-format", "json",
-    ]  # fmt: skip
-    log = (tmp_path / "alerts.log").open("ab")
-    return subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ})
+    return start_alerts(
+        mosquitto, tmp_path / "data", tmp_path / "alerts.log", client_id=f"alerts-{site}",
+        site=site, roster=tmp_path / "roster.toml", clock_offset_file=tmp_path / "offset",
+    )  # fmt: skip
 
 
 def kill9(proc: subprocess.Popen[bytes]) -> None:

@@ -6,16 +6,15 @@ leaves the others to carry on with nothing missed and nothing sent twice.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 from alerts import AlertStore, write_offset
 from tests.alerts.conftest import T0, need
+from tests.helpers.procs import start_alerts
 
 
 def _actions(store: AlertStore, alert: str) -> Counter[str]:
@@ -73,21 +72,12 @@ def _roster(path: Path, site: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def _start(
-    mosquitto, tmp_path: Path, site: str, name: str, url: str, **env: str
-) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable, "-m", "app", "alerts",
-        "--site", site, "--data-dir", str(tmp_path / "data"),
-        "--mqtt-host", mosquitto.host, "--mqtt-port", str(mosquitto.port),
-        "--roster", str(tmp_path / "roster.toml"),
-        "--clock-offset-file", str(tmp_path / "offset"),
-        "--client-id", f"alerts-{site}-{name}", "--tick-interval", "0.05", "--lease", "0.5",
-        "--log-format", "json",
-    ]  # fmt: skip
-    log = (tmp_path / f"alerts-{name}.log").open("ab")
-    env = {**os.environ, "CARELOOP_DATABASE_URL": url, **env}  # "" = SQLite files
-    return subprocess.Popen(cmd, stdout=log, stderr=log, env=env)
+def _start(mosquitto, tmp_path: Path, site: str, name: str, url: str) -> subprocess.Popen[bytes]:
+    return start_alerts(
+        mosquitto, tmp_path / "data", tmp_path / f"alerts-{name}.log",
+        client_id=f"alerts-{site}-{name}", site=site, roster=tmp_path / "roster.toml",
+        clock_offset_file=tmp_path / "offset", lease=0.5, database_url=url,
+    )  # fmt: skip
 
 
 def test_kill9_of_replicas_mid_run_misses_nothing_and_doubles_nothing(

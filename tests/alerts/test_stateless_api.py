@@ -19,6 +19,7 @@ import httpx
 from devservers import free_port
 from people import Directory
 from tests.alerts.conftest import make_roster, need, write_roster
+from tests.helpers.procs import start_alerts
 
 
 def _env(url: str) -> dict[str, str]:
@@ -49,17 +50,6 @@ def _api(
             tmp_path / f"api-{name}.log"
         ).read_text()
         time.sleep(0.2)
-
-
-def _alerts(mosquitto, tmp_path: Path, site: str, url: str) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable, "-m", "app", "alerts", "--site", site,
-        "--data-dir", str(tmp_path / "data"), "--mqtt-host", mosquitto.host,
-        "--mqtt-port", str(mosquitto.port), "--client-id", f"alerts-{site}-0",
-        "--tick-interval", "0.05",
-    ]  # fmt: skip
-    log = (tmp_path / "alerts.log").open("ab")
-    return subprocess.Popen(cmd, stdout=log, stderr=log, env=_env(url))
 
 
 class Events:
@@ -107,7 +97,11 @@ def test_two_api_processes_without_an_alert_service_serve_one_volunteer(
             _api(mosquitto, tmp_path, site, n, database_url) for n in ("1", "2")
         )
         procs += [p1, p2]
-        procs.append(_alerts(mosquitto, tmp_path, site, database_url))
+        alerts = start_alerts(
+            mosquitto, tmp_path / "data", tmp_path / "alerts.log",
+            client_id=f"alerts-{site}-0", site=site, database_url=database_url,
+        )  # fmt: skip
+        procs.append(alerts)
         board = Events(url2, coordinator)  # watched on the other process
         time.sleep(0.5)
         message = need(site, kind="fall", tier="emergency", ts=int(time.time() * 1000))
