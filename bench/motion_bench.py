@@ -32,13 +32,22 @@ from models.runtime.intake import Intake
 from models.runtime.metrics import ScoreMetrics
 from models.runtime.motion import device_nbytes
 from people import Device, DeviceRegistry
-from simulators.motion import motion_window
+from simulators.motion import Activity, motion_window
 
 SITE = "bench"
 T0 = 1_767_600_000_000
 WINDOW_MS = 30_000
 #: The activities of successive windows, as a care home's day might go (a fall now and then).
-_PLAN = ("sitting", "sitting", "walking", "sitting", "lie_down", "lying", "lying", "walking")
+_PLAN: tuple[Activity, ...] = (
+    "sitting",
+    "sitting",
+    "walking",
+    "sitting",
+    "lie_down",
+    "lying",
+    "lying",
+    "walking",
+)
 
 
 @dataclass(frozen=True)
@@ -62,13 +71,13 @@ def _messages(o: MotionOptions, first: int, count: int) -> list[tuple[str, bytes
     out = []
     for k in range(first, first + count):
         for d in range(o.devices):
-            act = "fall" if rng.random() < 0.01 else _PLAN[(k + d) % len(_PLAN)]
+            act: Activity = "fall" if rng.random() < 0.01 else _PLAN[(k + d) % len(_PLAN)]
             w = motion_window(
                 act,
                 T0 + k * WINDOW_MS,
                 seconds=29.5,
                 rate_hz=o.rate_hz,
-                seed=o.seed + d,  # type: ignore[arg-type]
+                seed=o.seed + d,
             )
             msg = data_message(
                 "motion", device=f"tag-{d}", resident=f"r{d}", seq=k, ts=w["ts"], readings=[w]

@@ -275,10 +275,10 @@ def _run_score(args: argparse.Namespace) -> int:
 
         seconds = int(args.seconds) if args.seconds is not None else 600
         try:
-            options = MotionOptions(devices=args.residents or 200, seconds=seconds)
+            motion = MotionOptions(devices=args.residents or 200, seconds=seconds)
         except ValueError as exc:
             raise SettingsError("bench", str(exc)) from exc
-        report = run_motion_bench(options)
+        report = run_motion_bench(motion)
         print(json.dumps(report) if args.json else json.dumps(report, indent=2))
         return 0
     from bench.score_bench import ScoreOptions, run_score_bench
