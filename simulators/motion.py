@@ -15,10 +15,14 @@ irregular 1-4 Hz like a tag read only when powered:
 
 :func:`motion_window` gives one reading as the wire contract has it, ready for
 :func:`careloop.wire.data_message`; the tests, the bench and the demo use it.
+:func:`activity_of` picks a window's activity from a simulated resident's postures over the
+window and whether they fell in it, so a simulated tag tells the same story as the
+resident's terminal (``edge.adapters.SimulatedAdapter``, role ``tag``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -103,3 +107,17 @@ def _lie_down(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     w = np.clip((t - t0) / rng.uniform(3000, 5000), 0.0, 1.0)[:, None]
     mix = (1 - w) * up + w * down
     return mix * (1000.0 / np.maximum(np.linalg.norm(mix, axis=1), 1.0))[:, None]
+
+
+def activity_of(postures: Sequence[str | None], fell: bool) -> Activity:
+    """The window's activity from the postures of its readings (``careloop`` posture
+    values, None where a reading had none) and whether a fall happened in it."""
+    if fell:
+        return "fall"
+    known = [p for p in postures if p is not None]
+    if not known:
+        return "sitting"
+    if known[-1] == "lying":
+        return "lie_down" if known[0] != "lying" else "lying"
+    walking = sum(p in ("walking", "standing") for p in known)
+    return "walking" if walking * 2 > len(known) else "sitting"

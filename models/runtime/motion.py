@@ -17,7 +17,9 @@ reaches the rest of the scorer the way a terminal's own readings do:
   (:meth:`ActivityComponent.got_up`). A candidate is evidence, never an alarm by itself.
 
 A candidate stays in the buffer while the person lies still, so it is found again in the
-next windows: only a later impact than the last one reported opens a new fall.
+next windows: only a later impact than the last one reported opens a new fall. A candidate
+while a fall is already pending (the terminal's ``fall_detected`` came first) corroborates
+it and changes nothing: the confirmation clock keeps running from the first report.
 
 Memory is bounded: a tracker keeps at most 1,024 samples (40 bytes each) and none older than
 the features need (~ 3.5 min); a device not heard from for :data:`IDLE_MS` is dropped at the
@@ -133,7 +135,8 @@ class MotionComponent:
         onset = r.fall_onset_ms
         if r.fall_candidate and onset is not None and onset > dev.onset:
             dev.onset = onset
-            activity.fall(table, slot, onset, None, source="motion")
+            if int(table["fall_ts"][slot]) <= 0:  # else it confirms the fall already pending
+                activity.fall(table, slot, onset, None, source="motion")
             return []
         if not r.lying:
             return activity.got_up(table, slot, r.ts)

@@ -81,3 +81,38 @@ def test_a_tag_publishes_its_windows_through_the_outbox(mosquitto, unique_topic_
     assert sent.tolist() == t.tolist()  # every sample once, in order
     assert all(len(m.model_dump_json()) < 64 * 1024 for m in got)
     assert [m.seq for m in got] == sorted(m.seq for m in got)
+
+
+def test_a_simulated_tag_sends_a_valid_window_every_30_simulated_seconds() -> None:
+    import math
+
+    from careloop.wire import data_message
+    from edge.adapters import SimulatedAdapter
+    from simulators import CareHome
+
+    home = CareHome(2, seed=7, site="demo")
+    tag = SimulatedAdapter(home, 1, "tag", speed=math.inf, steps=30)
+    assert tag.device == home.profiles[1].devices.tag
+
+    async def collect() -> list[dict]:
+        return [s.reading async for b in tag.batches(None) for s in b.samples]
+
+    windows = asyncio.run(collect())
+    per = round(30 / home.interval_s)
+    assert len(windows) == 30 // per
+    for k, w in enumerate(windows):
+        assert w["start"] == home.time_ms(k * per)
+        assert w["ts"] < home.time_ms((k + 1) * per)
+        data_message("motion", device=tag.device, resident=tag.resident, seq=k, ts=w["ts"],
+                     readings=[w])  # fmt: skip
+
+
+def test_a_windows_activity_follows_the_terminals_postures() -> None:
+    from simulators.motion import activity_of
+
+    assert activity_of(["sitting", "lying"], fell=True) == "fall"
+    assert activity_of(["sitting", None, "lying"], fell=False) == "lie_down"
+    assert activity_of(["lying", "lying"], fell=False) == "lying"
+    assert activity_of(["walking", "standing", "sitting"], fell=False) == "walking"
+    assert activity_of(["sitting", "walking"], fell=False) == "sitting"
+    assert activity_of([None], fell=False) == "sitting"

@@ -153,3 +153,18 @@ def test_without_a_usable_posture_model_windows_are_counted_not_scored(tmp_path:
         assert scorer.engine.motion.status.startswith("off:")
         assert scorer.windows("sitting", "fall", "lying", "lying") == []
         assert scorer.engine.motion.unscored == 4
+
+
+def test_a_candidate_after_the_devices_own_fall_event_does_not_restart_the_fall(
+    scorer: Scorer,
+) -> None:
+    scorer.windows("sitting")
+    event = data_message(
+        "event", device="tag-ann", resident="ann", seq=999, ts=T0 + WIN + 10_000,
+        readings=[{"ts": T0 + WIN + 10_000, "type": "fall_detected", "confidence": 0.9}],
+    )  # fmt: skip
+    assert scorer.intake.score([(str(Topic(SITE, "tag-ann", "event")), encode(event))]) == []
+    needs = scorer.windows("fall", "lying", "lying", at=T0 + WIN)
+    assert opened(needs) == [("fall", "emergency", "open")]
+    assert needs[0].summary.startswith("Fall detected (confidence 0.90)")
+    assert needs[0].onset == T0 + WIN + 10_000
