@@ -263,6 +263,9 @@ class ScoreSettings(_Section):
     metrics_host: str = "127.0.0.1"
     #: Seconds between summary log lines (counts only, never ids or content); 0 = off.
     stats_interval: float = Field(60.0, ge=0)
+    #: Posture model for ``motion`` windows; default the shipped one (models/artifacts).
+    #: A file that cannot be used leaves motion unscored, the rules running (metrics say so).
+    posture_model: Path | None = None
 
     @field_validator("sites")
     @classmethod

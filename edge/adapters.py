@@ -24,6 +24,7 @@ from careloop.wire import CommandMessage
 from edge.errors import AdapterError
 from edge.speech import SpeechInput
 from simulators import CareHome
+from simulators.motion import activity_of, motion_window
 
 log = logging.getLogger(__name__)
 
@@ -72,25 +73,30 @@ class SimulatedAdapter(SensorAdapter):
 
     ``speed`` is how many simulated seconds pass per wall second (``math.inf``: as fast as
     the outbox takes them). The cursor is the next simulation step, so a restarted agent
-    continues exactly where the crashed one stopped.
+    continues exactly where the crashed one stopped. The ``tag`` role is the resident's worn
+    tag: every 30 simulated seconds a synthetic ``motion`` window of what the terminal says
+    the resident did meanwhile (:func:`simulators.motion.activity_of`).
     """
 
     def __init__(
         self,
         home: CareHome,
         index: int,
-        role: Literal["terminal", "voice"],
+        role: Literal["terminal", "voice", "tag"],
         *,
         speed: float = 1.0,
         steps: int | None = None,
     ) -> None:
         profile = home.profiles[index]
-        device = profile.devices.terminal if role == "terminal" else profile.devices.voice
-        super().__init__(device=device, resident=profile.id)
+        super().__init__(device=getattr(profile.devices, role), resident=profile.id)
         self.home = home
         self.index = index
+        self.role = role
         self.speed = speed
         self.steps = steps
+        #: The tag's current window: the terminal's postures, and whether a fall happened.
+        self._postures: list[str | None] = []
+        self._fell = False
 
     async def batches(self, cursor: str | None) -> AsyncIterator[SampleBatch]:
         step = int(cursor) if cursor else 0
@@ -104,13 +110,30 @@ class SimulatedAdapter(SensorAdapter):
                     await asyncio.sleep(delay)
             elif step % 50 == 0:
                 await asyncio.sleep(0)  # let the publisher run while generating flat out
-            samples = [
-                Sample(e.kind, e.reading)
-                for e in self.home.resident_emissions(self.index, step)
-                if e.device == self.device
-            ]
+            emissions = self.home.resident_emissions(self.index, step)
+            samples = (
+                self._tag(emissions, step)
+                if self.role == "tag"
+                else [Sample(e.kind, e.reading) for e in emissions if e.device == self.device]
+            )
             step += 1
             yield SampleBatch(samples, str(step))
+
+    def _tag(self, emissions: list[Any], step: int) -> list[Sample]:
+        """The tag's window when ``step`` ends one (every 30 simulated seconds), else []."""
+        for e in emissions:
+            if e.kind == "vitals":
+                self._postures.append(e.reading.get("posture"))
+            elif e.kind == "event" and e.reading["type"] == "fall_detected":
+                self._fell = True
+        per = max(1, round(30.0 / float(self.home.interval_s)))
+        if (step + 1) % per:
+            return []
+        act = activity_of(self._postures, self._fell)
+        self._postures, self._fell = [], False
+        start, end = self.home.time_ms(step + 1 - per), self.home.time_ms(step + 1)
+        window = motion_window(act, start, seconds=(end - start - 500) / 1000, seed=self.index)
+        return [Sample("motion", window)]
 
 
 class ReplayAdapter(SensorAdapter):

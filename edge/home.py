@@ -1,6 +1,7 @@
 """Run a whole simulated care home: one edge agent per device, in one process.
 
-Each resident has a terminal (vitals, events) and a voice device (utterances); each device
+Each resident has a terminal (vitals, events), a voice device (utterances) and a worn tag
+(motion windows); each device
 gets its own :class:`~edge.agent.EdgeAgent` with its own outbox and MQTT connection, exactly
 as real devices would, so the pipeline behind the broker cannot tell the difference.
 """
@@ -36,7 +37,7 @@ async def run_home(
     async with contextlib.AsyncExitStack() as stack:
         try:
             for index, profile in enumerate(home.profiles):
-                for role in ("terminal", "voice"):
+                for role in ("terminal", "voice", "tag"):
                     adapter = SimulatedAdapter(home, index, role, speed=speed, steps=steps)
                     agent = EdgeAgent(device_settings(settings, profile, adapter.device), adapter)
                     agents.append(await stack.enter_async_context(agent))

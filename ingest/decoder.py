@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from careloop.wire import DATA_KINDS, MAX_PAYLOAD_BYTES, Topic, decode
+from careloop.wire import MAX_PAYLOAD_BYTES, TABLES, Topic, decode
 from careloop.wire.shortcut import Ids, plain_envelope
 from ingest.lineproto import head, message_lines
 from ingest.shapes import LineFunction, compile_shape
@@ -57,7 +57,7 @@ class Decoder:
         self._id = Ids()
         self._heads: dict[tuple[str, str, str, str], str] = {}
         #: Per kind: the compiled function of each reading shape seen (see ingest.shapes).
-        self._shapes: dict[str, dict[tuple[str, ...], LineFunction]] = {k: {} for k in DATA_KINDS}
+        self._shapes: dict[str, dict[tuple[str, ...], LineFunction]] = {k: {} for k in TABLES}
         self._compiled = 0
         self._float_texts: dict[str, dict[float, str]] = {}
         #: How many messages took the shortcut / the full contract (for tests and tuning).
@@ -80,7 +80,8 @@ class Decoder:
     def decode(self, topic: str, payload: bytes) -> Decoded:
         """Validate and convert one message; raises :class:`~careloop.wire.WireError`."""
         parsed = self.topic(topic)
-        if parsed is not None and parsed.kind in DATA_KINDS and len(payload) <= MAX_PAYLOAD_BYTES:
+        # the shortcut knows the measure-table kinds; motion windows always take the contract
+        if parsed is not None and parsed.kind in TABLES and len(payload) <= MAX_PAYLOAD_BYTES:
             result = self._fast(parsed, payload)
             if result is not None:
                 self.fast += 1

@@ -4,7 +4,7 @@ One point per reading::
 
     vitals,device=term-r001,resident=r001,site=home heart_rate=72.0,steps=12i 1764000000000
 
-* measurement: ``vitals``, ``event``, ``utterance`` or ``device_status``;
+* measurement: ``vitals``, ``event``, ``utterance``, ``motion`` or ``device_status``;
 * tags: ``device``, ``resident``, ``site`` (sorted, as InfluxDB prefers), and for events also
   ``type``, so two events of different types in the same millisecond stay two points;
 * fields: every measurement present in the reading, typed from :mod:`careloop.wire.measures`
@@ -12,6 +12,13 @@ One point per reading::
   quoted and escaped). Events always carry ``n=1i`` (one occurrence), so an event with only a
   type is still a valid point and ``sum(n)`` counts events;
 * time: the reading's own ``ts`` (device clock, epoch ms; written with ``precision=ms``).
+
+A ``motion`` window (raw accelerometer samples) is stored as **one summary point**, not its
+samples: ``start`` (epoch ms of the first sample), ``samples``, ``span_ms`` and
+``peak_mg`` (the largest magnitude in the window, from ``peak_mg`` when sent, else from the
+samples), at the window's ``ts`` (its last sample). That is ~150 bytes a window instead of
+~25 a sample; the scorer reads the raw samples off MQTT, and the summaries show when a tag
+was heard and how hard it was shaken (docs/wire.md).
 
 The same series and time is the same point, so writing a redelivered message again
 overwrites instead of duplicating: that is what makes at-least-once delivery safe.
@@ -23,17 +30,27 @@ speech features are kept. The fast decoder never writes text.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from careloop.wire import TABLES, Measure, Message, StatusMessage, Topic
+from careloop.wire import (
+    TABLES,
+    Measure,
+    Message,
+    MotionMessage,
+    MotionReading,
+    StatusMessage,
+    Topic,
+)
 
 #: Measurement name per message kind.
 MEASUREMENTS: dict[str, str] = {
     "vitals": "vitals",
     "event": "event",
     "utterance": "utterance",
+    "motion": "motion",
     "status": "device_status",
 }
 
@@ -175,6 +192,8 @@ def message_lines(topic: Topic, message: Message, *, keep_text: bool = False) ->
     if isinstance(message, StatusMessage):
         point = line(kind, prefix, message.__dict__, message.ts, fields)
         return [point] if point is not None else []
+    if isinstance(message, MotionMessage):
+        return [motion_line(prefix, w) for w in message.readings]
     out = []
     for reading in message.readings:  # type: ignore[union-attr]  # data kinds carry readings
         values = reading.__dict__
@@ -182,3 +201,15 @@ def message_lines(topic: Topic, message: Message, *, keep_text: bool = False) ->
         if point is not None:
             out.append(point)
     return out
+
+
+def motion_line(prefix: str, window: MotionReading) -> str:
+    """A motion window's summary point (see the module docstring): never its samples."""
+    if window.peak_mg is not None:
+        peak = max(window.peak_mg)
+    else:
+        peak = round(max(math.sqrt(x * x + y * y + z * z) for x, y, z in window.acc_mg))
+    return (
+        f"{prefix} start={window.start}i,samples={len(window.t_ms)}i,"
+        f"span_ms={window.t_ms[-1]}i,peak_mg={peak}i {window.ts}"
+    )

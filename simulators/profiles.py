@@ -21,10 +21,12 @@ _PROFILE_STREAM = 0x9F0F11E
 
 
 class Devices(NamedTuple):
-    """The two devices of a resident: the smart-care terminal and the voice device."""
+    """A resident's devices: the smart-care terminal, the voice device and the worn tag
+    (raw accelerometer windows, the ``motion`` kind)."""
 
     terminal: str
     voice: str
+    tag: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,7 @@ def _draw(seed: int, index: int, site: str) -> ResidentProfile:
         id=rid,
         index=index,
         site=site,
-        devices=Devices(terminal=f"term-{rid}", voice=f"voice-{rid}"),
+        devices=Devices(terminal=f"term-{rid}", voice=f"voice-{rid}", tag=f"tag-{rid}"),
         age=int(rng.integers(68, 97)),
         sex=sex,
         language=language,

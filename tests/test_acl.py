@@ -285,7 +285,7 @@ def test_files_hold_hashes_and_each_device_its_own_topics(setup: Setup) -> None:
     assert sorted(block.splitlines()[2:]) == sorted(
         [
             f"topic write careloop/v1/s1/dev-a/{k}"
-            for k in ("vitals", "event", "utterance", "status")
+            for k in ("vitals", "event", "utterance", "motion", "status")
         ]
         + ["topic read careloop/v1/s1/dev-a/cmd"]
     )

@@ -143,6 +143,13 @@ def test_device_registry_insert_or_keep(tmp_path: Path, database_url: str) -> No
         assert registry.remove_resident("s1", "r9") == ["d1"]
 
 
+def test_a_worn_tag_never_says_help_is_on_the_way(people: Directory, tmp_path: Path) -> None:
+    with DeviceRegistry(tmp_path / "people.sqlite3", url=people.url) as registry:
+        registry.add([Device("tag-1", "s1", "r1", "tag"), Device("tag-2", "s1", "r2", "tag")])
+        registry.add([Device("dev-2", "s1", "r2")])  # kind unknown: may speak
+    assert people.speaking_devices() == {("s1", "r2"): "dev-2"}
+
+
 def test_a_roster_imported_by_two_processes_at_once_is_no_error(
     tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -30,8 +30,9 @@ from careloop.wire import StatusMessage, WireError, decode, subscription
 from careloop.wire.control import CONTROL_PREFIX, decode_erase, erase_subscription
 from people import DeviceRegistry
 
-#: Reading fields never kept (a resident's words).
-_WORDS = frozenset({"text"})
+#: Reading fields never kept: a resident's words, and a motion window's raw samples (the
+#: monitor shows the window's time and ``start``, not up to 1,024 samples).
+_WORDS = frozenset({"text", "t_ms", "acc_mg", "peak_mg"})
 
 log = logging.getLogger(__name__)
 

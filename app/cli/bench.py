@@ -101,6 +101,10 @@ def register(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--site-count", type=int, default=8, help="score --partitions: sites (8)")
     p.add_argument(
+        "--motion", action="store_true", help="score: CPU per 30 s motion window through the "
+        "scorer and bytes per tag instead, --residents tags (200) (bench/motion_bench.py)",
+    )  # fmt: skip
+    p.add_argument(
         "--batch",
         type=int,
         default=1,
@@ -266,6 +270,17 @@ def _run_partitions(args: argparse.Namespace) -> int:
 def _run_score(args: argparse.Namespace) -> int:
     if args.partitions is not None:
         return _run_partitions(args)
+    if args.motion:
+        from bench.motion_bench import MotionOptions, run_motion_bench
+
+        seconds = int(args.seconds) if args.seconds is not None else 600
+        try:
+            motion = MotionOptions(devices=args.residents or 200, seconds=seconds)
+        except ValueError as exc:
+            raise SettingsError("bench", str(exc)) from exc
+        report = run_motion_bench(motion)
+        print(json.dumps(report) if args.json else json.dumps(report, indent=2))
+        return 0
     from bench.score_bench import ScoreOptions, run_score_bench
 
     try:

@@ -72,7 +72,7 @@ def register(sub: Any) -> argparse.ArgumentParser:
         default=0,
         help="which resident of the home this device belongs to (default 0)",
     )
-    sim.add_argument("--sim-role", choices=["terminal", "voice"], default="terminal")
+    sim.add_argument("--sim-role", choices=["terminal", "voice", "tag"], default="terminal")
     sim.add_argument("--seed", type=int, default=7, help="simulation seed (default 7)")
     sim.add_argument(
         "--speed",

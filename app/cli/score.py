@@ -66,6 +66,13 @@ def register(sub: Any) -> argparse.ArgumentParser:
         help="process slot number used in the default client id (1)",
     )
     g.add_argument(
+        "--posture-model",
+        metavar="FILE",
+        dest="score__posture_model",
+        help="posture model (.npz) for worn tags' motion windows (default: the shipped "
+        "models/artifacts/posture-v2.npz; an unusable file leaves motion unscored)",
+    )
+    g.add_argument(
         "--snapshot-every",
         metavar="S",
         dest="score__snapshot_every",

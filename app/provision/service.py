@@ -49,7 +49,7 @@ from people.errors import PeopleError
 from people.store.base import MIGRATIONS as PEOPLE_MIGRATIONS
 from people.store.volunteers import volunteer_sites
 
-DeviceKind = Literal["terminal", "voice"]
+DeviceKind = Literal["terminal", "voice", "tag"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS mqtt_users (

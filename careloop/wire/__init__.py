@@ -4,7 +4,8 @@ Public surface::
 
     Topic, subscription, KINDS, DATA_KINDS     topics.py
     VITALS, EVENT, UTTERANCE, Measure          measures.py (declarative field tables)
-    VitalsMessage, ..., MESSAGE_TYPES          schemas.py
+    VitalsMessage, MotionMessage, ...,         schemas.py
+    MESSAGE_TYPES
     decode, encode, validate, data_message,    codec.py
     encode_stored
     WireError                                  errors.py (the one validation error)
@@ -39,6 +40,8 @@ from careloop.wire.schemas import (
     Envelope,
     EventMessage,
     Message,
+    MotionMessage,
+    MotionReading,
     StatusMessage,
     UtteranceMessage,
     VitalsMessage,
@@ -75,6 +78,8 @@ __all__ = [
     "Kind",
     "Measure",
     "Message",
+    "MotionMessage",
+    "MotionReading",
     "StatusMessage",
     "Topic",
     "UtteranceMessage",

@@ -99,7 +99,7 @@ def data_message(
     ts: int,
     readings: Iterable[Mapping[str, Any]],
 ) -> Message:
-    """Build and validate a data message (vitals, event or utterance) carrying ``readings``."""
+    """Build and validate a data message of ``kind`` (any data kind) carrying ``readings``."""
     return validate(
         kind,
         {

@@ -81,6 +81,18 @@ UTTERANCE: tuple[Measure, ...] = (
     Measure("repeated_question", "bool", "", "the device heard this question recently"),
 )
 
+#: Raw accelerometer windows (the ``motion`` kind, docs/wire.md): list-valued, so not a table
+#: of scalar measures; these are its limits, enforced by ``careloop.wire.schemas``.
+MOTION_FIELDS = ("start", "t_ms", "acc_mg", "peak_mg", "rate_hz")
+#: Most samples in one window (the posture tracker's buffer holds no more).
+MOTION_MAX_SAMPLES = 1024
+#: Longest window: the last sample at most this many ms after the first.
+MOTION_MAX_SPAN_MS = 300_000
+#: Largest acceleration per axis, and peak magnitude, in milli-g (a ±16 g sensor).
+MOTION_MAX_MG = 16_000
+#: The device's nominal sample rate (informative), Hz.
+MOTION_RATE_HZ = (0.1, 50.0)
+
 TABLES: dict[str, tuple[Measure, ...]] = {
     "vitals": VITALS,
     "event": EVENT,
@@ -90,6 +102,7 @@ TABLES: dict[str, tuple[Measure, ...]] = {
 #: Every field name that may appear in a message (for bounded error labels).
 KNOWN_FIELDS: frozenset[str] = frozenset(
     [m.name for table in TABLES.values() for m in table]
+    + list(MOTION_FIELDS)
     + [
         "v",
         "device",

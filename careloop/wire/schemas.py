@@ -12,11 +12,31 @@ message a device sends (a batch of readings travels in one message). Status mess
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
-from careloop.wire.measures import EVENT, TABLES, UTTERANCE, VITALS, Measure
+from careloop.wire.measures import (
+    EVENT,
+    MOTION_MAX_MG,
+    MOTION_MAX_SAMPLES,
+    MOTION_MAX_SPAN_MS,
+    MOTION_RATE_HZ,
+    TABLES,
+    UTTERANCE,
+    VITALS,
+    Measure,
+)
 from careloop.wire.topics import ID_PATTERN
 
 #: Largest payload accepted, in bytes; bigger ones are rejected before parsing.
@@ -85,6 +105,48 @@ EventReading: type[BaseModel] = _reading_model("EventReading", EVENT, ("type",))
 UtteranceReading: type[BaseModel] = _reading_model("UtteranceReading", UTTERANCE, ("language",))
 
 
+_Mg = Annotated[int, Field(ge=-MOTION_MAX_MG, le=MOTION_MAX_MG)]
+_Samples = Field(min_length=1, max_length=MOTION_MAX_SAMPLES)
+
+
+class MotionReading(BaseModel):
+    """One window of raw accelerometer samples from a worn tag (docs/wire.md, ``motion``).
+
+    Integers in milli-g keep the JSON exact and NaN-free. Times are ms from ``start``, so a
+    window of 1,024 samples stays small; ``ts`` is the last sample's time, which a device
+    must state twice (``ts`` = ``start`` + the last ``t_ms``) so a window cut or shifted in
+    firmware is caught at the door, not scored at the wrong time.
+    """
+
+    model_config = _CONFIG
+    ts: EpochMs
+    start: EpochMs
+    t_ms: Annotated[list[Annotated[int, Field(ge=0, le=MOTION_MAX_SPAN_MS)]], _Samples]
+    acc_mg: Annotated[list[Annotated[list[_Mg], Field(min_length=3, max_length=3)]], _Samples]
+    peak_mg: Annotated[list[Annotated[int, Field(ge=0, le=MOTION_MAX_MG)]], _Samples] | None = None
+    rate_hz: Annotated[float, Field(ge=MOTION_RATE_HZ[0], le=MOTION_RATE_HZ[1])] | None = None
+
+    @field_validator("t_ms")
+    @classmethod
+    def _times(cls, t: list[int], info: ValidationInfo) -> list[int]:
+        if t[0] != 0:
+            raise ValueError("must start at 0 (sample times are ms from start)")
+        if any(b < a for a, b in pairwise(t)):
+            raise ValueError("must not decrease")
+        ts, start = info.data.get("ts"), info.data.get("start")
+        if ts is not None and start is not None and ts != start + t[-1]:
+            raise ValueError(f"the last value must be ts - start ({ts - start} ms)")
+        return t
+
+    @field_validator("acc_mg", "peak_mg")
+    @classmethod
+    def _one_per_sample(cls, v: list[Any] | None, info: ValidationInfo) -> list[Any] | None:
+        t = info.data.get("t_ms")
+        if v is not None and t is not None and len(v) != len(t):
+            raise ValueError(f"needs one value per t_ms sample ({len(t)}), not {len(v)}")
+        return v
+
+
 class Envelope(BaseModel):
     """Fields every device message carries."""
 
@@ -109,6 +171,11 @@ class EventMessage(Envelope):
 class UtteranceMessage(Envelope):
     kind: Literal["utterance"] = Field("utterance", exclude=True)
     readings: Annotated[list[UtteranceReading], Field(min_length=1, max_length=MAX_READINGS)]  # type: ignore[valid-type]  # model built at runtime from its table
+
+
+class MotionMessage(Envelope):
+    kind: Literal["motion"] = Field("motion", exclude=True)
+    readings: Annotated[list[MotionReading], Field(min_length=1, max_length=MAX_READINGS)]
 
 
 class StatusMessage(Envelope):
@@ -139,13 +206,16 @@ class CommandMessage(BaseModel):
     alert: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
-DataMessage = VitalsMessage | EventMessage | UtteranceMessage
-Message = VitalsMessage | EventMessage | UtteranceMessage | StatusMessage | CommandMessage
+DataMessage = VitalsMessage | EventMessage | UtteranceMessage | MotionMessage
+Message = (
+    VitalsMessage | EventMessage | UtteranceMessage | MotionMessage | StatusMessage | CommandMessage
+)
 
 MESSAGE_TYPES: dict[str, type[BaseModel]] = {
     "vitals": VitalsMessage,
     "event": EventMessage,
     "utterance": UtteranceMessage,
+    "motion": MotionMessage,
     "status": StatusMessage,
     "cmd": CommandMessage,
 }
@@ -153,6 +223,7 @@ READING_TYPES: dict[str, type[BaseModel]] = {
     "vitals": VitalsReading,
     "event": EventReading,
     "utterance": UtteranceReading,
+    "motion": MotionReading,
 }
 
 __all__ = [
@@ -167,6 +238,8 @@ __all__ = [
     "EventMessage",
     "EventReading",
     "Message",
+    "MotionMessage",
+    "MotionReading",
     "StatusMessage",
     "UtteranceMessage",
     "UtteranceReading",

@@ -14,12 +14,13 @@ from careloop.wire.errors import WireError
 
 PREFIX = "careloop/v1"
 
-Kind = Literal["vitals", "event", "utterance", "status", "cmd"]
+Kind = Literal["vitals", "event", "utterance", "motion", "status", "cmd"]
 KINDS: tuple[str, ...] = get_args(Kind)
 #: Kinds a device publishes (uplink); ``cmd`` is the only downlink.
-UPLINK_KINDS: tuple[str, ...] = ("vitals", "event", "utterance", "status")
-#: Uplink kinds that carry readings (status is a retained presence flag).
-DATA_KINDS: tuple[str, ...] = ("vitals", "event", "utterance")
+UPLINK_KINDS: tuple[str, ...] = ("vitals", "event", "utterance", "motion", "status")
+#: Uplink kinds that carry readings (status is a retained presence flag); ``motion``'s are
+#: raw accelerometer windows, the others' fields come from the measure tables.
+DATA_KINDS: tuple[str, ...] = ("vitals", "event", "utterance", "motion")
 
 #: Ids are short, printable and safe as MQTT topic levels and InfluxDB tag values.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"

@@ -79,6 +79,9 @@ class ActivityComponent:
 
     def __init__(self, thresholds: Thresholds) -> None:
         self.thresholds = thresholds
+        #: Slots whose pending fall came from a motion window's fall candidate (wording
+        #: only; not in the snapshot: after a restart it reads as a fall event).
+        self.from_motion: set[int] = set()
 
     def step(self, t: Any, b: VitalsBatch, offset_min: NDArray[np.int64]) -> list[Finding]:
         r, ts = b.resident, b.ts
@@ -108,12 +111,7 @@ class ActivityComponent:
         if pending.any():
             moved = pending & moving
             for i in np.nonzero(moved)[0].tolist():
-                slot, at, fell = int(r[i]), int(ts[i]), int(fall_ts[i])
-                if t["fall_raised"][slot]:
-                    out.append(fall_cleared(slot, at, fell))
-                out.append(fall_check_in(slot, at, fell, float(t["fall_conf"][slot])))
-                t["fall_ts"][slot] = 0
-                t["fall_raised"][slot] = False
+                out += self.got_up(t, int(r[i]), int(ts[i]))
             confirm = th.get("fall_confirm_s", r)
             due = pending & ~moving & ~t["fall_raised"][r] & (ts - fall_ts >= confirm)
             for i in np.nonzero(due)[0].tolist():
@@ -254,11 +252,32 @@ class ActivityComponent:
         return out
 
     # -- events and timers ---------------------------------------------------------------------
-    def fall(self, t: Any, slot: int, ts: int, confidence: float | None) -> None:
-        """A ``fall_detected`` event: start the confirmation window."""
+    def fall(
+        self, t: Any, slot: int, ts: int, confidence: float | None, source: str = "event"
+    ) -> None:
+        """A ``fall_detected`` event (or a motion ``source``'s fall candidate, at its
+        impact): start the confirmation window."""
         t["fall_ts"][slot] = ts
         t["fall_conf"][slot] = np.nan if confidence is None else confidence
         t["fall_raised"][slot] = False
+        if source == "motion":
+            self.from_motion.add(slot)
+        else:
+            self.from_motion.discard(slot)
+
+    def got_up(self, t: Any, slot: int, ts: int) -> list[Finding]:
+        """Moving (or, from a worn tag, no longer lying) at ``ts`` after a pending fall: the
+        general check-in, and the emergency cleared if it was raised; [] if none pending."""
+        fell = int(t["fall_ts"][slot])
+        if fell <= 0 or ts < fell:
+            return []
+        source = "motion" if slot in self.from_motion else "event"
+        out = [fall_cleared(slot, ts, fell)] if t["fall_raised"][slot] else []
+        out.append(fall_check_in(slot, ts, fell, float(t["fall_conf"][slot]), source))
+        t["fall_ts"][slot] = 0
+        t["fall_raised"][slot] = False
+        self.from_motion.discard(slot)
+        return out
 
     def exit_door(self, t: Any, slot: int, ts: int, offset_min: int) -> list[Finding]:
         """An exit door opening: wandering when it is the resident's night."""
@@ -332,6 +351,6 @@ class ActivityComponent:
     def _fall_confirmed(self, t: Any, slot: int, ts: int, how: str) -> Finding:
         t["fall_raised"][slot] = True
         confirm = int(np.asarray(self.thresholds.get("fall_confirm_s", slot)))
-        return fall_confirmed(
-            slot, ts, int(t["fall_ts"][slot]), float(t["fall_conf"][slot]), how, confirm
-        )
+        fell, conf = int(t["fall_ts"][slot]), float(t["fall_conf"][slot])
+        source = "motion" if slot in self.from_motion else "event"
+        return fall_confirmed(slot, ts, fell, conf, how, confirm, source)

@@ -35,6 +35,7 @@ import numpy as np
 from careloop.files import write_private
 from careloop.wire.needs import Evidence, NeedMessage
 from models.base import ModelError, StateError
+from models.posture import PostureModel
 from models.runtime import activity, daily, risk, vitals
 from models.runtime.activity import ActivityComponent
 from models.runtime.careplan import CarePlanner
@@ -42,6 +43,7 @@ from models.runtime.columns import VitalsBatch
 from models.runtime.daily import DailyComponent
 from models.runtime.findings import Finding
 from models.runtime.fusion import Fusion
+from models.runtime.motion import MotionComponent, resolve_posture
 from models.runtime.residents import Slots
 from models.runtime.risk import RiskComponent, resolve_model
 from models.runtime.riskmodel import DEFAULT_PATH, RiskModel
@@ -84,9 +86,12 @@ class ScoringEngine:
         *,
         classifier: CareIntentClassifier | None = None,
         risk_model: RiskModel | Path | None = DEFAULT_PATH,
+        posture_model: PostureModel | Path | None = None,
     ) -> None:
         """``risk_model``: the deterioration-risk model, a model file, or None for rules only
-        (the shipped file by default; one that cannot be loaded is logged, rules only)."""
+        (the shipped file by default; one that cannot be loaded is logged, rules only).
+        ``posture_model``: for motion windows, the model or its file (None: the shipped one;
+        one that cannot be loaded is logged and motion windows are not scored)."""
         self.config = config or EngineConfig()
         self.directory = Slots(dict(profiles or {}))
         self.table = Table(
@@ -96,6 +101,7 @@ class ScoringEngine:
         self.vitals = VitalsComponent(self.directory, self.thresholds)
         self.risk = RiskComponent(*resolve_model(risk_model), self.vitals)
         self.activity = ActivityComponent(self.thresholds)
+        self.motion = MotionComponent(*resolve_posture(posture_model))
         self.daily = DailyComponent()
         self.speech = SpeechComponent(classifier)
         self.planner = CarePlanner()
@@ -185,6 +191,15 @@ class ScoringEngine:
             self.planner.event(slot, profile, kind, ts)
         return self.fusion.fuse(findings)
 
+    def score_motion(
+        self, slot: int, device: str, window: Mapping[str, Any]
+    ) -> tuple[list[NeedMessage], dict[str, Any] | None]:
+        """One ``motion`` window of ``device``: the needs it raised (got up after a fall)
+        and the posture reading it gives, to score as vitals after the fall it may open."""
+        self._heard(slot, int(window["ts"]))
+        findings, posture = self.motion.window(self.table, self.activity, slot, device, window)
+        return self.fusion.fuse(findings), posture
+
     def score_utterance(self, slot: int, reading: Mapping[str, Any]) -> list[NeedMessage]:
         """One utterance reading (text only if it came with consent)."""
         self._heard(slot, int(reading["ts"]))
@@ -206,6 +221,7 @@ class ScoringEngine:
         rows = len(self.directory)
         findings = self.activity.tick(self.table, rows, self.now)
         findings += self.risk.tick(self.table, rows, self.now)
+        self.motion.expire(self.now)
         if self.config.care_plans:
             # one conversion to Python ints, not a numpy scalar per resident; residents never
             # seen are skipped here as CarePlanner.tick would skip them (first_seen <= 0)
@@ -227,6 +243,8 @@ class ScoringEngine:
         self.daily.detectors.pop(slot, None)
         self.daily.raised.pop(slot, None)
         self.speech.voices.pop(slot, None)
+        self.motion.forget(slot)
+        self.activity.from_motion.discard(slot)
         self.planner.progress.pop(slot, None)
         for key in [k for k in self.fusion.open if k[0] == slot]:
             del self.fusion.open[key]

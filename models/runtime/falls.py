@@ -8,6 +8,10 @@ A fall event opens a confirmation window (:mod:`models.runtime.activity`). Three
   up, which is no emergency but worth a visit for injuries nobody saw (:func:`fall_check_in`);
 * moving again after the emergency was raised: the emergency is ``cleared`` (the alert is
   cancelled) and the same general check-in opens in its place.
+
+The fall is either the device's ``fall_detected`` event or, from a worn tag's ``motion``
+windows, a fall candidate of the posture model's rule (:mod:`models.runtime.motion`):
+``source`` words the summary and the evidence for what was actually seen.
 """
 
 from __future__ import annotations
@@ -22,11 +26,29 @@ def _detector(conf: float) -> str:
     return f"confidence {conf:.2f}" if math.isfinite(conf) else "no confidence given"
 
 
+def _what(conf: float, source: str) -> str:
+    if source == "motion":
+        return (
+            "Fall candidate from the worn motion sensor (a sharp impact out of upright, "
+            "then lying still)"
+        )
+    return f"Fall detected ({_detector(conf)})"
+
+
+#: The evidence's measure and what the fall was, per source.
+_MEASURE = {
+    "event": ("fall_detected", "fall event"),
+    "motion": ("fall_candidate", "motion fall candidate"),
+}
+
+
 def fall_confirmed(
-    slot: int, ts: int, fall_ts: int, conf: float, how: str, confirm_ms: int
-) -> Finding:
-    """A fall event and then stillness (or silence) for the confirmation time."""
+    slot: int, ts: int, fall_ts: int, conf: float, how: str, confirm_ms: int,
+    source: str = "event",
+) -> Finding:  # fmt: skip
+    """A fall (event or candidate) and then stillness (or silence) for the confirmation time."""
     secs = (ts - fall_ts) // 1000
+    measure, what = _MEASURE[source]
     return Finding(
         slot,
         "fall",
@@ -34,13 +56,13 @@ def fall_confirmed(
         ts,
         fall_ts,
         conf if math.isfinite(conf) else 1.0,
-        f"Fall detected ({_detector(conf)}) and {how} for {secs} s since: no steps, no upright "
+        f"{_what(conf, source)} and {how} for {secs} s since: no steps, no upright "
         "posture, no exertion.",
         [
             Evidence(
-                measure="fall_detected",
+                measure=measure,
                 value=conf if math.isfinite(conf) else None,
-                rule=f"fall event, then no movement for {confirm_ms // 1000} s",
+                rule=f"{what}, then no movement for {confirm_ms // 1000} s",
                 ts=fall_ts,
             )
         ],
@@ -61,9 +83,11 @@ def fall_cleared(slot: int, ts: int, fall_ts: int) -> Finding:
     )
 
 
-def fall_check_in(slot: int, ts: int, fall_ts: int, conf: float) -> Finding:
+def fall_check_in(slot: int, ts: int, fall_ts: int, conf: float, source: str = "event") -> Finding:
     """Fell and got up: a general need to visit (injuries, fear of falling, the cause)."""
     secs = max(0, (ts - fall_ts) // 1000)
+    measure, what = _MEASURE[source]
+    how = "no longer lying" if source == "motion" else "steps or upright posture"
     return Finding(
         slot,
         "fall_check_in",
@@ -71,13 +95,13 @@ def fall_check_in(slot: int, ts: int, fall_ts: int, conf: float) -> Finding:
         ts,
         fall_ts,
         conf if math.isfinite(conf) else 1.0,
-        f"Fall detected ({_detector(conf)}), then moving again {secs} s later (steps or upright "
-        "posture): fell and got up, worth a visit to check for injuries.",
+        f"{_what(conf, source)}, then moving again {secs} s later ({how}): fell and got up, "
+        "worth a visit to check for injuries.",
         [
             Evidence(
-                measure="fall_detected",
+                measure=measure,
                 value=conf if math.isfinite(conf) else None,
-                rule="fall event, then moving again: a check-in",
+                rule=f"{what}, then moving again: a check-in",
                 ts=fall_ts,
             ),
             Evidence(

@@ -7,12 +7,15 @@ ingest makes, so a provisioned terminal can neither open nor clear another resid
 needs, nor invent residents), refused if it or any of its readings is stamped too far
 ahead of this clock (the envelope's ``ts`` is the device's send time, a reading's is its
 sensor's: either can be fast), and scored.
-Consecutive vitals become one VitalsBatch; an event, utterance or status of a resident with
-vitals waiting first flushes them, so a fall event and that resident's readings after it are
-seen in arrival order. Another resident's event does not: residents are scored
+Consecutive vitals become one VitalsBatch; an event, utterance, motion window or status of
+a resident with vitals waiting first flushes them, so a fall event and that resident's
+readings after it are seen in arrival order. Another resident's event does not: residents are scored
 independently, and a stream where events of many residents are interleaved with vitals
 would otherwise be cut into batches of a few readings each, every one paying the whole
 vectorised step (a flood of small events could slow the scorer tenfold).
+A motion window (a worn tag's raw samples) goes to the resident's posture tracker first
+(a fall candidate opens the fall there, :mod:`models.runtime.motion`); the posture it gives
+joins the vitals batch like a terminal's ``posture``, so it is scored after that fall.
 Bad messages are counted by reason and warned about at most every ``WARN_EVERY_S`` (topic
 and reason only, never the payload).
 """
@@ -27,6 +30,7 @@ from typing import Any
 from careloop.logs import fields
 from careloop.wire import (
     EventMessage,
+    MotionMessage,
     StatusMessage,
     UtteranceMessage,
     VitalsMessage,
@@ -48,7 +52,7 @@ WARN_EVERY_S = 10.0
 #: Seconds between registry re-reads in steady state (a miss re-reads at once).
 REGISTRY_REFRESH_S = 5.0
 
-_SCORED = (VitalsMessage, EventMessage, UtteranceMessage, StatusMessage)
+_SCORED = (VitalsMessage, EventMessage, UtteranceMessage, MotionMessage, StatusMessage)
 
 
 class Intake:
@@ -88,7 +92,7 @@ class Intake:
         slots: list[int] = []
         vitals: list[Mapping[str, Any]] = []
         waiting: set[int] = set()  # slots with vitals in ``vitals``
-        scored = {"vitals": 0, "event": 0, "utterance": 0, "status": 0}
+        scored = {"vitals": 0, "event": 0, "utterance": 0, "motion": 0, "status": 0}
 
         def flush() -> None:
             if vitals:
@@ -132,7 +136,7 @@ class Intake:
             if readings is None:  # as the engine takes them: dicts, as on the wire
                 readings = (
                     [dict(r) for r in msg.readings]
-                    if kind == "vitals"
+                    if kind in ("vitals", "motion")  # motion: no copy of the samples
                     else [r.model_dump(exclude_none=True) for r in msg.readings]
                 )
             if self.skew_ms > 0 and self._too_far_ahead(ts, readings):
@@ -149,6 +153,17 @@ class Intake:
                 waiting.add(slot)
                 if len(vitals) >= self.limit:
                     flush()
+            elif kind == "motion":
+                for window in readings:
+                    if slot in waiting:  # this resident's postures before a fall it may open
+                        flush()
+                    needs, posture = engine.score_motion(slot, parsed.device, window)
+                    out.extend(needs)
+                    if posture is not None:
+                        slots.append(slot)
+                        vitals.append(posture)
+                        waiting.add(slot)
+                    latest = max(latest, window["ts"])
             else:
                 if slot in waiting:
                     flush()
@@ -164,7 +179,7 @@ class Intake:
         for name, n in scored.items():
             if n:
                 self.metrics.scored.labels(name).inc(n)
-        self.counts["readings"] += scored["vitals"] + scored["event"] + scored["utterance"]
+        self.counts["readings"] += sum(n for name, n in scored.items() if name != "status")
         self.metrics.residents.set(len(engine.directory))
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         return out

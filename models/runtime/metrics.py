@@ -85,3 +85,14 @@ class ScoreMetrics(ServiceMetrics):
             "1 while the deterioration-risk model scores; 0 = rules only (no usable model file)",
             registry=r,
         )
+        self.posture_model = Gauge(
+            "careloop_score_posture_model",
+            "1 while the posture model scores motion windows; 0 = windows ignored, rules only "
+            "(no usable model file)",
+            registry=r,
+        )
+
+    def models(self, risk: bool, posture: bool) -> None:
+        """Which models score (1) and which are off, leaving the rules alone (0)."""
+        self.risk_model.set(1 if risk else 0)
+        self.posture_model.set(1 if posture else 0)

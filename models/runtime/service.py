@@ -242,16 +242,16 @@ class ScoreService:
         profiles = self._profiles.value
         # The ticker runs the engine's timers (every tick_every s, on reading time plus the
         # wall time since): the engine need not also tick from each batch's reading time.
-        config = EngineConfig(auto_tick=False)
+        config, cfg = EngineConfig(auto_tick=False), self.settings.score
         engine, self.restored = restore_or_fresh(
-            self.snapshot_path, lambda: ScoringEngine(config, profiles=profiles)
+            self.snapshot_path,
+            lambda: ScoringEngine(config, profiles=profiles, posture_model=cfg.posture_model),
         )
         self.engine = engine
         self.sweep = Sweep(
             self.settings.paths.people, {"score": self._expire}, url=self.settings.store_url,
             every=self.settings.people.retention_every, clock=lambda: self.reading_now() / 1000,
         )  # fmt: skip
-        cfg = self.settings.score
         self.intake = Intake(
             engine, self._registry, self.metrics, self.counts,
             max_batch_readings=cfg.max_batch_readings, max_clock_skew_s=cfg.max_clock_skew,
@@ -260,7 +260,7 @@ class ScoreService:
         self.metrics.residents.set(len(engine.directory))
         if self._own is not None:  # a restored resident's erase command must still arrive
             self._own.add(r.site for r in engine.directory.residents)
-        self.metrics.risk_model.set(1 if engine.risk.enabled else 0)
+        self.metrics.models(risk=engine.risk.enabled, posture=engine.motion.enabled)
         self.outbox.load()
 
     # -- MQTT -------------------------------------------------------------------------------------

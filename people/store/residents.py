@@ -20,8 +20,10 @@ _CONSENT_COLS = (
     "share_vitals_with_volunteers, updated_at, updated_by, share_reports_with_family, "
     "share_vitals_with_family, notify_family"
 )
-#: Which of a resident's devices says "help is on the way": a voice device, else a terminal.
+#: Which of a resident's devices says "help is on the way": a voice device, else a terminal,
+#: else a device of unknown kind; never a worn ``tag`` (it has no speaker).
 _SPEAKS = {"voice": 0, "terminal": 1}
+_MUTE = frozenset({"tag"})
 
 
 def _resident(row: tuple[Any, ...]) -> Resident:
@@ -130,7 +132,7 @@ class Residents(DirectoryBase):
             args,
         ):
             rank = _SPEAKS.get(kind or "", 2)
-            if rank < best.get((site, resident), 3):
+            if kind not in _MUTE and rank < best.get((site, resident), 3):
                 best[(site, resident)] = rank
                 out[(site, resident)] = device
         return out

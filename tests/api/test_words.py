@@ -96,3 +96,19 @@ def test_the_status_page_forgets_an_erased_resident(api: World) -> None:
         while "voice-w3" in devices(c):
             assert time.monotonic() < deadline, "the erased resident's device is still shown"
             time.sleep(0.1)
+
+
+def test_the_status_page_shows_a_motion_window_without_its_samples(api: World) -> None:
+    with DeviceRegistry(api.settings.paths.people) as registry:
+        registry.add([Device("tag-w1", api.site_a, "r1")])
+    t = [0, 500, 1000]
+    window = {"ts": T0 + 1000, "start": T0, "t_ms": t, "acc_mg": [[0, 1000, 0]] * 3,
+              "peak_mg": [1000] * 3, "rate_hz": 2.0}  # fmt: skip
+    _publish(api, "tag-w1", "r1", "motion", window)
+    deadline = time.monotonic() + 10
+    with api.client("coord_a") as c:
+        while "tag-w1" not in {d["device"] for d in c.get("/status").json()["devices"]}:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        [tag] = [d for d in c.get("/status").json()["devices"] if d["device"] == "tag-w1"]
+    assert tag["latest"] == {"motion.ts": T0 + 1000, "motion.start": T0, "motion.rate_hz": 2.0}

@@ -41,7 +41,7 @@ SCORED = "scored"
 #: The scorer's verdict on a topic it does not subscribe to (a kind level it never scores).
 UNSEEN = "unseen"
 #: Kinds the scorer subscribes to (models.runtime.service.SCORED_KINDS).
-SCORER_KINDS = frozenset({"vitals", "event", "utterance", "status"})
+SCORER_KINDS = frozenset({"vitals", "event", "utterance", "motion", "status"})
 #: The scorer's reason for readings stamped too far ahead of its clock.
 TOO_FAR_AHEAD = "too_far_ahead:ts"
 

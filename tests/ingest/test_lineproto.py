@@ -70,3 +70,20 @@ def test_points_read_back_from_influxdb(influxdb, influx_db):
     fields = influxdb.query("SHOW FIELD KEYS FROM vitals", influx_db)["results"][0]["series"][0]
     types = {"bed_occupied": "boolean", "heart_rate": "float", "steps": "integer"}
     assert dict(fields["values"]) == types
+
+
+def test_a_motion_window_is_stored_as_one_summary_point_not_its_samples():
+    t = [0, 500, 1000, 1500]
+    window = {
+        "ts": TS + 1500,
+        "start": TS,
+        "t_ms": t,
+        "acc_mg": [[0, 1000, 0]] * 3 + [[0, 0, 2000]],
+    }
+    [line] = lines_of("motion", [window])
+    assert line == (
+        f"motion,device=term-1,resident=r1,site=home start={TS}i,samples=4i,span_ms=1500i,"
+        f"peak_mg=2000i {TS + 1500}"
+    )
+    with_peaks = lines_of("motion", [{**window, "peak_mg": [1000, 3100, 1000, 1000]}])
+    assert with_peaks[0].endswith(f"peak_mg=3100i {TS + 1500}")

@@ -51,7 +51,7 @@ def test_profiles_are_deterministic_and_prefix_stable() -> None:
 def test_profiles_mix_baselines_languages_and_consent() -> None:
     profiles = make_profiles(60, seed=1, site="home-a")
     assert [p.id for p in profiles[:3]] == ["r001", "r002", "r003"]
-    assert profiles[0].devices == ("term-r001", "voice-r001")
+    assert profiles[0].devices == ("term-r001", "voice-r001", "tag-r001")
     assert {p.site for p in profiles} == {"home-a"}
     assert any(p.resting_hr >= 88 for p in profiles)
     assert any(p.resting_hr <= 63 for p in profiles)

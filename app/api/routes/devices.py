@@ -40,7 +40,7 @@ class DeviceCreate(BaseModel):
     id: Id
     site: Id
     resident: Id
-    kind: Literal["terminal", "voice"] = "terminal"
+    kind: Literal["terminal", "voice", "tag"] = "terminal"
     #: Also issue an API token with role ``device`` (shown once).
     api_token: bool = False
 

@@ -121,6 +121,6 @@ def seed_people(settings: Settings, home: CareHome) -> tuple[str, str, str]:
         registry.add(
             Device(device, site, p.id, kind=role)
             for p in home.profiles
-            for role, device in (("terminal", p.devices.terminal), ("voice", p.devices.voice))
+            for role, device in p.devices._asdict().items()
         )
     return token, app_link, family
