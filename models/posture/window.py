@@ -124,7 +124,9 @@ class PostureTracker:
 
     Samples not newer than the last kept one (a redelivered window, a clock step back) are
     dropped. The buffer never holds more than ``max_samples`` samples nor any older than
-    ``HISTORY_S + MAX_GAP_S`` + the model's delay seconds before the newest.
+    ``HISTORY_S + MAX_GAP_S`` + the model's delay seconds before the newest. Samples are
+    kept as the wire carries them, whole milliseconds and milli-g (16 bytes a sample, not
+    40 as floats): a tag at 2 Hz holds ~7 KB, not ~17 KB.
     """
 
     def __init__(
@@ -138,16 +140,16 @@ class PostureTracker:
         self.model = model
         self.rule = rule
         self.max_samples = max_samples
-        self._t = np.empty(0)
-        self._acc = np.empty((0, 3))
-        self._peak = np.empty(0)
+        self._t = np.empty(0, dtype=np.int64)  # ms
+        self._acc = np.empty((0, 3), dtype=np.int16)  # milli-g, the contract's ±16,000
+        self._peak = np.empty(0, dtype=np.int16)  # milli-g, magnitude ≤ 27,713
 
     def __len__(self) -> int:
         return len(self._t)
 
     @property
     def state_nbytes(self) -> int:
-        """Bytes of buffered samples (at most ``max_samples`` x 40)."""
+        """Bytes of buffered samples (at most ``max_samples`` x 16)."""
         return int(self._t.nbytes + self._acc.nbytes + self._peak.nbytes)
 
     def update(
@@ -155,16 +157,25 @@ class PostureTracker:
     ) -> PostureReading | None:
         """Add a window's samples and classify; None if nothing new arrived yet."""
         t, a, peak = _validated(t_ms, acc_g, peak_g)
+        t = np.round(t).astype(np.int64)
         fresh = t > self._t[-1] if len(self._t) else np.ones(len(t), dtype=bool)
         if not fresh.any():
             return None
         mag = np.linalg.norm(a, axis=1)
         self._t = np.r_[self._t, t[fresh]]
-        self._acc = np.vstack([self._acc, a[fresh]])
-        self._peak = np.r_[self._peak, (mag if peak is None else peak)[fresh]]
+        self._acc = np.vstack([self._acc, _milli_g(a[fresh])])
+        self._peak = np.r_[self._peak, _milli_g((mag if peak is None else peak)[fresh])]
         model = self.model if self.model is not None else _cached_model(None)
         span_s = HISTORY_S + MAX_GAP_S + model.delay_s
         keep = self._t >= self._t[-1] - span_s * 1000.0
         keep[: max(0, len(keep) - self.max_samples)] = False
         self._t, self._acc, self._peak = self._t[keep], self._acc[keep], self._peak[keep]
-        return classify_window(self._t, self._acc, peak_g=self._peak, model=model, rule=self.rule)
+        return classify_window(
+            self._t.astype(np.float64), self._acc / 1000.0, peak_g=self._peak / 1000.0,
+            model=model, rule=self.rule,
+        )  # fmt: skip
+
+
+def _milli_g(g: NDArray[np.float64]) -> NDArray[np.int16]:
+    """Acceleration in g as whole milli-g (what the wire carries; ±16 g, magnitude < 28 g)."""
+    return np.round(np.asarray(g) * 1000.0).astype(np.int16)

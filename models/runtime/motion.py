@@ -21,7 +21,7 @@ next windows: only a later impact than the last one reported opens a new fall. A
 while a fall is already pending (the terminal's ``fall_detected`` came first) corroborates
 it and changes nothing: the confirmation clock keeps running from the first report.
 
-Memory is bounded: a tracker keeps at most 1,024 samples (40 bytes each) and none older than
+Memory is bounded: a tracker keeps at most 1,024 samples (16 bytes each) and none older than
 the features need (~ 3.5 min); a device not heard from for :data:`IDLE_MS` is dropped at the
 next tick. Trackers are not in the snapshot: after a restart each device's buffer refills
 within a window or two (the pending fall itself is in the engine's table, which is).

@@ -137,7 +137,7 @@ def test_memory_per_device_is_bounded(scorer: Scorer) -> None:
     scorer.intake.score(items)
     [dev] = scorer.engine.motion.devices.values()
     assert len(dev.tracker) <= 1024
-    assert dev.tracker.state_nbytes <= 1024 * 40
+    assert dev.tracker.state_nbytes <= 1024 * 16
     assert device_nbytes(dev) < 48_000
     # and a device not heard from for ten minutes is dropped at a tick
     scorer.engine.tick(T0 + 120 * WIN + 11 * 60_000)
