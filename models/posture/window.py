@@ -134,12 +134,17 @@ class PostureTracker:
         model: PostureModel | None = None,
         rule: FallRule | None = None,
         max_samples: int = MAX_WINDOW_SAMPLES,
+        *,
+        rules_only: bool = False,
     ) -> None:
         if max_samples < 1:
             raise ModelError("max_samples must be >= 1")
         self.model = model
         self.rule = rule
         self.max_samples = max_samples
+        #: No posture model: every window gives the fall rule and lying by tilt alone
+        #: (:func:`rule_reading`), so a scorer without its model still sees falls.
+        self.rules_only = rules_only
         self._t = np.empty(0, dtype=np.int64)  # ms
         self._acc = np.empty((0, 3), dtype=np.int16)  # milli-g, the contract's ±16,000
         self._peak = np.empty(0, dtype=np.int16)  # milli-g, magnitude ≤ 27,713
@@ -165,15 +170,46 @@ class PostureTracker:
         self._t = np.r_[self._t, t[fresh]]
         self._acc = np.vstack([self._acc, _milli_g(a[fresh])])
         self._peak = np.r_[self._peak, _milli_g((mag if peak is None else peak)[fresh])]
-        model = self.model if self.model is not None else _cached_model(None)
-        span_s = HISTORY_S + MAX_GAP_S + model.delay_s
+        model = None
+        if not self.rules_only:
+            model = self.model if self.model is not None else _cached_model(None)
+        span_s = HISTORY_S + MAX_GAP_S + (model.delay_s if model is not None else 0.0)
         keep = self._t >= self._t[-1] - span_s * 1000.0
         keep[: max(0, len(keep) - self.max_samples)] = False
         self._t, self._acc, self._peak = self._t[keep], self._acc[keep], self._peak[keep]
+        if model is None:
+            return rule_reading(self._t, self._acc / 1000.0, self._peak / 1000.0, self.rule)
         return classify_window(
             self._t.astype(np.float64), self._acc / 1000.0, peak_g=self._peak / 1000.0,
             model=model, rule=self.rule,
         )  # fmt: skip
+
+
+def rule_reading(
+    t_ms: NDArray[Any], acc_g: NDArray[Any], peak_g: NDArray[Any] | None, rule: FallRule | None
+) -> PostureReading:
+    """Without a posture model: the fall rule over the samples, and lying when the last
+    sample's tilt from vertical reaches the rule's ``lying_deg`` (the rule's own test). No
+    posture label (``label`` and ``posture`` are ``"unknown"``, confidence NaN)."""
+    t, a, peak = _validated(t_ms, acc_g, peak_g)
+    rule = rule if rule is not None else FallRule()
+    last = a[-1]
+    norm = float(np.linalg.norm(last))
+    tilt = float(np.degrees(np.arccos(np.clip(last[1] / norm, -1.0, 1.0)))) if norm else 0.0
+    lying = tilt >= rule.lying_deg
+    fall = rule.check(t / 1000.0, a, peak)
+    return PostureReading(
+        ts=round(t[-1]),
+        delay_ms=0,
+        label="unknown",
+        posture="unknown",
+        confidence=float("nan"),
+        p_lying=1.0 if lying else 0.0,
+        lying=lying,
+        fall_candidate=fall is not None,
+        fall_onset_ms=None if fall is None else round(fall.onset_s * 1000.0),
+        samples=len(t),
+    )
 
 
 def _milli_g(g: NDArray[np.float64]) -> NDArray[np.int16]:

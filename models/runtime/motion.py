@@ -26,9 +26,12 @@ the features need (~ 3.5 min); a device not heard from for :data:`IDLE_MS` is dr
 next tick. Trackers are not in the snapshot: after a restart each device's buffer refills
 within a window or two (the pending fall itself is in the engine's table, which is).
 
-Without a usable posture model (missing file, damaged, another version) motion windows are
-counted and otherwise ignored: the scorer runs on its rules and says so
-(``careloop_score_posture_model`` 0, :attr:`MotionComponent.status`).
+Without a usable posture model (missing file, damaged, another version) the scorer runs on
+its rules and says so (``careloop_score_posture_model`` 0, :attr:`MotionComponent.status`):
+windows give no sitting or walking, but the fall rule needs no model, so a candidate still
+opens the fall, and lying or not is read from the tilt of the window's last sample
+(:func:`~models.posture.window.rule_reading`; a lying window is scored as ``posture``
+lying, which confirms the fall).
 """
 
 from __future__ import annotations
@@ -62,13 +65,13 @@ def _cached(path: Path | None) -> PostureModel:
 
 def resolve_posture(model: PostureModel | Path | None) -> tuple[PostureModel | None, str]:
     """The posture model and a one-line status; ``None`` = the shipped artefact. A file that
-    cannot be used is logged and leaves motion unscored (the rules still run)."""
+    cannot be used is logged and leaves motion to the fall rule alone (no posture)."""
     if isinstance(model, PostureModel):
         return model, "on: posture model given"
     try:
         loaded = _cached(None if model is None else Path(model))
     except ModelError as exc:
-        log.warning("posture model off, motion windows not scored: %s", exc)
+        log.warning("posture model off, motion windows read by the fall rule only: %s", exc)
         return None, f"off: {exc} (rules only)"
     version = loaded.meta.get("version")
     return loaded, f"on: {loaded.meta.get('format')} v{version}, {loaded.n_nodes} nodes"
@@ -92,7 +95,8 @@ class MotionComponent:
         self.status = status
         self.rule = rule or FallRule()
         self.devices: dict[tuple[int, str], _Device] = {}
-        #: Windows scored, windows ignored (no model), windows the model refused.
+        #: Windows scored by the model, windows read by the fall rule alone (no model),
+        #: windows the model refused.
         self.scored = 0
         self.unscored = 0
         self.refused = 0
@@ -107,12 +111,10 @@ class MotionComponent:
     ) -> tuple[list[Finding], dict[str, Any] | None]:  # fmt: skip
         """One window (a validated ``motion`` reading, as a mapping): the findings it makes
         (got up after a fall) and the posture reading to score as vitals, or None."""
-        if self.model is None:
-            self.unscored += 1
-            return [], None
         dev = self.devices.get((slot, device))
         if dev is None:
-            dev = self.devices[(slot, device)] = _Device(PostureTracker(self.model, self.rule))
+            tracker = PostureTracker(self.model, self.rule, rules_only=self.model is None)
+            dev = self.devices[(slot, device)] = _Device(tracker)
         t = np.asarray(window["t_ms"], dtype=np.float64) + float(window["start"])
         acc = np.asarray(window["acc_mg"], dtype=np.float64) / 1000.0
         peak = window.get("peak_mg")
@@ -125,9 +127,13 @@ class MotionComponent:
             return [], None
         if reading is None:  # nothing newer than what the tracker has (a redelivery)
             return [], None
-        self.scored += 1
         dev.newest = int(window["ts"])
-        return self._evidence(table, activity, slot, dev, reading), _posture(reading)
+        found = self._evidence(table, activity, slot, dev, reading)
+        if self.model is None:  # the fall rule and tilt only: lying is all it can say
+            self.unscored += 1
+            return found, ({"ts": reading.ts, "posture": "lying"} if reading.lying else None)
+        self.scored += 1
+        return found, _posture(reading)
 
     def _evidence(
         self, table: Any, activity: ActivityComponent, slot: int, dev: _Device, r: PostureReading

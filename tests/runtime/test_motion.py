@@ -108,16 +108,19 @@ def test_without_its_posture_model_the_scorer_runs_on_rules_and_says_so(
     scorer.wait_for(lambda s: s.connected.is_set())
     ann = Device(publisher, site, "r1", registry, device="tag-r1")
     windows(ann, "sitting", "fall", "lying", "lying")
-    # the rules still run: an SOS from the same resident's terminal is an emergency
-    term = Device(publisher, site, "r1", registry)
+    # no posture without the model, but the fall rule needs none: the fall is raised
+    needs.wait(lambda n: n.resident == "r1" and n.kind == "fall" and n.state == "open")
+    # the other rules run as ever: an SOS from another resident's terminal
+    term = Device(publisher, site, "r2", registry)
     term.send("event", {"ts": T0 + 5 * WIN, "type": "sos_button"})
-    needs.wait(lambda n: n.resident == "r1" and n.kind == "sos")
+    needs.wait(lambda n: n.resident == "r2" and n.kind == "sos")
     scorer.wait_for(lambda s: s.counts["readings"] == 5)
     engine = scorer.service.engine
     assert engine is not None
     assert not engine.motion.enabled and engine.motion.unscored == 4
+    assert engine.motion.scored == 0
     assert "no-such-posture-model.npz" in engine.motion.status
-    assert [n.kind for n in needs.seen] == ["sos"]  # no posture, no fall from motion
+    assert {(n.resident, n.kind) for n in needs.seen} == {("r1", "fall"), ("r2", "sos")}
     m = scorer.service.metrics
     assert m.value("careloop_score_posture_model") == 0
     assert m.value("careloop_score_risk_model") == 1

@@ -144,15 +144,22 @@ def test_memory_per_device_is_bounded(scorer: Scorer) -> None:
     assert scorer.engine.motion.devices == {}
 
 
-def test_without_a_usable_posture_model_windows_are_counted_not_scored(tmp_path: Path) -> None:
+def test_without_a_usable_posture_model_the_fall_rule_still_raises_the_fall(
+    tmp_path: Path,
+) -> None:
+    """No posture comes out (nothing for inactivity to read), but the fall rule needs no
+    model: a fall then lying still is the emergency, and sitting up again the check-in."""
     broken = tmp_path / "posture.npz"
     broken.write_bytes(b"not a zip file")
     for path in (tmp_path / "missing.npz", broken):
         scorer = Scorer(tmp_path / path.stem, posture_model=path)
         assert not scorer.engine.motion.enabled
         assert scorer.engine.motion.status.startswith("off:")
-        assert scorer.windows("sitting", "fall", "lying", "lying") == []
-        assert scorer.engine.motion.unscored == 4
+        needs = scorer.windows("sitting", "fall", "lying", "lying")
+        assert opened(needs) == [("fall", "emergency", "open")]
+        assert scorer.engine.motion.unscored == 4 and scorer.engine.motion.scored == 0
+        up = scorer.windows("sitting", at=T0 + 4 * WIN)
+        assert ("fall_check_in", "general", "open") in opened(up)
 
 
 def test_a_candidate_after_the_devices_own_fall_event_does_not_restart_the_fall(
