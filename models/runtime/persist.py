@@ -106,8 +106,12 @@ def _confirmed(
     """Update the time-weighted share of readings the condition held on since the run began
     (0 at its first reading) for residents ``rows``; True where it reaches ``min_share``."""
     share_a, seen_a = table[f"{prefix}_share"], table[f"{prefix}_seen"]
-    keep = np.exp(-(ts - seen_a[rows, k]) / SHARE_TAU_MS)
+    seen = seen_a[rows, k]
+    # a reading older than the last one seen (late, or a clock stepped back) weighs like one
+    # at the same instant: exp of a negative age would overflow and poison the share (NaN
+    # never reaches min_share, so the emergency would never be confirmed in this run)
+    keep = np.exp(-np.maximum(ts - seen, 0) / SHARE_TAU_MS)
     share = np.where(start, 0.0, keep * share_a[rows, k] + (1.0 - keep) * cond)
     share_a[rows, k] = share
-    seen_a[rows, k] = ts
+    seen_a[rows, k] = np.maximum(seen, ts)
     return share >= rule.min_share

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
@@ -224,3 +225,23 @@ def test_thresholds_are_validated_and_optional() -> None:
 
 def early_json() -> str:
     return CareProfile(thresholds=RuleThresholds(night_start="21:00")).model_dump_json()
+
+
+def test_a_late_reading_in_a_low_spo2_run_does_not_stop_its_confirmation() -> None:
+    """One reading stamped long before the others (a device's clock stepped back, a late
+    redelivery) in the middle of a sustained low SpO2: the emergency is still confirmed
+    (its weight once overflowed and left the run's share NaN, which never confirms)."""
+    engine = ScoringEngine()
+    slot = engine.slot(SITE, "r001")
+    t = _warm(engine, slot, T0, 30) + 10 * MIN
+    _warm(engine, slot, t - 5 * MIN, 5)
+    low = [_reading(t + k * 10 * S, spo2=85.0) for k in range(20)]
+    low.insert(3, _reading(t - 2 * 24 * 60 * MIN, spo2=85.0))  # two days "earlier"
+    with np.errstate(over="raise", invalid="raise"):  # no overflow, no NaN on the way
+        needs = _feed(engine, slot, low)
+    emergencies = [n for n in needs if n.tier == "emergency" and n.state == "open"]
+    assert [n.kind for n in emergencies] == ["hypoxia"]
+    # the late reading costs the run at most its own place: onset by the fourth reading,
+    # the emergency the 2 min hold later
+    assert emergencies[0].onset - t <= 30 * S
+    assert emergencies[0].ts - emergencies[0].onset <= 2 * MIN + 10 * S
