@@ -70,7 +70,7 @@ _CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=Fal
 Short = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 #: A ``summary.`` catalog key (careloop/i18n/summary.py) and its bounded arguments: at most
 #: MAX_ARGS, each a number or a string of at most MAX_ARG_CHARS (identifiers, times, a list
-#: of parts; never words of the resident's). Shared by the alert notification (careloop/wire/alerts.py).
+#: of parts; never words of the resident's). Shared by the alert notification.
 MAX_ARGS = 32
 MAX_ARG_CHARS = 160
 SUMMARY_KEY = r"^summary(\.[a-z0-9_]{1,40}){1,3}$"
