@@ -7,6 +7,7 @@ import json
 
 from alerts.model import Alert
 from careloop.i18n import DEFAULT_LOCALE, Translator, resolve_locale, translate
+from careloop.i18n.summary import render_summary
 from careloop.wire import CommandMessage, encode
 from careloop.wire.alerts import AlertNotification, NotificationType, encode_alert
 from people.consent import Disclosure
@@ -42,6 +43,8 @@ def notification(
         kind=alert.kind if shown.health else None,
         tier=alert.tier,
         summary=alert.summary if shown.health else None,
+        summary_key=alert.said[0] if shown.health else None,
+        summary_args=alert.said[1] if shown.health and alert.said[0] else None,
         deadline=deadline,
         reason=reason,
     )
@@ -116,7 +119,7 @@ def email_body(
     lines = [
         t("email.intro", alert=note.alert, site=note.site, what=what, tier=tier),
         "",
-        note.summary or "",
+        render_summary(locale, note.summary_key, note.summary_args, note.summary or ""),
         "",
         t("email.reply_in_app"),
     ]
