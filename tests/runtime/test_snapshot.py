@@ -204,7 +204,30 @@ ENGINE_CORRUPT = {
         lambda s: s["fusion"]["open"][0].__setitem__("evidence", [{"what": 1}])
     ),
     "the same open need twice": _json(lambda s: s["fusion"]["open"].append(s["fusion"]["open"][0])),
+    "an open need whose summary key the wire refuses": _json(
+        lambda s: s["fusion"]["open"][0].__setitem__("summary_key", "Fall! call now")
+    ),
+    "summary arguments that are not short values": _json(
+        lambda s: s["fusion"]["open"][0].__setitem__("summary_args", {"said": ["a", "list"]})
+    ),
 }
+
+
+def test_open_needs_of_a_snapshot_without_summary_keys_restore_in_english(tmp_path, populated):
+    """A snapshot written before needs carried catalog text: its open needs keep their
+    English summary and have no key."""
+    data, _, _ = populated
+
+    def drop(s):
+        for need in s["fusion"]["open"]:
+            need.pop("summary_key"), need.pop("summary_args")
+
+    path = tmp_path / "older.snapshot"
+    path.write_bytes(_json(drop)(data))
+    engine = ScoringEngine()
+    engine.restore(path)
+    needs = list(engine.fusion.open.values())
+    assert needs and all(n.summary and n.summary_key is None for n in needs)
 
 
 @pytest.mark.parametrize("corrupt", ENGINE_CORRUPT.values(), ids=ENGINE_CORRUPT.keys())
