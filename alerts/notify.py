@@ -78,7 +78,8 @@ def help_command(nid: str, alert: Alert, now_ms: int, key: str = "device.help_on
 def webhook_body(nid: str, alert: Alert, now_ms: int, reason: str, shown: Disclosure) -> bytes:
     """The emergency webhook's JSON: the alert and why it escalated; the resident's id and
     what the need is only as far as ``shown`` (their consent, for an external reader)
-    allows."""
+    allows. The summary is English, its catalog text beside it for a receiver that
+    renders it in its own language."""
     return json.dumps(
         {
             "v": 1,
@@ -94,6 +95,8 @@ def webhook_body(nid: str, alert: Alert, now_ms: int, reason: str, shown: Disclo
             "state": alert.state,
             "opened": alert.opened_ms,
             "summary": alert.summary if shown.health else None,
+            "summary_key": alert.said[0] if shown.health else None,
+            "summary_args": alert.said[1] if shown.health else None,
         },
         separators=(",", ":"),
         ensure_ascii=False,
