@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
+from careloop.i18n.summary import render_summary
 from models.base import ModelError, StateError
 from models.evaluation.scenarios import care_profile
 from models.runtime import ScoringEngine, encode_readings
@@ -258,3 +259,21 @@ def test_another_versions_snapshot_is_refused_as_stale(tmp_path, populated, old)
     with pytest.raises(StateError, match=f"^unreadable snapshot {path}: ") as e:
         ScoringEngine().restore(path)
     assert e.value.stale
+
+
+def test_the_open_needs_of_a_busy_home_are_catalog_text_in_every_language(tmp_path, populated):
+    """Decline, hypoxia, agitation, low mood, SOS: each open need's summary is a catalog key
+    whose English rendering is the English summary, and which reads in Chinese too."""
+    path = tmp_path / "state.snapshot"
+    path.write_bytes(populated[0])
+    engine = ScoringEngine()
+    engine.restore(path)
+    needs = list(engine.fusion.open.values())
+    assert len(needs) >= 3
+    for need in needs:
+        assert need.summary_key, need
+        own = {k: v for k, v in need.summary_args.items() if k != "also"}
+        assert need.summary.startswith(render_summary("en", need.summary_key, own))
+        for locale in ("zh-Hant", "zh-Hans"):
+            text = render_summary(locale, need.summary_key, need.summary_args)
+            assert text and text != need.summary and not text.isascii(), (locale, text)
