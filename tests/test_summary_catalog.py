@@ -12,8 +12,14 @@ import pytest
 
 from careloop.i18n import LOCALES, catalog, placeholders, translate
 from careloop.i18n.summary import render_summary
+from models.decline import AGGREGATES
+from models.runtime.vitals import RED_RULES, RULES
+from models.runtime.voicetickets import TICKET_INTENTS
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The vitals the vitals and risk explanations name (models/runtime/vitals_explain.py, risk.py).
+VITALS_NAMED = ("heart_rate", "spo2", "respiration_rate", "systolic_bp", "diastolic_bp",
+                "temperature")  # fmt: skip
 SUMMARIES = sorted(k for k in catalog("en") if k.startswith("summary."))
 
 
@@ -34,6 +40,17 @@ def test_every_key_the_runtime_names_is_in_the_catalog():
             assert any(k.startswith(key) for k in english), key
         else:
             assert key in english, key
+
+
+def test_every_key_the_runtime_builds_from_a_name_is_in_the_catalog():
+    """The keys made from a rule's, an intent's or a vital's name, one by one."""
+    english = catalog("en")
+    built = [f"summary.vitals_lead.{r.name}" for r in (*RULES, *RED_RULES)]
+    built += [key for _, _, key in TICKET_INTENTS.values()]
+    built += [f"summary.{d}.{name}" for d in ("name", "unit") for name in VITALS_NAMED]
+    decline = [name for name, *_ in AGGREGATES] + ["joint"]  # DeclineDetector.evidence()
+    built += [f"summary.name.{name}" for name in (*decline, "consciousness")]
+    assert [key for key in built if key not in english] == []
 
 
 @pytest.mark.parametrize("locale", LOCALES)
