@@ -87,6 +87,8 @@ class AlertEngine(Reminders, Tickets):
             summary=need.summary,
             score=need.score,
             facts=_facts(need),
+            summary_key=need.summary_key,
+            summary_args=_said(need),
             device=self.roster.device(need.site, need.resident),
             language=need.language or (resident.language if resident else None),
         )
@@ -112,6 +114,7 @@ class AlertEngine(Reminders, Tickets):
         alert.evidence += 1
         alert.score = max(alert.score, need.score)
         alert.summary = need.summary
+        alert.summary_key, alert.summary_args = need.summary_key, _said(need)
         alert.facts = _facts(need)
         raised = TIER_RANK[need.tier] < TIER_RANK[alert.tier]
         old_tier = alert.tier
@@ -232,6 +235,13 @@ class AlertEngine(Reminders, Tickets):
 
 class _Seen(Exception):
     """A need already recorded: leave its transaction without writing."""
+
+
+def _said(need: NeedMessage) -> str | None:
+    """The need's summary arguments as compact JSON (None without a summary key)."""
+    if need.summary_key is None:
+        return None
+    return json.dumps(need.summary_args or {}, ensure_ascii=False, separators=(",", ":"))
 
 
 def _facts(need: NeedMessage) -> str:

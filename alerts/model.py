@@ -18,8 +18,11 @@ notifications it causes (``alerts/engine.py``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Literal, get_args
+
+from careloop.i18n.summary import render_summary
 
 AlertState = Literal[
     "open", "notified", "escalated", "accepted", "resolved", "expired", "cancelled"
@@ -65,7 +68,23 @@ class Alert:
     #: The latest need's evidence (``careloop.wire.needs.Evidence`` list) as JSON: what the
     #: readings were, against which usual value, by which rule. No utterance text.
     facts: str = "[]"
+    #: The need's summary as catalog text (careloop/i18n/summary.py): its key and arguments
+    #: as JSON; None for needs that carried none (their English ``summary`` is shown).
+    summary_key: str | None = None
+    summary_args: str | None = None
 
     @property
     def closed(self) -> bool:
         return self.state in TERMINAL
+
+    @property
+    def said(self) -> tuple[str | None, dict[str, str | int | float] | None]:
+        """(summary key, its arguments) as the need carried them."""
+        args = json.loads(self.summary_args) if self.summary_args else None
+        return self.summary_key, args if isinstance(args, dict) else None
+
+    def summary_in(self, locale: str) -> str:
+        """The summary as a reader of ``locale`` reads it: from the catalog when the need
+        carried a key, else the English summary it carried."""
+        key, args = self.said
+        return render_summary(locale, key, args, self.summary)

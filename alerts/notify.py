@@ -7,6 +7,7 @@ import json
 
 from alerts.model import Alert
 from careloop.i18n import DEFAULT_LOCALE, Translator, resolve_locale, translate
+from careloop.i18n.summary import render_summary
 from careloop.wire import CommandMessage, encode
 from careloop.wire.alerts import AlertNotification, NotificationType, encode_alert
 from people.consent import Disclosure
@@ -42,6 +43,8 @@ def notification(
         kind=alert.kind if shown.health else None,
         tier=alert.tier,
         summary=alert.summary if shown.health else None,
+        summary_key=alert.said[0] if shown.health else None,
+        summary_args=alert.said[1] if shown.health and alert.said[0] else None,
         deadline=deadline,
         reason=reason,
     )
@@ -75,7 +78,8 @@ def help_command(nid: str, alert: Alert, now_ms: int, key: str = "device.help_on
 def webhook_body(nid: str, alert: Alert, now_ms: int, reason: str, shown: Disclosure) -> bytes:
     """The emergency webhook's JSON: the alert and why it escalated; the resident's id and
     what the need is only as far as ``shown`` (their consent, for an external reader)
-    allows."""
+    allows. The summary is English, its catalog text beside it for a receiver that
+    renders it in its own language."""
     return json.dumps(
         {
             "v": 1,
@@ -91,6 +95,8 @@ def webhook_body(nid: str, alert: Alert, now_ms: int, reason: str, shown: Disclo
             "state": alert.state,
             "opened": alert.opened_ms,
             "summary": alert.summary if shown.health else None,
+            "summary_key": alert.said[0] if shown.health else None,
+            "summary_args": alert.said[1] if shown.health else None,
         },
         separators=(",", ":"),
         ensure_ascii=False,
@@ -116,7 +122,7 @@ def email_body(
     lines = [
         t("email.intro", alert=note.alert, site=note.site, what=what, tier=tier),
         "",
-        note.summary or "",
+        render_summary(locale, note.summary_key, note.summary_args, note.summary or ""),
         "",
         t("email.reply_in_app"),
     ]

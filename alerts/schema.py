@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     evidence INTEGER NOT NULL, step INTEGER NOT NULL, notified_ms INTEGER, accepted_ms INTEGER,
     resolved_ms INTEGER, closed_ms INTEGER, owner TEXT, handover_to TEXT,
     respond_due_ms INTEGER, resolve_due_ms INTEGER, respond_breached INTEGER NOT NULL,
-    resolve_breached INTEGER NOT NULL, outcome TEXT, facts TEXT NOT NULL DEFAULT '[]'
+    resolve_breached INTEGER NOT NULL, outcome TEXT, facts TEXT NOT NULL DEFAULT '[]',
+    summary_key TEXT, summary_args TEXT
 );
 -- Dedup: one open alert per resident and need kind.
 CREATE UNIQUE INDEX IF NOT EXISTS alerts_one_open ON alerts (site, resident, kind)

@@ -74,6 +74,9 @@ class AlertStore(AlertHistory, Claims, Store):
             columns = {row[1] for row in db.execute("PRAGMA table_info(alerts)")}
             if "facts" not in columns:  # a store written before alerts kept their evidence
                 db.execute("ALTER TABLE alerts ADD COLUMN facts TEXT NOT NULL DEFAULT '[]'")
+            if "summary_key" not in columns:  # written before summaries were catalog text
+                db.execute("ALTER TABLE alerts ADD COLUMN summary_key TEXT")
+                db.execute("ALTER TABLE alerts ADD COLUMN summary_args TEXT")
             shape = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
             if "lease_until" not in shape:  # written before outbox rows were leased
                 db.execute("ALTER TABLE deliveries ADD COLUMN lease_until INTEGER")

@@ -21,6 +21,9 @@ Public surface::
     translate(locale, key, **kw)   one message (``_`` is :class:`Translator`'s call)
     Translator(locale)             bound to a locale, with format_datetime/number
     catalog(locale)                the whole table (the dashboard's scripts get it as JSON)
+
+A need's summary (``summary.*`` keys, written once by the scorer, read in each reader's
+locale) is rendered by :mod:`careloop.i18n.summary`.
 """
 
 from __future__ import annotations

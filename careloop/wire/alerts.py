@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from careloop.wire.codec import parse_json
 from careloop.wire.errors import WireError
-from careloop.wire.needs import NeedKind, Tier
+from careloop.wire.needs import NeedKind, SummaryArgs, SummaryKey, Tier
 from careloop.wire.schemas import EpochMs, Id
 from careloop.wire.topics import check_id
 
@@ -81,6 +81,9 @@ class AlertNotification(BaseModel):
     kind: NeedKind | None = None
     tier: Tier | None = None
     summary: Annotated[str, StringConstraints(max_length=600)] | None = None
+    #: ``summary`` as catalog text (careloop/wire/needs.py), for the app to render itself.
+    summary_key: SummaryKey | None = None
+    summary_args: SummaryArgs | None = None
     #: Reply by then (page, handover) or resolve by then (accepted, overdue), epoch ms.
     deadline: EpochMs | None = None
     #: For ``rejected``: why; for ``taken``/``cancelled``: who or what closed it.

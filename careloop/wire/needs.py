@@ -68,6 +68,21 @@ NEED_KINDS: tuple[str, ...] = get_args(NeedKind)
 
 _CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
 Short = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+#: A ``summary.`` catalog key (careloop/i18n/summary.py) and its bounded arguments: at most
+#: MAX_ARGS, each a number or a string of at most MAX_ARG_CHARS (identifiers, times, a list
+#: of parts; never words of the resident's). Shared by the alert notification.
+MAX_ARGS = 32
+MAX_ARG_CHARS = 160
+SUMMARY_KEY = r"^summary(\.[a-z0-9_]{1,40}){1,3}$"
+ARG_NAME = r"^[a-z][a-z0-9_]{0,39}$"
+SummaryKey = Annotated[str, StringConstraints(pattern=SUMMARY_KEY, max_length=128)]
+SummaryArgs = Annotated[
+    dict[
+        Annotated[str, StringConstraints(pattern=ARG_NAME)],
+        Annotated[str, StringConstraints(max_length=MAX_ARG_CHARS)] | int | float,
+    ],
+    Field(max_length=MAX_ARGS),
+]
 
 
 class Evidence(BaseModel):
@@ -101,7 +116,11 @@ class NeedMessage(BaseModel):
     onset: EpochMs
     #: Model score behind the need; higher = more in need; comparable within a kind only.
     score: Annotated[float, Field(ge=0)]
+    #: English, always: what old readers and logs-free contexts show.
     summary: Annotated[str, StringConstraints(min_length=1, max_length=600)]
+    #: The same explanation as catalog text, for each reader to render in their language.
+    summary_key: SummaryKey | None = None
+    summary_args: SummaryArgs | None = None
     evidence: Annotated[list[Evidence], Field(max_length=20)] = []
     #: The resident's language (BCP 47), for messages back to them ("help is on the way").
     language: Annotated[str, StringConstraints(max_length=16)] | None = None

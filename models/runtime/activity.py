@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from careloop.wire.needs import Evidence
 from models.runtime.columns import STANDING, WALKING, VitalsBatch
 from models.runtime.falls import fall_check_in, fall_cleared, fall_confirmed, hhmm, wandering
-from models.runtime.findings import Finding
+from models.runtime.findings import Finding, said
 from models.runtime.table import Field
 from models.runtime.thresholds import Thresholds, in_window
 
@@ -115,7 +115,7 @@ class ActivityComponent:
             confirm = th.get("fall_confirm_s", r)
             due = pending & ~moving & ~t["fall_raised"][r] & (ts - fall_ts >= confirm)
             for i in np.nonzero(due)[0].tolist():
-                out.append(self._fall_confirmed(t, int(r[i]), int(ts[i]), "no movement"))
+                out.append(self._fall_confirmed(t, int(r[i]), int(ts[i]), "still"))
 
         # -- bed: getting up in the morning, learning the usual time -------------------------
         known = ~np.isnan(bed)
@@ -163,8 +163,13 @@ class ActivityComponent:
                     int(ts[i]),
                     int(ts[i]) - int((minute[i] - usual) * _MIN),
                     float((minute[i] - usual) / max(float(sd[i]), 5.0)),
-                    f"Still in bed at {hhmm(minute[i])}; usually up by {hhmm(usual)} "
-                    f"(± {float(sd[i]):.0f} min over {int(t['wake_n'][slot])} mornings).",
+                    said(
+                        "summary.not_out_of_bed",
+                        time=hhmm(minute[i]),
+                        usual=hhmm(usual),
+                        sd=round(float(sd[i])),
+                        count=int(t["wake_n"][slot]),
+                    ),
                     [
                         Evidence(
                             measure="bed_occupied",
@@ -194,12 +199,7 @@ class ActivityComponent:
             slot = int(r[i])
             t["wander_raised"][slot] = ts[i]
             out.append(
-                wandering(
-                    slot,
-                    int(ts[i]),
-                    f"about {float(acc[i]):.0f} min walking out of bed at night",
-                    float(acc[i]),
-                )
+                wandering(slot, int(ts[i]), "walking", float(acc[i]), minutes=round(float(acc[i])))
             )
 
         # -- inactivity: still out of bed in the day, or lying still out of bed -------------
@@ -221,12 +221,7 @@ class ActivityComponent:
             slot = int(r[i])
             lying = bool(lying_long[i])
             mins = int((ts[i] - (lo_since[i] if lying else still_from[i])) // _MIN)
-            what = (
-                f"Lying still out of bed for {mins} min (no steps or movement; possible fall "
-                "without an alarm)"
-                if lying
-                else f"No movement for {mins} min while out of bed in the daytime"
-            )
+            what = "summary.inactivity_what." + ("lying" if lying else "still")
             out.append(
                 Finding(
                     slot,
@@ -235,8 +230,7 @@ class ActivityComponent:
                     int(ts[i]),
                     int(ts[i]) - mins * _MIN,
                     mins / 60.0,
-                    what + "; the terminal is online and reporting, so this is the person, not "
-                    "the device.",
+                    said("summary.inactivity", what_msg=what, minutes=mins),
                     [
                         Evidence(
                             measure="last_movement",
@@ -288,7 +282,7 @@ class ActivityComponent:
         if ts - int(t["wander_raised"][slot]) <= 6 * _HOUR:
             return []
         t["wander_raised"][slot] = ts
-        return [wandering(slot, ts, f"exit door opened at {hhmm(minute)}", 3.0)]
+        return [wandering(slot, ts, "door", 3.0, time=hhmm(minute))]
 
     def status(self, t: Any, slot: int, ts: int, state: str, reason: str | None) -> None:
         """A terminal's birth or last will."""
@@ -311,7 +305,7 @@ class ActivityComponent:
             & (last < fall_ts + confirm)
         )
         for slot in np.nonzero(stale_fall)[0].tolist():
-            out.append(self._fall_confirmed(t, slot, now, "no readings since"))
+            out.append(self._fall_confirmed(t, slot, now, "silent"))
         status = t["status"][:rows]
         silent = (last > 0) & (now - last >= SILENT_MS)
         offline = (status != ONLINE) & (now - t["status_ts"][:rows] >= OFFLINE_MS)
@@ -320,11 +314,7 @@ class ActivityComponent:
             t["silent_raised"][slot] = True
             mins = int((now - last[slot]) // _MIN)
             st = int(status[slot])
-            said = {
-                ONLINE: "it has not said it went offline",
-                OFFLINE_LOST: "its connection was lost (last will)",
-                OFFLINE_SHUTDOWN: "it was shut down",
-            }[st]
+            said_why = {ONLINE: "online", OFFLINE_LOST: "lost", OFFLINE_SHUTDOWN: "shutdown"}[st]
             out.append(
                 Finding(
                     slot,
@@ -333,8 +323,11 @@ class ActivityComponent:
                     now,
                     int(last[slot]),
                     mins / 60.0,
-                    f"No readings from the resident's terminal for {mins} min and {said}. "
-                    "This is the device, not the person: check the terminal and its power.",
+                    said(
+                        "summary.device_silent",
+                        why_msg=f"summary.device_why.{said_why}",
+                        minutes=mins,
+                    ),
                     [
                         Evidence(
                             measure="last_reading",

@@ -22,7 +22,7 @@ import numpy as np
 
 from careloop.i18n.confirm import confirmed_event, is_confirmation
 from careloop.wire.needs import Evidence
-from models.runtime.findings import Finding
+from models.runtime.findings import Finding, said
 from models.state import State, StateReader, ragged
 from people.profile import CareProfile, Expectation
 
@@ -143,14 +143,13 @@ class CarePlanner:
         minutes = exp.window_ms // _MIN
         if reminder:
             left = max(0, (closes - now) // _MIN)
-            summary = (
-                f"Reminder: {exp.name} is due (from {exp.at}, {minutes} min window) and has "
-                f"not happened yet; {left} min left."
-            )
+            summary = said(
+                "summary.care_plan_reminder", name=exp.name[:64], at=exp.at, window=minutes,
+                left=left,
+            )  # fmt: skip
         else:
-            summary = (
-                f"Missed: {exp.name} was due at {exp.at} and did not happen within {minutes} min."
-            )
+            summary = said("summary.missed_care_plan", name=exp.name[:64], at=exp.at,
+                           window=minutes)  # fmt: skip
         return Finding(
             slot,
             "care_plan_reminder" if reminder else "missed_care_plan",

@@ -17,19 +17,13 @@ from numpy.typing import NDArray
 from careloop.wire.needs import Evidence
 from models.decline import AGGREGATES, DeclineDetector, care_day, daily_terms
 from models.runtime.columns import VitalsBatch
-from models.runtime.findings import Finding
+from models.runtime.findings import Finding, said
 from models.runtime.table import Field
 from models.state import State, StateReader, nest, stack
 
 _MIN = 60_000
 #: CUSUM (baseline SDs accumulated over days) at which a decline becomes a need.
 THRESHOLD = 5.0
-_NAMES = {
-    "resting_hr": "resting heart rate up",
-    "day_activity": "daytime activity down",
-    "night_in_bed": "less time in bed at night",
-    "joint": "all three together",
-}
 
 
 def fields() -> tuple[Field, ...]:
@@ -112,7 +106,8 @@ class DailyComponent:
         self.raised[slot] = day
         evidence = det.evidence()
         worst = sorted(evidence.items(), key=lambda kv: -kv[1])
-        parts = [f"{_NAMES[name]} (CUSUM {v:.1f})" for name, v in worst if v >= 1.0][:3]
+        shown = [(name, v) for name, v in worst if v >= 1.0][:3]
+        args = {f"{name}_cusum": round(v, 1) for name, v in shown}
         return [
             Finding(
                 slot,
@@ -121,9 +116,11 @@ class DailyComponent:
                 ts,
                 ts - 3 * 1440 * _MIN,
                 float(score),
-                "A slow change over several days against the resident's own usual days: "
-                + "; ".join(parts)
-                + ". Worth a visit and a chat with the care team.",
+                said(
+                    "summary.slow_decline",
+                    parts=",".join(f"decline:{name}" for name, _ in shown),
+                    **args,
+                ),
                 [
                     Evidence(
                         measure=name,

@@ -41,7 +41,7 @@ from models.runtime.activity import ActivityComponent
 from models.runtime.careplan import CarePlanner
 from models.runtime.columns import VitalsBatch
 from models.runtime.daily import DailyComponent
-from models.runtime.findings import Finding
+from models.runtime.findings import Finding, said
 from models.runtime.fusion import Fusion
 from models.runtime.motion import MotionComponent, resolve_posture
 from models.runtime.residents import Slots
@@ -171,7 +171,7 @@ class ScoringEngine:
                     ts,
                     ts,
                     1.0,
-                    "SOS button pressed.",
+                    said("summary.sos"),
                     [
                         Evidence(
                             measure="sos_button",

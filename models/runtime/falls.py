@@ -18,21 +18,21 @@ from __future__ import annotations
 
 import math
 
+from careloop.i18n.summary import render_summary
 from careloop.wire.needs import Evidence
-from models.runtime.findings import Finding
-
-
-def _detector(conf: float) -> str:
-    return f"confidence {conf:.2f}" if math.isfinite(conf) else "no confidence given"
+from models.runtime.findings import Finding, said
 
 
 def _what(conf: float, source: str) -> str:
+    """The catalog key of what was seen: the device's event (with or without a confidence)
+    or the motion model's candidate."""
     if source == "motion":
-        return (
-            "Fall candidate from the worn motion sensor (a sharp impact out of upright, "
-            "then lying still)"
-        )
-    return f"Fall detected ({_detector(conf)})"
+        return "summary.fall_what.motion"
+    return "summary.fall_what.event" if math.isfinite(conf) else "summary.fall_what.event_no_conf"
+
+
+def _conf(conf: float) -> float:
+    return round(conf, 2) if math.isfinite(conf) else 0.0
 
 
 #: The evidence's measure and what the fall was, per source.
@@ -46,7 +46,8 @@ def fall_confirmed(
     slot: int, ts: int, fall_ts: int, conf: float, how: str, confirm_ms: int,
     source: str = "event",
 ) -> Finding:  # fmt: skip
-    """A fall (event or candidate) and then stillness (or silence) for the confirmation time."""
+    """A fall (event or candidate) and then stillness (or silence) for the confirmation time;
+    ``how``: ``still`` (readings without movement) or ``silent`` (no readings since)."""
     secs = (ts - fall_ts) // 1000
     measure, what = _MEASURE[source]
     return Finding(
@@ -56,8 +57,13 @@ def fall_confirmed(
         ts,
         fall_ts,
         conf if math.isfinite(conf) else 1.0,
-        f"{_what(conf, source)} and {how} for {secs} s since: no steps, no upright "
-        "posture, no exertion.",
+        said(
+            "summary.fall",
+            what_msg=_what(conf, source),
+            how_msg=f"summary.fall_how.{how}",
+            conf=_conf(conf),
+            secs=int(secs),
+        ),
         [
             Evidence(
                 measure=measure,
@@ -78,7 +84,7 @@ def fall_cleared(slot: int, ts: int, fall_ts: int) -> Finding:
         ts,
         fall_ts,
         0.0,
-        "Moving again after the fall (steps or upright posture); a check-in follows.",
+        said("summary.fall_cleared"),
         cleared=True,
     )
 
@@ -87,7 +93,6 @@ def fall_check_in(slot: int, ts: int, fall_ts: int, conf: float, source: str = "
     """Fell and got up: a general need to visit (injuries, fear of falling, the cause)."""
     secs = max(0, (ts - fall_ts) // 1000)
     measure, what = _MEASURE[source]
-    how = "no longer lying" if source == "motion" else "steps or upright posture"
     return Finding(
         slot,
         "fall_check_in",
@@ -95,8 +100,13 @@ def fall_check_in(slot: int, ts: int, fall_ts: int, conf: float, source: str = "
         ts,
         fall_ts,
         conf if math.isfinite(conf) else 1.0,
-        f"{_what(conf, source)}, then moving again {secs} s later ({how}): fell and got up, "
-        "worth a visit to check for injuries.",
+        said(
+            "summary.fall_check_in",
+            what_msg=_what(conf, source),
+            how_msg=f"summary.fall_up.{source}",
+            conf=_conf(conf),
+            secs=int(secs),
+        ),
         [
             Evidence(
                 measure=measure,
@@ -111,8 +121,10 @@ def fall_check_in(slot: int, ts: int, fall_ts: int, conf: float, source: str = "
     )
 
 
-def wandering(slot: int, ts: int, what: str, score: float) -> Finding:
-    """Up and about at night (an exit door, or walking minutes out of bed)."""
+def wandering(slot: int, ts: int, what: str, score: float, **args: str | int) -> Finding:
+    """Up and about at night: ``what`` is ``door`` (an exit door opened at ``time``) or
+    ``walking`` (about ``minutes`` walking out of bed)."""
+    text = said("summary.wandering", what_msg=f"summary.wandering_what.{what}", **args)
     return Finding(
         slot,
         "night_wandering",
@@ -120,11 +132,11 @@ def wandering(slot: int, ts: int, what: str, score: float) -> Finding:
         ts,
         ts,
         score,
-        f"Up and about at night: {what}.",
+        text,
         [
             Evidence(
                 measure="night_activity",
-                value=what[:60],
+                value=render_summary("en", f"summary.wandering_what.{what}", args)[:60],
                 rule="exit door at night, or walking out of bed at night (the resident's "
                 "night window and walking minutes)",
                 ts=ts,

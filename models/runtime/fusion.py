@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import ValidationError
 
-from careloop.wire.needs import NEED_KINDS, TIER_RANK, Evidence, NeedMessage
+from careloop.wire.needs import MAX_ARGS, NEED_KINDS, TIER_RANK, Evidence, NeedMessage
 from models.runtime.findings import Finding
 from models.runtime.residents import Slots
 from models.state import State, StateReader
@@ -64,6 +65,22 @@ class OpenNeed:
     last: int
     evidence: list[Evidence] = field(default_factory=list)
     summary: str = ""
+    #: ``summary`` as catalog text (models/runtime/findings.py ``Said``), or None.
+    summary_key: str | None = None
+    summary_args: dict[str, Any] = field(default_factory=dict)
+
+    def say(self, f: Finding) -> None:
+        """Take ``f``'s words (a new tier, fresher evidence)."""
+        self.summary, self.summary_key, self.summary_args = f.summary, f.said.key, f.said.args
+
+    def also(self, f: Finding) -> None:
+        """``f`` merged into this need: its words appended (English), its kind named (catalog
+        text: ``also``, see careloop/i18n/summary.py)."""
+        self.summary = f"{self.summary} Also: {f.summary}"[:600]
+        kinds = [k for k in str(self.summary_args.get("also", "")).split(",") if k]
+        also = ",".join([*kinds, f.kind])
+        if f.kind not in kinds and len(also) <= 64 and len(self.summary_args) < MAX_ARGS:
+            self.summary_args = {**self.summary_args, "also": also}
 
 
 class Fusion:
@@ -84,6 +101,8 @@ class Fusion:
                 "onset": need.onset,
                 "last": need.last,
                 "summary": need.summary,
+                "summary_key": need.summary_key,
+                "summary_args": need.summary_args,
                 "evidence": [e.model_dump(mode="json") for e in need.evidence],
             }
             for (slot, _), need in self.open.items()
@@ -104,6 +123,8 @@ class Fusion:
                 onset=r.integer("onset"),
                 last=r.integer("last"),
                 summary=r.text("summary"),
+                summary_key=r.doc.get("summary_key"),  # absent in state from older versions
+                summary_args=r.doc.get("summary_args") or {},
             )
             site, resident = residents[slot]
             try:
@@ -111,6 +132,7 @@ class Fusion:
                 NeedMessage(
                     id=need.id, site=site, resident=resident, kind=need.kind, tier=need.tier,
                     ts=need.last, onset=need.onset, score=0.0, summary=need.summary,
+                    summary_key=need.summary_key, summary_args=need.summary_args or None,
                     evidence=need.evidence,
                 )  # fmt: skip
             except ValidationError as exc:
@@ -144,11 +166,11 @@ class Fusion:
             if TIER_RANK[f.tier] < TIER_RANK[need.tier]:
                 need.tier = f.tier
                 need.evidence = (f.evidence + need.evidence)[:20]
-                need.summary = f.summary
+                need.say(f)
                 return self._message(f.slot, need, f, state="update")
             if f.kind in UPDATED:
                 need.evidence = (need.evidence + f.evidence)[-20:]
-                need.summary = f.summary
+                need.say(f)
                 return self._message(f.slot, need, f, state="update")
             return None
         if f.kind not in _SOLO and not f.reminder:
@@ -156,7 +178,7 @@ class Fusion:
             if host is not None:
                 host.last = f.ts
                 host.evidence = (host.evidence + f.evidence)[-20:]
-                host.summary = f"{host.summary} Also: {f.summary}"[:600]
+                host.also(f)
                 return self._message(f.slot, host, f, state="update")
         resident = self.directory.residents[f.slot]
         need = OpenNeed(
@@ -166,8 +188,8 @@ class Fusion:
             onset=f.onset,
             last=f.ts,
             evidence=list(f.evidence)[:20],
-            summary=f.summary,
         )
+        need.say(f)
         if not f.reminder:
             self.open[key] = need
         return self._message(f.slot, need, f, state="open")
@@ -210,6 +232,8 @@ class Fusion:
             onset=need.onset,
             score=max(0.0, float(f.score)),
             summary=(f.summary if state == "cleared" else need.summary)[:600],
+            summary_key=f.said.key if state == "cleared" else need.summary_key,
+            summary_args=(f.said.args if state == "cleared" else need.summary_args) or None,
             evidence=need.evidence[:20],
             language=resident.profile.language,
         )

@@ -39,7 +39,7 @@ from models.base import ModelError
 from models.news2 import PARAMETERS, news2_arrays
 from models.runtime import riskfeatures as rf
 from models.runtime.columns import VitalsBatch
-from models.runtime.findings import Finding
+from models.runtime.findings import Finding, said
 from models.runtime.riskmodel import DEFAULT_PATH, RiskModel, default_risk_model, load_risk_model
 from models.runtime.table import Field
 from models.runtime.usual import personal_usual
@@ -71,15 +71,6 @@ _UNITS = {
     "diastolic_bp": "mmHg",
     "temperature": "°C",
     "consciousness": "",
-}
-_NAMES = {
-    "heart_rate": "heart rate",
-    "respiration_rate": "breathing rate",
-    "spo2": "SpO2",
-    "systolic_bp": "systolic BP",
-    "diastolic_bp": "diastolic BP",
-    "temperature": "temperature",
-    "consciousness": "consciousness",
 }
 _NEWS_FOLLOWED = [p for p in PARAMETERS if p in rf.RISK_VITALS]
 
@@ -260,9 +251,10 @@ class RiskComponent:
                 ts=now,
             )
         ]
-        parts = []
+        parts: list[str] = []  # "kind:item" (careloop/i18n/summary.py)
+        args: dict[str, str | int | float] = {}
         for vital in drivers[:TOP]:
-            text, item = self._describe(table, slot, vital, top_feature[vital][1], now)
+            part, item = self._describe(table, slot, vital, top_feature[vital][1], now, args)
             evidence.append(
                 item.model_copy(
                     update={
@@ -270,45 +262,44 @@ class RiskComponent:
                     }
                 )
             )
-            parts.append(text)
+            parts.append(part)
         hours = max(1, (now - since) // _HOUR) if since else 0
-        lead = (
-            f"Deterioration risk {held:.0%}, high for {hours} h and rising "
-            f"(usual {usual_risk:.0%}; high from {model.threshold:.0%})"
-        )
-        summary = lead + (": " + "; ".join(parts) if parts else "") + "."
-        if red:
-            summary += f" NEWS2 red on the latest readings ({agg})."
+        text = said(
+            "summary.risk" + ("_parts" if parts else "") + ("_red" if red else ""),
+            risk=float(held), hours=int(hours), usual=float(usual_risk),
+            threshold=float(model.threshold), agg=int(agg), parts=",".join(parts),
+            **args,
+        )  # fmt: skip
         tier = "emergency" if red else "important"
         return Finding(
-            slot, "deterioration_risk", tier, now, since or now, held, summary[:600], evidence[:20]
+            slot, "deterioration_risk", tier, now, since or now, held, text, evidence[:20]
         )
 
     def _describe(
-        self, table: Any, slot: int, vital: str, feature: str, now: int
-    ) -> tuple[str, Evidence]:
-        """One driver in words and as evidence: recent level against the resident's usual."""
+        self, table: Any, slot: int, vital: str, feature: str, now: int,
+        args: dict[str, str | int | float],
+    ) -> tuple[str, Evidence]:  # fmt: skip
+        """One driver as a summary part (its arguments added to ``args``) and as evidence:
+        recent level against the resident's usual."""
         j = rf.VITALS.index(vital)
         s = table["risk_sum"][slot, :, j].astype(float)
-        name, unit = _NAMES[vital], _UNITS[vital]
+        unit = _UNITS[vital]
         if vital == "consciousness":
             recent, usual = ACVPU[round(s[rf.FAST])], ACVPU[round(s[rf.SLOW])]
-            not_alert_h = s[rf.BURDEN] / 3.0
-            text = f"consciousness {recent} recently (usual {usual}; not alert about "
-            text += f"{not_alert_h:.0f} h of the last day)"
-            return text, Evidence(measure=vital, value=recent, rule="-", ts=now)
+            args.update(consciousness_recent=recent, consciousness_usual=usual,
+                        consciousness_hours=round(s[rf.BURDEN] / 3.0))  # fmt: skip
+            return "risk_acvpu:" + vital, Evidence(measure=vital, value=recent, rule="-", ts=now)
         personal = personal_usual(table, slot, vital)
         loc, scale = personal if personal else (s[rf.SLOW], math.sqrt(max(s[rf.VAR], 0.0)))
-        whose = "usual" if personal else "last day's mean"
-        text = f"{name} {s[rf.FAST]:.1f} {unit} recently ({whose} {loc:.1f} ± {scale:.1f}"
-        if feature.endswith("_hi"):
-            text += f"; highest {s[rf.HI]:.1f}"
-        elif feature.endswith("_lo"):
-            text += f"; lowest {s[rf.LO]:.1f}"
-        elif feature.endswith("_burden"):
-            text += f"; {s[rf.BURDEN]:.0f} chart-hours of the last day"
-        text += ")"
-        return text, Evidence(
+        kind = "risk_usual" if personal else "risk_mean"
+        args[f"{vital}_recent"] = round(float(s[rf.FAST]), 1)
+        args[f"{vital}_usual"], args[f"{vital}_sd"] = round(float(loc), 1), round(scale, 1)
+        extra = next((x for x in ("hi", "lo", "burden") if feature.endswith(f"_{x}")), "")
+        if extra:
+            kind += f"_{extra}"
+            col = {"hi": rf.HI, "lo": rf.LO, "burden": rf.BURDEN}[extra]
+            args[f"{vital}_{extra}"] = round(float(s[col]), 0 if extra == "burden" else 1)
+        return f"{kind}:{vital}", Evidence(
             measure=vital,
             value=round(float(s[rf.FAST]), 1),
             unit=unit,

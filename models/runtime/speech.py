@@ -36,7 +36,7 @@ import numpy as np
 
 from careloop.logs import fields
 from careloop.wire.needs import Evidence
-from models.runtime.findings import Finding
+from models.runtime.findings import Finding, said
 from models.runtime.voicetickets import ticket_findings
 from models.speech.agitation import SpeechAgitationDetector
 from models.speech.artefact import default_intent_classifier
@@ -168,7 +168,7 @@ class SpeechComponent:
                     ts,
                     ts,
                     p["help"],
-                    f"Asked for help out loud (intent 'help', p = {p['help']:.2f}).",
+                    said("summary.help_request", p=round(p["help"], 2)),
                     [
                         Evidence(
                             measure="utterance_intent",
@@ -196,14 +196,14 @@ class SpeechComponent:
         clear = a.source == "text" and p.get("low_mood", 0.0) >= clear_p
         if a.source == "text":
             low = clear or p.get("low_mood", 0.0) + p.get("pain", 0.0) >= MOOD_P
-            how = "words of low mood or pain"
+            how = "summary.mood_how.words"
         else:
             low = (
                 z.get("speech_rate", 0.0) <= FLAT_Z
                 and z.get("energy_db", 0.0) <= FLAT_Z
                 and z.get("pitch_hz", 0.0) <= 0.0
             )
-            how = "a flat voice (slower, quieter, lower than usual; no text, by consent)"
+            how = "summary.mood_how.voice"
         if not low:
             return None
         voice.mood.append(ts)
@@ -216,11 +216,7 @@ class SpeechComponent:
         if fresh:
             voice.last_mood_need = ts
         if clear:
-            summary = (
-                f"Said one clear sentence of low mood or loneliness (p = {p['low_mood']:.2f}); "
-                f"{len(recent)} low-mood utterance(s) in the last 24 h. "
-                "Someone should call or visit within minutes."
-            )
+            summary = said("summary.low_mood_clear", p=round(p["low_mood"], 2), count=len(recent))
             evidence = Evidence(
                 measure="utterance_intent",
                 value="low_mood",
@@ -229,10 +225,7 @@ class SpeechComponent:
             )
             score = p["low_mood"]
         else:
-            summary = (
-                f"Sounds low: {len(recent)} utterances in the last 24 h with {how}. "
-                "A friendly call or visit may help."
-            )
+            summary = said("summary.low_mood", count=len(recent), how_msg=how)
             evidence = Evidence(
                 measure="utterances_low",
                 value=float(len(recent)),
@@ -261,17 +254,11 @@ class SpeechComponent:
             voice.last_agitation_need = ts
         if clear:
             rule = f"one utterance with agitation score >= {AGITATION_CLEAR}"
-            summary = (
-                f"Clearly agitated speech (agitation score {a.agitation:.1f}: much faster, "
-                "louder or higher than usual, or the same question again). "
-                "A calm human voice now helps."
-            )
+            summary = said("summary.agitation_clear", score=round(float(a.agitation), 1))
         else:
             rule = f">= {AGITATION_COUNT} agitated utterances in 30 min"
-            summary = (
-                f"Agitated speech: {len(recent)} utterances in 30 min that were fast, loud or "
-                f"a repeated question (agitation score {a.agitation:.1f}). "
-                "A calm human voice now helps."
+            summary = said(
+                "summary.agitation", count=len(recent), score=round(float(a.agitation), 1)
             )
         return Finding(
             slot,

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from careloop.wire.needs import Evidence
 from models.news2 import PARAMETERS
 from models.runtime.columns import ACVPU_CODE, COL, VitalsBatch
-from models.runtime.findings import Finding
+from models.runtime.findings import Finding, said
 from models.runtime.persist import Rule
 from models.runtime.usual import BASELINE_INDEX as _BI
 from models.runtime.usual import BINS, WARMUP, usual
@@ -31,15 +31,6 @@ _UNITS = {
     "diastolic_bp": "mmHg",
     "temperature": "°C",
 }
-_NAMES = {
-    "heart_rate": "heart rate",
-    "spo2": "SpO2",
-    "respiration_rate": "breathing rate",
-    "systolic_bp": "systolic BP",
-    "diastolic_bp": "diastolic BP",
-    "temperature": "temperature",
-}
-
 _RULE_TEXT = {
     "news2_high": "NEWS2 >= 7, >= 2 over usual, a vital >= 2.5 SD off usual, held 2 min",
     "news2_medium": "NEWS2 >= 5, >= 2 over usual, a vital >= 2.5 SD off usual, held 10 min",
@@ -50,17 +41,6 @@ _RULE_TEXT = {
     "heart_rate_personal": "heart rate at rest >= 5 SD from the resident's usual for 15 min",
     "news2_red": "one NEWS2 parameter scores 3 (red) and is >= 3 SD from usual, held 2 min",
 }
-_LEAD = {
-    "news2_high": "NEWS2 high (7 or more)",
-    "news2_medium": "NEWS2 medium (5-6), vital signs deteriorating",
-    "hypoxia": "Low oxygen saturation",
-    "bp_crisis": "Very high blood pressure",
-    "heart_rate": "Heart rate out of range",
-    "fever": "Fever",
-    "heart_rate_personal": "Heart rate far from this resident's usual, at rest",
-    "news2_red": "NEWS2 red score (one vital sign at the chart's extreme)",
-}
-
 #: The vitals an explanation names, per rule.
 _FOCUS: dict[str, tuple[str, ...]] = {
     "news2_high": ("heart_rate", "respiration_rate", "spo2", "temperature", "systolic_bp"),
@@ -92,7 +72,8 @@ def explain(
     base = table["base"][slot]
     carry = table["carry"][slot]
     evidence: list[Evidence] = []
-    parts: list[str] = []
+    parts: list[str] = []  # "kind:item" (careloop/i18n/summary.py)
+    args: dict[str, str | int | float] = {}
     focus = _FOCUS[rule.name]
     if red_bits:
         focus = tuple(p for k, p in enumerate(PARAMETERS) if red_bits >> k & 1 and p in _BI)
@@ -107,7 +88,8 @@ def explain(
                     ts=ts,
                 )
             )
-            parts.append(f"consciousness {letter} (new confusion or less responsive)")
+            parts.append("acvpu:consciousness")
+            args["consciousness_letter"] = letter
     for name in focus:
         c = COL[name]
         value = float(b.x[i, c])
@@ -132,13 +114,16 @@ def explain(
                 ts=ts,
             )
         )
-        usual_text = f" (usual at this time of day {loc:.1f} ± {sc:.1f})" if known else ""
-        parts.append(f"{_NAMES[name]} {value:.1f} {unit}{usual_text}")
+        parts.append(f"vital_usual:{name}" if known else f"vital:{name}")
+        args[f"{name}_value"] = round(value, 1)
+        if known:
+            args[f"{name}_usual"], args[f"{name}_sd"] = round(loc, 1), round(sc, 1)
     minutes = max(0, (ts - onset) // _MIN)
-    lead = _LEAD[rule.name]
-    since = f" for {minutes} min" if minutes >= 1 else ""
-    news = f" NEWS2 {agg} ({scored} of 7 parameters charted)." if scored >= 5 else ""
-    summary = f"{lead}{since}: " + "; ".join(parts) + "." + news
+    key = "summary.vitals" + ("_since" if minutes >= 1 else "") + ("_news" if scored >= 5 else "")
+    text = said(
+        key, lead_msg=f"summary.vitals_lead.{rule.name}", parts=",".join(parts), minutes=minutes,
+        agg=agg, scored=scored, **args,
+    )  # fmt: skip
     score = (
         float(agg)
         if rule.name.startswith("news2")
@@ -146,4 +131,4 @@ def explain(
         if np.isfinite(z).any()
         else 1.0
     )
-    return Finding(slot, rule.kind, rule.tier, ts, onset, max(score, 0.0), summary[:600], evidence)
+    return Finding(slot, rule.kind, rule.tier, ts, onset, max(score, 0.0), text, evidence)

@@ -26,21 +26,17 @@ Summaries never quote the words.
 from __future__ import annotations
 
 from careloop.wire.needs import Evidence
-from models.runtime.findings import Finding
+from models.runtime.findings import Finding, said
 from models.speech.assess import UtteranceAssessment
 
 #: Lowest probability of the intent that opens a ticket.
 TICKET_P = 0.6
 
-#: intent -> (need kind, tier, summary for the volunteer; no words of the resident's).
+#: intent -> (need kind, tier, summary's catalog key; no words of the resident's).
 TICKET_INTENTS: dict[str, tuple[str, str, str]] = {
-    "request": ("request", "general", "Asked for something out loud (a request, p = {p:.2f})."),
-    "complaint": (
-        "complaint",
-        "important",
-        "Complained out loud about their care (a complaint, p = {p:.2f}).",
-    ),
-    "praise": ("praise", "general", "Thanked the carers out loud (praise, p = {p:.2f})."),
+    "request": ("request", "general", "summary.ticket.request"),
+    "complaint": ("complaint", "important", "summary.ticket.complaint"),
+    "praise": ("praise", "general", "summary.ticket.praise"),
 }
 
 
@@ -63,4 +59,4 @@ def ticket_findings(slot: int, ts: int, a: UtteranceAssessment) -> list[Finding]
         rule=f"intent {a.intent} with p >= {TICKET_P}",
         ts=ts,
     )
-    return [Finding(slot, kind, tier, ts, ts, p, summary.format(p=p), [evidence])]
+    return [Finding(slot, kind, tier, ts, ts, p, said(summary, p=round(p, 2)), [evidence])]

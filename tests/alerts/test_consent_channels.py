@@ -39,15 +39,23 @@ def test_a_page_carries_only_what_the_resident_shares(start_service, apps, site,
             smtp_host="127.0.0.1",
             smtp_port=smtp.port,
         )
-        apps.publish_need(need(site, "r3", "hypertensive_crisis", "emergency"))
+        said = {"summary_key": "summary.vitals", "summary_args": {  # catalog text: 血壓非常高
+            "lead_msg": "summary.vitals_lead.bp_crisis", "parts": "vital:systolic_bp",
+            "systolic_bp_value": 192.0}}  # fmt: skip
+        apps.publish_need(need(site, "r3", "hypertensive_crisis").model_copy(update=said))
         pages = apps.wait(lambda x: x.type == "page", n=2)
         for page in pages:  # volunteers: the site, the tier, the alert; nothing about r3
             assert (page.site, page.tier) == (site, "emergency")
             assert page.resident is None and page.kind is None and page.summary is None
+            assert page.summary_key is None and page.summary_args is None
         svc.advance(601)  # respond deadline (10 min): the coordinator (staff) and the webhook
         staff = apps.wait(lambda x: x.type == "page" and x.volunteer == "c01")[0]
         assert (staff.resident, staff.kind) == ("r3", "hypertensive_crisis")
         assert staff.summary == "test hypertensive_crisis"
+        assert (staff.summary_key, staff.summary_args) == (
+            said["summary_key"],
+            said["summary_args"],
+        )
         deadline = time.monotonic() + 10
         while not receiver.got or not inbox.messages:
             assert time.monotonic() < deadline, (receiver.got, inbox.messages)
@@ -55,6 +63,7 @@ def test_a_page_carries_only_what_the_resident_shares(start_service, apps, site,
         hook = json.loads(receiver.got[0][1])
         assert (hook["tier"], hook["site"]) == ("emergency", site)
         assert hook["resident"] is None and hook["kind"] is None and hook["summary"] is None
+        assert hook["summary_key"] is None and hook["summary_args"] is None
         mail = email.message_from_bytes(inbox.messages[0][2], policy=email.policy.default)
         text = f"{mail['Subject']}\n{mail.get_content()}"  # v01 reads Chinese (languages zh)
         assert "hypertensive" not in text and "血壓" not in text and "r3" not in text

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from careloop.wire.needs import NeedMessage
 from tests.api.conftest import World
 
 H = 3_600_000
@@ -159,3 +160,26 @@ def test_praise_is_credited_to_the_named_volunteer_and_counted(api: World) -> No
         assert board["k"] == 5
         assert all(set(g) == {"site", "month", "ratings", "satisfaction", "complaints",
                               "suppressed"} for g in board["groups"])  # fmt: skip
+
+
+def test_a_spoken_request_reads_in_the_callers_language(api: World) -> None:
+    """A voice ticket's summary is catalog text: shown in the caller's locale (their profile
+    language first, else the browser's); a ticket typed by a person stays as written."""
+    ts = api.service.clock.now_ms()
+    need = NeedMessage(
+        id=f"r1:request:{ts}", site=api.site_a, resident="r1", kind="request", tier="general",
+        ts=ts, onset=ts, score=0.82, summary="Asked for something out loud (a request, p = 0.82).",
+        summary_key="summary.ticket.request", summary_args={"p": 0.82},
+    )  # fmt: skip
+    ticket = api.service.engine.handle_need(need, "test")
+    assert ticket is not None
+    with api.client("admin", headers={"Accept-Language": "zh-CN"}) as admin:  # no profile
+        assert admin.get(f"/api/v1/tickets/{ticket}").json()["summary"] == (
+            "开口提出需要（请求，p = 0.82）。"
+        )
+        listed = admin.get("/api/v1/tickets", params={"site": api.site_a}).json()["items"]
+        assert next(t for t in listed if t["id"] == ticket)["summary"] == (
+            "开口提出需要（请求，p = 0.82）。"
+        )
+    with api.client("coord_a", headers={"Accept-Language": "zh-TW"}) as coord:  # reads English
+        assert coord.get(f"/api/v1/tickets/{ticket}").json()["summary"] == need.summary

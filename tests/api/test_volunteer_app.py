@@ -82,13 +82,14 @@ class AppWorld:
         headers = {"Origin": self.base, **kw.pop("headers", {})}
         return httpx.Client(base_url=self.base, headers=headers, trust_env=False, timeout=10, **kw)
 
-    def page(self, resident: str, kind: str = "fall", tier: str = "emergency") -> str:
-        """Publish a need and return the id of the alert it opened."""
+    def page(self, resident: str, kind: str = "fall", tier: str = "emergency", **said: Any) -> str:
+        """Publish a need (``said``: its ``summary_key``/``summary_args``) and return the id
+        of the alert it opened."""
         ts = self.clock.now_ms()
         need = NeedMessage(
             id=f"{resident}:{kind}:{uuid.uuid4().hex[:6]}", site=self.site, resident=resident,
             kind=kind, tier=tier, state="open", ts=ts, onset=ts, score=1.0,  # type: ignore[arg-type]
-            summary=f"{kind} (test)", language="en",
+            summary=f"{kind} (test)", language="en", **said,
         )  # fmt: skip
         mqtt = MqttTestClient(self.broker.host, self.broker.port).connect()
         try:
@@ -271,6 +272,39 @@ def test_my_alerts_show_the_resident_only_as_consent_allows(world: AppWorld) -> 
         "directions_url": None,
     }  # fmt: skip
     assert items[private]["kind"] is None and items[private]["summary"] is None
+
+
+def test_summaries_are_shown_in_the_readers_language(world: AppWorld) -> None:
+    said = {
+        "summary_key": "summary.fall_check_in",
+        "summary_args": {
+            "what_msg": "summary.fall_what.motion",
+            "how_msg": "summary.fall_up.motion",
+            "secs": 40,
+        },
+    }
+    keyed = world.page("r1", kind="fall_check_in", tier="emergency", **said)
+    plain = world.page("r1", kind="sos", tier="emergency")
+    seen: dict[str, dict[str, str]] = {}
+    for vid in ("v1", "v3"):  # zh-TW, en
+        with world.signed_in(vid) as client:
+            mine = {a["id"]: a["summary"] for a in client.get("/api/v1/app/alerts").json()["items"]}
+            one = client.get(f"/api/v1/alerts/{keyed}").json()["summary"]
+            other = client.get(f"/api/v1/alerts/{plain}").json()["summary"]
+            seen[vid] = {"app": mine[keyed], "api": one, "plain": other}
+    zh = (
+        "佩戴的動作感測器偵測到疑似跌倒（從直立姿勢猛烈撞擊，之後躺著不動），40 秒後再次活動"
+        "（不再躺著）：跌倒後已自行起身，值得探視，檢查是否受傷。"
+    )
+    en = (
+        "Fall candidate from the worn motion sensor (a sharp impact out of upright, then "
+        "lying still), then moving again 40 s later (no longer lying): fell and got up, "
+        "worth a visit to check for injuries."
+    )
+    assert seen["v1"]["api"] == seen["v1"]["app"] == zh
+    assert seen["v3"]["api"] == seen["v3"]["app"] == en
+    # a need without a key (an older scorer) shows its English summary to everyone
+    assert seen["v1"]["plain"] == seen["v3"]["plain"] == "sos (test)"
 
 
 def test_not_now_is_honoured_by_on_call_routing(world: AppWorld) -> None:

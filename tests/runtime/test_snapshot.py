@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
+from careloop.i18n.summary import render_summary
 from models.base import ModelError, StateError
 from models.evaluation.scenarios import care_profile
 from models.runtime import ScoringEngine, encode_readings
@@ -204,7 +205,30 @@ ENGINE_CORRUPT = {
         lambda s: s["fusion"]["open"][0].__setitem__("evidence", [{"what": 1}])
     ),
     "the same open need twice": _json(lambda s: s["fusion"]["open"].append(s["fusion"]["open"][0])),
+    "an open need whose summary key the wire refuses": _json(
+        lambda s: s["fusion"]["open"][0].__setitem__("summary_key", "Fall! call now")
+    ),
+    "summary arguments that are not short values": _json(
+        lambda s: s["fusion"]["open"][0].__setitem__("summary_args", {"said": ["a", "list"]})
+    ),
 }
+
+
+def test_open_needs_of_a_snapshot_without_summary_keys_restore_in_english(tmp_path, populated):
+    """A snapshot written before needs carried catalog text: its open needs keep their
+    English summary and have no key."""
+    data, _, _ = populated
+
+    def drop(s):
+        for need in s["fusion"]["open"]:
+            need.pop("summary_key"), need.pop("summary_args")
+
+    path = tmp_path / "older.snapshot"
+    path.write_bytes(_json(drop)(data))
+    engine = ScoringEngine()
+    engine.restore(path)
+    needs = list(engine.fusion.open.values())
+    assert needs and all(n.summary and n.summary_key is None for n in needs)
 
 
 @pytest.mark.parametrize("corrupt", ENGINE_CORRUPT.values(), ids=ENGINE_CORRUPT.keys())
@@ -235,3 +259,21 @@ def test_another_versions_snapshot_is_refused_as_stale(tmp_path, populated, old)
     with pytest.raises(StateError, match=f"^unreadable snapshot {path}: ") as e:
         ScoringEngine().restore(path)
     assert e.value.stale
+
+
+def test_the_open_needs_of_a_busy_home_are_catalog_text_in_every_language(tmp_path, populated):
+    """Decline, hypoxia, agitation, low mood, SOS: each open need's summary is a catalog key
+    whose English rendering is the English summary, and which reads in Chinese too."""
+    path = tmp_path / "state.snapshot"
+    path.write_bytes(populated[0])
+    engine = ScoringEngine()
+    engine.restore(path)
+    needs = list(engine.fusion.open.values())
+    assert len(needs) >= 3
+    for need in needs:
+        assert need.summary_key, need
+        own = {k: v for k, v in need.summary_args.items() if k != "also"}
+        assert need.summary.startswith(render_summary("en", need.summary_key, own))
+        for locale in ("zh-Hant", "zh-Hans"):
+            text = render_summary(locale, need.summary_key, need.summary_args)
+            assert text and text != need.summary and not text.isascii(), (locale, text)

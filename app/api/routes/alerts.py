@@ -36,6 +36,7 @@ from app.api.auth import MemberDep, Principal, scope
 from app.api.deps import AlertServiceDep, AlertStoreDep, DirectoryDep
 from app.api.pagination import Page, PageDep
 from app.api.problems import PROBLEM_RESPONSES
+from app.api.routes.report import locale_for
 from careloop.wire.alerts import AlertReply
 from people import Directory, NotFound
 from people.consent import Disclosure, Reader, disclosure
@@ -104,13 +105,14 @@ class AlertPublic(BaseModel):
     evidence: int
 
     @classmethod
-    def of(cls, a: Alert, shown: Disclosure) -> AlertPublic:
+    def of(cls, a: Alert, shown: Disclosure, locale: str = "en") -> AlertPublic:
+        """``a`` as ``shown`` lets the caller see it, its summary in the caller's ``locale``."""
         return cls(
             id=a.id, site=a.site, resident=a.resident if shown.resident else None,
             kind=a.kind if shown.health else None, tier=a.tier, state=a.state,
-            opened_ms=a.opened_ms, summary=a.summary if shown.health else None, owner=a.owner,
-            handover_to=a.handover_to, accepted_ms=a.accepted_ms, resolved_ms=a.resolved_ms,
-            closed_ms=a.closed_ms, respond_due_ms=a.respond_due_ms,
+            opened_ms=a.opened_ms, summary=a.summary_in(locale) if shown.health else None,
+            owner=a.owner, handover_to=a.handover_to, accepted_ms=a.accepted_ms,
+            resolved_ms=a.resolved_ms, closed_ms=a.closed_ms, respond_due_ms=a.respond_due_ms,
             resolve_due_ms=a.resolve_due_ms, respond_breached=a.respond_breached,
             resolve_breached=a.resolve_breached, evidence=a.evidence,
         )  # fmt: skip
@@ -181,7 +183,8 @@ async def list_alerts(
         among=among,
     )
     audited(request, principal, "list_alerts", site or "*", resident)
-    out = [AlertPublic.of(a, shown_to(principal, directory, a)) for a in items]
+    locale = locale_for(principal, directory, None, request.headers.get("accept-language"))
+    out = [AlertPublic.of(a, shown_to(principal, directory, a), locale) for a in items]
     return Page.of(out, total, paging)
 
 
@@ -239,13 +242,15 @@ async def read_alert(
 ) -> AlertPublic:
     alert = visible_alert(principal, store, alert_id)
     audited(request, principal, "read_alert", alert.site, alert.resident)
-    return AlertPublic.of(alert, shown_to(principal, directory, alert))
+    locale = locale_for(principal, directory, None, request.headers.get("accept-language"))
+    return AlertPublic.of(alert, shown_to(principal, directory, alert), locale)
 
 
 @router.post("/{alert_id}/{action}")
 async def act(
     alert_id: str,
     action: Action,
+    request: Request,
     principal: MemberDep,
     service: AlertServiceDep,
     store: AlertStoreDep,
@@ -275,7 +280,8 @@ async def act(
         raise HTTPException(
             REJECT_STATUS.get(exc.reason, 409), {"reason": exc.reason, "detail": exc.reason}
         ) from exc
-    return AlertPublic.of(updated, shown_to(principal, directory, updated))
+    locale = locale_for(principal, directory, None, request.headers.get("accept-language"))
+    return AlertPublic.of(updated, shown_to(principal, directory, updated), locale)
 
 
 def _last_event(request: Request) -> int | None:

@@ -36,6 +36,7 @@ from app.api.deps import AlertServiceDep, AlertStoreDep, DirectoryDep
 from app.api.pagination import Page, PageDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.routes.alerts import REJECT_STATUS, _acting_volunteer, shown_to
+from app.api.routes.report import locale_for
 from careloop.wire.alerts import AlertReply
 from people import Directory, NotFound
 from people.consent import Disclosure, disclosure
@@ -113,14 +114,15 @@ class TicketPublic(BaseModel):
     ratings: list[dict[str, Any]]
 
     @classmethod
-    def of(cls, a: Alert, shown: Disclosure, store: Any) -> TicketPublic:
+    def of(cls, a: Alert, shown: Disclosure, store: Any, locale: str = "en") -> TicketPublic:
         info = tdb.ticket_info(store.db, a.id)
         return cls(
             id=a.id, site=a.site, resident=a.resident if shown.resident else None,
             kind=a.kind if shown.health else None, tier=a.tier, state=a.state,
-            source=info.source, summary=a.summary if shown.health else None, owner=a.owner,
-            opened_ms=a.opened_ms, accepted_ms=a.accepted_ms, resolved_ms=a.resolved_ms,
-            respond_due_ms=a.respond_due_ms, resolve_due_ms=a.resolve_due_ms,
+            source=info.source, summary=a.summary_in(locale) if shown.health else None,
+            owner=a.owner, opened_ms=a.opened_ms, accepted_ms=a.accepted_ms,
+            resolved_ms=a.resolved_ms, respond_due_ms=a.respond_due_ms,
+            resolve_due_ms=a.resolve_due_ms,
             respond_breached=a.respond_breached, resolve_breached=a.resolve_breached,
             note=info.note if shown.health else None,
             resolution=info.resolution if shown.health else None,
@@ -221,7 +223,8 @@ async def create_ticket(
     finally:
         service.wake()
     audited(request, principal, "create_ticket", alert.site, alert.resident)
-    return TicketPublic.of(alert, _shown(principal, directory, alert, store), store)
+    locale = locale_for(principal, directory, None, request.headers.get("accept-language"))
+    return TicketPublic.of(alert, _shown(principal, directory, alert, store), store, locale)
 
 
 def _stub(body: TicketCreate) -> Alert:
@@ -272,7 +275,10 @@ async def list_tickets(
     ]
     alerts = [a for a in (store.get(i) for i in ids) if a is not None]
     audited(request, principal, "list_tickets", site or "*", None)
-    items = [TicketPublic.of(a, _shown(principal, directory, a, store), store) for a in alerts]
+    locale = locale_for(principal, directory, None, request.headers.get("accept-language"))
+    items = [
+        TicketPublic.of(a, _shown(principal, directory, a, store), store, locale) for a in alerts
+    ]
     return Page.of(items, total, paging)
 
 
@@ -286,7 +292,8 @@ async def read_ticket(
 ) -> TicketPublic:
     alert = _visible(principal, store, ticket_id)
     audited(request, principal, "read_ticket", alert.site, alert.resident)
-    return TicketPublic.of(alert, _shown(principal, directory, alert, store), store)
+    locale = locale_for(principal, directory, None, request.headers.get("accept-language"))
+    return TicketPublic.of(alert, _shown(principal, directory, alert, store), store, locale)
 
 
 async def _act(
@@ -297,6 +304,7 @@ async def _act(
     store: Any,
     directory: Directory,
     body: TicketUpdate | None,
+    locale: str,
 ) -> TicketPublic:
     """Take a ticket (first contact: any volunteer of its site) or resolve it with a note
     (its owner); 409 with the reason when its state does not allow it."""
@@ -318,12 +326,13 @@ async def _act(
         ) from exc
     finally:
         service.wake()
-    return TicketPublic.of(updated, _shown(principal, directory, updated, store), store)
+    return TicketPublic.of(updated, _shown(principal, directory, updated, store), store, locale)
 
 
 @router.post("/{ticket_id}/accept")
 async def accept_ticket(
     ticket_id: str,
+    request: Request,
     principal: ActorDep,
     service: AlertServiceDep,
     store: AlertStoreDep,
@@ -332,12 +341,14 @@ async def accept_ticket(
 ) -> TicketPublic:
     """Take a ticket: first contact, any volunteer of its site (staff may name one); the
     first accept owns it, a later one is 409 ``already_owned``."""
-    return await _act(ticket_id, "accept", principal, service, store, directory, body)
+    locale = locale_for(principal, directory, None, request.headers.get("accept-language"))
+    return await _act(ticket_id, "accept", principal, service, store, directory, body, locale)
 
 
 @router.post("/{ticket_id}/resolve")
 async def resolve_ticket(
     ticket_id: str,
+    request: Request,
     principal: ActorDep,
     service: AlertServiceDep,
     store: AlertStoreDep,
@@ -346,7 +357,8 @@ async def resolve_ticket(
 ) -> TicketPublic:
     """Resolve a ticket you own, with a ``note`` (the report back); the resident's device is
     then asked how satisfied they were. 403 if you do not own it."""
-    return await _act(ticket_id, "resolve", principal, service, store, directory, body)
+    locale = locale_for(principal, directory, None, request.headers.get("accept-language"))
+    return await _act(ticket_id, "resolve", principal, service, store, directory, body, locale)
 
 
 @router.post("/{ticket_id}/rating-link", status_code=201)

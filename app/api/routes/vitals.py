@@ -27,6 +27,7 @@ from app.api.auth import MemberDep
 from app.api.deps import AlertStoreDep, DirectoryDep, InfluxDep, SettingsDep
 from app.api.pagination import Page, PageDep
 from app.api.problems import PROBLEM_RESPONSES
+from app.api.routes.report import locale_for
 from app.api.routes.residents import visible_resident
 
 router = APIRouter(prefix="/api/v1/residents", tags=["vitals"], responses=PROBLEM_RESPONSES)
@@ -203,6 +204,7 @@ async def read_needs(
         store, frozenset({site}), filters={"resident": resident},
         offset=paging.offset, limit=paging.limit,
     )  # fmt: skip
+    locale = locale_for(principal, directory, None, request.headers.get("accept-language"))
     needs = [
         NeedPublic(
             alert=a.id,
@@ -210,7 +212,7 @@ async def read_needs(
             tier=a.tier,
             state=a.state,
             opened_ms=a.opened_ms,
-            explanation=a.summary,
+            explanation=a.summary_in(locale),
             owner=a.owner,
             evidence=a.evidence,
             facts=json.loads(a.facts),

@@ -165,6 +165,14 @@ def me_record(directory: Directory, principal: Principal) -> Volunteer:
         raise HTTPException(404, "no volunteer record for this session") from exc
 
 
+def _locale(directory: Directory, principal: Principal, request: Request) -> str:
+    """The caller's locale (their profile's language, else the browser's), for summaries."""
+    try:
+        return volunteer_locale(directory.volunteer(principal.subject), request)
+    except NotFound:
+        return volunteer_locale(None, request)
+
+
 def _directions(location: tuple[float, float] | None) -> str | None:
     if location is None:
         return None
@@ -189,12 +197,13 @@ def card(directory: Directory, alert: Alert) -> tuple[ResidentCard, bool]:
 
 
 def my_alert(
-    directory: Directory, me: str, alert: Alert, answer: str | None, note: str | None = None
-) -> MyAlert:
+    directory: Directory, me: str, alert: Alert, answer: str | None, note: str | None = None,
+    locale: str = "en",
+) -> MyAlert:  # fmt: skip
     resident, health = card(directory, alert)
     return MyAlert(
         id=alert.id, site=alert.site, tier=alert.tier, state=alert.state,
-        kind=alert.kind if health else None, summary=alert.summary if health else None,
+        kind=alert.kind if health else None, summary=alert.summary_in(locale) if health else None,
         opened_ms=alert.opened_ms, respond_due_ms=alert.respond_due_ms,
         resolve_due_ms=alert.resolve_due_ms, owner=alert.owner, handover_to=alert.handover_to,
         mine=alert.owner == me, offered=alert.handover_to == me, my_answer=answer,
@@ -233,7 +242,8 @@ async def my_alerts(
         for a, ans in store.volunteer_alerts(me)
         if a.owner is None or me in (a.owner, a.handover_to)
     ]
-    items = [my_alert(directory, principal.subject, a, ans) for a, ans in rows]
+    locale = _locale(directory, principal, request)
+    items = [my_alert(directory, me, a, ans, locale=locale) for a, ans in rows]
     for a, _ in rows:
         audited(request, principal, "app_alert", a.site, a.resident)
     return MyAlerts(items=items, count=len(items))
@@ -276,7 +286,9 @@ async def my_history(
     the thanks I received."""
     rows = store.volunteer_alerts(principal.subject, closed=True, limit=50)
     notes = store.resolve_notes([a.id for a, _ in rows if a.owner == principal.subject])
-    items = [my_alert(directory, principal.subject, a, ans, notes.get(a.id)) for a, ans in rows]
+    locale = _locale(directory, principal, request)
+    me = principal.subject
+    items = [my_alert(directory, me, a, ans, notes.get(a.id), locale) for a, ans in rows]
     thanks = my_thanks(directory, store, principal.subject)
     audited(request, principal, "app_history", "*", None)
     return MyHistory(items=items, count=len(items), thanks=thanks)
