@@ -7,6 +7,7 @@ leaves the others to carry on with nothing missed and nothing sent twice.
 from __future__ import annotations
 
 import signal
+import os
 import subprocess
 import time
 from collections import Counter
@@ -72,11 +73,15 @@ def _roster(path: Path, site: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def _start(mosquitto, tmp_path: Path, site: str, name: str, url: str) -> subprocess.Popen[bytes]:
+def _start(
+    mosquitto, tmp_path: Path, site: str, name: str, url: str, **env: str
+) -> subprocess.Popen[bytes]:
+    """Replica ``name``; ``env`` adds variables to this process's environment."""
     return start_alerts(
         mosquitto, tmp_path / "data", tmp_path / f"alerts-{name}.log",
         client_id=f"alerts-{site}-{name}", site=site, roster=tmp_path / "roster.toml",
         clock_offset_file=tmp_path / "offset", lease=0.5, database_url=url,
+        env={**os.environ, **env},
     )  # fmt: skip
 
 
