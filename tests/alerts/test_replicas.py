@@ -6,8 +6,8 @@ leaves the others to carry on with nothing missed and nothing sent twice.
 
 from __future__ import annotations
 
-import signal
 import os
+import signal
 import subprocess
 import time
 from collections import Counter
