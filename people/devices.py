@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,11 +20,16 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from careloop.db import upsert
+from careloop.logs import fields
 from careloop.store import Store
 from people.errors import PeopleError
 from people.model import valid_id
 from people.store.base import MIGRATIONS as PEOPLE_MIGRATIONS
 from people.store.base import SCHEMA
+
+log = logging.getLogger(__name__)
+#: Seconds between re-reads of a registry whose database did not answer.
+RETRY_S = 5.0
 
 Verdict = Literal["ok", "unknown_device", "spoofed"]
 
@@ -57,6 +63,8 @@ class DeviceRegistry(Store):
         self._cache: dict[str, tuple[str, str]] = {}
         self._version: int | None = None
         self._checked = 0.0
+        #: When a re-read last failed (monotonic s), 0 = the database answers.
+        self._failed_at = 0.0
 
     # -- writing -------------------------------------------------------------------------
     def add(self, devices: Iterable[Device], *, replace: bool = True) -> int:
@@ -132,7 +140,7 @@ class DeviceRegistry(Store):
         known = self._cache.get(device)
         if known == (site, resident):
             return "ok"
-        if self.refresh():
+        if self._try_refresh():
             known = self._cache.get(device)
             if known == (site, resident):
                 return "ok"
@@ -154,7 +162,33 @@ class DeviceRegistry(Store):
         """Re-read at most every ``seconds`` (catches re-assigned devices in steady state)."""
         if time.monotonic() - self._checked >= seconds:
             self._checked = time.monotonic()
-            self.refresh()
+            self._try_refresh()
+
+    @property
+    def reachable(self) -> bool:
+        """False since a re-read failed, until one succeeds (the checks answer from memory)."""
+        return self._failed_at == 0.0
+
+    def _try_refresh(self) -> bool:
+        """:meth:`refresh` for the hot paths (ingest's and the scorer's checks): a database
+        that is away (PostgreSQL restarting, a network cut) leaves the devices known so far
+        in force and is tried again after :data:`RETRY_S`, instead of ending the caller's
+        thread or making every message from an unknown device wait for a connect timeout."""
+        now = time.monotonic()
+        if self._failed_at and now - self._failed_at < RETRY_S:
+            return False
+        try:
+            reloaded = self.refresh()
+        except PeopleError as exc:
+            if not self._failed_at:
+                log.warning("device registry unreachable, checking from memory",
+                            extra=fields(error=type(exc.__cause__ or exc).__name__))  # fmt: skip
+            self._failed_at = now
+            return False
+        if self._failed_at:
+            log.info("device registry reachable again")
+            self._failed_at = 0.0
+        return reloaded
 
 
 def read_devices(path: Path, *, site: str | None = None) -> Iterator[Device]:

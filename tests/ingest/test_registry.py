@@ -32,6 +32,38 @@ def test_changes_by_another_process_are_seen(tmp_path, database_url):
         assert ingest_view.check("v1", "home", "r1") == "spoofed"
 
 
+def test_a_database_that_goes_away_leaves_the_known_devices_in_force(
+    tmp_path, private_postgres, monkeypatch
+):
+    """PostgreSQL stopped under ingest and the scorer: their checks answer from memory and
+    the periodic re-read neither raises (it once ended ingest's MQTT thread) nor makes each
+    unknown device's message wait for a connect timeout; once it is back, new devices count."""
+    import time
+
+    from people import devices
+
+    monkeypatch.setattr(devices, "RETRY_S", 0.5)
+    url = private_postgres.create_database("registry")
+    with DeviceRegistry(tmp_path / "unused.sqlite3", url=url) as reg:
+        reg.add([Device("term-1", "home", "r1", "terminal")])
+        assert reg.check("term-1", "home", "r1") == "ok" and reg.reachable
+        private_postgres.stop()
+        started = time.monotonic()
+        reg.refresh_every(0.0)  # does not raise
+        assert not reg.reachable
+        assert reg.check("term-1", "home", "r1") == "ok"
+        assert reg.check("term-1", "home", "r2") == "spoofed"
+        for _ in range(50):  # an unknown device's messages do not each try the server
+            assert reg.check("term-9", "home", "r1") == "unknown_device"
+        assert time.monotonic() - started < 5.0
+        private_postgres.start()
+        with DeviceRegistry(tmp_path / "unused.sqlite3", url=url) as cli:
+            cli.add([Device("term-9", "home", "r1", "terminal")])
+        time.sleep(0.6)
+        assert reg.check("term-9", "home", "r1") == "ok"
+        assert reg.reachable
+
+
 def test_ids_are_checked_strictly(tmp_path):
     with pytest.raises(PeopleError):
         Device("term\n", "home", "r1")
