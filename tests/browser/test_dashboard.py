@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from careloop.i18n import translate
+from careloop.i18n.summary import render_summary
 from careloop.wire.needs import Evidence, NeedMessage
 from tests.browser.conftest import DOCS_IMG, Stack
 
@@ -248,6 +249,31 @@ def test_text_from_the_wire_is_shown_as_text(browser, stack: Stack) -> None:
         expect(card.locator(".summary")).to_have_text(hostile, timeout=10_000)
         assert card.locator("img, b").count() == 0
         assert page.evaluate("window.__pwned === undefined")
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+def test_a_summary_reads_in_the_boards_language(browser, stack: Stack) -> None:
+    """A need raised with its catalog key shows, on a Traditional Chinese board, the
+    Traditional Chinese wording, not the English summary that travels beside it."""
+    args = {
+        "what_msg": "summary.fall_what.event", "conf": 0.9, "secs": 75,
+        "how_msg": "summary.fall_how.still",
+    }  # fmt: skip
+    english = render_summary("en", "summary.fall", args)
+    chinese = render_summary(LANG, "summary.fall", args)
+    assert english and chinese and english != chinese
+    stack.publish_need(
+        need(stack, "r2", "fall", "emergency", english, summary_key="summary.fall",
+             summary_args=args)  # fmt: skip
+    )
+    context, page, errors = sign_in(browser, stack, "coordinator")
+    try:
+        card = page.locator("li.alert", has_text=chinese)
+        expect(card).to_have_count(1, timeout=10_000)
+        expect(card.locator(".summary")).to_have_text(chinese)
+        expect(page.locator("li.alert", has_text=english)).to_have_count(0)
         assert not errors, errors
     finally:
         context.close()
