@@ -264,10 +264,10 @@ def test_a_summary_reads_in_the_boards_language(browser, stack: Stack) -> None:
     english = render_summary("en", "summary.fall", args)
     chinese = render_summary(LANG, "summary.fall", args)
     assert english and chinese and english != chinese
-    stack.publish_need(
-        need(stack, "r2", "fall", "emergency", english, summary_key="summary.fall",
-             summary_args=args)  # fmt: skip
+    keyed = need(
+        stack, "r2", "fall", "emergency", english, summary_key="summary.fall", summary_args=args
     )
+    stack.publish_need(keyed)
     context, page, errors = sign_in(browser, stack, "coordinator")
     try:
         card = page.locator("li.alert", has_text=chinese)
