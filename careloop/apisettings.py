@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from careloop.connections import Section
 
@@ -49,6 +49,10 @@ class ApiSettings(Section):
     signin_minutes: int = Field(15, ge=1, le=1440)
     #: Days an app session made by a one-time sign-in lives.
     app_session_days: int = Field(30, ge=1, le=365)
+    #: A bearer token for Prometheus alone (``GET /metrics``), checked without the people
+    #: database, so the API can still be scraped while that database is away (a secret:
+    #: ``CARELOOP_API__METRICS_TOKEN``; at least 32 characters). Unset: an admin token.
+    metrics_token: SecretStr | None = Field(None, min_length=32)
 
     @field_validator("allowed_origins")
     @classmethod

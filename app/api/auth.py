@@ -17,6 +17,7 @@ outside the caller's scope so that its existence is not revealed.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import DirectoryDep, SettingsDep
+from app.api.deps import DirectoryDep, SettingsDep, get_directory
 from app.api.security import TokenLimiter
 from careloop.logs import fields
 from people import Role
@@ -157,7 +158,28 @@ def scope(principal: Principal, site: str | None = None) -> frozenset[str] | Non
     return principal.sites
 
 
+async def require_scraper(
+    request: Request,
+    settings: SettingsDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> None:
+    """``/metrics``: the configured scrape token (``api.metrics_token``), compared without
+    touching the people database, so metrics stay readable while it is away; else an admin
+    as for any admin route."""
+    token = settings.api.metrics_token
+    if (
+        token is not None
+        and bearer is not None
+        and hmac.compare_digest(bearer.credentials.encode(), token.get_secret_value().encode())
+    ):
+        return
+    principal = await get_principal(request, get_directory(request), settings, bearer, cookie)
+    await require("admin")(principal)
+
+
 # Shorthands for routes.
+ScraperDep = Annotated[None, Depends(require_scraper)]
 AdminDep = Annotated[Principal, Depends(require("admin"))]
 StaffDep = Annotated[Principal, Depends(require("admin", "coordinator"))]
 MemberDep = Annotated[Principal, Depends(require("admin", "coordinator", "volunteer"))]

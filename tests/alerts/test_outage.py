@@ -166,16 +166,22 @@ def test_api_readyz_names_the_database_while_postgres_is_down(
 ) -> None:  # fmt: skip
     url = private_postgres.create_database("careloop")
     monkeypatch.setenv("CARELOOP_INFLUX__URL", influxdb.url)
+    scrape_token = "s" * 40  # the scraper's own token, known without the database
+    monkeypatch.setenv("CARELOOP_API__METRICS_TOKEN", scrape_token)
     with Directory(tmp_path / "data" / "people.sqlite3", url=url) as people:
         admin = people.create_token("admin", "root", None)[0]
     proc, api = _api(mosquitto, tmp_path, site, "a", url)
     auth = {"Authorization": f"Bearer {admin}"}
+    scrape = {"Authorization": f"Bearer {scrape_token}"}
     try:
         _until(lambda: httpx.get(f"{api}/readyz").status_code == 200, 30, "API never ready")
         up = httpx.get(f"{api}/readyz")
         private_postgres.stop()
         down = httpx.get(f"{api}/readyz")
         board = httpx.get(f"{api}/api/v1/alerts", headers=auth)
+        scraped = httpx.get(f"{api}/metrics", headers=scrape)  # the outage can be watched
+        as_admin = httpx.get(f"{api}/metrics", headers=auth)  # an admin token needs the db
+        wrong = httpx.get(f"{api}/metrics", headers={"Authorization": "Bearer " + "t" * 40})
         alive = proc.poll() is None
         private_postgres.start()
         last = httpx.get(f"{api}/metrics", headers=auth).text  # the gauge of the last /readyz
@@ -192,6 +198,10 @@ def test_api_readyz_names_the_database_while_postgres_is_down(
     assert down.json()["checks"] == everything | {"sqlite": False, "database": False}
     assert board.status_code == 503  # unavailable, said plainly; the process carries on
     assert "127.0.0.1" not in board.text and "postgres" not in board.text
+    assert scraped.status_code == 200, scraped.text
+    assert _api_part_up(scraped.text, "database") == 0.0
+    assert as_admin.status_code == 503
+    assert wrong.status_code in (401, 503)  # never accepted
     assert _api_part_up(last, "database") == 0.0
     assert _api_part_up(last, "broker") == 1.0
     assert back.status_code == 200, back.text

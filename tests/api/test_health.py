@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.api.conftest import World
 
 
@@ -27,3 +29,15 @@ def test_metrics_count_requests_by_route_template_for_admins_only(api: World) ->
         assert c.get("/metrics").status_code == 403
     with api.client() as c:
         assert c.get("/metrics").status_code == 401
+
+
+def test_a_scrape_token_must_be_long_and_stays_secret() -> None:
+    """``api.metrics_token`` is refused under 32 characters and never printed."""
+    import pydantic
+
+    from careloop.apisettings import ApiSettings
+
+    with pytest.raises(pydantic.ValidationError, match="metrics_token"):
+        ApiSettings(metrics_token="short")  # type: ignore[arg-type]
+    settings = ApiSettings(metrics_token="m" * 32)  # type: ignore[arg-type]
+    assert "m" * 32 not in repr(settings) and "m" * 32 not in settings.model_dump_json()

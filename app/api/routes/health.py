@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict
 
 from alerts import StoreError
-from app.api.auth import AdminDep
+from app.api.auth import ScraperDep
 from app.api.deps import AlertStoreDep, DirectoryDep, InfluxDep, MonitorDep
 from people import PeopleError
 
@@ -83,9 +83,10 @@ async def readyz(
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-async def metrics(request: Request, principal: AdminDep) -> Response:
+async def metrics(request: Request, _: ScraperDep) -> Response:
     """Prometheus text format: requests and latency by route template, audited reads.
 
-    Admins only (a scraper is given an admin token)."""
+    The scrape token (``api.metrics_token``, checked without the people database, so an
+    outage of that database can be watched) or an admin token."""
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
