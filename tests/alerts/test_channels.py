@@ -8,12 +8,15 @@ import email.policy
 import json
 import threading
 import time
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from alerts.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from careloop.wire.alerts import AlertNotification
+from careloop.wire.needs import NeedMessage
 from devservers import free_port
 from tests.alerts.conftest import SECRET, make_roster, need, policy_with_webhook
 
@@ -101,6 +104,35 @@ class Inbox:
         return "250 OK"
 
 
+def mail_one_page(
+    start_service, apps, site: str, message: NeedMessage, languages: list[str]
+) -> tuple[AlertNotification, list[str], EmailMessage]:
+    """Volunteer v01 (e-mail and MQTT, speaking ``languages``) is paged for ``message``
+    through a real SMTP server: the MQTT page, the e-mail's recipients and the e-mail."""
+    inbox = Inbox()
+    port = free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        roster = make_roster(site, volunteers=1)
+        roster["volunteers"][0].update(
+            channels=["mqtt", "email"], email="v01@example.org", languages=languages
+        )
+        start_service(roster=roster, smtp_host="127.0.0.1", smtp_port=port)
+        apps.publish_need(message)
+        page = apps.wait(lambda x: x.type == "page")[0]
+        deadline = time.monotonic() + 10
+        while not inbox.messages:
+            assert time.monotonic() < deadline, "no e-mail"
+            time.sleep(0.05)
+    finally:
+        smtp.stop()
+    _mail_from, rcpt, content = inbox.messages[0]
+    mail = email.message_from_bytes(content, policy=email.policy.default)
+    assert isinstance(mail, EmailMessage)
+    return page, rcpt, mail
+
+
 @pytest.mark.parametrize(
     ("languages", "subject", "intro"),
     [
@@ -116,27 +148,8 @@ class Inbox:
 def test_email_page_through_a_real_smtp_server_in_the_volunteers_language(
     start_service, apps, site, languages, subject, intro
 ):
-    inbox = Inbox()
-    port = free_port()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
-    smtp.start()
-    try:
-        roster = make_roster(site, volunteers=1)
-        roster["volunteers"][0].update(
-            channels=["mqtt", "email"], email="v01@example.org", languages=languages
-        )
-        start_service(roster=roster, smtp_host="127.0.0.1", smtp_port=port)
-        apps.publish_need(need(site, kind="fall"))
-        page = apps.wait(lambda x: x.type == "page")[0]
-        deadline = time.monotonic() + 10
-        while not inbox.messages:
-            assert time.monotonic() < deadline, "no e-mail"
-            time.sleep(0.05)
-    finally:
-        smtp.stop()
-    _mail_from, rcpt, content = inbox.messages[0]
+    page, rcpt, mail = mail_one_page(start_service, apps, site, need(site, kind="fall"), languages)
     assert rcpt == ["v01@example.org"]
-    mail = email.message_from_bytes(content, policy=email.policy.default)
     assert mail["Subject"] == subject.format(where=f"{site}/r1")
     assert intro.format(alert=page.alert, site=site) in mail.get_content()
     assert mail["Message-ID"] == f"<{page.id}-e@careloop>"

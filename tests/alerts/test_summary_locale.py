@@ -6,17 +6,10 @@ A real rule raises the need (a fall through the scoring engine), a real SMTP ser
 
 from __future__ import annotations
 
-import email
-import email.policy
-import time
-
-from aiosmtpd.controller import Controller
-
 from careloop.wire.needs import NeedMessage
-from devservers import free_port
 from models.runtime import ScoringEngine, encode_readings
-from tests.alerts.conftest import T0, make_roster, need
-from tests.alerts.test_channels import Inbox
+from tests.alerts.conftest import T0, need
+from tests.alerts.test_channels import mail_one_page
 
 S = 1000
 ZH_FALL = "偵測到跌倒（信心度 0.90），之後 60 秒都沒有動靜：沒有步伐、沒有直立姿勢、沒有用力。"
@@ -51,25 +44,7 @@ def test_the_engine_writes_a_fall_once_as_catalog_text() -> None:
 
 
 def _mail_of(start_service, apps, site: str, message: NeedMessage, languages: list[str]):
-    inbox = Inbox()
-    port = free_port()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
-    smtp.start()
-    try:
-        roster = make_roster(site, volunteers=1)
-        roster["volunteers"][0].update(
-            channels=["mqtt", "email"], email="v01@example.org", languages=languages
-        )
-        start_service(roster=roster, smtp_host="127.0.0.1", smtp_port=port)
-        apps.publish_need(message)
-        page = apps.wait(lambda x: x.type == "page")[0]
-        deadline = time.monotonic() + 10
-        while not inbox.messages:
-            assert time.monotonic() < deadline, "no e-mail"
-            time.sleep(0.05)
-    finally:
-        smtp.stop()
-    mail = email.message_from_bytes(inbox.messages[0][2], policy=email.policy.default)
+    page, _rcpt, mail = mail_one_page(start_service, apps, site, message, languages)
     return page, mail.get_content()
 
 
