@@ -47,6 +47,14 @@ class FallCandidate:
     still_s: float
 
 
+def tilt_deg(acc: NDArray[Any]) -> NDArray[np.float64]:
+    """Angle (degrees) between each sample's vertical axis and its acceleration: ~0 upright,
+    ~90 lying."""
+    a = np.asarray(acc, dtype=float)
+    mag = np.linalg.norm(a, axis=1)
+    return np.degrees(np.arccos(np.clip(a[:, 1] / np.maximum(mag, 1e-6), -1.0, 1.0)))
+
+
 @dataclass(frozen=True)
 class FallRule:
     """The thresholds of a fall candidate (see the module docstring)."""
@@ -68,6 +76,11 @@ class FallRule:
         if min(self.impact_g, self.jolt_g, self.still_s, self.still_g, self.max_gap_s) <= 0:
             raise ModelError("fall rule thresholds must be > 0")
 
+    def lying(self, acc: NDArray[Any]) -> NDArray[np.bool_]:
+        """Which samples (g, frontal/vertical/lateral) are lying: tilt from vertical at
+        least ``lying_deg``."""
+        return np.asarray(tilt_deg(acc) >= self.lying_deg)
+
     def check(
         self, t_s: NDArray[Any], acc: NDArray[Any], peak_g: NDArray[Any] | None = None
     ) -> FallCandidate | None:
@@ -82,7 +95,7 @@ class FallRule:
             return None
         mag = np.linalg.norm(a, axis=1)
         peak = mag if peak_g is None else np.maximum(mag, np.asarray(peak_g, dtype=float))
-        tilt = np.degrees(np.arccos(np.clip(a[:, 1] / np.maximum(mag, 1e-6), -1.0, 1.0)))
+        tilt = tilt_deg(a)
         lying = tilt >= self.lying_deg
         step = np.r_[0.0, np.linalg.norm(np.diff(a, axis=0), axis=1)]
         # the still stretch at the end: lying samples, small steps, no long gap

@@ -193,10 +193,7 @@ def rule_reading(
     posture label (``label`` and ``posture`` are ``"unknown"``, confidence NaN)."""
     t, a, peak = _validated(t_ms, acc_g, peak_g)
     rule = rule if rule is not None else FallRule()
-    last = a[-1]
-    norm = float(np.linalg.norm(last))
-    tilt = float(np.degrees(np.arccos(np.clip(last[1] / norm, -1.0, 1.0)))) if norm else 0.0
-    lying = tilt >= rule.lying_deg
+    lying = bool(rule.lying(a[-1:])[0])
     fall = rule.check(t / 1000.0, a, peak)
     return PostureReading(
         ts=round(t[-1]),
