@@ -91,8 +91,7 @@ class Roster:
     def speaks_for(self, site: str, device: str, resident: str) -> bool:
         """Whether ``device`` is one of the resident's own devices (any kind: the terminal's
         buttons as well as the voice device), the only ones whose answers count for them."""
-        owner = self.owners.get((site, device))
-        return owner == resident or (owner is None and self.device(site, resident) == device)
+        return self.owners.get((site, device)) == resident
 
     def consent(self, site: str, resident: str) -> Consent | None:
         """What the resident agreed to share (None: nothing recorded)."""
